@@ -1,0 +1,33 @@
+# bwemu: make test runs every spec with the race detector and leak checks.
+GO      ?= go
+GINKGO  := $(GO) tool ginkgo
+BIN     := bin/bwemu
+
+.PHONY: all build test test-all bench lint demo clean
+
+all: lint test build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/bwemu
+
+# Specs labelled "load" take minutes; make test-all includes them.
+test:
+	$(GINKGO) -r --race --randomize-all --keep-going --timeout=20m --label-filter='!load' --poll-progress-after=60s
+
+test-all:
+	$(GINKGO) -r --race --randomize-all --keep-going --timeout=60m
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./emulator/...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Streams one second to the built-in reference consumer and prints the account.
+demo: build
+	$(BIN) stream
+
+clean:
+	rm -rf bin

@@ -1,0 +1,132 @@
+package emulator
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// Emulator plays Bandwidth for any number of calls: it opens their media
+// streams to the app, ends them, and sends the webhooks. Create one with New
+// and release it with Close.
+type Emulator struct {
+	opts    Options
+	journal *Journal
+	client  *http.Client
+	ownHTTP *http.Transport // closed by Close when the emulator made the client
+	log     *slog.Logger
+
+	mu         sync.Mutex
+	closed     bool
+	calls      []*Call
+	deliveries []*Delivery
+	streams    int // started so far, to spread pacing phases
+
+	wg sync.WaitGroup // every goroutine the emulator started
+}
+
+// ErrClosed is returned by calls on a closed emulator.
+var ErrClosed = errors.New("emulator: closed")
+
+// New returns an emulator with the given options (nil for defaults).
+func New(opts *Options) *Emulator {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Timeouts = o.Timeouts.withDefaults()
+	if o.AccountID == "" {
+		o.AccountID = DefaultAccountID
+	}
+	if o.ApplicationID == "" {
+		o.ApplicationID = protocol.NewUUID()
+	}
+	e := &Emulator{opts: o, journal: NewJournal(), log: o.Logger}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.client = o.HTTPClient
+	if e.client == nil {
+		e.ownHTTP = http.DefaultTransport.(*http.Transport).Clone()
+		e.client = &http.Client{Transport: e.ownHTTP}
+	}
+	return e
+}
+
+// Journal is the emulator's record of everything it saw and did.
+func (e *Emulator) Journal() *Journal { return e.journal }
+
+// Options returns the options in effect, defaults filled in.
+func (e *Emulator) Options() Options { return e.opts }
+
+// Deliveries returns every webhook delivery so far, in order.
+func (e *Emulator) Deliveries() []*Delivery {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*Delivery(nil), e.deliveries...)
+}
+
+func (e *Emulator) recordDeliveries(ds []*Delivery) {
+	e.mu.Lock()
+	e.deliveries = append(e.deliveries, ds...)
+	e.mu.Unlock()
+}
+
+// Calls returns the calls made so far.
+func (e *Emulator) Calls() []*Call {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*Call(nil), e.calls...)
+}
+
+// Close ends every live stream abruptly (no webhooks: the emulator is going
+// away, not the call), delivers webhooks already queued, and waits for every
+// goroutine and connection it started. Use Call.Hangup first for a graceful
+// end with webhooks.
+func (e *Emulator) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	calls := append([]*Call(nil), e.calls...)
+	e.mu.Unlock()
+	for _, c := range calls {
+		c.abort()
+	}
+	e.wg.Wait()
+	for _, c := range calls {
+		c.webhooks.stop()
+	}
+	if e.ownHTTP != nil {
+		e.ownHTTP.CloseIdleConnections()
+	}
+	return nil
+}
+
+// spawn runs f on a goroutine that Close waits for.
+func (e *Emulator) spawn(f func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f()
+	}()
+}
+
+// phase spreads the start of realtime streams across the 20 ms frame period
+// (golden-ratio steps), so a thousand streams started together do not all
+// wake on the same tick.
+func (e *Emulator) phase(period time.Duration) time.Duration {
+	e.mu.Lock()
+	k := e.streams
+	e.streams++
+	e.mu.Unlock()
+	const golden = 0.6180339887498949
+	f := float64(k) * golden
+	return time.Duration((f - float64(int64(f))) * float64(period))
+}

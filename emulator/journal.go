@@ -1,0 +1,161 @@
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// Who did or saw something, in journal entries and results.
+const (
+	ByEmulator = "emulator"
+	ByApp      = "app"
+	ByNetwork  = "network"
+)
+
+// Journal entry kinds.
+const (
+	KindCall      = "call"      // a call began or ended
+	KindHandshake = "handshake" // the WebSocket upgrade and its answer
+	KindFrameOut  = "frame.out" // a message the emulator sent
+	KindFrameIn   = "frame.in"  // a message the app sent
+	KindMedia     = "media"     // totals of media frames sent on a track
+	KindViolation = "violation" // something the app sent that breaks the protocol
+	KindClose     = "close"     // a close frame or the end of the connection
+	KindFault     = "fault"     // a fault the emulator injected
+	KindEnding    = "ending"    // how a stream ended, with its cause
+	KindWebhook   = "webhook"   // one webhook delivery attempt and the app's answer
+	KindRejected  = "rejected"  // a StartStream refused (duplicate, track limit)
+	KindPacing    = "pacing"    // late frames skipped in realtime pacing
+)
+
+// Entry is one line of the journal. Fields not relevant to a kind are empty.
+// Secrets never reach an entry: passwords and Authorization headers are
+// redacted before they are recorded.
+type Entry struct {
+	Seq        int64     `json:"seq"`
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"`
+	By         string    `json:"by,omitempty"`
+	CallID     string    `json:"callId,omitempty"`
+	StreamID   string    `json:"streamId,omitempty"`
+	StreamName string    `json:"streamName,omitempty"`
+	// Event is the eventType of a frame or webhook.
+	Event string `json:"event,omitempty"`
+	// Track and Seqno describe media frames.
+	Track string `json:"track,omitempty"`
+	Count int    `json:"count,omitempty"`
+	// Code is a WebSocket close code or an HTTP status.
+	Code    int           `json:"code,omitempty"`
+	Latency time.Duration `json:"latencyNs,omitempty"`
+	Cause   string        `json:"cause,omitempty"`
+	Error   string        `json:"error,omitempty"`
+	// Message says in words what happened.
+	Message string `json:"message"`
+	// Data is the frame or request body, when there is one worth keeping.
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Journal is the ordered, timestamped record of everything an emulator saw
+// and did. It is safe for concurrent use.
+type Journal struct {
+	mu      sync.Mutex
+	entries []Entry
+	changed chan struct{} // closed and replaced on every Add
+}
+
+// NewJournal returns an empty journal.
+func NewJournal() *Journal { return &Journal{changed: make(chan struct{})} }
+
+// Add appends e, stamping its sequence number and (when zero) its time.
+func (j *Journal) Add(e Entry) {
+	j.mu.Lock()
+	e.Seq = int64(len(j.entries) + 1)
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	j.entries = append(j.entries, e)
+	close(j.changed)
+	j.changed = make(chan struct{})
+	j.mu.Unlock()
+}
+
+// Entries returns a copy of the entries so far.
+func (j *Journal) Entries() []Entry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]Entry(nil), j.entries...)
+}
+
+// Len is the number of entries so far.
+func (j *Journal) Len() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.entries)
+}
+
+// WaitFor blocks until an entry satisfies match or ctx ends, and returns it.
+func (j *Journal) WaitFor(ctx context.Context, match func(Entry) bool) (Entry, error) {
+	seen := 0
+	for {
+		j.mu.Lock()
+		for ; seen < len(j.entries); seen++ {
+			if match(j.entries[seen]) {
+				e := j.entries[seen]
+				j.mu.Unlock()
+				return e, nil
+			}
+		}
+		changed := j.changed
+		j.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return Entry{}, ctx.Err()
+		}
+	}
+}
+
+// WriteJSONLines writes every entry as one JSON object per line.
+func (j *Journal) WriteJSONLines(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	for _, e := range j.Entries() {
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteFile writes the journal as JSON Lines to path.
+func (j *Journal) WriteFile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := j.WriteJSONLines(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ReadJSONLines reads a journal written by WriteJSONLines.
+func ReadJSONLines(r io.Reader) ([]Entry, error) {
+	var out []Entry
+	dec := json.NewDecoder(r)
+	for dec.More() {
+		var e Entry
+		if err := dec.Decode(&e); err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// redacted replaces a secret in anything recorded.
+const redacted = "[redacted]"

@@ -1,0 +1,479 @@
+package emulator
+
+import (
+	"context"
+		"fmt"
+	"net/url"
+	"strings"
+		"sync/atomic"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// Pace says how media frames are timed.
+type Pace string
+
+const (
+	// Realtime sends a 20 ms frame every 20 ms (divided by Speed), on
+	// absolute deadlines, as Bandwidth does on a live call.
+	Realtime Pace = "realtime"
+	// Fast sends frames as fast as the app reads them, and only the media
+	// asked for with Stream.Media: a second of audio in milliseconds.
+	Fast Pace = "fast"
+)
+
+// Limits on StreamParams, from Bandwidth's StartStream reference.
+const (
+	MaxStreamParams     = 12
+	MaxParamNameLength  = 256
+	MaxParamValueLength = 2048
+)
+
+// StreamSpec holds the <StartStream> attributes, plus the audio and pacing
+// the emulator uses for the call's side of the stream.
+type StreamSpec struct {
+	Name        string // default: the stream id
+	Mode        string // unidirectional (default) or bidirectional
+	Tracks      string // inbound (default), outbound or both
+	Destination string // ws:// or wss:// URL, may carry a query string
+
+	// DestinationUsername and DestinationPassword go in the handshake as
+	// Authorization: Basic.
+	DestinationUsername string
+	DestinationPassword string
+
+	// StreamEventURL receives mediaStreamStarted/Rejected/Stopped; it may
+	// be relative to CallSpec.BaseURL. Empty: no stream webhooks.
+	StreamEventURL    string
+	StreamEventMethod string // POST (default) or GET
+	// Username and Password authenticate the stream webhooks.
+	Username string
+	Password string
+
+	Params []protocol.StreamParam // up to 12 <StreamParam>
+
+	// Audio is the inbound track's audio (and the outbound's when
+	// OutboundAudio is nil). Default: silence.
+	Audio         media.Audio
+	OutboundAudio media.Audio
+
+	Pace  Pace    // Realtime (default) or Fast
+	Speed float64 // realtime speed factor; 0 or 1 is real time
+}
+
+// Stream is one media stream of a call. Its connection is owned by one
+// goroutine; the methods here talk to it and are safe for concurrent use.
+type Stream struct {
+	ID   string
+	Name string
+	Call *Call
+	// StartTime is when the StartStream ran (mediaStream.startTime).
+	StartTime time.Time
+
+	spec        StreamSpec
+	eventURL    string
+	tracks      []string
+	destination string // for webhooks, as given
+
+	cmds  chan command
+	ended chan struct{} // closed when the ending is decided
+	done  chan struct{} // closed when the result, webhook included, is final
+	// connected is closed when the handshake succeeded.
+	connected chan struct{}
+
+	// abortCtx is cancelled by Emulator.Close to cut the stream at once.
+	abortCtx context.Context
+	cancel   context.CancelFunc
+
+	result StreamResult
+	// frame is the media frame index reached, for Progress.
+	frame atomic.Int64
+}
+
+// StreamResult says how a stream went and how it ended.
+type StreamResult struct {
+	Ending Ending `json:"ending"`
+	// By is who ended it: ByEmulator, ByApp or ByNetwork.
+	By string `json:"by"`
+	// Event, Cause and ErrorMessage are what the webhook carried (also
+	// when no streamEventUrl was set and nothing was sent).
+	Event        string `json:"event"`
+	Cause        string `json:"cause"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
+	// AppFault is true when the app caused the ending (Terminations).
+	AppFault bool `json:"appFault"`
+	// Aborted is true when Emulator.Close cut the stream; no webhook went out.
+	Aborted bool `json:"aborted,omitempty"`
+	// Original is the live stream a duplicate collided with.
+	Original *protocol.MediaStream `json:"originalMediaStream,omitempty"`
+
+	Connected       bool `json:"connected"`
+	HandshakeStatus int  `json:"handshakeStatus,omitempty"`
+	// CloseSent and CloseReceived are the close codes exchanged (0: none).
+	CloseSent     int    `json:"closeSent,omitempty"`
+	CloseReceived int    `json:"closeReceived,omitempty"`
+	CloseReason   string `json:"closeReason,omitempty"`
+	// ClosedBy is who sent the first close frame or ended the connection.
+	ClosedBy string `json:"closedBy,omitempty"`
+	// CloseHandshake is true when both close frames were exchanged.
+	CloseHandshake bool `json:"closeHandshake"`
+
+	// Messages is the number of media messages sent; FramesByTrack splits them.
+	Messages      int            `json:"messages"`
+	FramesByTrack map[string]int `json:"framesByTrack,omitempty"`
+	// Skipped counts frames dropped because realtime pacing fell behind.
+	Skipped int `json:"skipped,omitempty"`
+	// MediaDuration is the media time streamed (mediaStream.duration).
+	MediaDuration time.Duration `json:"mediaDurationNs"`
+
+	// What the app sent back.
+	PlayAudio      int           `json:"playAudio,omitempty"`
+	PlayAudioBytes int           `json:"playAudioBytes,omitempty"`
+	Clears         int           `json:"clears,omitempty"`
+	Violations     int           `json:"violations,omitempty"`
+	FirstPlayAudio time.Duration `json:"firstPlayAudioNs,omitempty"`
+
+	Deliveries []*Delivery `json:"deliveries,omitempty"`
+	EndTime    time.Time   `json:"endTime"`
+}
+
+// Failed reports whether the app is to blame for how the stream went: an
+// app-caused ending, a protocol violation, or a webhook not answered 2xx.
+func (r *StreamResult) Failed() bool {
+	if r.AppFault || r.Violations > 0 {
+		return true
+	}
+	for _, d := range r.Deliveries {
+		if s := d.Status(); s < 200 || s > 299 {
+			return true
+		}
+	}
+	return false
+}
+
+// RejectedError is returned by StartStream when Bandwidth would reject the
+// stream (duplicate name, track limit); mediaStreamRejected has been sent.
+type RejectedError struct {
+	Stream *Stream
+	Result *StreamResult
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("stream %q rejected: %s: %s", e.Stream.Name, e.Result.Cause, e.Result.ErrorMessage)
+}
+
+// SpecError is a StartStream spec Bandwidth would refuse as invalid BXML.
+type SpecError struct{ Field, Reason string }
+
+func (e *SpecError) Error() string { return fmt.Sprintf("StartStream %s: %s", e.Field, e.Reason) }
+
+// StartStream starts a stream on the call as <StartStream> does: it returns
+// at once (StartStream does not block BXML) while the stream connects and
+// streams on its own goroutine. A duplicate name or a fifth track returns a
+// *RejectedError after mediaStreamRejected was answered; an invalid spec a
+// *SpecError.
+func (c *Call) StartStream(ctx context.Context, spec StreamSpec) (*Stream, error) {
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	eventURL, err := resolveEventURL(spec.StreamEventURL, c.spec.BaseURL)
+	if err != nil {
+		return nil, &SpecError{Field: "streamEventUrl", Reason: err.Error()}
+	}
+	s := &Stream{
+		ID: protocol.NewStreamID(), Call: c, StartTime: time.Now(),
+		spec: spec, eventURL: eventURL, destination: spec.Destination,
+		cmds: make(chan command, 4), ended: make(chan struct{}), done: make(chan struct{}),
+		connected: make(chan struct{}),
+	}
+	s.abortCtx, s.cancel = context.WithCancel(context.Background())
+	s.Name = spec.Name
+	if s.Name == "" {
+		s.Name = s.ID
+	}
+	s.tracks = trackNames(spec.Tracks)
+	if s.spec.Audio == nil {
+		s.spec.Audio = media.Silence()
+	}
+	if s.spec.OutboundAudio == nil {
+		s.spec.OutboundAudio = s.spec.Audio
+	}
+	if s.spec.Pace == "" {
+		s.spec.Pace = Realtime
+	}
+
+	ending, detail, orig, err := c.admit(s)
+	if err != nil {
+		return nil, err
+	}
+	if ending != "" {
+		res := s.reject(ctx, ending, detail, orig)
+		return s, &RejectedError{Stream: s, Result: res}
+	}
+	c.e.mu.Lock()
+	closed := c.e.closed
+	if !closed {
+		c.e.wg.Add(1)
+	}
+	c.e.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	go func() {
+		defer c.e.wg.Done()
+		s.run()
+	}()
+	return s, nil
+}
+
+func (spec *StreamSpec) validate() error {
+	if spec.Destination == "" {
+		return &SpecError{"destination", "is required"}
+	}
+	u, err := url.Parse(spec.Destination)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return &SpecError{"destination", fmt.Sprintf("%q is not a ws:// or wss:// URL", spec.Destination)}
+	}
+	switch spec.Mode {
+	case "", protocol.ModeUnidirectional, protocol.ModeBidirectional:
+	default:
+		return &SpecError{"mode", fmt.Sprintf("%q: want unidirectional or bidirectional", spec.Mode)}
+	}
+	switch spec.Tracks {
+	case "", protocol.TrackInbound, protocol.TrackOutbound, protocol.TracksBoth:
+	default:
+		return &SpecError{"tracks", fmt.Sprintf("%q: want inbound, outbound or both", spec.Tracks)}
+	}
+	if err := checkMethod("streamEventMethod", spec.StreamEventMethod); err != nil {
+		return err
+	}
+	switch spec.Pace {
+	case "", Realtime, Fast:
+	default:
+		return &SpecError{"pace", fmt.Sprintf("%q: want realtime or fast", spec.Pace)}
+	}
+	if spec.Speed < 0 {
+		return &SpecError{"speed", "must not be negative"}
+	}
+	if len(spec.Params) > MaxStreamParams {
+		return &SpecError{"StreamParam", fmt.Sprintf("%d parameters: at most %d are allowed", len(spec.Params), MaxStreamParams)}
+	}
+	seen := map[string]bool{}
+	for _, p := range spec.Params {
+		switch {
+		case p.Name == "":
+			return &SpecError{"StreamParam", "a parameter has no name"}
+		case len(p.Name) > MaxParamNameLength:
+			return &SpecError{"StreamParam", fmt.Sprintf("name %.20q… is longer than %d characters", p.Name, MaxParamNameLength)}
+		case len(p.Value) > MaxParamValueLength:
+			return &SpecError{"StreamParam", fmt.Sprintf("value of %q is longer than %d characters", p.Name, MaxParamValueLength)}
+		case seen[p.Name]:
+			return &SpecError{"StreamParam", fmt.Sprintf("name %q is given twice", p.Name)}
+		}
+		seen[p.Name] = true
+	}
+	return nil
+}
+
+func checkMethod(field, m string) error {
+	switch strings.ToUpper(m) {
+	case "", "POST", "GET":
+		return nil
+	}
+	return &SpecError{field, fmt.Sprintf("%q: want POST or GET", m)}
+}
+
+func trackNames(tracks string) []string {
+	switch tracks {
+	case protocol.TrackOutbound:
+		return []string{protocol.TrackOutbound}
+	case protocol.TracksBoth:
+		return []string{protocol.TrackInbound, protocol.TrackOutbound}
+	}
+	return []string{protocol.TrackInbound}
+}
+
+// Spec returns the stream's spec, defaults filled in.
+func (s *Stream) Spec() StreamSpec { return s.spec }
+
+// Tracks are the stream's track names.
+func (s *Stream) Tracks() []string { return append([]string(nil), s.tracks...) }
+
+// Progress is the media time streamed so far.
+func (s *Stream) Progress() time.Duration {
+	return time.Duration(s.frame.Load()) * media.FrameDuration
+}
+
+// Connected blocks until the handshake succeeded (nil) or the stream ended
+// without connecting (an error saying how).
+func (s *Stream) Connected(ctx context.Context) error {
+	select {
+	case <-s.connected:
+		return nil
+	case <-s.ended:
+		select {
+		case <-s.connected:
+			return nil
+		default:
+		}
+		<-s.done
+		return fmt.Errorf("stream %q did not connect: %s", s.Name, s.result.ErrorMessage)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Media waits until d more media has been streamed. In Fast pace it is what
+// lets the frames go; in Realtime they flow anyway and it waits for them.
+// It fails if the stream ends first.
+func (s *Stream) Media(ctx context.Context, d time.Duration) error {
+	frames := int64((d + media.FrameDuration - 1) / media.FrameDuration)
+	reached := make(chan bool, 1)
+	if !s.command(command{kind: cmdMedia, frames: frames, reached: reached}) {
+		return s.endedError()
+	}
+	select {
+	case ok := <-reached:
+		if !ok {
+			return s.endedError()
+		}
+		return nil
+	case <-s.done:
+		return s.endedError()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Stream) endedError() error {
+	<-s.done
+	return fmt.Errorf("stream %q ended (%s): %s", s.Name, s.result.Ending, firstNonEmpty(s.result.ErrorMessage, s.result.Cause))
+}
+
+// Stop stops the stream as <StopStream> does and returns its result.
+func (s *Stream) Stop(ctx context.Context) (*StreamResult, error) {
+	return s.endWith(ctx, EndStopStream)
+}
+
+// Fault is an ending the emulator can inject on a live stream.
+type Fault = Ending
+
+// Inject ends the stream with a fault: EndReset, EndDrop or EndInternalError
+// (or EndStopStream / EndHangup of this stream alone). It returns the result
+// once the webhook has been answered.
+func (s *Stream) Inject(ctx context.Context, f Fault) (*StreamResult, error) {
+	switch f {
+	case EndReset, EndDrop, EndInternalError, EndStopStream, EndHangup:
+		return s.endWith(ctx, f)
+	}
+	return nil, fmt.Errorf("emulator: %q is not a fault the emulator can inject (reset, drop, error)", f)
+}
+
+func (s *Stream) endWith(ctx context.Context, e Ending) (*StreamResult, error) {
+	s.command(command{kind: cmdEnd, ending: e})
+	return s.Wait(ctx)
+}
+
+// Wait blocks until the stream has ended and its webhook was answered.
+func (s *Stream) Wait(ctx context.Context) (*StreamResult, error) {
+	select {
+	case <-s.done:
+		r := s.result
+		return &r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Done is closed when the stream's result is final.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// Result returns the final result, or nil while the stream is live.
+func (s *Stream) Result() *StreamResult {
+	select {
+	case <-s.done:
+		r := s.result
+		return &r
+	default:
+		return nil
+	}
+}
+
+func (s *Stream) isEnded() bool {
+	select {
+	case <-s.ended:
+		return true
+	default:
+		return false
+	}
+}
+
+// command hands c to the stream's goroutine; false if the stream has ended.
+func (s *Stream) command(c command) bool {
+	select {
+	case s.cmds <- c:
+		return true
+	case <-s.ended:
+		return false
+	}
+}
+
+type cmdKind int
+
+const (
+	cmdMedia cmdKind = iota
+	cmdEnd
+)
+
+type command struct {
+	kind    cmdKind
+	ending  Ending
+	frames  int64
+	reached chan bool
+}
+
+// mediaStream is the webhook's description of the stream.
+func (s *Stream) mediaStream() *protocol.MediaStream {
+	return &protocol.MediaStream{Destination: s.destination, ID: s.ID, Name: s.Name,
+		StartTime: protocol.NewTime(s.StartTime), Tracks: s.Tracks(), Type: protocol.StreamTypeWebSocket}
+}
+
+func (s *Stream) eventTarget() Target {
+	return Target{URL: s.eventURL, Method: s.spec.StreamEventMethod, Username: s.spec.Username,
+		Password: s.spec.Password, Timeout: s.Call.callbackTimeout()}
+}
+
+func (s *Stream) ids() entryIDs { return entryIDs{call: s.Call.ID, stream: s.ID, name: s.Name} }
+
+// reject sends mediaStreamRejected for a stream that was never admitted.
+func (s *Stream) reject(ctx context.Context, e Ending, detail string, orig *Stream) *StreamResult {
+	event, cause, msg := s.Call.e.opts.classify(e, detail)
+	ev := s.Call.event(event)
+	ev.Cause, ev.ErrorMessage, ev.MediaStream = cause, msg, s.mediaStream()
+	r := StreamResult{Ending: e, By: ByEmulator, Event: event, Cause: cause, ErrorMessage: msg, EndTime: time.Now()}
+	if orig != nil {
+		ev.OriginalStream = orig.mediaStream()
+		r.Original = ev.OriginalStream
+	}
+	s.Call.e.journal.Add(Entry{Kind: KindRejected, By: ByEmulator, CallID: s.Call.ID, StreamID: s.ID, StreamName: s.Name,
+		Event: event, Cause: cause, Message: fmt.Sprintf("StartStream %q rejected (%s): %s", s.Name, cause, msg)})
+	close(s.ended)
+	select {
+	case r.Deliveries = <-s.Call.webhooks.send(s.eventTarget(), ev, s.ids()):
+	case <-ctx.Done():
+	}
+	s.result = r
+	close(s.done)
+	return &r
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,92 @@
+package emulator_test
+
+import (
+	"encoding/base64"
+	"strconv"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// newEmulator returns an emulator closed when the spec ends.
+func newEmulator(o *emulator.Options) *emulator.Emulator {
+	e := emulator.New(o)
+	DeferCleanup(e.Close)
+	return e
+}
+
+var _ = Describe("a stream", func() {
+	var (
+		e      *emulator.Emulator
+		app    *testApp
+		events *eventsServer
+		call   *emulator.Call
+	)
+	BeforeEach(func() {
+		e = newEmulator(nil)
+		app = newTestApp(behaviour{})
+		events = newEventsServer(204)
+		var err error
+		call, err = e.NewCall(&emulator.CallSpec{Tag: "t1", DisconnectURL: events.URL()})
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("sends start, 20 ms PCMU media and stop, then closes with 1000", func(ctx SpecContext) {
+		tone, err := media.Tone(440)
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{
+			Name: "agent", Destination: app.URL() + "?token=abc", Tracks: "both", Audio: tone,
+			StreamEventURL: events.URL(), Pace: emulator.Fast,
+			Params: []protocol.StreamParam{{Name: "tenant", Value: "acme"}, {Name: "lang", Value: "en"}},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Media(ctx, 200*time.Millisecond)).To(Succeed())
+		res, err := s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(app.Streams()).To(HaveLen(1))
+		got := app.Streams()[0]
+		Expect(got.Start.EventType).To(Equal("start"))
+		Expect(got.Start.Metadata).To(Equal(protocol.Metadata{
+			AccountID: emulator.DefaultAccountID, CallID: call.ID, StreamID: s.ID, StreamName: "agent",
+			Tracks: []protocol.TrackInfo{
+				{Name: "inbound", MediaFormat: protocol.MediaFormat{Encoding: "PCMU", SampleRate: 8000}},
+				{Name: "outbound", MediaFormat: protocol.MediaFormat{Encoding: "PCMU", SampleRate: 8000}},
+			},
+		}))
+		Expect(got.Start.StreamParams).To(Equal(protocol.StreamParams{{Name: "tenant", Value: "acme"}, {Name: "lang", Value: "en"}}))
+		// 200 ms on two tracks: 10 frames each, sequence numbers count per stream.
+		Expect(got.Media).To(HaveLen(20))
+		want := make([]byte, media.FrameSize)
+		for i, m := range got.Media {
+			Expect(m.SequenceNumber).To(Equal(strconv.Itoa(i + 1)))
+			Expect(m.Track).To(Equal([]string{"inbound", "outbound"}[i%2]))
+			pcm, err := base64.StdEncoding.DecodeString(m.Payload)
+			Expect(err).NotTo(HaveOccurred())
+			tone.Frame(i/2, want)
+			Expect(pcm).To(Equal(want))
+		}
+		Expect(got.Stop).NotTo(BeNil())
+		Expect(got.Stop.Metadata).To(Equal(got.Start.Metadata))
+		Eventually(func() int { return app.Streams()[0].CloseCode }).WithTimeout(5 * time.Second).Should(Equal(1000))
+
+		Expect(res.Ending).To(Equal(emulator.EndStopStream))
+		Expect(res.Cause).To(Equal("closed"))
+		Expect(res.CloseHandshake).To(BeTrue())
+		Expect(res.CloseSent).To(Equal(1000))
+		Expect(res.CloseReceived).To(Equal(1000))
+		Expect(res.ClosedBy).To(Equal(emulator.ByEmulator))
+		Expect(res.MediaDuration).To(Equal(200 * time.Millisecond))
+		Expect(res.FramesByTrack).To(Equal(map[string]int{"inbound": 10, "outbound": 10}))
+		Expect(res.Failed()).To(BeFalse())
+		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped"}))
+		stopped := events.Hooks()[1].Event
+		Expect(stopped.MediaStream.Duration.Duration).To(Equal(200 * time.Millisecond))
+		Expect(stopped.MediaStream.Destination).To(Equal(app.URL() + "?token=abc"))
+	})
+})

@@ -1,0 +1,316 @@
+package emulator_test
+
+import (
+	"errors"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// Every row of the termination table, caused for real against loopback
+// servers, with the wire and the webhook checked together.
+var _ = Describe("the termination table", func() {
+	var events *eventsServer
+	short := emulator.Timeouts{Handshake: 300 * time.Millisecond, Write: 300 * time.Millisecond,
+		CloseHandshake: 300 * time.Millisecond, DeadPeer: 200 * time.Millisecond}
+
+	BeforeEach(func() { events = newEventsServer(204) })
+
+	// run starts one stream to dest, lets act end it and returns its result
+	// and the mediaStreamStopped (or Rejected) webhook.
+	run := func(ctx SpecContext, o *emulator.Options, dest string, act func(*emulator.Stream) *emulator.StreamResult) (*emulator.StreamResult, *protocol.Event) {
+		if o == nil {
+			o = &emulator.Options{}
+		}
+		o.Timeouts = short
+		e := newEmulator(o)
+		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: events.URL()})
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: dest, StreamEventURL: events.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		res := act(s)
+		Expect(res).NotTo(BeNil())
+		last := events.Hooks()[len(events.Hooks())-1].Event
+		Expect(last.EventType).To(Equal(res.Event))
+		Expect(last.Cause).To(Equal(res.Cause))
+		Expect(last.ErrorMessage).To(Equal(res.ErrorMessage))
+		Expect(last.MediaStream.ID).To(Equal(s.ID))
+		return res, last
+	}
+	wait := func(ctx SpecContext) func(*emulator.Stream) *emulator.StreamResult {
+		return func(s *emulator.Stream) *emulator.StreamResult {
+			res, err := s.Wait(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			return res
+		}
+	}
+	// mediaThen streams until the app acts, then waits for the ending.
+	mediaThen := func(ctx SpecContext) func(*emulator.Stream) *emulator.StreamResult {
+		return func(s *emulator.Stream) *emulator.StreamResult {
+			Expect(s.Media(ctx, time.Hour)).To(MatchError(ContainSubstring("ended")))
+			return wait(ctx)(s)
+		}
+	}
+	inject := func(ctx SpecContext, f emulator.Fault) func(*emulator.Stream) *emulator.StreamResult {
+		return func(s *emulator.Stream) *emulator.StreamResult {
+			Expect(s.Media(ctx, 100*time.Millisecond)).To(Succeed())
+			res, err := s.Inject(ctx, f)
+			Expect(err).NotTo(HaveOccurred())
+			return res
+		}
+	}
+
+	It("has a row for every ending", func() {
+		for _, e := range []emulator.Ending{emulator.EndStopStream, emulator.EndHangup, emulator.EndConnectRefused,
+			emulator.EndHandshakeTimeout, emulator.EndHandshakeStatus, emulator.EndConnectFailed, emulator.EndAppAbnormalClose,
+			emulator.EndAppClose, emulator.EndAppCloseCode, emulator.EndCloseHandshakeTimeout, emulator.EndWriteTimeout,
+			emulator.EndReset, emulator.EndDrop, emulator.EndInternalError, emulator.EndDuplicate, emulator.EndTrackLimit} {
+			Expect(emulator.TerminationOf(e).Ending).To(Equal(e))
+		}
+		Expect(emulator.Terminations).To(HaveLen(16))
+	})
+
+	It("StopStream: stop, close 1000 answered, Stopped closed without errorMessage", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		res, ev := run(ctx, nil, app.URL(), func(s *emulator.Stream) *emulator.StreamResult {
+			Expect(s.Media(ctx, 60*time.Millisecond)).To(Succeed())
+			r, err := s.Call.StopStream(ctx, "agent")
+			Expect(err).NotTo(HaveOccurred())
+			return r
+		})
+		Expect(res.Ending).To(Equal(emulator.EndStopStream))
+		Expect(ev.EventType).To(Equal("mediaStreamStopped"))
+		Expect(ev.Cause).To(Equal("closed"))
+		Expect(ev.ErrorMessage).To(BeEmpty())
+		Expect(app.Streams()[0].Stop).NotTo(BeNil())
+		Eventually(func() int { return app.Streams()[0].CloseCode }).WithTimeout(time.Second).Should(Equal(1000))
+		Expect(res.CloseHandshake).To(BeTrue())
+		Expect(res.AppFault).To(BeFalse())
+	})
+
+	It("hangup: stop, close 1000, Stopped closed, then disconnect hangup", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		e := newEmulator(&emulator.Options{Timeouts: short})
+		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: events.URL(), Tag: "my-tag"})
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+		Expect(call.Hangup(ctx)).To(Succeed())
+		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
+		disc := events.Hooks()[2].Event
+		Expect(disc.Cause).To(Equal("hangup"))
+		Expect(disc.EndTime).NotTo(BeNil())
+		Expect(disc.Tag).To(Equal("my-tag"))
+		Expect(disc.MediaStream).To(BeNil())
+		Expect(events.Hooks()[1].Event.Cause).To(Equal("closed"))
+		Expect(app.Streams()[0].Stop).NotTo(BeNil())
+		Expect(s.Result().Ending).To(Equal(emulator.EndHangup))
+		Expect(s.Name).To(Equal(s.ID), "an unnamed stream takes its id as name")
+		Expect(call.Hangup(ctx)).To(MatchError(emulator.ErrCallEnded))
+	})
+
+	It("connection refused: no socket, Stopped connection-error", func(ctx SpecContext) {
+		res, ev := run(ctx, nil, refusedURL(), wait(ctx))
+		Expect(res.Ending).To(Equal(emulator.EndConnectRefused))
+		Expect(res.Connected).To(BeFalse())
+		Expect(ev.EventType).To(Equal("mediaStreamStopped"))
+		Expect(ev.Cause).To(Equal("connection-error"))
+		Expect(ev.ErrorMessage).To(ContainSubstring("connection refused"))
+		Expect(events.Events()).To(Equal([]string{"mediaStreamStopped"}), "no Started for a stream that never connected")
+		Expect(res.AppFault).To(BeTrue())
+	})
+
+	It("connection refused reported as Rejected when asked", func(ctx SpecContext) {
+		_, ev := run(ctx, &emulator.Options{RejectOnConnectError: true}, refusedURL(), wait(ctx))
+		Expect(ev.EventType).To(Equal("mediaStreamRejected"))
+		Expect(ev.Cause).To(Equal("connection-error"))
+		Expect(ev.MediaStream.Duration).To(BeNil())
+	})
+
+	It("handshake timeout: TCP accepted, upgrade never answered", func(ctx SpecContext) {
+		res, ev := run(ctx, nil, silentListener(), wait(ctx))
+		Expect(res.Ending).To(Equal(emulator.EndHandshakeTimeout))
+		Expect(ev.Cause).To(Equal("connection-error"))
+		Expect(ev.ErrorMessage).To(Equal("connecting to the websocket timed out: no handshake answer within 300ms"))
+	})
+
+	It("handshake answered with a non-101 status", func(ctx SpecContext) {
+		app := newTestApp(behaviour{status: 403})
+		res, ev := run(ctx, nil, app.URL(), wait(ctx))
+		Expect(res.Ending).To(Equal(emulator.EndHandshakeStatus))
+		Expect(res.HandshakeStatus).To(Equal(403))
+		Expect(ev.ErrorMessage).To(ContainSubstring("HTTP 403 Forbidden instead of 101"))
+	})
+
+	It("the app closes without a close frame", func(ctx SpecContext) {
+		app := newTestApp(behaviour{afterFrames: 3, hangUp: true})
+		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
+		Expect(res.Ending).To(Equal(emulator.EndAppAbnormalClose))
+		Expect(res.ClosedBy).To(Equal(emulator.ByApp))
+		Expect(res.CloseHandshake).To(BeFalse())
+		Expect(ev.Cause).To(Equal("connection-error"))
+		Expect(ev.ErrorMessage).To(HavePrefix("the websocket closed abnormally: "))
+		Expect(ev.ErrorMessage).To(ContainSubstring("without a close frame"))
+	})
+
+	It("the app resets the connection", func(ctx SpecContext) {
+		app := newTestApp(behaviour{afterFrames: 3, resetTCP: true})
+		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
+		Expect(res.Ending).To(Equal(emulator.EndAppAbnormalClose))
+		Expect(ev.Cause).To(Equal("connection-error"))
+		Expect(ev.ErrorMessage).To(SatisfyAny(ContainSubstring("reset"), ContainSubstring("without a close frame")))
+	})
+
+	DescribeTable("the app closes cleanly with a code",
+		func(ctx SpecContext, code int, asError bool, ending emulator.Ending, cause, message string) {
+			app := newTestApp(behaviour{afterFrames: 2, closeCode: code})
+			res, ev := run(ctx, &emulator.Options{AppCloseAsError: asError}, app.URL(), mediaThen(ctx))
+			Expect(res.Ending).To(Equal(ending))
+			Expect(res.CloseReceived).To(Equal(code))
+			Expect(res.CloseSent).To(Equal(code), "the emulator answers the close frame")
+			Expect(res.CloseHandshake).To(BeTrue())
+			Expect(res.ClosedBy).To(Equal(emulator.ByApp))
+			Expect(ev.Cause).To(Equal(cause))
+			Expect(ev.ErrorMessage).To(Equal(message))
+			Eventually(func() int { return app.Streams()[0].CloseCode }).WithTimeout(time.Second).Should(Equal(code))
+		},
+		Entry("1000 is closed", 1000, false, emulator.EndAppClose, "closed", ""),
+		Entry("1001 is closed", 1001, false, emulator.EndAppClose, "closed", ""),
+		Entry("4001 is a connection-error", 4001, false, emulator.EndAppCloseCode, "connection-error",
+			"the websocket was closed by the destination with code 4001 (bye)"),
+		Entry("1011 is a connection-error", 1011, false, emulator.EndAppCloseCode, "connection-error",
+			"the websocket was closed by the destination with code 1011 (bye)"),
+		Entry("1000 is a connection-error when switched", 1000, true, emulator.EndAppClose, "connection-error",
+			"the websocket was closed by the destination with code 1000 (bye)"),
+	)
+
+	It("the app never answers the emulator's close frame", func(ctx SpecContext) {
+		app := newTestApp(behaviour{ignoreClose: true})
+		res, ev := run(ctx, nil, app.URL(), func(s *emulator.Stream) *emulator.StreamResult {
+			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+			r, err := s.Stop(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			return r
+		})
+		Expect(res.Ending).To(Equal(emulator.EndCloseHandshakeTimeout))
+		Expect(res.CloseSent).To(Equal(1000))
+		Expect(res.CloseReceived).To(BeZero())
+		Expect(res.CloseHandshake).To(BeFalse())
+		Expect(res.AppFault).To(BeTrue())
+		Expect(ev.Cause).To(Equal("closed"), "the stop was intended; the failed handshake is the app's fault, not the cause")
+		Expect(app.Streams()[0].Stop).NotTo(BeNil())
+	})
+
+	It("the app stops reading: the write timeout ends the stream", func(ctx SpecContext) {
+		app := newTestApp(behaviour{afterFrames: 1, stopReading: true})
+		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
+		Expect(res.Ending).To(Equal(emulator.EndWriteTimeout))
+		Expect(ev.Cause).To(Equal("connection-error"))
+		Expect(ev.ErrorMessage).To(Equal("the destination stopped reading: a write blocked for more than 300ms"))
+		Expect(res.Messages).To(BeNumerically(">", 1))
+	}, SpecTimeout(30*time.Second))
+
+	It("an emulator-side reset: the app sees a TCP RST", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.EndReset))
+		Expect(res.Ending).To(Equal(emulator.EndReset))
+		Expect(res.ClosedBy).To(Equal(emulator.ByNetwork))
+		Expect(ev.Cause).To(Equal("connection-error"))
+		Expect(ev.ErrorMessage).To(ContainSubstring("reset"))
+		Eventually(func() error { return app.Streams()[0].CloseError }).WithTimeout(time.Second).Should(
+			Satisfy(func(err error) bool { return errors.Is(err, syscall.ECONNRESET) }))
+	})
+
+	It("an emulator-side silent drop: nothing more on the wire, Stopped after the dead-peer timeout", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		e := newEmulator(&emulator.Options{Timeouts: short})
+		call, err := e.NewCall(nil)
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Media(ctx, 100*time.Millisecond)).To(Succeed())
+		res, err := s.Inject(ctx, emulator.EndDrop)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Ending).To(Equal(emulator.EndDrop))
+		Expect(res.Cause).To(Equal("connection-error"))
+		Expect(res.ErrorMessage).To(Equal("the connection to the websocket went silent: no traffic for 200ms"))
+		got := app.Streams()[0]
+		Expect(got.Media).To(HaveLen(5))
+		Expect(got.Stop).To(BeNil())
+		Consistently(func() error { return app.Streams()[0].CloseError }).WithTimeout(100*time.Millisecond).Should(BeNil(), "half-open: the app is told nothing")
+		// The call ending releases the held connection, without a close frame.
+		Expect(call.Hangup(ctx)).To(Succeed())
+		Eventually(func() error { return app.Streams()[0].CloseError }).WithTimeout(time.Second).ShouldNot(BeNil())
+		Expect(app.Streams()[0].CloseCode).To(Equal(websocket.CloseAbnormalClosure))
+	})
+
+	It("an injected internal error: close 1011, Stopped error", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.EndInternalError))
+		Expect(res.Ending).To(Equal(emulator.EndInternalError))
+		Expect(res.CloseSent).To(Equal(1011))
+		Expect(ev.Cause).To(Equal("error"))
+		Expect(ev.ErrorMessage).To(HavePrefix("internal error: "))
+		Eventually(func() int { return app.Streams()[0].CloseCode }).WithTimeout(time.Second).Should(Equal(1011))
+		Expect(app.Streams()[0].Stop).To(BeNil(), "no stop message before an internal error")
+	})
+
+	It("a duplicate name: Rejected duplicate with originalMediaStream", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		e := newEmulator(&emulator.Options{Timeouts: short})
+		call, err := e.NewCall(nil)
+		Expect(err).NotTo(HaveOccurred())
+		first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(first.Connected(ctx)).To(Succeed())
+		_, err = call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), StreamEventURL: events.URL()})
+		var rej *emulator.RejectedError
+		Expect(errors.As(err, &rej)).To(BeTrue())
+		Expect(rej.Result.Cause).To(Equal("duplicate"))
+		Eventually(events.Events).WithTimeout(time.Second).Should(ContainElement("mediaStreamRejected"))
+		var ev *protocol.Event
+		for _, h := range events.Hooks() {
+			if h.Event.EventType == "mediaStreamRejected" {
+				ev = h.Event
+			}
+		}
+		Expect(ev.Cause).To(Equal("duplicate"))
+		Expect(ev.ErrorMessage).To(Equal("a stream named agent is already active on this call"))
+		Expect(ev.OriginalStream).NotTo(BeNil())
+		Expect(ev.OriginalStream.ID).To(Equal(first.ID))
+		Expect(ev.MediaStream.ID).NotTo(Equal(first.ID))
+		Expect(app.Streams()).To(HaveLen(1), "a rejected stream never connects")
+		// Once the first has stopped, the name is free again.
+		_, err = first.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		again, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(again.Connected(ctx)).To(Succeed())
+	})
+
+	It("a fifth track: Rejected track-limit", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		e := newEmulator(&emulator.Options{Timeouts: short})
+		call, err := e.NewCall(nil)
+		Expect(err).NotTo(HaveOccurred())
+		for _, name := range []string{"a", "b"} {
+			_, err := call.StartStream(ctx, emulator.StreamSpec{Name: name, Tracks: "both", Destination: app.URL(), Pace: emulator.Fast})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		_, err = call.StartStream(ctx, emulator.StreamSpec{Name: "c", Destination: app.URL(), StreamEventURL: events.URL()})
+		var rej *emulator.RejectedError
+		Expect(errors.As(err, &rej)).To(BeTrue())
+		Expect(rej.Result.Event).To(Equal("mediaStreamRejected"))
+		Expect(rej.Result.Cause).To(Equal("track-limit"))
+		Expect(rej.Result.ErrorMessage).To(Equal("the call would stream 5 tracks: at most 4 are allowed"))
+		Expect(rej.Result.Deliveries).To(HaveLen(1))
+		Expect(rej.Result.Deliveries[0].Status()).To(Equal(204))
+	})
+})
