@@ -294,3 +294,16 @@ func (s *eventsServer) Events() []string {
 	}
 	return out
 }
+
+// jsonlBuffer collects a journal export.
+type jsonlBuffer struct{ strings.Builder }
+
+type protocolParam = protocol.StreamParam
+
+func thirteenParams() []protocol.StreamParam {
+	var out []protocol.StreamParam
+	for i := range 13 {
+		out = append(out, protocol.StreamParam{Name: string(rune('a' + i)), Value: "v"})
+	}
+	return out
+}

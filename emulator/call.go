@@ -115,6 +115,9 @@ func (e *Emulator) NewCall(spec *CallSpec) (*Call, error) {
 	return c, nil
 }
 
+// Emulator is the emulator the call belongs to.
+func (c *Call) Emulator() *Emulator { return c.e }
+
 // URL is the call's callUrl.
 func (c *Call) URL() string { return protocol.CallURL(c.AccountID, c.ID) }
 

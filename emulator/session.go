@@ -188,6 +188,7 @@ func (ss *session) stream() (Ending, string) {
 					ss.skip(skip)
 					continue
 				}
+				ss.res.Lateness.Observe(late)
 				if ending, detail := ss.sendFrame(); ending != "" {
 					return ending, detail
 				}
@@ -533,6 +534,7 @@ func (ss *session) finish(e Ending, detail string) {
 	s := ss.s
 	r := &ss.res
 	r.MediaDuration = time.Duration(ss.n) * media.FrameDuration
+	r.LatenessP50, r.LatenessP99 = r.Lateness.Quantile(0.5), r.Lateness.Quantile(0.99)
 	r.PlayAudio, r.PlayAudioBytes = int(ss.playAudio.Load()), int(ss.playBytes.Load())
 	r.Clears, r.Violations = int(ss.clears.Load()), int(ss.violations.Load())
 	r.FirstPlayAudio = time.Duration(ss.firstPlay.Load())

@@ -127,6 +127,11 @@ type StreamResult struct {
 	Skipped int `json:"skipped,omitempty"`
 	// MediaDuration is the media time streamed (mediaStream.duration).
 	MediaDuration time.Duration `json:"mediaDurationNs"`
+	// Lateness is how late each realtime frame went out after its
+	// deadline; LatenessP50 and LatenessP99 summarise it.
+	Lateness    Histogram     `json:"-"`
+	LatenessP50 time.Duration `json:"latenessP50Ns,omitempty"`
+	LatenessP99 time.Duration `json:"latenessP99Ns,omitempty"`
 
 	// What the app sent back.
 	PlayAudio      int           `json:"playAudio,omitempty"`

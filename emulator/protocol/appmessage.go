@@ -44,8 +44,9 @@ func ParseAppMessage(text bool, data []byte) (AppMessage, *PlayAudio, error) {
 	if !text {
 		return msg, nil, violation("binary frame of %d bytes: Bandwidth accepts JSON text frames only", len(data))
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&msg); err != nil {
+	// json.Unmarshal, not a Decoder: a frame holds exactly one message, and
+	// trailing data (a second object) must not pass unnoticed.
+	if err := json.Unmarshal(data, &msg); err != nil {
 		return msg, nil, violation("frame is not a JSON object: %v", err)
 	}
 	switch msg.EventType {
@@ -125,8 +126,12 @@ func parseContentType(ct string) (int, error) {
 	if rate == 0 {
 		return 0, violation("playAudio contentType %q: missing rate", ct)
 	}
-	for k, v := range want {
-		return 0, violation("playAudio contentType %q: missing %s=%s", ct, k, v)
+	// Report the first missing parameter in the documented order, so the
+	// message is the same on every run.
+	for _, k := range []string{"channels", "bit-depth", "endian", "encoding"} {
+		if v, missing := want[k]; missing {
+			return 0, violation("playAudio contentType %q: missing %s=%s", ct, k, v)
+		}
 	}
 	return rate, nil
 }

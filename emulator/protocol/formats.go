@@ -1,7 +1,9 @@
 package protocol
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,24 @@ func (t Time) String() string { return t.UTC().Format(TimeLayout) }
 
 // MarshalText implements encoding.TextMarshaler.
 func (t Time) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// MarshalJSON writes TimeLayout. Without it encoding/json would use the
+// MarshalJSON promoted from the embedded time.Time (RFC 3339 with trailing
+// zeros trimmed: .08Z, no fraction at all for whole seconds).
+func (t Time) MarshalJSON() ([]byte, error) { return json.Marshal(t.String()) }
+
+// UnmarshalJSON reads a JSON string with UnmarshalText (the promoted
+// time.Time.UnmarshalJSON would keep the sender's zone); null leaves t as is.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("time %s: want a JSON string like \"2022-06-30T18:55:02.489Z\"", b)
+	}
+	return t.UnmarshalText([]byte(s))
+}
 
 // UnmarshalText accepts any RFC 3339 time, so payloads from other sources decode too.
 func (t *Time) UnmarshalText(b []byte) error {
@@ -116,18 +136,25 @@ func ParseDuration(s string) (time.Duration, error) {
 		if whole == "" || (hasFrac && (u.suffix != 'S' || frac == "" || len(frac) > 9)) {
 			return 0, bad
 		}
+		if !isDigits(whole) || (hasFrac && !isDigits(frac)) {
+			return 0, bad // ParseInt alone would take signs: PT1H-2M, PT1.-5S
+		}
 		n, err := strconv.ParseInt(whole, 10, 64)
-		if err != nil {
+		if err != nil || n > int64(math.MaxInt64/u.unit) {
 			return 0, bad
 		}
-		total += time.Duration(n) * u.unit
+		add := time.Duration(n) * u.unit
 		if hasFrac {
 			f, err := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
 			if err != nil {
 				return 0, bad
 			}
-			total += time.Duration(f)
+			add += time.Duration(f)
 		}
+		if add < 0 || total > math.MaxInt64-add {
+			return 0, bad // beyond time.Duration
+		}
+		total += add
 	}
 	if rest != "" {
 		return 0, bad
@@ -136,4 +163,13 @@ func ParseDuration(s string) (time.Duration, error) {
 		total = -total
 	}
 	return total, nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

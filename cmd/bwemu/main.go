@@ -1,0 +1,75 @@
+// Command bwemu plays Bandwidth's Programmable Voice media streams against
+// an app on loopback: it opens real WebSocket streams, sends PCMU audio,
+// ends them every way a real call ends and checks how the app answered.
+//
+// Exit codes: 0 the app passed, 1 the app failed, 2 bad usage or input.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, a public interface.
+const (
+	exitPass  = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `bwemu: a Bandwidth media-stream emulator for testing stream consumers
+
+usage:
+  bwemu stream [DESTINATION] [flags]   one stream to a WebSocket app (default: the built-in consumer)
+  bwemu consumer [--listen ADDR]       run the built-in reference consumer
+  bwemu version
+  bwemu help [COMMAND]
+
+exit codes: 0 the app passed, 1 the app failed, 2 bad usage or input
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole CLI, callable from specs.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		// No panic reaches a user: report it as an internal error.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "bwemu: internal error: %v\n", r)
+			code = exitUsage
+		}
+	}()
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "stream":
+		return streamCommand(ctx, args[1:], stdout, stderr)
+	case "consumer":
+		return consumerCommand(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "bwemu", version)
+		return exitPass
+	case "help", "-h", "--help":
+		if len(args) > 1 {
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return exitPass
+	}
+	fmt.Fprintf(stderr, "bwemu: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/media"
+)
+
+// report prints the readable account of one stream.
+type report struct {
+	w       io.Writer
+	target  string
+	call    *emulator.Call
+	audio   media.Audio
+	events  string
+	journal *emulator.Journal
+}
+
+func (r *report) header(spec emulator.StreamSpec) {
+	c := r.call
+	fmt.Fprintf(r.w, "bwemu stream → %s (%s)\n", spec.Destination, r.target)
+	fmt.Fprintf(r.w, "  call     %s  %s → %s (%s)\n", c.ID, c.From, c.To, c.Direction)
+	name := spec.Name
+	if name == "" {
+		name = "(the stream id)"
+	}
+	fmt.Fprintf(r.w, "  stream   name %s, tracks %s, %s, %s pace, audio %s\n", name, spec.Tracks, spec.Mode, spec.Pace, r.audio)
+	if len(spec.Params) > 0 {
+		var ps []string
+		for _, p := range spec.Params {
+			ps = append(ps, p.Name+"="+p.Value)
+		}
+		fmt.Fprintf(r.w, "  params   %s\n", strings.Join(ps, ", "))
+	}
+	if r.events == "" {
+		fmt.Fprintf(r.w, "  webhooks none (no --events URL)\n")
+	} else {
+		fmt.Fprintf(r.w, "  webhooks %s %s\n", spec.StreamEventMethod, r.events)
+	}
+}
+
+// result prints what happened and returns the exit code.
+func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliveries []*emulator.Delivery, journalFile string) int {
+	w := r.w
+	var problems []string
+	fmt.Fprintln(w)
+	if res.Connected {
+		fmt.Fprintf(w, "  connected    handshake answered %d\n", res.HandshakeStatus)
+	} else {
+		fmt.Fprintf(w, "  not connected\n")
+	}
+	tracks := make([]string, 0, len(res.FramesByTrack))
+	for t := range res.FramesByTrack {
+		tracks = append(tracks, t)
+	}
+	sort.Strings(tracks)
+	for _, t := range tracks {
+		n := res.FramesByTrack[t]
+		fmt.Fprintf(w, "  media        %d frames on %s (%s of PCMU)\n", n, t, time.Duration(n)*media.FrameDuration)
+	}
+	if res.Skipped > 0 {
+		fmt.Fprintf(w, "  pacing       %d frames skipped: the emulator fell behind real time\n", res.Skipped)
+	}
+	if res.PlayAudio+res.Clears > 0 {
+		fmt.Fprintf(w, "  from the app %d playAudio (%d bytes), %d clear\n", res.PlayAudio, res.PlayAudioBytes, res.Clears)
+	}
+	if res.Violations > 0 {
+		fmt.Fprintf(w, "  violations   %d protocol violations by the app:\n", res.Violations)
+		for _, e := range r.journal.Entries() {
+			if e.Kind == emulator.KindViolation {
+				fmt.Fprintf(w, "                 %s\n", e.Error)
+			}
+		}
+		problems = append(problems, fmt.Sprintf("the app sent %d invalid messages", res.Violations))
+	}
+	fmt.Fprintf(w, "  ended        %s: %s\n", res.Ending, emulator.TerminationOf(res.Ending).Wire)
+	fmt.Fprintf(w, "  close        %s\n", describeClose(res))
+	fmt.Fprintf(w, "  webhook      %s, cause %s%s\n", res.Event, res.Cause, prefixed(", errorMessage: ", res.ErrorMessage))
+	if res.Ending != asked {
+		problems = append(problems, fmt.Sprintf("the stream was to end by %s but ended by %s%s", asked, res.Ending, prefixed(": ", res.ErrorMessage)))
+	}
+	if res.AppFault && res.Ending == asked {
+		problems = append(problems, fmt.Sprintf("%s is the app's fault", res.Ending))
+	}
+	if res.Connected && !res.CloseHandshake && (res.Ending == emulator.EndStopStream || res.Ending == emulator.EndHangup) {
+		problems = append(problems, "the close handshake did not complete")
+	}
+
+	if len(deliveries) > 0 {
+		fmt.Fprintln(w, "\n  webhooks (the app's answers)")
+	}
+	for _, d := range deliveries {
+		a := d.Final()
+		what := d.Event.EventType
+		if d.Event.Cause != "" {
+			what += " (" + d.Event.Cause + ")"
+		}
+		if d.Copy > 1 {
+			what += " [duplicate]"
+		}
+		verdict := "ok"
+		switch {
+		case a.Error != "":
+			verdict = "FAIL " + a.Error
+			problems = append(problems, fmt.Sprintf("%s was not delivered: %s", d.Event.EventType, a.Error))
+		case a.Status != 204:
+			verdict = fmt.Sprintf("FAIL want 204%s", bodyNote(a.Body))
+			problems = append(problems, fmt.Sprintf("%s was answered %d, not 204", d.Event.EventType, a.Status))
+		}
+		retry := ""
+		if len(d.Attempts) > 1 {
+			retry = " after a retry"
+		}
+		fmt.Fprintf(w, "    %-40s %s %3d in %-10s%s %s\n", what, d.Method, a.Status, a.Latency.Round(10*time.Microsecond), retry, verdict)
+	}
+	if journalFile != "" {
+		fmt.Fprintf(w, "\n  journal      %s (%d entries)\n", journalFile, r.journal.Len())
+	}
+	fmt.Fprintln(w)
+	if len(problems) == 0 {
+		fmt.Fprintln(w, "PASS: the stream ran as asked and every webhook was answered 204")
+		return exitPass
+	}
+	fmt.Fprintln(w, "FAIL: the app misbehaved")
+	for _, p := range problems {
+		fmt.Fprintf(w, "  - %s\n", p)
+	}
+	return exitFail
+}
+
+func describeClose(res *emulator.StreamResult) string {
+	switch {
+	case !res.Connected:
+		return "none (never connected)"
+	case res.CloseHandshake:
+		return fmt.Sprintf("handshake complete: %s sent %d, got %d back", res.ClosedBy, firstCode(res), res.CloseReceived)
+	case res.CloseSent != 0:
+		return fmt.Sprintf("emulator sent %d, the app never answered", res.CloseSent)
+	}
+	return fmt.Sprintf("no close frames (%s ended the connection)", res.ClosedBy)
+}
+
+func firstCode(res *emulator.StreamResult) int {
+	if res.ClosedBy == emulator.ByApp {
+		return res.CloseReceived
+	}
+	return res.CloseSent
+}
+
+func bodyNote(b string) string {
+	b = strings.TrimSpace(b)
+	if b == "" {
+		return ""
+	}
+	if len(b) > 60 {
+		b = b[:60] + "…"
+	}
+	return fmt.Sprintf(" (body %q)", b)
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+// startProgress shows the media streamed so far on a terminal; in CI and
+// pipes it stays quiet. The returned func stops it.
+func startProgress(stderr io.Writer, s *emulator.Stream, total time.Duration) func() {
+	f, ok := stderr.(*os.File)
+	if !ok || total < 2*time.Second || !isTerminal(f) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(f, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprintf(f, "\r\033[K  streaming %s / %s", s.Progress().Round(100*time.Millisecond), total)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func isTerminal(f *os.File) bool {
+	if os.Getenv("CI") != "" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

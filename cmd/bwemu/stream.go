@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/consumer"
+)
+
+const streamSynopsis = "bwemu stream [DESTINATION] [--events URL] [--for 1s] [--end stop|hangup|reset|drop|error] [--pace realtime|fast] [flags]"
+
+// streamFlags are bwemu stream's flags; their names are a public interface.
+type streamFlags struct {
+	events, eventUser, eventPassword string
+	eventMethod                      *choiceFlag
+	wsUser, wsPassword               string
+	name                             string
+	tracks, mode, end, pace          *choiceFlag
+	params                           kvFlag
+	audio                            string
+	forDur                           time.Duration
+	speed                            float64
+	journal                          string
+	timeouts                         emulator.Timeouts
+	disconnect                       string
+	from, to, tag, accountID         string
+	caFile                           string
+	duplicate, rejectOnConnect       bool
+	appCloseAsError                  bool
+}
+
+func (f *streamFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.events, "events", "", "streamEventUrl: where mediaStreamStarted/Rejected/Stopped go (default: the built-in consumer's, when it is the target)")
+	f.eventMethod = newChoice("POST", "POST", "GET")
+	fs.Var(f.eventMethod, "event-method", "streamEventMethod: POST or GET")
+	fs.StringVar(&f.eventUser, "event-user", "", "username: Basic auth user on webhooks")
+	fs.StringVar(&f.eventPassword, "event-password", "", "password: Basic auth password on webhooks")
+	fs.StringVar(&f.wsUser, "ws-user", "", "destinationUsername: Basic auth user on the WebSocket handshake")
+	fs.StringVar(&f.wsPassword, "ws-password", "", "destinationPassword: Basic auth password on the WebSocket handshake")
+	fs.StringVar(&f.name, "name", "", "stream name (default: the stream id)")
+	f.tracks = newChoice("inbound", "inbound", "outbound", "both")
+	fs.Var(f.tracks, "tracks", "tracks: inbound, outbound or both")
+	f.mode = newChoice("unidirectional", "unidirectional", "bidirectional")
+	fs.Var(f.mode, "mode", "mode: unidirectional or bidirectional")
+	fs.Var(&f.params, "param", "a StreamParam as name=value (repeatable, up to 12)")
+	fs.StringVar(&f.audio, "audio", "tone:440", "audio: silence, tone:HZ, FILE.wav or FILE.pcmu")
+	fs.DurationVar(&f.forDur, "for", time.Second, "media time to stream before the ending")
+	f.end = newChoice("hangup", "stop", "hangup", "reset", "drop", "error")
+	fs.Var(f.end, "end", "how the stream ends: stop (StopStream), hangup, reset (TCP RST), drop (silent, half-open), error (1011)")
+	f.pace = newChoice("realtime", "realtime", "fast")
+	fs.Var(f.pace, "pace", "realtime (20 ms per frame) or fast (as fast as the app reads)")
+	fs.Float64Var(&f.speed, "speed", 1, "realtime speed factor (2 = twice real time)")
+	fs.StringVar(&f.journal, "journal", "", "write the journal as JSON Lines to FILE")
+	fs.DurationVar(&f.timeouts.Handshake, "handshake-timeout", emulator.DefaultHandshakeTimeout, "bound on connect and WebSocket upgrade")
+	fs.DurationVar(&f.timeouts.Write, "write-timeout", emulator.DefaultWriteTimeout, "bound on one frame write (an app that stops reading)")
+	fs.DurationVar(&f.timeouts.CloseHandshake, "close-timeout", emulator.DefaultCloseHandshakeTimeout, "how long to wait for the app's close frame")
+	fs.DurationVar(&f.timeouts.Callback, "callback-timeout", emulator.DefaultCallbackTimeout, "callbackTimeout: bound on each webhook request (1s–25s on Bandwidth)")
+	fs.DurationVar(&f.timeouts.DeadPeer, "dead-peer-timeout", emulator.DefaultDeadPeerTimeout, "after --end drop, how long until the stream is declared dead")
+	fs.StringVar(&f.disconnect, "disconnect", "", "where the disconnect webhook goes (default: the --events URL)")
+	fs.StringVar(&f.from, "from", emulator.DefaultFrom, "caller number")
+	fs.StringVar(&f.to, "to", emulator.DefaultTo, "called number")
+	fs.StringVar(&f.tag, "tag", "", "call tag (absent from webhooks when empty)")
+	fs.StringVar(&f.accountID, "account-id", emulator.DefaultAccountID, "account id")
+	fs.StringVar(&f.caFile, "ca", "", "PEM file of a CA to trust for wss:// destinations")
+	fs.BoolVar(&f.duplicate, "duplicate-webhooks", false, "deliver every webhook twice (idempotency test)")
+	fs.BoolVar(&f.rejectOnConnect, "reject-on-connect-error", false, "report a failed connection as mediaStreamRejected instead of mediaStreamStopped")
+	fs.BoolVar(&f.appCloseAsError, "app-close-as-error", false, "report the app's own close with 1000/1001 as connection-error")
+}
+
+var endings = map[string]emulator.Ending{
+	"stop": emulator.EndStopStream, "hangup": emulator.EndHangup, "reset": emulator.EndReset,
+	"drop": emulator.EndDrop, "error": emulator.EndInternalError,
+}
+
+func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("stream", streamSynopsis, stderr)
+	var f streamFlags
+	f.register(fs)
+	pos, code, ok := parseFlags(fs, streamSynopsis, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(pos) > 1 {
+		return usageError(stderr, streamSynopsis, "one DESTINATION at most, got %d: %s", len(pos), strings.Join(pos, " "))
+	}
+	if f.forDur < 0 {
+		return usageError(stderr, streamSynopsis, "--for must not be negative")
+	}
+	if f.speed <= 0 {
+		return usageError(stderr, streamSynopsis, "--speed must be positive")
+	}
+	audio, err := media.Parse(f.audio)
+	if err != nil {
+		return usageError(stderr, streamSynopsis, "--audio: %v", err)
+	}
+	opts := emulator.Options{AccountID: f.accountID, Timeouts: f.timeouts, DuplicateWebhooks: f.duplicate,
+		RejectOnConnectError: f.rejectOnConnect, AppCloseAsError: f.appCloseAsError}
+	if f.caFile != "" {
+		pool, err := loadCA(f.caFile)
+		if err != nil {
+			return usageError(stderr, streamSynopsis, "--ca: %v", err)
+		}
+		opts.TLSConfig = &tls.Config{RootCAs: pool}
+	}
+
+	target := "your app"
+	dest := ""
+	if len(pos) == 1 {
+		dest = pos[0]
+		if err := checkURL(dest, "ws", "wss"); err != nil {
+			return usageError(stderr, streamSynopsis, "DESTINATION: %v", err)
+		}
+	} else {
+		// No destination: the built-in reference consumer is the target.
+		srv, err := consumer.Start("127.0.0.1:0", &consumer.Options{WSUser: f.wsUser, WSPassword: f.wsPassword,
+			EventUser: f.eventUser, EventPassword: f.eventPassword, Echo: f.mode.value == protocol.ModeBidirectional})
+		if err != nil {
+			fmt.Fprintf(stderr, "bwemu: cannot start the built-in consumer: %v\n", err)
+			return exitUsage
+		}
+		defer srv.Close()
+		dest, target = srv.WebSocketURL(), "the built-in reference consumer"
+		if f.events == "" {
+			f.events = srv.EventsURL()
+		}
+	}
+	for _, u := range []struct{ flag, v string }{{"--events", f.events}, {"--disconnect", f.disconnect}} {
+		if u.v != "" {
+			if err := checkURL(u.v, "http", "https"); err != nil {
+				return usageError(stderr, streamSynopsis, "%s: %v", u.flag, err)
+			}
+		}
+	}
+	if f.disconnect == "" {
+		f.disconnect = f.events
+	}
+	spec := emulator.StreamSpec{Name: f.name, Mode: f.mode.value, Tracks: f.tracks.value, Destination: dest,
+		DestinationUsername: f.wsUser, DestinationPassword: f.wsPassword,
+		StreamEventURL: f.events, StreamEventMethod: f.eventMethod.value, Username: f.eventUser, Password: f.eventPassword,
+		Audio: audio, Pace: emulator.Pace(f.pace.value), Speed: f.speed}
+	for i := range f.params.keys {
+		spec.Params = append(spec.Params, protocol.StreamParam{Name: f.params.keys[i], Value: f.params.values[i]})
+	}
+
+	e := emulator.New(&opts)
+	defer e.Close()
+	call, err := e.NewCall(&emulator.CallSpec{From: f.from, To: f.to, Tag: f.tag, DisconnectURL: f.disconnect,
+		DisconnectMethod: f.eventMethod.value, Username: f.eventUser, Password: f.eventPassword})
+	if err != nil {
+		return usageError(stderr, streamSynopsis, "%v", err)
+	}
+	r := &report{w: stdout, target: target, call: call, audio: audio, events: f.events, journal: e.Journal()}
+	r.header(spec)
+	s, err := call.StartStream(ctx, spec)
+	var spe *emulator.SpecError
+	if errors.As(err, &spe) {
+		return usageError(stderr, streamSynopsis, "%v", err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bwemu: %v\n", err)
+		return exitFail
+	}
+	stopProgress := startProgress(stderr, s, f.forDur)
+	mediaErr := s.Media(ctx, f.forDur)
+	stopProgress()
+	interrupted := ctx.Err() != nil
+	// Endings and webhooks get their own time even after an interrupt, so
+	// the app still sees a proper end of the call.
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeouts.Callback*3+f.timeouts.CloseHandshake+f.timeouts.DeadPeer+5*time.Second)
+	defer cancel()
+	asked := endings[f.end.value]
+	if mediaErr == nil && asked != emulator.EndHangup {
+		_, err = s.Inject(endCtx, asked)
+	}
+	if err == nil {
+		err = call.Hangup(endCtx)
+	}
+	res, werr := s.Wait(endCtx)
+	if werr != nil {
+		fmt.Fprintf(stderr, "bwemu: %v\n", werr)
+		return exitFail
+	}
+	if f.journal != "" {
+		if err := e.Journal().WriteFile(f.journal); err != nil {
+			fmt.Fprintf(stderr, "bwemu: --journal: %v\n", err)
+			return exitUsage
+		}
+	}
+	code = r.result(res, asked, e.Deliveries(), f.journal)
+	if interrupted {
+		fmt.Fprintln(stderr, "bwemu: interrupted")
+		return exitFail
+	}
+	return code
+}
+
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	for _, s := range schemes {
+		if u.Scheme == s && u.Host != "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a %s:// URL", raw, strings.Join(schemes, ":// or "))
+}
+
+func loadCA(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return pool, nil
+}

@@ -1,0 +1,568 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+)
+
+// timeout bounds every spec; a healthy one takes well under a second.
+var timeout = SpecTimeout(20 * time.Second)
+
+// entry is a table Entry with the spec timeout (a table itself takes none).
+func entry(description string, args ...any) TableEntry {
+	return Entry(description, append(args, timeout)...)
+}
+
+const pass = "PASS: the stream ran as asked and every webhook was answered 204"
+const fail = "FAIL: the app misbehaved"
+
+// webhookLine matches one line of the "webhooks (the app's answers)" table.
+func webhookLine(what, method string, status int, verdict string) string {
+	return `(?m)^    ` + regexp.QuoteMeta(what) + ` +` + method + ` +` + itoa(status) + ` in .*` + regexp.QuoteMeta(verdict)
+}
+
+var _ = Describe("bwemu stream against the built-in reference consumer", func() {
+	DescribeTable("passes for every ending",
+		func(ctx SpecContext, end, ended, closeLine, cause string) {
+			out := stream(ctx, "--end", end)
+			Expect(out.code).To(Equal(exitPass))
+			Expect(out.stderr).To(BeEmpty())
+			Expect(out.stdout).To(ContainSubstring("(the built-in reference consumer)"))
+			Expect(out.stdout).To(ContainSubstring("connected    handshake answered 101"))
+			Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
+			Expect(out.stdout).To(ContainSubstring("ended        " + ended))
+			Expect(out.stdout).To(ContainSubstring("close        " + closeLine))
+			Expect(out.stdout).To(ContainSubstring("webhook      mediaStreamStopped, cause " + cause))
+			Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
+			Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped ("+cause+")", "POST", 204, "ok")))
+			Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "POST", 204, "ok")))
+			Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		},
+		entry("stop", "stop", "stop-stream: stop message, close 1000", "handshake complete: emulator sent 1000, got 1000 back", "closed"),
+		entry("hangup", "hangup", "hangup: stop message, close 1000", "handshake complete: emulator sent 1000, got 1000 back", "closed"),
+		entry("reset", "reset", "reset: TCP reset", "no close frames", "connection-error"),
+		entry("drop", "drop", "drop: all traffic stops", "no close frames", "connection-error"),
+		entry("error", "error", "error: close 1011", "handshake complete: emulator sent 1011, got 1011 back", "error"),
+	)
+
+	It("passes with --tracks both, streaming each track", func(ctx SpecContext) {
+		out := stream(ctx, "--tracks", "both")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(ContainSubstring("tracks both"))
+		Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
+		Expect(out.stdout).To(ContainSubstring("media        50 frames on outbound (1s of PCMU)"))
+		Expect(out.stdout).To(ContainSubstring("mediaStreamStopped (closed)"))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	It("passes with --mode bidirectional, the consumer echoing audio back", func(ctx SpecContext) {
+		out := stream(ctx, "--mode", "bidirectional")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(ContainSubstring("bidirectional"))
+		Expect(out.stdout).To(MatchRegexp(`from the app [1-9]\d* playAudio \(\d+ bytes\), 0 clear`))
+		Expect(out.stdout).NotTo(ContainSubstring("violations"))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	It("passes with stream params and shows them", func(ctx SpecContext) {
+		out := stream(ctx, "--param", "a=1", "--param", "b=2")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(ContainSubstring("  params   a=1, b=2\n"))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	It("passes with --event-method GET", func(ctx SpecContext) {
+		out := stream(ctx, "--event-method", "GET")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(MatchRegexp(`webhooks GET http://127\.0\.0\.1:\d+/events`))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "GET", 204, "ok")))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "GET", 204, "ok")))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "GET", 204, "ok")))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	It("passes with --duplicate-webhooks, delivering each webhook twice", func(ctx SpecContext) {
+		out := stream(ctx, "--duplicate-webhooks")
+		Expect(out.code).To(Equal(exitPass))
+		for _, what := range []string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"} {
+			Expect(out.stdout).To(MatchRegexp(webhookLine(what, "POST", 204, "ok")))
+			Expect(out.stdout).To(MatchRegexp(webhookLine(what+" [duplicate]", "POST", 204, "ok")))
+		}
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	DescribeTable("passes with every kind of --audio",
+		func(ctx SpecContext, spec func() string, shown string) {
+			out := stream(ctx, "--audio", spec())
+			Expect(out.code).To(Equal(exitPass))
+			Expect(out.stdout).To(ContainSubstring("audio " + shown + "\n"))
+			Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
+			Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		},
+		entry("silence", func() string { return "silence" }, "silence"),
+		entry("tone:300", func() string { return "tone:300" }, "tone:300Hz"),
+		entry("a WAV file (shorter than --for: padded with silence)",
+			func() string { return writeWAV("greeting.wav", 440, 0.5) }, "greeting.wav (500ms)"),
+	)
+
+	It("passes with Basic auth the consumer demands on the socket and the webhooks", func(ctx SpecContext) {
+		out := stream(ctx, "--ws-user", "wsu", "--ws-password", "wsp", "--event-user", "evu", "--event-password", "evp")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).NotTo(ContainSubstring("wsp"))
+		Expect(out.stdout).NotTo(ContainSubstring("evp"))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+})
+
+var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
+	It("streams what it says to the app's socket and webhooks", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusNoContent)
+
+		// DESTINATION after a flag: flags and the positional interleave.
+		out := stream(ctx, "--for", "1s", app.URL, "--events", events.URL,
+			"--name", "agent", "--param", "a=1", "--param", "b=2")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stderr).To(BeEmpty())
+		Expect(out.stdout).To(ContainSubstring("bwemu stream → " + app.URL + " (your app)"))
+		Expect(out.stdout).To(ContainSubstring("webhooks POST " + events.URL))
+		Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
+		Expect(out.stdout).To(ContainSubstring("close        handshake complete: emulator sent 1000, got 1000 back"))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "POST", 204, "ok")))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "POST", 204, "ok")))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+
+		By("the socket: start, 50 media frames, stop, close 1000")
+		Expect(app.Handshakes()).To(Equal(1))
+		_, _, hasAuth := app.Auth()
+		Expect(hasAuth).To(BeFalse())
+		types := app.EventTypes()
+		Expect(types).To(HaveLen(52))
+		Expect(types[0]).To(Equal("start"))
+		Expect(types[1:51]).To(HaveEach("media"))
+		Expect(types[51]).To(Equal("stop"))
+		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50}))
+		Expect(app.SequenceNumbers()).To(HaveLen(50))
+		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
+
+		start := app.Start()
+		Expect(start).To(HaveKeyWithValue("streamParams", map[string]any{"a": "1", "b": "2"}))
+		Expect(start).To(HaveKeyWithValue("metadata", And(
+			HaveKeyWithValue("streamName", "agent"),
+			HaveKeyWithValue("accountId", "9901234"),
+			HaveKeyWithValue("callId", MatchRegexp(`^c-[0-9a-f]{8}-[0-9a-f]{8}-`)),
+			HaveKeyWithValue("streamId", MatchRegexp(`^s-[0-9a-f]{8}-[0-9a-f]{8}-`)),
+			HaveKeyWithValue("tracks", ConsistOf(map[string]any{
+				"name": "inbound", "mediaFormat": map[string]any{"encoding": "PCMU", "sampleRate": float64(8000)},
+			})),
+		)))
+
+		By("the webhooks: started, stopped (closed), disconnect, as JSON POSTs")
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		hooks := events.Hooks()
+		for _, h := range hooks {
+			Expect(h.Method).To(Equal(http.MethodPost))
+			Expect(h.ContentType).To(HavePrefix("application/json"))
+			Expect(h.HasAuth).To(BeFalse())
+		}
+		Expect(hooks[0].Body).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("name", "agent")))
+		Expect(hooks[0].Body).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("destination", app.URL)))
+		Expect(hooks[1].Body).To(HaveKeyWithValue("cause", "closed"))
+		Expect(hooks[1].Body).NotTo(HaveKey("errorMessage"))
+		Expect(hooks[1].Body).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("duration", MatchRegexp(`^PT`))))
+		Expect(hooks[0].Body["callId"]).To(Equal(start["metadata"].(map[string]any)["callId"]))
+	}, timeout)
+
+	It("streams both tracks to the app", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--tracks", "both", "--end", "stop")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50, "outbound": 50}))
+		Expect(app.Start()).NotTo(HaveKey("streamParams"))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+	}, timeout)
+
+	It("sends webhooks as GET with query parameters under --event-method GET", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--event-method", "GET")
+		Expect(out.code).To(Equal(exitPass))
+		hooks := events.Hooks()
+		Expect(hooks).To(HaveLen(3))
+		for _, h := range hooks {
+			Expect(h.Method).To(Equal(http.MethodGet))
+		}
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+	}, timeout)
+
+	It("accepts a valid playAudio from a bidirectional app", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{onStart: func(c *websocket.Conn) {
+			payload := base64.StdEncoding.EncodeToString(make([]byte, 160))
+			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"`+payload+`"}}`))
+			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"clear"}`))
+		}})
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--mode", "bidirectional")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(ContainSubstring("from the app 1 playAudio (160 bytes), 1 clear"))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	Describe("credentials", func() {
+		const (
+			wsUser, wsPassword       = "ws-user", "ws-s3cret"
+			eventUser, eventPassword = "hook-user", "hook-s3cret"
+		)
+
+		It("sends them as Basic auth and keeps them out of the output and the journal", func(ctx SpecContext) {
+			app := newWSApp(wsOptions{})
+			events := newEventsApp(http.StatusNoContent)
+			journal := filepath.Join(GinkgoT().TempDir(), "run.jsonl")
+			out := stream(ctx, app.URL, "--events", events.URL,
+				"--ws-user", wsUser, "--ws-password", wsPassword,
+				"--event-user", eventUser, "--event-password", eventPassword,
+				"--journal", journal)
+			Expect(out.code).To(Equal(exitPass))
+			Expect(out.stdout).To(MatchRegexp(`journal      ` + regexp.QuoteMeta(journal) + ` \(\d+ entries\)`))
+
+			By("the WebSocket handshake carries the destination credentials")
+			user, pass, ok := app.Auth()
+			Expect(ok).To(BeTrue())
+			Expect(user).To(Equal(wsUser))
+			Expect(pass).To(Equal(wsPassword))
+
+			By("every webhook carries the event credentials")
+			hooks := events.Hooks()
+			Expect(hooks).To(HaveLen(3))
+			for _, h := range hooks {
+				Expect(h.HasAuth).To(BeTrue())
+				Expect(h.User).To(Equal(eventUser))
+				Expect(h.Pass).To(Equal(eventPassword))
+			}
+
+			By("the journal is JSON Lines without any secret")
+			raw, err := os.ReadFile(journal)
+			Expect(err).NotTo(HaveOccurred())
+			secrets := []string{
+				wsPassword, eventPassword,
+				base64.StdEncoding.EncodeToString([]byte(wsUser + ":" + wsPassword)),
+				base64.StdEncoding.EncodeToString([]byte(eventUser + ":" + eventPassword)),
+			}
+			for _, s := range secrets {
+				Expect(string(raw)).NotTo(ContainSubstring(s))
+				Expect(out.stdout + out.stderr).NotTo(ContainSubstring(s))
+			}
+			kinds := map[string]int{}
+			sc := bufio.NewScanner(strings.NewReader(string(raw)))
+			sc.Buffer(make([]byte, 0, 1<<20), 1<<24)
+			n := 0
+			for sc.Scan() {
+				n++
+				var e map[string]any
+				Expect(json.Unmarshal(sc.Bytes(), &e)).To(Succeed(), "journal line %d: %s", n, sc.Text())
+				Expect(e).To(HaveKeyWithValue("seq", BeNumerically("==", n)))
+				Expect(e).To(HaveKey("kind"))
+				kinds[e["kind"].(string)]++
+			}
+			Expect(sc.Err()).NotTo(HaveOccurred())
+			Expect(n).To(BeNumerically(">", 3))
+			Expect(out.stdout).To(ContainSubstring("(" + itoa(n) + " entries)"))
+			Expect(kinds).To(HaveKey("handshake"))
+			Expect(kinds).To(HaveKeyWithValue("webhook", BeNumerically(">=", 3)))
+			Expect(kinds).To(HaveKey("ending"))
+		}, timeout)
+	})
+})
+
+var _ = Describe("bwemu stream when the app misbehaves", func() {
+	It("fails when the webhooks are answered 200, not 204", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusOK)
+		out := stream(ctx, app.URL, "--events", events.URL)
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 200, "FAIL want 204")))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "POST", 200, "FAIL want 204")))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(ContainSubstring("  - mediaStreamStarted was answered 200, not 204\n"))
+		Expect(out.stdout).To(ContainSubstring("  - mediaStreamStopped was answered 200, not 204\n"))
+		Expect(out.stdout).To(ContainSubstring("  - disconnect was answered 200, not 204\n"))
+		Expect(out.stdout).NotTo(ContainSubstring("PASS"))
+		// An error status is not retried.
+		Expect(events.Hooks()).To(HaveLen(3))
+	}, timeout)
+
+	It("fails when the webhooks are answered 500, and shows the body", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusInternalServerError)
+		out := stream(ctx, app.URL, "--events", events.URL)
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 500, `FAIL want 204 (body "boom")`)))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(ContainSubstring("  - mediaStreamStarted was answered 500, not 204\n"))
+		Expect(events.Hooks()).To(HaveLen(3))
+	}, timeout)
+
+	It("fails when a webhook takes longer than --callback-timeout", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newSlowEventsApp()
+		out := stream(ctx, app.URL, "--events", events.URL)
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^    mediaStreamStarted .*FAIL `))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  - mediaStreamStarted was not delivered: .+`))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  - mediaStreamStopped was not delivered: .+`))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  - disconnect was not delivered: .+`))
+		// The stream itself was fine.
+		Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound"))
+		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50}))
+	}, timeout)
+
+	It("fails when nothing listens at the destination", func(ctx SpecContext) {
+		dest := refusedURL()
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, dest, "--events", events.URL)
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(ContainSubstring("  not connected\n"))
+		Expect(out.stdout).To(ContainSubstring("close        none (never connected)"))
+		Expect(out.stdout).To(ContainSubstring("webhook      mediaStreamStopped, cause connection-error"))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  - the stream was to end by hangup but ended by connect-refused: could not connect to the websocket destination: connection refused \(nothing listens at 127\.0\.0\.1:\d+\)$`))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStopped (connection-error)", "disconnect"}))
+	}, timeout)
+
+	It("fails when the WebSocket server answers 403", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{status: http.StatusForbidden})
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL)
+		Expect(out.code).To(Equal(exitFail))
+		Expect(app.Handshakes()).To(Equal(1))
+		Expect(out.stdout).To(ContainSubstring("  not connected\n"))
+		Expect(out.stdout).To(ContainSubstring("webhook      mediaStreamStopped, cause connection-error"))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  - the stream was to end by hangup but ended by handshake-status: .*the destination answered HTTP 403 Forbidden instead of 101 Switching Protocols$`))
+		hooks := events.Hooks()
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStopped (connection-error)", "disconnect"}))
+		Expect(hooks[0].Body).To(HaveKeyWithValue("errorMessage", ContainSubstring("403")))
+	}, timeout)
+
+	It("fails when the app drops the connection without a close frame", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{dropAfter: 3})
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--for", "20s")
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(ContainSubstring("connected    handshake answered 101"))
+		Expect(out.stdout).To(ContainSubstring("close        no close frames (app ended the connection)"))
+		Expect(out.stdout).To(ContainSubstring("webhook      mediaStreamStopped, cause connection-error"))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  - the stream was to end by hangup but ended by .+`))
+		Expect(app.CloseCode()).To(BeZero())
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (connection-error)", "disconnect"}))
+	}, timeout)
+
+	It("fails when the app never answers the close frame after a StopStream", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{ignoreClose: true})
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--end", "stop")
+		Expect(out.code).To(Equal(exitFail))
+		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
+		Expect(app.EventTypes()).To(HaveLen(52))
+		Expect(out.stdout).To(ContainSubstring("close        emulator sent 1000, the app never answered"))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(ContainSubstring("ended        close-handshake-timeout:"))
+		// Stopped on purpose, so the webhook still says closed.
+		Expect(out.stdout).To(ContainSubstring("webhook      mediaStreamStopped, cause closed"))
+		Expect(out.stdout).To(ContainSubstring("  - the stream was to end by stop-stream but ended by close-handshake-timeout\n"))
+	}, timeout)
+
+	It("fails and lists the violations when a bidirectional app sends invalid messages", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{onStart: func(c *websocket.Conn) {
+			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"playAudio","media":{"contentType":"audio/mp3","payload":"AAAA"}}`))
+			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"not base64!"}}`))
+			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"playAudio"}`))
+		}})
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--mode", "bidirectional")
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(ContainSubstring("violations   3 protocol violations by the app:"))
+		Expect(out.stdout).To(ContainSubstring(`unsupported playAudio contentType "audio/mp3"`))
+		Expect(out.stdout).To(ContainSubstring("playAudio payload is not valid base64"))
+		Expect(out.stdout).To(ContainSubstring("playAudio without media"))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(ContainSubstring("  - the app sent 3 invalid messages\n"))
+		// The stream went on regardless.
+		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50}))
+	}, timeout)
+})
+
+var _ = Describe("bwemu usage errors", func() {
+	// usageErr checks the shape of every usage complaint: a one-line
+	// complaint and a usage line on stderr, never the flag list, nothing on
+	// stdout.
+	usageErr := func(out outcome, complaint string) {
+		GinkgoHelper()
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stdout).To(BeEmpty())
+		ls := lines(out.stderr)
+		Expect(ls[0]).To(HavePrefix("bwemu: "))
+		Expect(ls[0]).To(ContainSubstring(complaint))
+		Expect(ls).To(ContainElement(HavePrefix("usage: ")))
+		Expect(len(ls)).To(BeNumerically("<=", 3), "a short complaint, not a manual")
+		Expect(out.stderr).NotTo(ContainSubstring("-handshake-timeout"))
+		Expect(out.stderr).NotTo(ContainSubstring("flags:"))
+	}
+
+	DescribeTable("bwemu stream exits 2 with a one-line complaint",
+		func(ctx SpecContext, args func() []string, complaint string) {
+			usageErr(stream(ctx, args()...), complaint)
+		},
+		entry("an unknown flag", func() []string { return []string{"--bogus"} }, "flag provided but not defined: -bogus"),
+		entry("a bad --tracks value", func() []string { return []string{"--tracks", "sideways"} },
+			`invalid value "sideways" for flag -tracks: want one of inbound, outbound, both`),
+		entry("two destinations", func() []string { return []string{"ws://127.0.0.1:1/a", "ws://127.0.0.1:1/b"} },
+			"one DESTINATION at most, got 2"),
+		entry("an http:// destination", func() []string { return []string{"http://127.0.0.1:1/media"} },
+			`DESTINATION: "http://127.0.0.1:1/media" is not a ws:// or wss:// URL`),
+		entry("a bad --events URL", func() []string { return []string{"--events", "ftp://example.com/x"} },
+			`--events: "ftp://example.com/x" is not a http:// or https:// URL`),
+		entry("a relative --events URL", func() []string { return []string{"--events", "/events"} },
+			`--events: "/events" is not a http:// or https:// URL`),
+		entry("--audio foo.mp3", func() []string { return []string{"--audio", "foo.mp3"} }, `--audio: audio spec "foo.mp3" not understood`),
+		entry("--audio of a missing WAV", func() []string {
+			return []string{"--audio", filepath.Join(GinkgoT().TempDir(), "missing.wav")}
+		}, "--audio: audio file: open "),
+		entry("--for -1s", func() []string { return []string{"--for", "-1s"} }, "--for must not be negative"),
+		entry("--speed 0", func() []string { return []string{"--speed", "0"} }, "--speed must be positive"),
+	)
+
+	It("exits 2 for an unknown command, without the flag list", func(ctx SpecContext) {
+		out := bwemu(ctx, "frobnicate")
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stdout).To(BeEmpty())
+		Expect(lines(out.stderr)[0]).To(Equal(`bwemu: unknown command "frobnicate"`))
+		Expect(out.stderr).To(ContainSubstring("usage:"))
+		Expect(out.stderr).NotTo(ContainSubstring("-handshake-timeout"))
+	}, timeout)
+
+	It("exits 2 with no arguments, showing the usage on stderr", func(ctx SpecContext) {
+		out := bwemu(ctx)
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stdout).To(BeEmpty())
+		Expect(lines(out.stderr)[0]).To(HavePrefix("bwemu: "))
+		Expect(out.stderr).To(ContainSubstring("usage:"))
+		Expect(out.stderr).To(ContainSubstring("bwemu stream [DESTINATION]"))
+		Expect(out.stderr).NotTo(ContainSubstring("-handshake-timeout"))
+	}, timeout)
+
+	It("exits 2 when bwemu consumer gets an argument", func(ctx SpecContext) {
+		usageErr(bwemu(ctx, "consumer", "extra"), `unexpected argument "extra"`)
+	}, timeout)
+})
+
+var _ = Describe("bwemu help and version", func() {
+	DescribeTable("--help exits 0 and lists every flag on stdout",
+		func(ctx SpecContext, args ...string) {
+			out := bwemu(ctx, args...)
+			Expect(out.code).To(Equal(exitPass))
+			Expect(out.stderr).To(BeEmpty())
+			Expect(out.stdout).To(HavePrefix("usage: bwemu stream [DESTINATION]"))
+			for _, f := range []string{"-events", "-event-method", "-tracks", "-mode", "-param", "-audio", "-for", "-end", "-pace",
+				"-journal", "-ws-user", "-ws-password", "-event-user", "-event-password", "-callback-timeout",
+				"-close-timeout", "-dead-peer-timeout", "-handshake-timeout", "-duplicate-webhooks"} {
+				Expect(out.stdout).To(MatchRegexp(`(?m)^  ` + regexp.QuoteMeta(f) + `\b`))
+			}
+		},
+		entry("stream --help", "stream", "--help"),
+		entry("stream -h", "stream", "-h"),
+		entry("help stream", "help", "stream"),
+	)
+
+	It("prints the general usage for --help", func(ctx SpecContext) {
+		out := bwemu(ctx, "--help")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stderr).To(BeEmpty())
+		Expect(out.stdout).To(ContainSubstring("bwemu stream [DESTINATION]"))
+		Expect(out.stdout).To(ContainSubstring("exit codes: 0 the app passed, 1 the app failed, 2 bad usage or input"))
+	}, timeout)
+
+	It("prints consumer's flags for consumer --help", func(ctx SpecContext) {
+		out := bwemu(ctx, "consumer", "--help")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(HavePrefix("usage: bwemu consumer"))
+		Expect(out.stdout).To(ContainSubstring("-listen"))
+	}, timeout)
+
+	DescribeTable("prints the version",
+		func(ctx SpecContext, arg string) {
+			out := bwemu(ctx, arg)
+			Expect(out.code).To(Equal(exitPass))
+			Expect(out.stderr).To(BeEmpty())
+			Expect(out.stdout).To(Equal("bwemu " + version + "\n"))
+			Expect(version).NotTo(BeEmpty())
+		},
+		entry("version", "version"),
+		entry("--version", "--version"),
+	)
+})
+
+var _ = Describe("bwemu consumer", func() {
+	It("serves until its context is cancelled, then exits 0", func(ctx SpecContext) {
+		runCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stdout, stderr := gbytes.NewBuffer(), gbytes.NewBuffer()
+		done := make(chan int, 1)
+		go func() {
+			defer GinkgoRecover()
+			done <- run(runCtx, []string{"consumer", "--listen", "127.0.0.1:0"}, stdout, stderr)
+		}()
+
+		Eventually(stdout).WithContext(ctx).Should(gbytes.Say(`reference consumer listening`))
+		health := regexp.MustCompile(`health\s+(http://127\.0\.0\.1:\d+/\S*)`)
+		var healthURL string
+		Eventually(func() []string { return health.FindStringSubmatch(string(stdout.Contents())) }).
+			WithContext(ctx).Should(HaveLen(2))
+		healthURL = health.FindStringSubmatch(string(stdout.Contents()))[1]
+		Expect(string(stdout.Contents())).To(MatchRegexp(`websocket\s+ws://127\.0\.0\.1:\d+/media`))
+		Consistently(done).WithTimeout(50 * time.Millisecond).ShouldNot(Receive())
+
+		tr := &http.Transport{DisableKeepAlives: true}
+		DeferCleanup(tr.CloseIdleConnections)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, healthURL, nil)
+		Expect(err).NotTo(HaveOccurred())
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp.Body.Close()).To(Succeed())
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
+
+		By("streaming to it from another bwemu")
+		wsURL := regexp.MustCompile(`websocket\s+(ws://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
+		eventsURL := regexp.MustCompile(`events\s+(http://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
+		out := stream(ctx, wsURL, "--events", eventsURL)
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+
+		cancel()
+		Eventually(done).WithContext(ctx).Should(Receive(Equal(exitPass)))
+		Expect(stderr.Contents()).To(BeEmpty())
+	}, timeout)
+
+	It("exits 2 when it cannot listen", func(ctx SpecContext) {
+		out := bwemu(ctx, "consumer", "--listen", "256.0.0.1:bogus")
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stderr).To(HavePrefix("bwemu: cannot listen on 256.0.0.1:bogus"))
+	}, timeout)
+})

@@ -1,0 +1,83 @@
+package consumer
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// serveEvent is the webhook endpoint, StartStream's streamEventUrl (and a
+// fine disconnectUrl too).
+func (c *Consumer) serveEvent(w http.ResponseWriter, r *http.Request) {
+	user, ok := checkBasic(w, r, c.opts.EventUser, c.opts.EventPassword, "bwemu-consumer-events")
+	if !ok {
+		c.log.Warn("webhook rejected: bad or missing credentials", "method", r.Method, "remote", r.RemoteAddr)
+		return
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				http.Error(w, "webhook body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "reading webhook body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body)
+	if err != nil {
+		c.log.Warn("webhook does not decode", "method", r.Method, "err", err)
+		http.Error(w, "webhook does not decode: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if ev.EventType == "" {
+		// An empty body or query decodes without error; without an
+		// eventType there is nothing to act on.
+		c.log.Warn("webhook has no eventType", "method", r.Method)
+		http.Error(w, "webhook has no eventType", http.StatusBadRequest)
+		return
+	}
+
+	dup := c.recordEvent(ev, r.Method, user)
+	c.log.Info("webhook received", "eventType", ev.EventType, "callId", ev.CallID,
+		"cause", ev.Cause, "method", r.Method, "duplicate", dup)
+	// 204 and nothing else: Bandwidth reads no body from stream events.
+	// Answer before doing anything slow; a late answer is a failed delivery.
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// eventKey identifies an event across retries. Bandwidth resends the same
+// payload, so these fields match exactly on a retry, while two genuinely
+// different events differ in at least one of them.
+func eventKey(ev *protocol.Event) string {
+	streamID := ""
+	if ev.MediaStream != nil {
+		streamID = ev.MediaStream.ID
+	}
+	return strings.Join([]string{ev.EventType, ev.CallID, streamID, ev.EventTime.String()}, "|")
+}
+
+// recordEvent stores ev unless it was seen before, in which case it counts
+// a duplicate. It reports whether ev was a duplicate.
+func (c *Consumer) recordEvent(ev *protocol.Event, method, user string) bool {
+	key := eventKey(ev)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.notify()
+	if prev, ok := c.eventIdx[key]; ok {
+		prev.Duplicates++
+		return true
+	}
+	rec := &EventRecord{Event: *ev, Method: method, AuthUser: user, ReceivedAt: time.Now().UTC()}
+	c.events = append(c.events, rec)
+	c.eventIdx[key] = rec
+	return false
+}

@@ -1,0 +1,449 @@
+package consumer
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// stream is one accepted WebSocket connection. rec is guarded by the
+// consumer's mutex; the remaining fields belong to the handler goroutine,
+// except writeMu and conn, which goAway uses from Close.
+type stream struct {
+	c    *Consumer
+	conn *websocket.Conn
+	log  *slog.Logger
+	rec  StreamRecord
+
+	// Per-track last sequence number, read and written only by the handler.
+	lastSeq map[string]uint64
+	// echoBroken stops echoing after the first failed write: gorilla
+	// returns the same error for every later write anyway.
+	echoBroken bool
+
+	// writeMu serialises data writes: a gorilla connection allows one
+	// concurrent writer. (Close frames go through WriteControl, which is
+	// safe alongside other writes.)
+	writeMu sync.Mutex
+	// goneAway records that the consumer sent its own close (under c.mu).
+	goneAway bool
+}
+
+// serveMedia is the WebSocket endpoint, the StartStream destination.
+func (c *Consumer) serveMedia(w http.ResponseWriter, r *http.Request) {
+	// Authenticate before upgrading: after the upgrade the only way to say
+	// no is to close the socket, which Bandwidth cannot tell apart from a
+	// crash. A 401 on the handshake is unambiguous.
+	user, ok := checkBasic(w, r, c.opts.WSUser, c.opts.WSPassword, "bwemu-consumer-media")
+	if !ok {
+		c.log.Warn("websocket handshake rejected: bad or missing credentials", "remote", r.RemoteAddr)
+		return
+	}
+	if !c.beginHandler() {
+		http.Error(w, errClosing.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer c.handlers.Done()
+
+	conn, err := c.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// Upgrade has already answered the request with an HTTP error.
+		c.log.Warn("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	// Closing the connection when the handler returns is what finally
+	// releases the TCP connection; http.Server no longer tracks it after
+	// the hijack.
+	defer conn.Close()
+	conn.SetReadLimit(c.opts.ReadLimit)
+
+	s := &stream{
+		c:       c,
+		conn:    conn,
+		lastSeq: map[string]uint64{},
+		rec: StreamRecord{
+			RemoteAddr:    r.RemoteAddr,
+			RawQuery:      r.URL.RawQuery,
+			AuthUser:      user,
+			Echo:          c.opts.Echo || r.URL.Query().Get("echo") == "1",
+			ConnectedAt:   time.Now().UTC(),
+			FramesByTrack: map[string]int{},
+			BytesByTrack:  map[string]int{},
+			Errors:        []string{},
+		},
+	}
+	c.mu.Lock()
+	c.streams = append(c.streams, s)
+	s.rec.Conn = len(c.streams)
+	c.live[s] = struct{}{}
+	// Close may have run between beginHandler and here without seeing this
+	// connection; then say goodbye now, so Close's Wait still ends.
+	lateForClose := c.closing && s.markGoneAway()
+	c.notify()
+	c.mu.Unlock()
+	if lateForClose {
+		s.goAway()
+	}
+	s.log = c.log.With("conn", s.rec.Conn, "remote", r.RemoteAddr)
+	s.log.Info("websocket connected", "echo", s.rec.Echo)
+
+	s.readLoop()
+	// Release the TCP connection before reporting the stream closed, so a
+	// waiter that sees Closed can rely on it.
+	_ = conn.Close()
+
+	c.mu.Lock()
+	delete(c.live, s)
+	s.rec.Closed = true
+	s.rec.ClosedAt = time.Now().UTC()
+	c.notify()
+	c.mu.Unlock()
+}
+
+// markGoneAway records that the consumer is closing this socket and
+// reports whether it was the first to do so. Callers hold c.mu.
+func (s *stream) markGoneAway() bool {
+	if s.goneAway {
+		return false
+	}
+	s.goneAway = true
+	return true
+}
+
+// goAway starts the close handshake from the consumer's side with 1001
+// (going away) and bounds how long the peer has to answer. The handler's
+// read loop then sees the peer's answering close (or the deadline) and
+// returns. Call it after markGoneAway, without c.mu held.
+func (s *stream) goAway() {
+	deadline := time.Now().Add(s.c.opts.CloseTimeout)
+	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "consumer shutting down")
+	// WriteControl is the one write gorilla allows alongside another
+	// goroutine's writes, so this needs no writeMu.
+	_ = s.conn.WriteControl(websocket.CloseMessage, msg, deadline)
+	// Unblocks ReadMessage if the peer never answers. net.Conn deadlines
+	// are safe to set from another goroutine.
+	_ = s.conn.UnderlyingConn().SetReadDeadline(deadline)
+}
+
+// readLoop reads until the connection ends. gorilla's default close handler
+// answers a peer's close frame with the same code, which completes the
+// handshake; ReadMessage then returns a *websocket.CloseError and the
+// handler closes the connection.
+func (s *stream) readLoop() {
+	for {
+		mt, data, err := s.conn.ReadMessage()
+		if err != nil {
+			s.finish(err)
+			return
+		}
+		s.handleFrame(mt, data)
+	}
+}
+
+// finish records how the connection ended.
+func (s *stream) finish(err error) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.rec.ClosedByConsumer = s.goneAway
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		s.rec.CloseCode, s.rec.CloseText = ce.Code, ce.Text
+		// A close with 1000 is Bandwidth ending the stream on purpose, and
+		// Bandwidth always sends stop before that.
+		if ce.Code == websocket.CloseNormalClosure && !s.rec.StopSeen && !s.goneAway {
+			s.addErrorLocked("socket closed with 1000 without a stop message")
+		}
+	case errors.Is(err, websocket.ErrReadLimit):
+		s.rec.CloseCode = websocket.CloseMessageTooBig
+		s.rec.ClosedByConsumer = true
+		s.addErrorLocked(fmt.Sprintf("message larger than the read limit of %d bytes; connection closed with 1009", c.opts.ReadLimit))
+	case s.goneAway:
+		// The peer did not answer the consumer's close in time.
+		s.rec.CloseCode = websocket.CloseGoingAway
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || isEOF(err) {
+			// The connection failed or was dropped without a close frame.
+			s.rec.CloseCode = websocket.CloseAbnormalClosure
+			break
+		}
+		// gorilla rejected a frame (reserved bits, unmasked client frame,
+		// bad control frame and the like) and has already answered with
+		// close 1002.
+		s.rec.CloseCode = websocket.CloseProtocolError
+		s.rec.ClosedByConsumer = true
+		s.addErrorLocked("websocket protocol error: " + err.Error())
+	}
+	s.log.Info("websocket closed", "code", s.rec.CloseCode, "err", err,
+		"frames", s.rec.FramesByTrack, "stop", s.rec.StopSeen, "errors", len(s.rec.Errors))
+}
+
+func isEOF(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// addErrorLocked records a protocol violation. Callers hold c.mu.
+func (s *stream) addErrorLocked(msg string) {
+	s.rec.Errors = append(s.rec.Errors, msg)
+	s.log.Warn("stream protocol error", "err", msg)
+	s.c.notify()
+}
+
+// addError is addErrorLocked for callers without the lock.
+func (s *stream) addError(format string, args ...any) {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	s.addErrorLocked(fmt.Sprintf(format, args...))
+}
+
+// badFrame records an error for a frame that will not be counted.
+func (s *stream) badFrame(format string, args ...any) {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	s.rec.BadFrames++
+	s.addErrorLocked(fmt.Sprintf(format, args...))
+}
+
+// handleFrame dispatches one message. Nothing here ends the connection: a
+// bad frame is recorded and skipped.
+func (s *stream) handleFrame(mt int, data []byte) {
+	if mt != websocket.TextMessage {
+		s.badFrame("binary frame of %d bytes: Bandwidth sends JSON text frames only", len(data))
+		return
+	}
+	// Peek at eventType first so each message decodes into its own type.
+	// Unknown fields are ignored on purpose: Bandwidth may add fields, and
+	// a consumer that rejects them breaks on the next platform release.
+	var env struct {
+		EventType string `json:"eventType"`
+	}
+	if err := json.Unmarshal(data, &env); err != nil {
+		s.badFrame("frame is not a JSON object: %v", err)
+		return
+	}
+	switch env.EventType {
+	case protocol.EventStart:
+		s.handleStart(data)
+	case protocol.EventMedia:
+		s.handleMedia(data)
+	case protocol.EventStop:
+		s.handleStop(data)
+	case "":
+		s.badFrame("message has no eventType")
+	default:
+		s.badFrame("unknown eventType %q (want start, media or stop)", env.EventType)
+	}
+}
+
+func (s *stream) handleStart(data []byte) {
+	var m protocol.StartMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		s.badFrame("start message does not decode: %v", err)
+		return
+	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.rec.Start != nil {
+		s.rec.BadFrames++
+		s.addErrorLocked("second start message on the same socket (ignored)")
+		return
+	}
+	s.rec.Start = &m
+	md := m.Metadata
+	s.rec.CallID, s.rec.StreamID, s.rec.StreamName = md.CallID, md.StreamID, md.StreamName
+	s.rec.Tracks, s.rec.StreamParams = md.Tracks, m.StreamParams
+	for _, problem := range validateStart(&m) {
+		s.addErrorLocked("start: " + problem)
+	}
+	s.log = s.log.With("callId", md.CallID, "streamId", md.StreamID)
+	s.log.Info("stream started", "name", md.StreamName, "tracks", len(md.Tracks), "params", len(m.StreamParams))
+	c.notify()
+}
+
+// validateStart lists everything wrong with a start message. The message
+// is still used: its metadata is what ties the socket to the call.
+func validateStart(m *protocol.StartMessage) []string {
+	var problems []string
+	md := m.Metadata
+	if md.AccountID == "" {
+		problems = append(problems, "metadata.accountId is empty")
+	} else if _, err := strconv.ParseUint(md.AccountID, 10, 64); err != nil {
+		problems = append(problems, fmt.Sprintf("metadata.accountId %q is not digits", md.AccountID))
+	}
+	if !protocol.IsCallID(md.CallID) {
+		problems = append(problems, fmt.Sprintf("metadata.callId %q is not a Bandwidth call id (c-xxxxxxxx-xxxxxxxx-uuid-tail)", md.CallID))
+	}
+	if !protocol.IsStreamID(md.StreamID) {
+		problems = append(problems, fmt.Sprintf("metadata.streamId %q is not a Bandwidth stream id (s-xxxxxxxx-xxxxxxxx-uuid-tail)", md.StreamID))
+	}
+	if md.StreamName == "" {
+		problems = append(problems, "metadata.streamName is empty (it defaults to the stream id)")
+	}
+	if len(md.Tracks) == 0 {
+		problems = append(problems, "metadata.tracks is empty")
+	}
+	seen := map[string]bool{}
+	for i, t := range md.Tracks {
+		if t.Name != protocol.TrackInbound && t.Name != protocol.TrackOutbound {
+			problems = append(problems, fmt.Sprintf("metadata.tracks[%d].name %q is not inbound or outbound", i, t.Name))
+		}
+		if seen[t.Name] {
+			problems = append(problems, fmt.Sprintf("metadata.tracks[%d]: track %q listed twice", i, t.Name))
+		}
+		seen[t.Name] = true
+		// The docs' table says audio/PCMU and the example says PCMU; accept both.
+		if enc := t.MediaFormat.Encoding; !strings.EqualFold(enc, "PCMU") && !strings.EqualFold(enc, "audio/PCMU") {
+			problems = append(problems, fmt.Sprintf("metadata.tracks[%d].mediaFormat.encoding %q is not PCMU", i, enc))
+		}
+		if t.MediaFormat.SampleRate != 8000 {
+			problems = append(problems, fmt.Sprintf("metadata.tracks[%d].mediaFormat.sampleRate %d is not 8000", i, t.MediaFormat.SampleRate))
+		}
+	}
+	return problems
+}
+
+func (s *stream) handleMedia(data []byte) {
+	var m protocol.MediaMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		s.badFrame("media message does not decode: %v", err)
+		return
+	}
+	audio, problem := s.checkMedia(&m)
+	if problem != "" {
+		s.badFrame("media: %s", problem)
+		return
+	}
+	c := s.c
+	c.mu.Lock()
+	s.rec.FramesByTrack[m.Track]++
+	s.rec.BytesByTrack[m.Track] += len(audio)
+	s.rec.Bytes += len(audio)
+	echo := s.rec.Echo && m.Track == protocol.TrackInbound && !s.echoBroken
+	c.notify()
+	c.mu.Unlock()
+
+	if echo {
+		s.echo(m.Payload)
+	}
+}
+
+// checkMedia validates a media message against the start message and the
+// sequence so far, and returns the decoded audio or what is wrong with it.
+func (s *stream) checkMedia(m *protocol.MediaMessage) ([]byte, string) {
+	s.c.mu.Lock()
+	start, stopped := s.rec.Start, s.rec.StopSeen
+	s.c.mu.Unlock()
+	if start == nil {
+		return nil, "media before start"
+	}
+	if stopped {
+		return nil, "media after stop"
+	}
+	known := false
+	for _, t := range start.Metadata.Tracks {
+		known = known || t.Name == m.Track
+	}
+	if !known {
+		return nil, fmt.Sprintf("track %q was not announced in start", m.Track)
+	}
+	// sequenceNumber is a string holding a number. Whether Bandwidth counts
+	// per stream or per track is undocumented; requiring an increase within
+	// each track is correct under either reading.
+	if m.SequenceNumber == "" {
+		return nil, "missing sequenceNumber"
+	}
+	seq, err := strconv.ParseUint(m.SequenceNumber, 10, 64)
+	if err != nil {
+		return nil, fmt.Sprintf("sequenceNumber %q is not a non-negative integer", m.SequenceNumber)
+	}
+	if last, ok := s.lastSeq[m.Track]; ok && seq <= last {
+		return nil, fmt.Sprintf("sequenceNumber %d on track %s does not increase (last %d)", seq, m.Track, last)
+	}
+	s.lastSeq[m.Track] = seq
+	if m.Payload == "" {
+		return nil, "empty payload"
+	}
+	audio, err := base64.StdEncoding.DecodeString(m.Payload)
+	if err != nil {
+		return nil, fmt.Sprintf("payload is not valid base64: %v", err)
+	}
+	return audio, ""
+}
+
+// echo plays an inbound payload back, as a bidirectional app would play its
+// own audio. The payload is already validated base64 PCMU, so it is sent
+// as is.
+func (s *stream) echo(payload string) {
+	msg := protocol.AppMessage{
+		EventType: protocol.EventPlayAudio,
+		Media:     &protocol.AppMedia{ContentType: protocol.ContentTypePCMU, Payload: payload},
+	}
+	raw, err := json.Marshal(msg)
+	if err != nil { // cannot happen with these types
+		s.addError("echo: %v", err)
+		return
+	}
+	s.writeMu.Lock()
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.c.opts.WriteTimeout))
+	err = s.conn.WriteMessage(websocket.TextMessage, raw)
+	s.writeMu.Unlock()
+
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	if err != nil {
+		s.echoBroken = true
+		if !s.goneAway { // after our own close frame, failing writes are expected
+			s.addErrorLocked("echo: writing playAudio failed: " + err.Error())
+		}
+		return
+	}
+	s.rec.EchoedFrames++
+	s.c.notify()
+}
+
+func (s *stream) handleStop(data []byte) {
+	var m protocol.StopMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		s.badFrame("stop message does not decode: %v", err)
+		return
+	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case s.rec.Start == nil:
+		s.rec.BadFrames++
+		s.addErrorLocked("stop before start")
+	case s.rec.StopSeen:
+		s.rec.BadFrames++
+		s.addErrorLocked("second stop message (ignored)")
+		return
+	default:
+		st := s.rec.Start.Metadata
+		if m.Metadata.StreamID != st.StreamID {
+			s.addErrorLocked(fmt.Sprintf("stop: metadata.streamId %q differs from start's %q", m.Metadata.StreamID, st.StreamID))
+		}
+		if m.Metadata.CallID != st.CallID {
+			s.addErrorLocked(fmt.Sprintf("stop: metadata.callId %q differs from start's %q", m.Metadata.CallID, st.CallID))
+		}
+	}
+	s.rec.Stop, s.rec.StopSeen = &m, true
+	s.log.Info("stream stopped")
+	c.notify()
+}
