@@ -180,7 +180,7 @@ func (e *SpecError) Error() string { return fmt.Sprintf("StartStream %s: %s", e.
 // *RejectedError after mediaStreamRejected was answered; an invalid spec a
 // *SpecError.
 func (c *Call) StartStream(ctx context.Context, spec StreamSpec) (*Stream, error) {
-	if err := spec.validate(); err != nil {
+	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	eventURL, err := resolveEventURL(spec.StreamEventURL, c.spec.BaseURL)
@@ -233,7 +233,8 @@ func (c *Call) StartStream(ctx context.Context, spec StreamSpec) (*Stream, error
 	return s, nil
 }
 
-func (spec *StreamSpec) validate() error {
+// Validate reports the first attribute Bandwidth would refuse, as a *SpecError.
+func (spec *StreamSpec) Validate() error {
 	if spec.Destination == "" {
 		return &SpecError{"destination", "is required"}
 	}

@@ -59,7 +59,6 @@ func usageError(stderr io.Writer, synopsis string, format string, args ...any) i
 	return exitUsage
 }
 
-
 // kvFlag collects repeated k=v flags in order.
 type kvFlag struct {
 	keys, values []string

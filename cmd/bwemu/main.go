@@ -37,6 +37,9 @@ exit codes: 0 the app passed, 1 the app failed, 2 bad usage or input
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal ends the run gracefully (the app still gets its
+	// webhooks); restoring default handling lets a second one kill it.
+	go func() { <-ctx.Done(); stop() }()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -52,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		}
 	}()
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprintf(stderr, "bwemu: no command given\n\n%s", usage)
 		return exitUsage
 	}
 	switch args[0] {

@@ -46,9 +46,12 @@ func (r *report) header(spec emulator.StreamSpec) {
 }
 
 // result prints what happened and returns the exit code.
-func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliveries []*emulator.Delivery, journalFile string) int {
+func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliveries []*emulator.Delivery, journalFile string, interrupted bool) int {
 	w := r.w
 	var problems []string
+	if interrupted {
+		problems = append(problems, fmt.Sprintf("interrupted after %s of media", res.MediaDuration))
+	}
 	fmt.Fprintln(w)
 	if res.Connected {
 		fmt.Fprintf(w, "  connected    handshake answered %d\n", res.HandshakeStatus)
@@ -87,9 +90,6 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 	}
 	if res.AppFault && res.Ending == asked {
 		problems = append(problems, fmt.Sprintf("%s is the app's fault", res.Ending))
-	}
-	if res.Connected && !res.CloseHandshake && (res.Ending == emulator.EndStopStream || res.Ending == emulator.EndHangup) {
-		problems = append(problems, "the close handshake did not complete")
 	}
 
 	if len(deliveries) > 0 {

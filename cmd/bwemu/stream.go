@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -153,6 +152,17 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for i := range f.params.keys {
 		spec.Params = append(spec.Params, protocol.StreamParam{Name: f.params.keys[i], Value: f.params.values[i]})
 	}
+	if err := spec.Validate(); err != nil {
+		return usageError(stderr, streamSynopsis, "%v", err)
+	}
+	var journal *os.File
+	if f.journal != "" {
+		// Opened now, so a bad path is a usage error before anything streams.
+		if journal, err = os.Create(f.journal); err != nil {
+			return usageError(stderr, streamSynopsis, "--journal: %v", err)
+		}
+		defer journal.Close()
+	}
 
 	e := emulator.New(&opts)
 	defer e.Close()
@@ -164,10 +174,6 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	r := &report{w: stdout, target: target, call: call, audio: audio, events: f.events, journal: e.Journal()}
 	r.header(spec)
 	s, err := call.StartStream(ctx, spec)
-	var spe *emulator.SpecError
-	if errors.As(err, &spe) {
-		return usageError(stderr, streamSynopsis, "%v", err)
-	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bwemu: %v\n", err)
 		return exitFail
@@ -187,18 +193,21 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err == nil {
 		err = call.Hangup(endCtx)
 	}
-	res, werr := s.Wait(endCtx)
-	if werr != nil {
-		fmt.Fprintf(stderr, "bwemu: %v\n", werr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bwemu: ending the call: %v\n", err)
+	}
+	res, err := s.Wait(endCtx)
+	if err != nil {
+		fmt.Fprintf(stderr, "bwemu: %v\n", err)
 		return exitFail
 	}
-	if f.journal != "" {
-		if err := e.Journal().WriteFile(f.journal); err != nil {
+	if journal != nil {
+		if err := e.Journal().WriteJSONLines(journal); err != nil {
 			fmt.Fprintf(stderr, "bwemu: --journal: %v\n", err)
-			return exitUsage
+			return exitFail
 		}
 	}
-	code = r.result(res, asked, e.Deliveries(), f.journal)
+	code = r.result(res, asked, e.Deliveries(), f.journal, interrupted)
 	if interrupted {
 		fmt.Fprintln(stderr, "bwemu: interrupted")
 		return exitFail

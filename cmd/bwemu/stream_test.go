@@ -566,3 +566,101 @@ var _ = Describe("bwemu consumer", func() {
 		Expect(out.stderr).To(HavePrefix("bwemu: cannot listen on 256.0.0.1:bogus"))
 	}, timeout)
 })
+
+var _ = Describe("bwemu stream edge cases", func() {
+	It("exits 2 for more than 12 --param (found by the emulator's spec check)", func(ctx SpecContext) {
+		args := []string{}
+		for i := range 13 {
+			args = append(args, "--param", "p"+itoa(i)+"=v")
+		}
+		out := stream(ctx, args...)
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(lines(out.stderr)[0]).To(Equal("bwemu: StartStream StreamParam: 13 parameters: at most 12 are allowed"))
+		Expect(lines(out.stderr)[1]).To(HavePrefix("usage: bwemu stream"))
+		Expect(out.stdout).NotTo(ContainSubstring("PASS"))
+	}, timeout)
+
+	// BUG (stream.go): the header is printed before StartStream validates
+	// the spec, so a usage error leaves a stream header on stdout.
+	It("prints no stream header for a usage error found by the emulator", func(ctx SpecContext) {
+		args := []string{}
+		for i := range 13 {
+			args = append(args, "--param", "p"+itoa(i)+"=v")
+		}
+		out := stream(ctx, args...)
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stdout).To(BeEmpty())
+	}, timeout)
+
+	// BUG (stream.go): an unwritable --journal is found only after the
+	// stream ran; the account is never printed and exit 1 turns into 2.
+	It("refuses an unwritable --journal before streaming", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		out := stream(ctx, app.URL, "--journal", filepath.Join(GinkgoT().TempDir(), "no", "such", "dir", "j.jsonl"))
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(lines(out.stderr)[0]).To(HavePrefix("bwemu: --journal: "))
+		Expect(app.Handshakes()).To(BeZero())
+	}, timeout)
+
+	It("streams with no webhooks when an app is given without --events", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		out := stream(ctx, app.URL)
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(ContainSubstring("webhooks none (no --events URL)"))
+		Expect(out.stdout).NotTo(ContainSubstring("webhooks (the app's answers)"))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	It("sends the disconnect webhook to --disconnect", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusNoContent)
+		disconnect := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", disconnect.URL)
+		Expect(out.code).To(Equal(exitPass))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)"}))
+		Expect(disconnect.Whats()).To(Equal([]string{"disconnect"}))
+	}, timeout)
+
+	It("still ends the call properly when interrupted, and exits 1", func(ctx SpecContext) {
+		started, proceed := make(chan struct{}), make(chan struct{})
+		app := newWSApp(wsOptions{onStart: func(*websocket.Conn) {
+			close(started)
+			// Stop reading, so the emulator cannot race through the media.
+			select {
+			case <-proceed:
+			case <-time.After(10 * time.Second):
+			}
+		}})
+		events := newEventsApp(http.StatusNoContent)
+		runCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stdout, stderr := gbytes.NewBuffer(), gbytes.NewBuffer()
+		done := make(chan int, 1)
+		go func() {
+			defer GinkgoRecover()
+			done <- run(runCtx, append(append([]string{"stream"}, fastFlags...), app.URL, "--events", events.URL, "--for", "1h"), stdout, stderr)
+		}()
+		Eventually(started).WithContext(ctx).Should(BeClosed())
+		cancel()
+		close(proceed)
+		var code int
+		Eventually(done).WithContext(ctx).WithTimeout(10 * time.Second).Should(Receive(&code))
+		AddReportEntry("interrupted bwemu stream", ReportEntryVisibilityFailureOrVerbose,
+			"exit "+itoa(code)+"\n--- stdout\n"+string(stdout.Contents())+"--- stderr\n"+string(stderr.Contents()))
+		Expect(code).To(Equal(exitFail))
+		Expect(string(stderr.Contents())).To(ContainSubstring("bwemu: interrupted\n"))
+		// The app still saw a proper end of the call.
+		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
+		Expect(app.EventTypes()).To(HaveExactElements(append(append([]any{"start"}, repeat("media", len(app.EventTypes())-2)...), "stop")...))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(string(stdout.Contents())).To(ContainSubstring("mediaStreamStopped (closed)"))
+	}, timeout)
+})
+
+func repeat(s string, n int) []any {
+	out := make([]any, 0, max(n, 0))
+	for range n {
+		out = append(out, s)
+	}
+	return out
+}
