@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
@@ -27,6 +28,8 @@ type Emulator struct {
 	streams    int // started so far, to spread pacing phases
 
 	wg sync.WaitGroup // every goroutine the emulator started
+
+	duplicate atomic.Bool // deliver every webhook twice
 }
 
 // ErrClosed is returned by calls on a closed emulator.
@@ -46,6 +49,7 @@ func New(opts *Options) *Emulator {
 		o.ApplicationID = protocol.NewUUID()
 	}
 	e := &Emulator{opts: o, journal: NewJournal(), log: o.Logger}
+	e.duplicate.Store(o.DuplicateWebhooks)
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -56,6 +60,10 @@ func New(opts *Options) *Emulator {
 	}
 	return e
 }
+
+// SetDuplicateWebhooks turns duplicate delivery (Options.DuplicateWebhooks)
+// on or off for webhooks sent from now on.
+func (e *Emulator) SetDuplicateWebhooks(on bool) { e.duplicate.Store(on) }
 
 // Journal is the emulator's record of everything it saw and did.
 func (e *Emulator) Journal() *Journal { return e.journal }

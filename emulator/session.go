@@ -45,6 +45,8 @@ type session struct {
 	msg       []byte
 	seq       int64
 	n         int64 // index of the next frame
+	audioPos  int64 // frame of the audio source to play next; paused by silence
+	silentTo  int64 // frames before this index are silence
 	allowance int64 // frames Fast pace may send
 	waiters   []waiter
 	journaled map[string]bool // first frame of each track journaled
@@ -245,6 +247,9 @@ func (ss *session) handle(c command) (Ending, string, bool) {
 	switch c.kind {
 	case cmdMedia:
 		target := ss.n + c.frames
+		if c.silent {
+			ss.silentTo = target
+		}
 		if ss.allowance < ss.n {
 			ss.allowance = ss.n
 		}
@@ -283,12 +288,17 @@ func (ss *session) skip(frames int64) {
 // sendFrame writes frame n of every track. Allocation-free: the message is
 // built in a reused buffer around the base64 of the audio.
 func (ss *session) sendFrame() (Ending, string) {
+	silent := ss.n < ss.silentTo
 	for _, track := range ss.s.tracks {
 		audio := ss.s.spec.Audio
 		if track == protocol.TrackOutbound {
 			audio = ss.s.spec.OutboundAudio
 		}
-		audio.Frame(int(ss.n), ss.pcm[:])
+		if silent {
+			ss.pcm = silenceFrame
+		} else {
+			audio.Frame(int(ss.audioPos), ss.pcm[:])
+		}
 		ss.seq++
 		ss.msg = appendMedia(ss.msg[:0], track, ss.seq, &ss.pcm, &ss.b64)
 		if err := ss.write(ss.msg); err != nil {
@@ -303,12 +313,22 @@ func (ss *session) sendFrame() (Ending, string) {
 		}
 	}
 	ss.n++
+	if !silent {
+		ss.audioPos++
+	}
 	ss.s.frame.Store(ss.n)
 	if len(ss.waiters) > 0 {
 		ss.releaseWaiters()
 	}
 	return "", ""
 }
+
+var silenceFrame = func() (f [media.FrameSize]byte) {
+	for i := range f {
+		f[i] = media.SilenceByte
+	}
+	return f
+}()
 
 var (
 	mediaHead    = []byte(`{"eventType":"media","track":"`)

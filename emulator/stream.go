@@ -335,9 +335,19 @@ func (s *Stream) Connected(ctx context.Context) error {
 // lets the frames go; in Realtime they flow anyway and it waits for them.
 // It fails if the stream ends first.
 func (s *Stream) Media(ctx context.Context, d time.Duration) error {
+	return s.media(ctx, d, false)
+}
+
+// Silence is Media with the caller silent: the frames carry µ-law silence
+// and the audio source resumes where it paused afterwards.
+func (s *Stream) Silence(ctx context.Context, d time.Duration) error {
+	return s.media(ctx, d, true)
+}
+
+func (s *Stream) media(ctx context.Context, d time.Duration, silent bool) error {
 	frames := int64((d + media.FrameDuration - 1) / media.FrameDuration)
 	reached := make(chan bool, 1)
-	if !s.command(command{kind: cmdMedia, frames: frames, reached: reached}) {
+	if !s.command(command{kind: cmdMedia, frames: frames, silent: silent, reached: reached}) {
 		return s.endedError()
 	}
 	select {
@@ -437,6 +447,7 @@ type command struct {
 	kind    cmdKind
 	ending  Ending
 	frames  int64
+	silent  bool
 	reached chan bool
 }
 

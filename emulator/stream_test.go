@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strconv"
 	"time"
@@ -88,5 +89,42 @@ var _ = Describe("a stream", func() {
 		stopped := events.Hooks()[1].Event
 		Expect(stopped.MediaStream.Duration.Duration).To(Equal(200 * time.Millisecond))
 		Expect(stopped.MediaStream.Destination).To(Equal(app.URL() + "?token=abc"))
+	})
+
+	It("sends silence on request and resumes the audio where it paused", func(ctx SpecContext) {
+		tone, err := media.Tone(440)
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Audio: tone, Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+		Expect(s.Silence(ctx, 40*time.Millisecond)).To(Succeed())
+		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+		res, err := s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.MediaDuration).To(Equal(120 * time.Millisecond))
+		got := app.Streams()[0].Media
+		Expect(got).To(HaveLen(6))
+		frame := func(n int) string {
+			p := make([]byte, media.FrameSize)
+			tone.Frame(n, p)
+			return base64.StdEncoding.EncodeToString(p)
+		}
+		silence := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{media.SilenceByte}, media.FrameSize))
+		var payloads []string
+		for _, m := range got {
+			payloads = append(payloads, m.Payload)
+		}
+		Expect(payloads).To(Equal([]string{frame(0), frame(1), silence, silence, frame(2), frame(3)}))
+	})
+
+	It("delivers webhooks twice from the moment duplicates are switched on", func(ctx SpecContext) {
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Connected(ctx)).To(Succeed())
+		Eventually(events.Events).WithTimeout(time.Second).Should(Equal([]string{"mediaStreamStarted"}))
+		e.SetDuplicateWebhooks(true)
+		_, err = s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "mediaStreamStopped"}))
 	})
 })

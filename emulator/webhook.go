@@ -118,7 +118,7 @@ func (w *webhookSender) run() {
 	defer w.wg.Done()
 	for job := range w.queue {
 		copies := 1
-		if w.e.opts.DuplicateWebhooks {
+		if w.e.duplicate.Load() {
 			copies = 2
 		}
 		var out []*Delivery
