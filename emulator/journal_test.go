@@ -1,0 +1,72 @@
+package emulator_test
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/bwemu/bwemu/emulator"
+)
+
+var _ = Describe("the journal", func() {
+	It("records a stream in order and round-trips as JSON Lines", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		events := newEventsServer(204)
+		e := newEmulator(nil)
+		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: events.URL()})
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Media(ctx, 60*time.Millisecond)).To(Succeed())
+		Expect(call.Hangup(ctx)).To(Succeed())
+
+		entries := e.Journal().Entries()
+		var kinds []string
+		for i, en := range entries {
+			Expect(en.Seq).To(Equal(int64(i + 1)))
+			if i > 0 {
+				Expect(en.Time).NotTo(BeTemporally("<", entries[i-1].Time))
+			}
+			if en.StreamID == s.ID || en.Kind == emulator.KindCall || en.Event == "disconnect" {
+				kinds = append(kinds, en.Kind)
+			}
+		}
+		// The stream's story: handshake, start, first media, stop, close both
+		// ways, totals, ending, then the webhooks and the call's end.
+		Expect(kinds).To(ContainElements("handshake", "frame.out", "close", "media", "ending", "webhook", "call"))
+		Expect(kinds[0]).To(Equal("call"))
+		Expect(kinds[1]).To(Equal("handshake"))
+
+		var buf bytes.Buffer
+		Expect(e.Journal().WriteJSONLines(&buf)).To(Succeed())
+		Expect(bytes.Count(buf.Bytes(), []byte("\n"))).To(Equal(len(entries)))
+		back, err := emulator.ReadJSONLines(&buf)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(back).To(HaveLen(len(entries)))
+		for i := range back {
+			Expect(back[i].Message).To(Equal(entries[i].Message))
+			Expect(back[i].Time.Equal(entries[i].Time)).To(BeTrue())
+		}
+	})
+
+	It("lets a waiter see an entry as it is added", func(ctx SpecContext) {
+		j := emulator.NewJournal()
+		got := make(chan emulator.Entry, 1)
+		go func() {
+			defer GinkgoRecover()
+			en, err := j.WaitFor(ctx, func(en emulator.Entry) bool { return en.Kind == emulator.KindFault })
+			Expect(err).NotTo(HaveOccurred())
+			got <- en
+		}()
+		j.Add(emulator.Entry{Kind: emulator.KindCall, Message: "one"})
+		j.Add(emulator.Entry{Kind: emulator.KindFault, Message: "two"})
+		Eventually(got).WithTimeout(time.Second).Should(Receive(HaveField("Message", "two")))
+		short, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := j.WaitFor(short, func(emulator.Entry) bool { return false })
+		Expect(err).To(MatchError(context.Canceled))
+	})
+})
