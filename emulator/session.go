@@ -9,7 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-		"strconv"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"

@@ -2,10 +2,10 @@ package emulator
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"net/url"
 	"strings"
-		"sync/atomic"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator/media"

@@ -28,6 +28,8 @@ const usage = `bwemu: a Bandwidth media-stream emulator for testing stream consu
 
 usage:
   bwemu stream [DESTINATION] [flags]   one stream to a WebSocket app (default: the built-in consumer)
+  bwemu run FILE... [flags]            run scenario files, report like a test runner
+  bwemu validate FILE...               check scenario files without running them
   bwemu consumer [--listen ADDR]       run the built-in reference consumer
   bwemu version
   bwemu help [COMMAND]
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	switch args[0] {
 	case "stream":
 		return streamCommand(ctx, args[1:], stdout, stderr)
+	case "run":
+		return runCommand(ctx, args[1:], stdout, stderr)
+	case "validate":
+		return validateCommand(ctx, args[1:], stdout, stderr)
 	case "consumer":
 		return consumerCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

@@ -1,0 +1,162 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/suite"
+)
+
+// excerptLines is how much journal a failure shows.
+const excerptLines = 12
+
+// check evaluates the scenario's expectations with the suite package's
+// matchers, so an expectation means the same in a file as in a Go spec.
+// A standalone Gomega collects each failure instead of stopping.
+func (p *play) check() []Failure {
+	var out []Failure
+	x := p.sc.Expect
+	expect := func(name string, pos Pos, actual any, m types.GomegaMatcher, streamID string) {
+		var msg string
+		g := gomega.NewGomega(func(message string, _ ...int) { msg = message })
+		if g.Expect(actual).To(m) {
+			return
+		}
+		f := Failure{Expectation: name, Message: msg, Excerpt: suite.JournalExcerpt(p.e.Journal().Entries(), streamID, excerptLines)}
+		if pos.Line > 0 {
+			f.Pos = pos.String()
+		}
+		out = append(out, f)
+	}
+	missing := func(name string, pos Pos, stream string) {
+		out = append(out, Failure{Expectation: name, Pos: pos.String(), Message: fmt.Sprintf("no stream named %q was started", stream)})
+	}
+
+	// Always: every webhook answered as the policy says, no violations.
+	policy := x.Webhooks
+	if policy == nil {
+		policy = &WebhooksExpect{Status: "204"}
+	}
+	deliveries := p.e.Deliveries()
+	status := suite.BeAnsweredWith(204)
+	if policy.Status == "2xx" {
+		status = suite.BeAnswered2xx()
+	}
+	if len(deliveries) > 0 {
+		expect("expect.webhooks.status", policy.Pos, deliveries, status, "")
+		if policy.Within > 0 {
+			expect("expect.webhooks.within", policy.Pos, deliveries, suite.BeAnsweredWithin(policy.Within), "")
+		}
+	}
+	for _, sr := range p.order {
+		if x.Violations != nil && *x.Violations > 0 {
+			expect("expect.violations", Pos{}, sr.stream, gomega.WithTransform(func(s *emulator.Stream) int { return s.Result().Violations }, gomega.Equal(*x.Violations)), sr.ID)
+			continue
+		}
+		expect("expect.violations", Pos{}, sr.stream, suite.HaveNoViolations(), sr.ID)
+	}
+
+	if x.Started != nil {
+		if sr := p.stream(""); sr != nil {
+			m := suite.HaveWebhook(protocol.EventMediaStreamStarted)
+			if !*x.Started {
+				m = gomega.Not(m)
+			}
+			expect("expect.started", Pos{}, sr.stream, m, sr.ID)
+		}
+	}
+	if e := x.Stopped; e != nil {
+		if sr := p.stream(e.Stream); sr == nil {
+			missing("expect.stopped", e.Pos, e.Stream)
+		} else {
+			expect("expect.stopped", e.Pos, sr.stream, suite.HaveStopped(e.Cause, messageArgs(e.ErrorMessage)...), sr.ID)
+		}
+	}
+	if e := x.Rejected; e != nil {
+		name := e.Stream
+		if name == "" {
+			name = p.lastRejected
+		}
+		if sr := p.rejected(name); sr == nil {
+			out = append(out, Failure{Expectation: "expect.rejected", Pos: e.Pos.String(), Message: rejectedNone(name)})
+		} else {
+			expect("expect.rejected", e.Pos, sr.stream, suite.HaveBeenRejected(e.Cause, messageArgs(e.ErrorMessage)...), sr.ID)
+		}
+	}
+	if e := x.Disconnect; e != nil {
+		m := suite.HaveWebhook(protocol.EventDisconnect, gomega.WithTransform(func(d *emulator.Delivery) string { return d.Event.Cause }, gomega.Equal(e.Cause)))
+		expect("expect.disconnect", e.Pos, deliveries, m, "")
+	}
+	if e := x.Close; e != nil {
+		if sr := p.stream(e.Stream); sr == nil {
+			missing("expect.close", e.Pos, e.Stream)
+		} else {
+			if e.By != "" || e.Code != 0 {
+				expect("expect.close", e.Pos, sr.stream, suite.HaveClosed(e.By, e.Code), sr.ID)
+			}
+			if e.Handshake != nil {
+				m := suite.HaveCompletedCloseHandshake()
+				if !*e.Handshake {
+					m = gomega.Not(m)
+				}
+				expect("expect.close.handshake", e.Pos, sr.stream, m, sr.ID)
+			}
+		}
+	}
+	if e := x.PlayAudio; e != nil {
+		if sr := p.stream(e.Stream); sr == nil {
+			missing("expect.playAudio", e.Pos, e.Stream)
+		} else {
+			minimum := e.Min
+			if minimum <= 0 {
+				minimum = 1
+			}
+			expect("expect.playAudio", e.Pos, sr.stream, suite.HaveSentPlayAudio(minimum, e.Within), sr.ID)
+		}
+	}
+	if x.AcceptsNewStream != nil && *x.AcceptsNewStream {
+		spec, err := p.spec(p.sc.Stream)
+		if err == nil {
+			spec.Name = ""
+			expect("expect.acceptsNewStream", Pos{}, p.e, suite.AcceptNewStream(p.ctx, spec), "")
+		}
+	}
+	return out
+}
+
+// rejected returns the rejected stream with the given name.
+func (p *play) rejected(name string) *StreamRun {
+	for _, sr := range p.order {
+		if sr.Name == name {
+			if r := sr.stream.Result(); r != nil && r.Event == protocol.EventMediaStreamRejected {
+				return sr
+			}
+		}
+	}
+	return nil
+}
+
+func rejectedNone(name string) string {
+	if name == "" {
+		return "no stream was rejected"
+	}
+	return fmt.Sprintf("stream %q was not rejected", name)
+}
+
+func messageArgs(s string) []any {
+	if s == "" {
+		return nil
+	}
+	return []any{s}
+}
+
+// summary is a one-line account of a failure for tables.
+func (f Failure) summary() string {
+	first, _, _ := strings.Cut(strings.TrimSpace(f.Message), "\n")
+	return f.Expectation + ": " + first
+}

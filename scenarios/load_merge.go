@@ -1,0 +1,241 @@
+package scenarios
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// merge lays a scenario's own settings over the file's defaults, field by
+// field: a non-zero scalar wins, a non-nil *bool, *int or expectation wins,
+// stream attributes merge one by one (params and query as a whole: the
+// scenario's when it sets them) and streams: is the scenario's when set.
+// The result shares no pointers or slices with either input.
+func merge(d, s Settings) Settings {
+	return Settings{
+		Call: Call{
+			From:      cmp.Or(s.Call.From, d.Call.From),
+			To:        cmp.Or(s.Call.To, d.Call.To),
+			Direction: cmp.Or(s.Call.Direction, d.Call.Direction),
+			Tag:       cmp.Or(s.Call.Tag, d.Call.Tag),
+		},
+		Stream: mergeStream(d.Stream, s.Stream),
+		Pace:   cmp.Or(s.Pace, d.Pace),
+		Speed:  cmp.Or(s.Speed, d.Speed),
+		Timeouts: Timeouts{
+			Handshake:      cmp.Or(s.Timeouts.Handshake, d.Timeouts.Handshake),
+			Write:          cmp.Or(s.Timeouts.Write, d.Timeouts.Write),
+			CloseHandshake: cmp.Or(s.Timeouts.CloseHandshake, d.Timeouts.CloseHandshake),
+			Callback:       cmp.Or(s.Timeouts.Callback, d.Timeouts.Callback),
+			DeadPeer:       cmp.Or(s.Timeouts.DeadPeer, d.Timeouts.DeadPeer),
+		},
+		Options: Options{
+			DuplicateWebhooks:    clonePtr(orPtr(s.Options.DuplicateWebhooks, d.Options.DuplicateWebhooks)),
+			RejectOnConnectError: clonePtr(orPtr(s.Options.RejectOnConnectError, d.Options.RejectOnConnectError)),
+			AppCloseAsError:      clonePtr(orPtr(s.Options.AppCloseAsError, d.Options.AppCloseAsError)),
+		},
+		Expect: mergeExpect(d.Expect, s.Expect),
+		Extra:  cloneStreams(orSlice(s.Extra, d.Extra)),
+	}
+}
+
+func mergeStream(d, s Stream) Stream {
+	out := Stream{
+		Pos:         cmp.Or(s.Pos, d.Pos),
+		Name:        cmp.Or(s.Name, d.Name),
+		Mode:        cmp.Or(s.Mode, d.Mode),
+		Tracks:      cmp.Or(s.Tracks, d.Tracks),
+		Params:      slices.Clone(orSlice(s.Params, d.Params)),
+		Destination: cmp.Or(s.Destination, d.Destination),
+		Query:       slices.Clone(orSlice(s.Query, d.Query)),
+		Audio:       d.Audio,
+		AudioSource: d.AudioSource,
+	}
+	if s.Audio != "" {
+		out.Audio, out.AudioSource = s.Audio, s.AudioSource
+	}
+	return out
+}
+
+func mergeExpect(d, s Expect) Expect {
+	e := Expect{
+		Started:          clonePtr(orPtr(s.Started, d.Started)),
+		Stopped:          clonePtr(orPtr(s.Stopped, d.Stopped)),
+		Rejected:         clonePtr(orPtr(s.Rejected, d.Rejected)),
+		Disconnect:       clonePtr(orPtr(s.Disconnect, d.Disconnect)),
+		Webhooks:         clonePtr(orPtr(s.Webhooks, d.Webhooks)),
+		Close:            clonePtr(orPtr(s.Close, d.Close)),
+		PlayAudio:        clonePtr(orPtr(s.PlayAudio, d.PlayAudio)),
+		Violations:       clonePtr(orPtr(s.Violations, d.Violations)),
+		AcceptsNewStream: clonePtr(orPtr(s.AcceptsNewStream, d.AcceptsNewStream)),
+	}
+	if e.Close != nil {
+		e.Close.Handshake = clonePtr(e.Close.Handshake)
+	}
+	return e
+}
+
+func orPtr[T any](a, b *T) *T {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func orSlice[S ~[]E, E any](a, b S) S {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func cloneStreams(ss []Stream) []Stream {
+	if ss == nil {
+		return nil
+	}
+	out := make([]Stream, len(ss))
+	for i, s := range ss {
+		s.Params = slices.Clone(s.Params)
+		s.Query = slices.Clone(s.Query)
+		out[i] = s
+	}
+	return out
+}
+
+// checkRefs makes sure every stream a merged scenario's steps and
+// expectations name is defined: by stream:, streams: or a start step
+// before the step (for expectations: anywhere in the scenario). Problems
+// with expectations are gathered in l.problems, since one from the
+// defaults concerns many scenarios and is reported once.
+func (l *loader) checkRefs(s *Scenario) {
+	modes := map[string]string{} // stream name → mode
+	var names []string
+	define := func(st *Stream) {
+		if st.Name == "" {
+			return
+		}
+		if _, ok := modes[st.Name]; !ok {
+			names = append(names, st.Name)
+		}
+		modes[st.Name] = st.Mode
+	}
+	define(&s.Stream)
+	for i := range s.Extra {
+		define(&s.Extra[i])
+	}
+	known := func() string {
+		if len(names) == 0 {
+			return "no stream has a name yet: name the first with stream: {name: NAME}"
+		}
+		return "defined: " + strings.Join(names, ", ")
+	}
+	for _, st := range s.Steps {
+		if st.Kind == StepStart {
+			if st.Start != nil {
+				define(st.Start)
+			}
+			continue
+		}
+		if st.Stream == "" {
+			continue
+		}
+		if _, ok := modes[st.Stream]; !ok {
+			r := l.refs[st.Pos]
+			l.errorf(r.pos, "%s: stream %q is not defined before this step (%s)", r.label, st.Stream, known())
+		}
+	}
+	check := func(at Pos, name string) {
+		if name == "" {
+			return
+		}
+		if _, ok := modes[name]; !ok {
+			r := l.refs[at]
+			l.problem(r.pos, fmt.Sprintf("%s: stream %q is not defined in {S}", r.label, name), s.Name, known())
+		}
+	}
+	e := s.Expect
+	if e.Stopped != nil {
+		check(e.Stopped.Pos, e.Stopped.Stream)
+	}
+	if e.Rejected != nil {
+		check(e.Rejected.Pos, e.Rejected.Stream)
+	}
+	if e.Close != nil {
+		check(e.Close.Pos, e.Close.Stream)
+	}
+	if p := e.PlayAudio; p != nil {
+		check(p.Pos, p.Stream)
+		mode, found := s.Stream.Mode, true
+		which := "the first stream of {S}"
+		if p.Stream != "" {
+			mode, found = modes[p.Stream]
+			which = fmt.Sprintf("stream %q of {S}", p.Stream)
+		}
+		if found && mode != "bidirectional" {
+			l.problem(p.Pos, "playAudio: "+which+" is unidirectional: only a bidirectional stream carries the app's audio back (set mode: bidirectional)", s.Name, "")
+		}
+	}
+}
+
+// problem is a finding about some scenarios' expectations.
+type problem struct {
+	pos       Pos
+	msg       string   // with {S} where the scenarios go
+	scenarios []string // the scenarios it concerns
+	detail    string   // the first scenario's detail, shown when there is one
+}
+
+// problem records that msg applies to scenario at pos.
+func (l *loader) problem(pos Pos, msg, scenario, detail string) {
+	k := fmt.Sprintf("%d:%d:%s", pos.Line, pos.Col, msg)
+	p, ok := l.problems[k]
+	if !ok {
+		p = &problem{pos: pos, msg: msg, detail: detail}
+		l.problems[k] = p
+		l.problemOrder = append(l.problemOrder, k)
+	}
+	p.scenarios = append(p.scenarios, scenario)
+}
+
+// reportProblems turns the recorded problems into errors.
+func (l *loader) reportProblems() {
+	for _, k := range l.problemOrder {
+		p := l.problems[k]
+		var which string
+		if len(p.scenarios) == 1 {
+			which = fmt.Sprintf("scenario %q", p.scenarios[0])
+		} else {
+			quoted := make([]string, 0, 3)
+			for _, n := range p.scenarios[:min(3, len(p.scenarios))] {
+				quoted = append(quoted, strconv.Quote(n))
+			}
+			which = "scenarios " + strings.Join(quoted, ", ")
+			if more := len(p.scenarios) - len(quoted); more > 0 {
+				which += fmt.Sprintf(" and %d more", more)
+			}
+		}
+		msg := strings.Replace(p.msg, "{S}", which, 1)
+		if p.detail != "" && len(p.scenarios) == 1 {
+			msg += " (" + p.detail + ")"
+		}
+		l.errorf(p.pos, "%s", msg)
+	}
+}
+
+// paramsEqual compares parameter lists (nil and empty differ: empty
+// overrides the defaults).
+func paramsEqual(a, b []protocol.StreamParam) bool {
+	return (a == nil) == (b == nil) && slices.Equal(a, b)
+}

@@ -1,0 +1,237 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// stepKinds lists the step kinds in the order messages name them.
+var stepKinds = []string{
+	string(StepMedia), string(StepSilence), string(StepStopStream), string(StepHangup),
+	string(StepAbort), string(StepError), string(StepStart), string(StepDuplicateWebhooks),
+}
+
+// faults are the network faults abort: injects.
+var faults = []string{"reset", "drop"}
+
+// stepExamples show each kind that needs a value in use.
+var stepExamples = map[StepKind]string{
+	StepMedia:   "media: 2s",
+	StepSilence: "silence: 1s",
+	StepAbort:   "abort: reset",
+	StepStart:   "start: {name: second, tracks: inbound}",
+}
+
+func (l *loader) steps(f *field) []Step {
+	items, _ := l.list(f)
+	steps := []Step{}
+	for i, it := range items {
+		if st, ok := l.step(l.item("steps", i, it)); ok {
+			steps = append(steps, st)
+		}
+	}
+	return steps
+}
+
+// step reads one step: a bare word (hangup) or a one-key mapping (media: 2s).
+func (l *loader) step(f *field) (Step, bool) {
+	st := Step{Pos: f.pos}
+	switch n := f.node.(type) {
+	case *ast.StringNode:
+		kind, ok := l.stepKind(f, n.Value, f.pos)
+		if !ok {
+			return st, false
+		}
+		st.Kind = kind
+		if ex, needsValue := stepExamples[kind]; needsValue {
+			l.errorf(f.pos, "%s: %s needs a value, e.g. %s", f.label, kind, ex)
+			return st, false
+		}
+		if kind == StepDuplicateWebhooks {
+			st.On = true
+		}
+		return st, true
+	case *ast.MappingNode, *ast.MappingValueNode:
+		es, _ := l.entries(n)
+		if len(es) == 0 {
+			l.errorf(f.pos, "%s: empty step: want one of %s", f.label, strings.Join(stepKinds, ", "))
+			return st, false
+		}
+		if len(es) > 1 {
+			keys := make([]string, len(es))
+			for i, e := range es {
+				keys[i] = e.key
+			}
+			msg := fmt.Sprintf("%s: a step has exactly one key, got %d (%s)", f.label, len(es), strings.Join(keys, ", "))
+			if first := StepKind(es[0].key); contains(stepKinds, es[0].key) && first != StepHangup && first != StepStart {
+				msg += fmt.Sprintf("; options go inside the step, e.g. %s", optionsExample(first))
+			} else {
+				msg += "; put each step in its own list item"
+			}
+			l.errorf(es[1].kpos, "%s", msg)
+		}
+		e := es[0]
+		kind, ok := l.stepKind(f, e.key, e.kpos)
+		if !ok {
+			return st, false
+		}
+		st.Kind = kind
+		v := l.newField(string(kind), e.key, e.kpos, e.value)
+		return st, l.stepValue(&st, v) && len(es) == 1
+	}
+	l.errorf(f.pos, "%s: want a step such as hangup or media: 2s, got %s", f.label, describe(f.node))
+	return st, false
+}
+
+func optionsExample(k StepKind) string {
+	switch k {
+	case StepMedia, StepSilence:
+		return string(k) + ": {for: 2s, stream: NAME}"
+	case StepStopStream:
+		return "stopStream: {name: NAME, wait: true, timeout: 5s}"
+	case StepAbort:
+		return "abort: {fault: reset, stream: NAME}"
+	case StepError:
+		return "error: {stream: NAME}"
+	}
+	return "duplicateWebhooks: true"
+}
+
+func (l *loader) stepKind(f *field, word string, p Pos) (StepKind, bool) {
+	if contains(stepKinds, word) {
+		return StepKind(word), true
+	}
+	msg := fmt.Sprintf("%s: unknown step %q (want one of %s)", f.label, word, strings.Join(stepKinds, ", "))
+	if best := suggest(word, stepKinds); best != "" {
+		msg += fmt.Sprintf("; did you mean %q?", best)
+	}
+	l.errorf(p, "%s", msg)
+	return "", false
+}
+
+// stepValue reads the value of a one-key step into st.
+func (l *loader) stepValue(st *Step, v *field) bool {
+	mapping := false
+	switch v.node.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		mapping = true
+	}
+	switch st.Kind {
+	case StepMedia, StepSilence:
+		if !mapping {
+			d, ok := l.duration(v)
+			st.Duration = d
+			return ok
+		}
+		o := l.obj(v, string(st.Kind), []string{"for", "stream"})
+		if o == nil {
+			return false
+		}
+		ok := true
+		if d, has := o.get("for"); has {
+			st.Duration, ok = l.duration(d)
+		} else {
+			l.missing(o, "for", "%s: missing key \"for\" (how long, e.g. %s: {for: 2s, stream: NAME})", st.Kind, st.Kind)
+			ok = false
+		}
+		return l.stepStream(st, o, "stream") && ok
+	case StepStopStream:
+		if isNull(v.node) {
+			return true
+		}
+		if !mapping {
+			name, ok := l.str(v)
+			st.Stream = name
+			l.refs[st.Pos] = ref{pos: v.pos, label: v.label}
+			return ok
+		}
+		o := l.obj(v, "stopStream", []string{"name", "wait", "timeout"})
+		if o == nil {
+			return false
+		}
+		ok := l.stepStream(st, o, "name")
+		if w, has := o.get("wait"); has {
+			var good bool
+			st.Wait, good = l.boolean(w)
+			ok = ok && good
+		}
+		if t, has := o.get("timeout"); has {
+			d, good := l.duration(t)
+			st.Timeout = d
+			if good && !st.Wait {
+				l.errorf(t.kpos, "timeout: only applies with wait: true (how long to wait for the app to close the stream)")
+				good = false
+			}
+			ok = ok && good
+		}
+		return ok
+	case StepHangup:
+		if !isNull(v.node) {
+			l.errorf(v.pos, "hangup: takes no value, got %s (write - hangup)", describe(v.node))
+			return false
+		}
+		return true
+	case StepAbort:
+		if !mapping {
+			f, ok := l.enum(v, faults...)
+			st.Fault = f
+			return ok
+		}
+		o := l.obj(v, "abort", []string{"fault", "stream"})
+		if o == nil {
+			return false
+		}
+		ok := true
+		if f, has := o.get("fault"); has {
+			st.Fault, ok = l.enum(f, faults...)
+		} else {
+			l.missing(o, "fault", "abort: missing key \"fault\" (reset or drop)")
+			ok = false
+		}
+		return l.stepStream(st, o, "stream") && ok
+	case StepError:
+		if isNull(v.node) {
+			return true
+		}
+		o := l.obj(v, "error", []string{"stream"})
+		if o == nil {
+			return false
+		}
+		return l.stepStream(st, o, "stream")
+	case StepStart:
+		if isNull(v.node) {
+			l.errorf(v.pos, "start: want the new stream's keys, e.g. %s", stepExamples[StepStart])
+			return false
+		}
+		s := l.stream(v, "start")
+		if s == nil {
+			return false
+		}
+		st.Start = s
+		st.Stream = s.Name
+		return true
+	case StepDuplicateWebhooks:
+		if isNull(v.node) {
+			st.On = true
+			return true
+		}
+		on, ok := l.boolean(v)
+		st.On = on
+		return ok
+	}
+	return false
+}
+
+// stepStream reads the stream a step acts on from o's key.
+func (l *loader) stepStream(st *Step, o *object, key string) bool {
+	f, has := o.get(key)
+	if !has {
+		return true
+	}
+	name, ok := l.str(f)
+	st.Stream = name
+	l.refs[st.Pos] = ref{pos: f.pos, label: f.label}
+	return ok
+}

@@ -1,0 +1,187 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// Pos is a place in a scenario file, for error messages and reports.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// File is one loaded, validated scenario file.
+type File struct {
+	Path      string
+	Target    Target
+	Defaults  Settings
+	Scenarios []*Scenario
+}
+
+// Target is the app under test. Empty WebSocket means the built-in
+// reference consumer.
+type Target struct {
+	WebSocket     string // websocket: ws:// or wss:// URL of the app's stream endpoint
+	Events        string // events: http(s) URL of the app's webhook endpoint (streamEventUrl)
+	EventMethod   string // eventMethod: POST (default) or GET
+	Disconnect    string // disconnect: where disconnect goes (default: Events)
+	WSUser        string // wsUser: destinationUsername
+	WSPassword    string // wsPassword: destinationPassword
+	EventUser     string // eventUser: webhook Basic user
+	EventPassword string // eventPassword: webhook Basic password
+	CA            string // ca: PEM file to trust for wss://, resolved against the file's directory
+}
+
+// Settings are what `defaults:` and each scenario may set. A scenario's own
+// settings win over the file's defaults, field by field (Merge).
+type Settings struct {
+	Call     Call     // call:
+	Stream   Stream   // stream: the scenario's first stream
+	Pace     string   // pace: realtime or fast ("" = the runner's choice)
+	Speed    float64  // speed: realtime speed factor
+	Timeouts Timeouts // timeouts:
+	Options  Options  // duplicateWebhooks, rejectOnConnectError, appCloseAsError
+	Expect   Expect   // expect: (in defaults: applies to every scenario)
+	Extra    []Stream // streams: further streams started with the first
+}
+
+// Options are the emulator's switches a file may turn on.
+type Options struct {
+	DuplicateWebhooks    *bool // duplicateWebhooks: deliver every webhook twice
+	RejectOnConnectError *bool // rejectOnConnectError: report failed connects as Rejected
+	AppCloseAsError      *bool // appCloseAsError: the app's 1000/1001 close is connection-error
+}
+
+// Call is the call's identity.
+type Call struct {
+	From      string // from:
+	To        string // to:
+	Direction string // direction: inbound or outbound
+	Tag       string // tag:
+}
+
+// Stream holds the <StartStream> attributes of one stream.
+type Stream struct {
+	Pos    Pos
+	Name   string                 // name:
+	Mode   string                 // mode: unidirectional or bidirectional
+	Tracks string                 // tracks: inbound, outbound or both
+	Params []protocol.StreamParam // params: a map, order kept, up to 12
+	// Destination (destination:) replaces the target's websocket URL; Query
+	// (query:) adds parameters to it, e.g. a per-call token.
+	Destination string
+	Query       []protocol.StreamParam
+	// Audio (audio:) is silence, tone:HZ, or a .wav/.pcmu path relative to the
+	// file; AudioSource is what it was resolved to.
+	Audio       string
+	AudioSource media.Audio
+}
+
+// Timeouts are the emulator's named timeouts; zero keeps the default.
+type Timeouts struct {
+	Handshake      time.Duration // handshake:
+	Write          time.Duration // write:
+	CloseHandshake time.Duration // closeHandshake:
+	Callback       time.Duration // callback: callbackTimeout
+	DeadPeer       time.Duration // deadPeer:
+}
+
+// Scenario is one named call flow.
+type Scenario struct {
+	Pos  Pos
+	Name string // name:
+	Settings
+	Steps []Step // steps:
+}
+
+// StepKind names what a step does.
+type StepKind string
+
+// The step kinds. In YAML a step is either a bare word (hangup) or a
+// one-key map (media: 2s).
+const (
+	StepMedia             StepKind = "media"             // media: 2s — stream that much audio
+	StepSilence           StepKind = "silence"           // silence: 1s — stream that much silence
+	StepStopStream        StepKind = "stopStream"        // stopStream | stopStream: NAME | stopStream: {name, wait, timeout}
+	StepHangup            StepKind = "hangup"            // hangup — the caller hangs up
+	StepAbort             StepKind = "abort"             // abort: reset | drop — a network fault
+	StepError             StepKind = "error"             // error — an injected internal error (close 1011)
+	StepStart             StepKind = "start"             // start: {name, tracks, …} — another stream on the call
+	StepDuplicateWebhooks StepKind = "duplicateWebhooks" // duplicateWebhooks: true — deliver webhooks twice from here on
+)
+
+// Step is one thing done in a scenario.
+type Step struct {
+	Pos  Pos
+	Kind StepKind
+	// Stream is the stream a step acts on (stream: or the stopStream
+	// name); empty means the scenario's first stream.
+	Stream   string
+	Duration time.Duration // media, silence
+	Fault    string        // abort: reset or drop
+	Start    *Stream       // start
+	// Wait makes stopStream wait, as <StopStream wait="true">, for the app
+	// to close the stream, up to Timeout; then it is stopped.
+	Wait    bool
+	Timeout time.Duration
+	On      bool // duplicateWebhooks
+}
+
+// Expect holds a scenario's expectations; nil parts are not checked,
+// except Webhooks and Violations, which always are (exactly 204, none).
+type Expect struct {
+	Started          *bool             // started: mediaStreamStarted answered
+	Stopped          *EndingExpect     // stopped: mediaStreamStopped with cause / errorMessage
+	Rejected         *EndingExpect     // rejected: mediaStreamRejected with cause
+	Disconnect       *DisconnectExpect // disconnect:
+	Webhooks         *WebhooksExpect   // webhooks: status policy and response time
+	Close            *CloseExpect      // close: how the socket closed
+	PlayAudio        *PlayAudioExpect  // playAudio: what the app sent back
+	Violations       *int              // violations: protocol violations allowed (0)
+	AcceptsNewStream *bool             // acceptsNewStream: a new stream works afterwards
+}
+
+// EndingExpect checks the webhook that ended a stream.
+type EndingExpect struct {
+	Pos          Pos
+	Stream       string // stream: which stream (default: the first, or for rejected the one rejected)
+	Cause        string // cause:
+	ErrorMessage string // errorMessage: a substring of it
+}
+
+// DisconnectExpect checks the disconnect webhook.
+type DisconnectExpect struct {
+	Pos   Pos
+	Cause string // cause:
+}
+
+// WebhooksExpect is the policy every webhook answer is held to.
+type WebhooksExpect struct {
+	Pos    Pos
+	Status string        // status: "204" (default) or "2xx"
+	Within time.Duration // within: the slowest acceptable answer (default: the callback timeout)
+}
+
+// CloseExpect checks how a stream's socket closed.
+type CloseExpect struct {
+	Pos       Pos
+	Stream    string // stream:
+	By        string // by: emulator, app or network
+	Code      int    // code: the close code received (or sent, when by emulator)
+	Handshake *bool  // handshake: both close frames exchanged
+}
+
+// PlayAudioExpect checks what the app sent back on a bidirectional stream.
+type PlayAudioExpect struct {
+	Pos    Pos
+	Stream string        // stream:
+	Min    int           // min: at least this many valid playAudio messages (default 1)
+	Within time.Duration // within: the first one this soon after the start
+}

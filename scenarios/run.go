@@ -1,0 +1,452 @@
+package scenarios
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/consumer"
+)
+
+// RunOptions control a run of scenario files.
+type RunOptions struct {
+	// WebSocket and Events override every file's target.
+	WebSocket string
+	Events    string
+	// Pace overrides every scenario's pace ("" keeps it; realtime when
+	// neither says).
+	Pace string
+	// Parallel is how many scenarios run at once (default DefaultParallel).
+	Parallel int
+	// Focus, when set, runs only scenarios whose name matches.
+	Focus *regexp.Regexp
+	// FailFast skips the scenarios not yet started once one fails.
+	FailFast bool
+	// JournalDir, when set, receives one JSON Lines journal per scenario.
+	JournalDir string
+	// OnStart and OnResult, when set, are called as scenarios begin and
+	// end (from several goroutines at once when Parallel > 1).
+	OnStart  func(*Scenario)
+	OnResult func(*Result)
+}
+
+// DefaultParallel is how many scenarios run at once unless told: streams
+// mostly wait on the clock and the app, so a few at a time cost little.
+const DefaultParallel = 4
+
+// Result is the outcome of one scenario.
+type Result struct {
+	File     string    `json:"file"`
+	Scenario *Scenario `json:"-"`
+	Name     string    `json:"name"`
+	Pos      string    `json:"pos"`
+	// Status is passed, failed, skipped or error (the run itself broke).
+	Status   string        `json:"status"`
+	Duration time.Duration `json:"durationNs"`
+	Failures []Failure     `json:"failures,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Streams  []StreamRun   `json:"streams,omitempty"`
+	// Webhooks are every webhook exchange of the scenario, in order.
+	Webhooks    []*emulator.Delivery `json:"webhooks,omitempty"`
+	Journal     []emulator.Entry     `json:"-"`
+	JournalFile string               `json:"journal,omitempty"`
+}
+
+// Result statuses.
+const (
+	Passed  = "passed"
+	Failed  = "failed"
+	Skipped = "skipped"
+	Errored = "error"
+)
+
+// Failure is one expectation that did not hold.
+type Failure struct {
+	// Expectation names it as the file does, e.g. expect.stopped.
+	Expectation string `json:"expectation"`
+	Pos         string `json:"pos,omitempty"`
+	// Message is the matcher's account: what was expected, what was seen.
+	Message string `json:"message"`
+	// Excerpt is the journal around it.
+	Excerpt string `json:"excerpt,omitempty"`
+}
+
+// StreamRun is one stream of a scenario and how it went.
+type StreamRun struct {
+	Name   string                 `json:"name"`
+	ID     string                 `json:"id"`
+	Result *emulator.StreamResult `json:"result"`
+	stream *emulator.Stream
+}
+
+// Run runs the scenarios of files and returns their results in file order.
+func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = DefaultParallel
+	}
+	if opts.JournalDir != "" {
+		if err := os.MkdirAll(opts.JournalDir, 0o755); err != nil {
+			return nil, fmt.Errorf("journal directory: %w", err)
+		}
+	}
+	var builtin *consumer.Server
+	defer func() {
+		if builtin != nil {
+			builtin.Close()
+		}
+	}()
+	type job struct {
+		f   *File
+		sc  *Scenario
+		res *Result
+		t   Target
+	}
+	var jobs []*job
+	for _, f := range files {
+		t := f.Target
+		if opts.WebSocket != "" {
+			t.WebSocket = opts.WebSocket
+		}
+		if opts.Events != "" {
+			t.Events = opts.Events
+		}
+		if t.WebSocket == "" {
+			if builtin == nil {
+				srv, err := consumer.Start("127.0.0.1:0", &consumer.Options{WSUser: t.WSUser, WSPassword: t.WSPassword,
+					EventUser: t.EventUser, EventPassword: t.EventPassword})
+				if err != nil {
+					return nil, fmt.Errorf("starting the built-in reference consumer: %w", err)
+				}
+				builtin = srv
+			}
+			t.WebSocket = builtin.WebSocketURL()
+			if t.Events == "" {
+				t.Events = builtin.EventsURL()
+			}
+		}
+		for _, sc := range f.Scenarios {
+			r := &Result{File: f.Path, Scenario: sc, Name: sc.Name, Pos: sc.Pos.String()}
+			if opts.Focus != nil && !opts.Focus.MatchString(sc.Name) {
+				r.Status = Skipped
+			}
+			jobs = append(jobs, &job{f: f, sc: sc, res: r, t: t})
+		}
+	}
+
+	var (
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, opts.Parallel)
+		mu     sync.Mutex
+		failed bool
+	)
+	for _, j := range jobs {
+		if j.res.Status == Skipped {
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		mu.Lock()
+		stop := (opts.FailFast && failed) || ctx.Err() != nil
+		mu.Unlock()
+		if stop {
+			j.res.Status = Skipped
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if opts.OnStart != nil {
+				opts.OnStart(j.sc)
+			}
+			runScenario(ctx, j.f, j.t, j.sc, opts, j.res)
+			mu.Lock()
+			if j.res.Status != Passed {
+				failed = true
+			}
+			mu.Unlock()
+			if opts.OnResult != nil {
+				opts.OnResult(j.res)
+			}
+		})
+	}
+	wg.Wait()
+	out := make([]*Result, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.res
+	}
+	return out, nil
+}
+
+// runScenario plays one call flow and checks its expectations.
+func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, opts RunOptions, r *Result) {
+	began := time.Now()
+	defer func() { r.Duration = time.Since(began) }()
+	e, err := newEmulator(f, t, sc)
+	if err != nil {
+		r.Status, r.Error = Errored, err.Error()
+		return
+	}
+	defer e.Close()
+	p := &play{ctx: ctx, e: e, f: f, t: t, sc: sc, pace: pace(opts.Pace, sc.Pace), streams: map[string]*StreamRun{}}
+	if err := p.run(); err != nil {
+		r.Status, r.Error = Errored, err.Error()
+	}
+	for _, sr := range p.order {
+		sr.Result = sr.stream.Result()
+		r.Streams = append(r.Streams, *sr)
+	}
+	r.Webhooks = e.Deliveries()
+	if r.Status == "" {
+		r.Failures = p.check()
+		r.Status = Passed
+		if len(r.Failures) > 0 {
+			r.Status = Failed
+		}
+	}
+	r.Journal = e.Journal().Entries()
+	if opts.JournalDir != "" {
+		r.JournalFile = filepath.Join(opts.JournalDir, journalName(f, sc))
+		if err := e.Journal().WriteFile(r.JournalFile); err != nil {
+			r.Status, r.Error = Errored, fmt.Sprintf("writing the journal: %v", err)
+		}
+	}
+}
+
+func pace(override, own string) emulator.Pace {
+	switch {
+	case override != "":
+		return emulator.Pace(override)
+	case own != "":
+		return emulator.Pace(own)
+	}
+	return emulator.Realtime
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func journalName(f *File, sc *Scenario) string {
+	base := strings.TrimSuffix(filepath.Base(f.Path), filepath.Ext(f.Path))
+	name := strings.Trim(unsafeName.ReplaceAllString(sc.Name, "-"), "-")
+	return fmt.Sprintf("%s-%d-%s.jsonl", base, sc.Pos.Line, name)
+}
+
+func newEmulator(f *File, t Target, sc *Scenario) (*emulator.Emulator, error) {
+	o := emulator.Options{Timeouts: emulator.Timeouts(sc.Timeouts)}
+	o.DuplicateWebhooks = isTrue(sc.Options.DuplicateWebhooks)
+	o.RejectOnConnectError = isTrue(sc.Options.RejectOnConnectError)
+	o.AppCloseAsError = isTrue(sc.Options.AppCloseAsError)
+	if t.CA != "" {
+		pem, err := os.ReadFile(resolvePath(f, t.CA))
+		if err != nil {
+			return nil, fmt.Errorf("target.ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("target.ca: %s holds no PEM certificate", t.CA)
+		}
+		o.TLSConfig = &tls.Config{RootCAs: pool}
+	}
+	return emulator.New(&o), nil
+}
+
+func resolvePath(f *File, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(f.Path), p)
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// play is one scenario being played.
+type play struct {
+	ctx     context.Context
+	e       *emulator.Emulator
+	f       *File
+	t       Target
+	sc      *Scenario
+	pace    emulator.Pace
+	call    *emulator.Call
+	streams map[string]*StreamRun // by name
+	order   []*StreamRun
+	first   string
+	// lastRejected is the name of the last stream the call refused.
+	lastRejected string
+}
+
+func (p *play) run() error {
+	sc := p.sc
+	disconnect := p.t.Disconnect
+	if disconnect == "" {
+		disconnect = p.t.Events
+	}
+	call, err := p.e.NewCall(&emulator.CallSpec{From: sc.Call.From, To: sc.Call.To, Direction: sc.Call.Direction, Tag: sc.Call.Tag,
+		DisconnectURL: disconnect, DisconnectMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
+		CallbackTimeout: sc.Timeouts.Callback})
+	if err != nil {
+		return err
+	}
+	p.call = call
+	for _, s := range append([]Stream{sc.Stream}, sc.Extra...) {
+		if err := p.start(s); err != nil {
+			return err
+		}
+	}
+	for i, st := range sc.Steps {
+		if err := p.step(st); err != nil {
+			return fmt.Errorf("%s: steps[%d] %s: %w", st.Pos, i, st.Kind, err)
+		}
+	}
+	// Like BXML that runs out, the end of the steps ends the call.
+	if !call.Ended() {
+		if err := call.Hangup(p.ctx); err != nil {
+			return fmt.Errorf("hanging up at the end: %w", err)
+		}
+	}
+	return nil
+}
+
+// start starts a stream from the scenario's attributes.
+func (p *play) start(s Stream) error {
+	spec, err := p.spec(s)
+	if err != nil {
+		return err
+	}
+	st, err := p.call.StartStream(p.ctx, spec)
+	var rej *emulator.RejectedError
+	switch {
+	case errors.As(err, &rej):
+		st = rej.Stream
+		p.lastRejected = st.Name
+	case err != nil:
+		return err
+	}
+	run := &StreamRun{Name: st.Name, ID: st.ID, stream: st}
+	p.order = append(p.order, run)
+	// A rejected duplicate does not replace the live stream of its name.
+	if _, known := p.streams[st.Name]; !known || rej == nil {
+		p.streams[st.Name] = run
+	}
+	if p.first == "" {
+		p.first = st.Name
+	}
+	return nil
+}
+
+// spec turns scenario attributes into a StartStream spec for the target.
+func (p *play) spec(s Stream) (emulator.StreamSpec, error) {
+	dest := p.t.WebSocket
+	if s.Destination != "" {
+		dest = s.Destination
+	}
+	if len(s.Query) > 0 {
+		u, err := url.Parse(dest)
+		if err != nil {
+			return emulator.StreamSpec{}, fmt.Errorf("destination %q: %w", dest, err)
+		}
+		q := u.Query()
+		for _, kv := range s.Query {
+			q.Add(kv.Name, kv.Value)
+		}
+		u.RawQuery = q.Encode()
+		dest = u.String()
+	}
+	return emulator.StreamSpec{
+		Name: s.Name, Mode: s.Mode, Tracks: s.Tracks, Destination: dest,
+		DestinationUsername: p.t.WSUser, DestinationPassword: p.t.WSPassword,
+		StreamEventURL: p.t.Events, StreamEventMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
+		Params: s.Params, Audio: s.AudioSource, Pace: p.pace, Speed: p.sc.Speed,
+	}, nil
+}
+
+// stream returns the stream a step or expectation names ("" = the first).
+func (p *play) stream(name string) *StreamRun {
+	if name == "" {
+		name = p.first
+	}
+	return p.streams[name]
+}
+
+// step carries out one step. A step on a stream that has already ended
+// does nothing: the expectations judge how it ended.
+func (p *play) step(st Step) error {
+	ctx := p.ctx
+	switch st.Kind {
+	case StepStart:
+		return p.start(*st.Start)
+	case StepHangup:
+		if p.call.Ended() {
+			return nil
+		}
+		return p.call.Hangup(ctx)
+	case StepDuplicateWebhooks:
+		p.e.SetDuplicateWebhooks(st.On)
+		return nil
+	}
+	sr := p.stream(st.Stream)
+	if sr == nil {
+		return fmt.Errorf("no stream named %q", st.Stream)
+	}
+	s := sr.stream
+	if s.Result() != nil {
+		return nil
+	}
+	var err error
+	switch st.Kind {
+	case StepMedia:
+		err = s.Media(ctx, st.Duration)
+	case StepSilence:
+		err = s.Silence(ctx, st.Duration)
+	case StepStopStream:
+		if st.Wait {
+			err = p.waitClosed(s, st.Timeout)
+		} else {
+			_, err = s.Stop(ctx)
+		}
+	case StepAbort:
+		fault := map[string]emulator.Fault{"reset": emulator.EndReset, "drop": emulator.EndDrop}[st.Fault]
+		_, err = s.Inject(ctx, fault)
+	case StepError:
+		_, err = s.Inject(ctx, emulator.EndInternalError)
+	default:
+		return fmt.Errorf("unknown step kind %q", st.Kind)
+	}
+	if err != nil && s.Result() != nil && ctx.Err() == nil {
+		return nil // the stream ended under the step: that is for the expectations
+	}
+	return err
+}
+
+// DefaultStopWait bounds <StopStream wait="true"> when the file gives no
+// timeout (Bandwidth documents none).
+const DefaultStopWait = 10 * time.Second
+
+// waitClosed is <StopStream wait="true">: it waits for the app to close the
+// stream, then stops it if the app has not.
+func (p *play) waitClosed(s *emulator.Stream, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = DefaultStopWait
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-s.Done():
+		return nil
+	case <-t.C:
+		_, err := s.Stop(p.ctx)
+		return err
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+}
