@@ -25,9 +25,11 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Streams one second to the built-in reference consumer and prints the account.
+# Runs the example scenarios, then streams one second, both against the
+# built-in reference consumer.
 demo: build
-	$(BIN) stream
+	$(BIN) run scenarios.example.yaml --pace fast
+	$(BIN) stream --pace fast
 
 clean:
 	rm -rf bin
