@@ -97,11 +97,27 @@ func (ss *session) connectAndStream() (Ending, string) {
 	defer func() { ss.res.Deliveries = append(<-startedDone, ss.res.Deliveries...) }()
 
 	ss.e.spawn(ss.read)
-	start := protocol.StartMessage{EventType: protocol.EventStart, Metadata: ss.metadata(), StreamParams: ss.s.spec.Params}
+	var start any = protocol.StartMessage{EventType: protocol.EventStart, Metadata: ss.metadata(), StreamParams: ss.s.spec.Params}
+	if len(ss.s.spec.StartExtra) > 0 {
+		start = withExtra(start, ss.s.spec.StartExtra)
+	}
 	if err := ss.writeJSON(start); err != nil {
 		return ss.writeFailed(err)
 	}
 	return ss.stream()
+}
+
+// withExtra returns msg as a JSON object with extra top-level fields.
+func withExtra(msg any, extra map[string]any) map[string]any {
+	raw, _ := json.Marshal(msg) // messages have only marshalable fields
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	for k, v := range extra {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 func (ss *session) metadata() protocol.Metadata {

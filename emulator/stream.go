@@ -61,6 +61,10 @@ type StreamSpec struct {
 
 	Pace  Pace    // Realtime (default) or Fast
 	Speed float64 // realtime speed factor; 0 or 1 is real time
+
+	// StartExtra adds fields to the start message, to check that an app
+	// ignores fields it does not know (Bandwidth may add some any day).
+	StartExtra map[string]any
 }
 
 // Stream is one media stream of a call. Its connection is owned by one

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -126,5 +127,23 @@ var _ = Describe("a stream", func() {
 		_, err = s.Stop(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "mediaStreamStopped"}))
+	})
+
+	It("adds extra fields to the start message when asked", func(ctx SpecContext) {
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast,
+			StartExtra: map[string]any{"futureField": map[string]any{"x": 1}, "eventType": "ignored"}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Media(ctx, 20*time.Millisecond)).To(Succeed())
+		_, err = s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		var start map[string]any
+		for _, en := range e.Journal().Entries() {
+			if en.StreamID == s.ID && en.Event == "start" {
+				Expect(json.Unmarshal(en.Data, &start)).To(Succeed())
+			}
+		}
+		Expect(start).To(HaveKeyWithValue("futureField", map[string]any{"x": 1.0}))
+		Expect(start).To(HaveKeyWithValue("eventType", "start"), "extra fields never replace real ones")
+		Expect(app.Streams()[0].Start.Metadata.StreamID).To(Equal(s.ID))
 	})
 })
