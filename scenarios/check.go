@@ -28,6 +28,11 @@ func (p *play) check() []Failure {
 			return
 		}
 		f := Failure{Expectation: name, Message: msg, Excerpt: suite.JournalExcerpt(p.e.Journal().Entries(), streamID, excerptLines)}
+		if pos.Line == 0 {
+			// Implicit expectations (204, no violations) and those the
+			// model keeps no place for: the scenario's.
+			pos = p.sc.Pos
+		}
 		if pos.Line > 0 {
 			f.Pos = pos.String()
 		}
@@ -55,7 +60,7 @@ func (p *play) check() []Failure {
 	}
 	for _, sr := range p.order {
 		if x.Violations != nil && *x.Violations > 0 {
-			expect("expect.violations", Pos{}, sr.stream, gomega.WithTransform(func(s *emulator.Stream) int { return s.Result().Violations }, gomega.Equal(*x.Violations)), sr.ID)
+			expect("expect.violations", Pos{}, sr.stream, gomega.WithTransform(func(s *emulator.Stream) int { return s.Result().Violations }, gomega.BeNumerically("<=", *x.Violations)), sr.ID)
 			continue
 		}
 		expect("expect.violations", Pos{}, sr.stream, suite.HaveNoViolations(), sr.ID)

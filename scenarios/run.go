@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -106,12 +108,14 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 		}
 	}()
 	type job struct {
-		f   *File
-		sc  *Scenario
-		res *Result
-		t   Target
+		f       *File
+		sc      *Scenario
+		res     *Result
+		t       Target
+		journal string // the journal file's name in JournalDir
 	}
 	var jobs []*job
+	journals := map[string]bool{} // names taken: files may share a base name
 	for _, f := range files {
 		t := f.Target
 		if opts.WebSocket != "" {
@@ -139,7 +143,11 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			if opts.Focus != nil && !opts.Focus.MatchString(sc.Name) {
 				r.Status = Skipped
 			}
-			jobs = append(jobs, &job{f: f, sc: sc, res: r, t: t})
+			j := &job{f: f, sc: sc, res: r, t: t}
+			if opts.JournalDir != "" && r.Status != Skipped {
+				j.journal = uniqueName(journals, journalName(f, sc))
+			}
+			jobs = append(jobs, j)
 		}
 	}
 
@@ -153,14 +161,19 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 		if j.res.Status == Skipped {
 			continue
 		}
+		acquired := false
 		select {
 		case sem <- struct{}{}:
+			acquired = true
 		case <-ctx.Done():
 		}
 		mu.Lock()
 		stop := (opts.FailFast && failed) || ctx.Err() != nil
 		mu.Unlock()
 		if stop {
+			if acquired {
+				<-sem // the slot was taken for a scenario that will not run
+			}
 			j.res.Status = Skipped
 			continue
 		}
@@ -169,7 +182,7 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			if opts.OnStart != nil {
 				opts.OnStart(j.sc)
 			}
-			runScenario(ctx, j.f, j.t, j.sc, opts, j.res)
+			runScenario(ctx, j.f, j.t, j.sc, opts, j.journal, j.res)
 			mu.Lock()
 			if j.res.Status != Passed {
 				failed = true
@@ -189,7 +202,7 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 }
 
 // runScenario plays one call flow and checks its expectations.
-func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, opts RunOptions, r *Result) {
+func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, opts RunOptions, journal string, r *Result) {
 	began := time.Now()
 	defer func() { r.Duration = time.Since(began) }()
 	e, err := newEmulator(f, t, sc)
@@ -216,7 +229,7 @@ func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, opts RunO
 	}
 	r.Journal = e.Journal().Entries()
 	if opts.JournalDir != "" {
-		r.JournalFile = filepath.Join(opts.JournalDir, journalName(f, sc))
+		r.JournalFile = filepath.Join(opts.JournalDir, journal)
 		if err := e.Journal().WriteFile(r.JournalFile); err != nil {
 			r.Status, r.Error = Errored, fmt.Sprintf("writing the journal: %v", err)
 		}
@@ -239,6 +252,18 @@ func journalName(f *File, sc *Scenario) string {
 	base := strings.TrimSuffix(filepath.Base(f.Path), filepath.Ext(f.Path))
 	name := strings.Trim(unsafeName.ReplaceAllString(sc.Name, "-"), "-")
 	return fmt.Sprintf("%s-%d-%s.jsonl", base, sc.Pos.Line, name)
+}
+
+// uniqueName returns name, or name with -2, -3, … before the extension
+// when taken already has it, and records it as taken.
+func uniqueName(taken map[string]bool, name string) string {
+	stem, ext := strings.TrimSuffix(name, filepath.Ext(name)), filepath.Ext(name)
+	n := name
+	for i := 2; taken[n]; i++ {
+		n = fmt.Sprintf("%s-%d%s", stem, i, ext)
+	}
+	taken[n] = true
+	return n
 }
 
 func newEmulator(f *File, t Target, sc *Scenario) (*emulator.Emulator, error) {
@@ -391,6 +416,9 @@ func (p *play) step(st Step) error {
 		}
 		return p.call.Hangup(ctx)
 	case StepDuplicateWebhooks:
+		if err := p.settleStarted(); err != nil {
+			return err
+		}
 		p.e.SetDuplicateWebhooks(st.On)
 		return nil
 	}
@@ -426,6 +454,32 @@ func (p *play) step(st Step) error {
 		return nil // the stream ended under the step: that is for the expectations
 	}
 	return err
+}
+
+// settleStarted waits until the mediaStreamStarted webhook of every stream
+// that has connected has gone out. Webhooks are sent asynchronously and take
+// the duplicate setting in force when they go, so in fast pace a switch
+// right after the start would otherwise also apply to the start's webhook.
+func (p *play) settleStarted() error {
+	j := p.e.Journal()
+	for _, sr := range p.order {
+		id := sr.stream.ID
+		if sr.stream.Spec().StreamEventURL == "" {
+			continue
+		}
+		connected := slices.ContainsFunc(j.Entries(), func(e emulator.Entry) bool {
+			return e.StreamID == id && e.Kind == emulator.KindHandshake && e.Error == ""
+		})
+		if !connected {
+			continue // not yet: its webhook will go out under the new setting
+		}
+		if _, err := j.WaitFor(p.ctx, func(e emulator.Entry) bool {
+			return e.StreamID == id && e.Kind == emulator.KindWebhook && e.Event == protocol.EventMediaStreamStarted
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DefaultStopWait bounds <StopStream wait="true"> when the file gives no

@@ -1,0 +1,384 @@
+package scenarios_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/scenarios"
+)
+
+// inlineName is the path every inline scenario file is parsed as.
+const inlineName = "inline.yaml"
+
+// quick are the defaults of every inline file: fast pace and timeouts short
+// enough that every ending a spec provokes takes well under a second.
+const quick = `defaults:
+  pace: fast
+  timeouts: {handshake: 2s, write: 2s, closeHandshake: 300ms, callback: 2s, deadPeer: 200ms}
+`
+
+// parseInline parses src as inline.yaml; it must be valid.
+func parseInline(src string) *scenarios.File {
+	GinkgoHelper()
+	return parseAs(inlineName, src)
+}
+
+func parseAs(path, src string) *scenarios.File {
+	GinkgoHelper()
+	f, err := scenarios.Parse(path, []byte(src))
+	Expect(err).NotTo(HaveOccurred(), "the inline file:\n%s", src)
+	return f
+}
+
+// runFiles runs files and expects the run itself to work.
+func runFiles(ctx context.Context, opts scenarios.RunOptions, files ...*scenarios.File) []*scenarios.Result {
+	GinkgoHelper()
+	results, err := scenarios.Run(ctx, files, opts)
+	Expect(err).NotTo(HaveOccurred())
+	n := 0
+	for _, f := range files {
+		n += len(f.Scenarios)
+	}
+	Expect(results).To(HaveLen(n))
+	return results
+}
+
+// runInline parses src as inline.yaml and runs it.
+func runInline(ctx context.Context, src string, opts scenarios.RunOptions) []*scenarios.Result {
+	GinkgoHelper()
+	return runFiles(ctx, opts, parseInline(src))
+}
+
+// runOne runs an inline file of one scenario and returns its result.
+func runOne(ctx context.Context, src string, opts scenarios.RunOptions) *scenarios.Result {
+	GinkgoHelper()
+	rs := runInline(ctx, src, opts)
+	Expect(rs).To(HaveLen(1))
+	return rs[0]
+}
+
+// against points a run at an app: its WebSocket URL and webhook URL.
+func against(ws, events string) scenarios.RunOptions {
+	return scenarios.RunOptions{WebSocket: ws, Events: events}
+}
+
+// lineOf is the 1-based line of src holding needle, which must occur on
+// exactly one line.
+func lineOf(src, needle string) int {
+	GinkgoHelper()
+	line := 0
+	for i, l := range strings.Split(src, "\n") {
+		if strings.Contains(l, needle) {
+			Expect(line).To(BeZero(), "%q occurs on more than one line", needle)
+			line = i + 1
+		}
+	}
+	Expect(line).NotTo(BeZero(), "%q is not in the file", needle)
+	return line
+}
+
+// at matches a Pos string on the given line of inline.yaml.
+func at(line int) OmegaMatcher {
+	return MatchRegexp(`^%s:%d:\d+$`, inlineName, line)
+}
+
+// named returns the result of the scenario with that name.
+func named(results []*scenarios.Result, name string) *scenarios.Result {
+	GinkgoHelper()
+	for _, r := range results {
+		if r.Name == name {
+			return r
+		}
+	}
+	Fail(fmt.Sprintf("no result for scenario %q", name))
+	return nil
+}
+
+// statuses maps scenario names to their status.
+func statuses(results []*scenarios.Result) map[string]string {
+	out := map[string]string{}
+	for _, r := range results {
+		out[r.Name] = r.Status
+	}
+	return out
+}
+
+// passed says why a result did not pass, or matches when it did.
+func passed() OmegaMatcher {
+	return WithTransform(func(r *scenarios.Result) string {
+		if r.Status == scenarios.Passed {
+			return r.Status
+		}
+		return r.Status + "\n" + scenarios.FailureText(r)
+	}, Equal(scenarios.Passed))
+}
+
+// failure returns the result's one failure of the named expectation.
+func failure(r *scenarios.Result, expectation string) scenarios.Failure {
+	GinkgoHelper()
+	Expect(r.Status).To(Equal(scenarios.Failed), "%s", scenarios.FailureText(r))
+	var found []scenarios.Failure
+	for _, f := range r.Failures {
+		if f.Expectation == expectation {
+			found = append(found, f)
+		}
+	}
+	Expect(found).To(HaveLen(1), "failures of %s in:\n%s", expectation, scenarios.FailureText(r))
+	return found[0]
+}
+
+// expectations lists the names of the result's failed expectations.
+func expectations(r *scenarios.Result) []string {
+	var out []string
+	for _, f := range r.Failures {
+		out = append(out, f.Expectation)
+	}
+	return out
+}
+
+// webhooks lists the result's webhook exchanges as event, event(cause) or
+// event(cause)#copy for a deliberate duplicate, in order.
+func webhooks(r *scenarios.Result) []string {
+	var out []string
+	for _, d := range r.Webhooks {
+		s := d.Event.EventType
+		if d.Event.Cause != "" {
+			s += "(" + d.Event.Cause + ")"
+		}
+		if d.Copy > 1 {
+			s += fmt.Sprintf("#%d", d.Copy)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// ending is a stream result reduced to what most specs check.
+type ending struct {
+	Ending emulator.Ending
+	Event  string
+	Cause  string
+}
+
+// endings lists how each stream of a result ended.
+func endings(r *scenarios.Result) []ending {
+	var out []ending
+	for _, s := range r.Streams {
+		if s.Result == nil {
+			out = append(out, ending{Ending: "(live)"})
+			continue
+		}
+		out = append(out, ending{s.Result.Ending, s.Result.Event, s.Result.Cause})
+	}
+	return out
+}
+
+// newReference starts the reference consumer: a correct app.
+func newReference() *consumer.Server {
+	GinkgoHelper()
+	app, err := consumer.Start("127.0.0.1:0", nil)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(app.Close)
+	return app
+}
+
+// wsApp is a deliberately faulty WebSocket app. Each connection reads the
+// start message, then does what act says; from refuseFrom connections on
+// (counting from 1; 0: never) the upgrade is answered 503 instead.
+type wsApp struct {
+	srv        *httptest.Server
+	act        func(conn *websocket.Conn)
+	refuseFrom int
+
+	mu     sync.Mutex
+	n      int
+	conns  []net.Conn
+	closed bool
+	wg     sync.WaitGroup
+	// quit is closed at cleanup, for handlers that wait for nothing else.
+	quit chan struct{}
+}
+
+func newWSApp(act func(*websocket.Conn)) *wsApp { return newWSAppRefusing(0, act) }
+
+// newWSAppRefusing is newWSApp answering 503 from connection refuseFrom on.
+func newWSAppRefusing(refuseFrom int, act func(*websocket.Conn)) *wsApp {
+	a := &wsApp{act: act, refuseFrom: refuseFrom, quit: make(chan struct{})}
+	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
+	DeferCleanup(a.Close)
+	return a
+}
+
+func (a *wsApp) URL() string { return "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/media" }
+
+// Connections is how many upgrades were asked for.
+func (a *wsApp) Connections() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
+func (a *wsApp) serve(w http.ResponseWriter, r *http.Request) {
+	// Added while httptest still counts the request, so Close's Wait
+	// cannot miss it.
+	a.wg.Add(1)
+	defer a.wg.Done()
+	a.mu.Lock()
+	a.n++
+	refuse := a.refuseFrom > 0 && a.n >= a.refuseFrom
+	a.mu.Unlock()
+	if refuse {
+		http.Error(w, "no more streams, sorry", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return
+	}
+	a.conns = append(a.conns, conn.NetConn())
+	a.mu.Unlock()
+	if _, _, err := conn.ReadMessage(); err != nil { // the start message
+		return
+	}
+	a.act(conn)
+}
+
+func (a *wsApp) Close() {
+	close(a.quit)
+	a.srv.Close()
+	a.mu.Lock()
+	a.closed = true
+	for _, c := range a.conns {
+		c.Close()
+	}
+	a.mu.Unlock()
+	a.wg.Wait()
+}
+
+// drain reads until the connection ends, answering a close frame as a
+// correct app does (gorilla's default close handler).
+func drain(conn *websocket.Conn) {
+	for {
+		if _, _, err := conn.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+// readMedia reads n more messages.
+func readMedia(conn *websocket.Conn, n int) bool {
+	for range n {
+		if _, _, err := conn.ReadMessage(); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// closesAfter reads frames media messages, closes the socket with code and
+// reason, then reads on until the emulator answers.
+func closesAfter(frames, code int, reason string) func(*websocket.Conn) {
+	return func(conn *websocket.Conn) {
+		if !readMedia(conn, frames) {
+			return
+		}
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		drain(conn)
+	}
+}
+
+// ignoresClose never answers the emulator's close frame and keeps the
+// connection open until the emulator gives up on it.
+func ignoresClose(conn *websocket.Conn) {
+	conn.SetCloseHandler(func(int, string) error { return nil })
+	drain(conn)
+	_, _ = io.Copy(io.Discard, conn.NetConn())
+}
+
+// sends writes text messages after the start message, then drains.
+func sends(msgs ...string) func(*websocket.Conn) {
+	return func(conn *websocket.Conn) {
+		for _, m := range msgs {
+			if conn.WriteMessage(websocket.TextMessage, []byte(m)) != nil {
+				return
+			}
+		}
+		drain(conn)
+	}
+}
+
+// hooksApp is a webhook endpoint answering every request with status,
+// after delay (cut short at cleanup), and recording the events.
+type hooksApp struct {
+	srv    *httptest.Server
+	status int
+	delay  time.Duration
+	quit   chan struct{}
+
+	mu     sync.Mutex
+	events []string
+}
+
+func newHooks(status int, delay time.Duration) *hooksApp {
+	a := &hooksApp{status: status, delay: delay, quit: make(chan struct{})}
+	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
+	DeferCleanup(func() {
+		close(a.quit)
+		a.srv.Close()
+	})
+	return a
+}
+
+func (a *hooksApp) URL() string { return a.srv.URL + "/events" }
+
+// Events are the event types received, in order.
+func (a *hooksApp) Events() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.events...)
+}
+
+func (a *hooksApp) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body); err == nil {
+		a.mu.Lock()
+		a.events = append(a.events, ev.EventType)
+		a.mu.Unlock()
+	}
+	if a.delay > 0 {
+		select {
+		case <-time.After(a.delay):
+		case <-a.quit:
+		}
+	}
+	w.WriteHeader(a.status)
+	if a.status != http.StatusNoContent {
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}
+}
+
+// invalidPlayAudio is a playAudio a bidirectional stream must refuse.
+const invalidPlayAudio = `{"eventType":"playAudio","media":{"contentType":"audio/mp3","payload":"AAAA"}}`
+
+// validPlayAudio is 4 bytes of µ-law.
+const validPlayAudio = `{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"//////8="}}`

@@ -1,0 +1,348 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/bwemu/bwemu/scenarios"
+)
+
+// The JUnit shape as a CI system reads it.
+type (
+	jMessage struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	}
+	jCase struct {
+		Name      string    `xml:"name,attr"`
+		Classname string    `xml:"classname,attr"`
+		File      string    `xml:"file,attr"`
+		Line      int       `xml:"line,attr"`
+		Time      string    `xml:"time,attr"`
+		Failure   *jMessage `xml:"failure"`
+		Error     *jMessage `xml:"error"`
+		Skipped   *jMessage `xml:"skipped"`
+		SystemOut string    `xml:"system-out"`
+	}
+	jSuite struct {
+		Name      string  `xml:"name,attr"`
+		Tests     int     `xml:"tests,attr"`
+		Failures  int     `xml:"failures,attr"`
+		Errors    int     `xml:"errors,attr"`
+		Skipped   int     `xml:"skipped,attr"`
+		Time      string  `xml:"time,attr"`
+		Timestamp string  `xml:"timestamp,attr"`
+		Cases     []jCase `xml:"testcase"`
+	}
+	jSuites struct {
+		XMLName  xml.Name `xml:"testsuites"`
+		Name     string   `xml:"name,attr"`
+		Tests    int      `xml:"tests,attr"`
+		Failures int      `xml:"failures,attr"`
+		Errors   int      `xml:"errors,attr"`
+		Skipped  int      `xml:"skipped,attr"`
+		Time     string   `xml:"time,attr"`
+		Suites   []jSuite `xml:"testsuite"`
+	}
+)
+
+// The JSON report as a consumer reads it, by the documented field names.
+type (
+	jsonAttempt struct {
+		Status    int    `json:"status"`
+		LatencyNs int64  `json:"latencyNs"`
+		Error     string `json:"error"`
+	}
+	jsonDelivery struct {
+		Event struct {
+			EventType string `json:"eventType"`
+			Cause     string `json:"cause"`
+			CallID    string `json:"callId"`
+		} `json:"event"`
+		Method   string        `json:"method"`
+		URL      string        `json:"url"`
+		Copy     int           `json:"copy"`
+		Attempts []jsonAttempt `json:"attempts"`
+	}
+	jsonResult struct {
+		File       string              `json:"file"`
+		Name       string              `json:"name"`
+		Pos        string              `json:"pos"`
+		Status     string              `json:"status"`
+		DurationNs int64               `json:"durationNs"`
+		Failures   []scenarios.Failure `json:"failures"`
+		Error      string              `json:"error"`
+		Streams    []struct {
+			Name   string `json:"name"`
+			ID     string `json:"id"`
+			Result struct {
+				Ending string `json:"ending"`
+				Event  string `json:"event"`
+				Cause  string `json:"cause"`
+			} `json:"result"`
+		} `json:"streams"`
+		Webhooks []jsonDelivery `json:"webhooks"`
+		Journal  string         `json:"journal"`
+	}
+	jsonReport struct {
+		Summary scenarios.Summary `json:"summary"`
+		Results []jsonResult      `json:"results"`
+	}
+)
+
+// xmllint checks the file is well-formed XML when xmllint is installed.
+func xmllint(ctx SpecContext, data []byte) {
+	GinkgoHelper()
+	path, err := exec.LookPath("xmllint")
+	if err != nil {
+		AddReportEntry("xmllint is not installed: well-formedness checked with encoding/xml only")
+		return
+	}
+	file := filepath.Join(GinkgoT().TempDir(), "junit.xml")
+	Expect(os.WriteFile(file, data, 0o644)).To(Succeed())
+	out, err := exec.CommandContext(ctx, path, "--noout", file).CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "xmllint: %s", out)
+	Expect(string(out)).To(BeEmpty())
+}
+
+var _ = Describe("reports", func() {
+	// src has a scenario of every status: passed, failed (twice over),
+	// skipped (by Focus) and error (the run broke).
+	const src = quick + `scenarios:
+  - name: passes
+    stream: {name: agent}
+    steps: [{media: 40ms}, stopStream]
+  - name: fails <twice> & "loudly"
+    stream: {name: agent}
+    steps: [{media: 40ms}, error]
+    expect:
+      stopped: {cause: closed}
+      close: {by: app}
+  - name: not focused
+    stream: {name: agent}
+    steps: [{media: 40ms}]
+  - name: breaks
+    stream: {name: agent}
+    steps: [hangup, {start: {name: late}}]
+`
+	const other = quick + `scenarios:
+  - name: passes too
+    stream: {name: agent}
+    steps: [{media: 20ms}]
+`
+	var (
+		results []*scenarios.Result
+		took    time.Duration
+		started time.Time
+	)
+	BeforeEach(func(ctx SpecContext) {
+		ref := newReference()
+		opts := against(ref.WebSocketURL(), ref.EventsURL())
+		opts.Focus = regexp.MustCompile(`^(passes|fails|breaks)`)
+		started = time.Now()
+		results = runFiles(ctx, opts, parseInline(src), parseAs("other.yaml", other))
+		took = time.Since(started)
+		Expect(statuses(results)).To(Equal(map[string]string{
+			"passes": scenarios.Passed, `fails <twice> & "loudly"`: scenarios.Failed,
+			"not focused": scenarios.Skipped, "breaks": scenarios.Errored, "passes too": scenarios.Passed,
+		}))
+	}, NodeTimeout(20*time.Second))
+
+	failed := func() *scenarios.Result {
+		GinkgoHelper()
+		return named(results, `fails <twice> & "loudly"`)
+	}
+
+	It("Summarize counts them", func() {
+		s := scenarios.Summarize(results, took)
+		Expect(s).To(Equal(scenarios.Summary{Total: 5, Passed: 2, Failed: 1, Errors: 1, Skipped: 1, Duration: took}))
+		Expect(s.OK()).To(BeFalse())
+		Expect(scenarios.Summarize(results[:1], took).OK()).To(BeTrue())
+	})
+
+	It("WriteJUnit writes valid JUnit XML: a suite per file, a case per scenario", func(ctx SpecContext) {
+		var buf bytes.Buffer
+		Expect(scenarios.WriteJUnit(&buf, results, took, started)).To(Succeed())
+		Expect(buf.String()).To(HavePrefix(xml.Header))
+		xmllint(ctx, buf.Bytes())
+
+		var doc jSuites
+		Expect(xml.Unmarshal(buf.Bytes(), &doc)).To(Succeed())
+		Expect(doc.Name).To(Equal("bwemu"))
+		Expect([]int{doc.Tests, doc.Failures, doc.Errors, doc.Skipped}).To(Equal([]int{5, 1, 1, 1}))
+		Expect(strconv.ParseFloat(doc.Time, 64)).To(BeNumerically("~", took.Seconds(), 0.001))
+		Expect(doc.Suites).To(HaveLen(2))
+
+		inline, second := doc.Suites[0], doc.Suites[1]
+		Expect(inline.Name).To(Equal(inlineName))
+		Expect([]int{inline.Tests, inline.Failures, inline.Errors, inline.Skipped}).To(Equal([]int{4, 1, 1, 1}))
+		Expect(second.Name).To(Equal("other.yaml"))
+		Expect([]int{second.Tests, second.Failures, second.Errors, second.Skipped}).To(Equal([]int{1, 0, 0, 0}))
+		stamp, err := time.Parse(time.RFC3339, inline.Timestamp)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(stamp).To(BeTemporally("~", started, time.Second))
+
+		Expect(inline.Cases).To(HaveLen(4))
+		for i, c := range append(inline.Cases, second.Cases...) {
+			r := results[i]
+			Expect(c.Name).To(Equal(r.Name))
+			Expect(c.Classname).To(Equal(r.File))
+			Expect(c.File).To(Equal(r.File))
+			Expect(c.Line).To(Equal(r.Scenario.Pos.Line))
+			secs, err := strconv.ParseFloat(c.Time, 64)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(secs).To(BeNumerically("~", r.Duration.Seconds(), 0.001))
+		}
+		pass, fail, skip, broken := inline.Cases[0], inline.Cases[1], inline.Cases[2], inline.Cases[3]
+		Expect(pass.Failure).To(BeNil())
+		Expect(pass.Error).To(BeNil())
+		Expect(pass.Skipped).To(BeNil())
+
+		Expect(fail.Name).To(Equal(`fails <twice> & "loudly"`), "escaped and read back")
+		Expect(fail.Failure).NotTo(BeNil())
+		Expect(fail.Error).To(BeNil())
+		Expect(fail.Failure.Type).To(Equal("expectation"))
+		Expect(fail.Failure.Message).To(HavePrefix("expect.stopped: Expected stream \"agent\""))
+		Expect(fail.Failure.Message).NotTo(ContainSubstring("\n"), "the message is the headline")
+		for _, f := range failed().Failures {
+			Expect(fail.Failure.Text).To(ContainSubstring(f.Pos + ": " + f.Expectation + "\n" + f.Message))
+			Expect(fail.Failure.Text).To(ContainSubstring("journal:\n" + f.Excerpt))
+		}
+		Expect(fail.Failure.Text).To(ContainSubstring("close frame sent: code 1011"), "the journal excerpt")
+
+		Expect(skip.Skipped).NotTo(BeNil())
+		Expect(skip.Skipped.Message).To(Equal("not run"))
+		Expect(skip.Failure).To(BeNil())
+
+		Expect(broken.Error).NotTo(BeNil())
+		Expect(broken.Error.Message).To(ContainSubstring("call has ended"))
+		Expect(broken.Error.Text).To(Equal(named(results, "breaks").Error))
+		Expect(broken.Failure).To(BeNil())
+	})
+
+	It("WriteJUnit names each case's journal file", func(ctx SpecContext) {
+		ref := newReference()
+		opts := against(ref.WebSocketURL(), ref.EventsURL())
+		opts.JournalDir = GinkgoT().TempDir()
+		rs := runFiles(ctx, opts, parseAs("other.yaml", other))
+		var buf bytes.Buffer
+		Expect(scenarios.WriteJUnit(&buf, rs, time.Second, time.Now())).To(Succeed())
+		var doc jSuites
+		Expect(xml.Unmarshal(buf.Bytes(), &doc)).To(Succeed())
+		Expect(doc.Suites[0].Cases[0].SystemOut).To(Equal("journal: " + rs[0].JournalFile))
+	}, timeout)
+
+	It("WriteJUnit keeps the XML well-formed whatever the messages hold", func(ctx SpecContext) {
+		nasty := "ends ]]> here & <now>\x1b[31m red \x00 nul \ufffe"
+		rs := []*scenarios.Result{{
+			File: "x.yaml", Name: nasty, Status: scenarios.Failed,
+			Failures: []scenarios.Failure{{Expectation: "expect.stopped", Pos: "x.yaml:3:5", Message: nasty, Excerpt: nasty}},
+		}, {
+			File: "x.yaml", Name: "broke", Status: scenarios.Errored, Error: nasty,
+		}}
+		var buf bytes.Buffer
+		Expect(scenarios.WriteJUnit(&buf, rs, time.Second, time.Now())).To(Succeed())
+		xmllint(ctx, buf.Bytes())
+		var doc jSuites
+		Expect(xml.Unmarshal(buf.Bytes(), &doc)).To(Succeed())
+		c := doc.Suites[0].Cases[0]
+		Expect(c.Name).To(ContainSubstring("ends ]]> here & <now>"))
+		Expect(c.Failure.Text).To(ContainSubstring("ends ]]> here & <now>"))
+		Expect(doc.Suites[0].Cases[1].Error.Message).To(ContainSubstring("ends ]]> here & <now>"))
+	})
+
+	It("WriteJSON writes the summary and every result with its webhook exchanges", func() {
+		var buf bytes.Buffer
+		Expect(scenarios.WriteJSON(&buf, results, took)).To(Succeed())
+		var doc jsonReport
+		Expect(json.Unmarshal(buf.Bytes(), &doc)).To(Succeed())
+		Expect(doc.Summary).To(Equal(scenarios.Summarize(results, took)))
+		Expect(doc.Results).To(HaveLen(len(results)))
+		for i, jr := range doc.Results {
+			r := results[i]
+			Expect(jr.Name).To(Equal(r.Name))
+			Expect(jr.File).To(Equal(r.File))
+			Expect(jr.Pos).To(Equal(r.Pos))
+			Expect(jr.Status).To(Equal(r.Status))
+			Expect(jr.DurationNs).To(Equal(int64(r.Duration)))
+			Expect(jr.Error).To(Equal(r.Error))
+			Expect(jr.Failures).To(Equal(r.Failures))
+			Expect(jr.Streams).To(HaveLen(len(r.Streams)))
+			Expect(jr.Webhooks).To(HaveLen(len(r.Webhooks)))
+			for j, d := range jr.Webhooks {
+				want := r.Webhooks[j]
+				Expect(d.Event.EventType).To(Equal(want.Event.EventType))
+				Expect(d.Event.Cause).To(Equal(want.Event.Cause))
+				Expect(d.Method).To(Equal("POST"))
+				Expect(d.Copy).To(Equal(1))
+				Expect(d.Attempts).To(HaveLen(1))
+				Expect(d.Attempts[0].Status).To(Equal(204))
+				Expect(d.Attempts[0].LatencyNs).To(BeNumerically(">", 0))
+				Expect(d.Attempts[0].LatencyNs).To(Equal(int64(want.Final().Latency)))
+			}
+		}
+		pass := doc.Results[0]
+		Expect(pass.Streams[0].Result.Ending).To(Equal("stop-stream"))
+		var events []string
+		for _, d := range pass.Webhooks {
+			events = append(events, d.Event.EventType)
+		}
+		Expect(events).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
+		Expect(pass.Webhooks[0].Event.CallID).To(HavePrefix("c-"))
+
+		fail := doc.Results[1]
+		Expect(fail.Failures).To(HaveLen(2))
+		Expect(fail.Failures[0].Expectation).To(Equal("expect.stopped"))
+		Expect(fail.Failures[0].Pos).To(at(lineOf(src, "stopped: {cause: closed}")))
+		Expect(fail.Failures[0].Excerpt).NotTo(BeEmpty())
+		Expect(fail.Failures[1].Expectation).To(Equal("expect.close"))
+		Expect(fail.Failures[1].Pos).To(at(lineOf(src, "close: {by: app}")))
+
+		Expect(doc.Results[2].Webhooks).To(BeEmpty(), "a skipped scenario has none")
+		Expect(doc.Results[2].Streams).To(BeEmpty())
+		Expect(doc.Results[3].Error).To(ContainSubstring("call has ended"))
+
+		// The raw names, as documented.
+		Expect(buf.String()).To(ContainSubstring(`"latencyNs"`))
+		Expect(buf.String()).To(ContainSubstring(`"durationNs"`))
+		Expect(buf.String()).NotTo(ContainSubstring(`"Journal"`), "the in-memory journal stays out")
+	})
+
+	It("FailureText shows each expectation, its message and the journal around it", func() {
+		r := failed()
+		text := scenarios.FailureText(r)
+		Expect(r.Failures).To(HaveLen(2))
+		var want strings.Builder
+		for _, f := range r.Failures {
+			want.WriteString(f.Pos + ": " + f.Expectation + "\n")
+			for _, l := range strings.Split(strings.TrimRight(f.Message, "\n"), "\n") {
+				want.WriteString("    " + l + "\n")
+			}
+			want.WriteString("  journal around it:\n")
+			for _, l := range strings.Split(strings.TrimRight(f.Excerpt, "\n"), "\n") {
+				want.WriteString("    " + l + "\n")
+			}
+		}
+		Expect(text).To(Equal(want.String()))
+		Expect(text).To(MatchRegexp(`(?m)^inline\.yaml:%d:\d+: expect\.stopped\n    Expected stream "agent" \(s-[^)]+\) to have stopped with cause closed, but it ended as mediaStreamStopped with cause error`,
+			lineOf(src, "stopped: {cause: closed}")))
+		Expect(text).To(MatchRegexp(`(?m)^inline\.yaml:%d:\d+: expect\.close\n`, lineOf(src, "close: {by: app}")))
+		Expect(text).To(MatchRegexp(`(?m)^    \s*\+\d+\.\d+ms  close      emulator  close frame sent: code 1011`))
+
+		broken := named(results, "breaks")
+		Expect(scenarios.FailureText(broken)).To(Equal("error: " + broken.Error + "\n"))
+		Expect(scenarios.FailureText(named(results, "passes"))).To(BeEmpty())
+	})
+})
