@@ -81,6 +81,15 @@ func (a *testApp) Close() {
 	a.wg.Wait()
 }
 
+// first is the first stream seen, or an empty record while there is none
+// (the handler may still be between the upgrade and recording it).
+func (a *testApp) first() received {
+	if ss := a.Streams(); len(ss) > 0 {
+		return ss[0]
+	}
+	return received{}
+}
+
 // Streams returns copies of the streams seen so far.
 func (a *testApp) Streams() []received {
 	a.mu.Lock()

@@ -62,7 +62,8 @@ func New(opts *Options) *Emulator {
 }
 
 // SetDuplicateWebhooks turns duplicate delivery (Options.DuplicateWebhooks)
-// on or off for webhooks sent from now on.
+// on or off for events that happen from now on (webhooks already queued
+// keep the setting of their moment).
 func (e *Emulator) SetDuplicateWebhooks(on bool) { e.duplicate.Store(on) }
 
 // Journal is the emulator's record of everything it saw and did.

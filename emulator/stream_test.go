@@ -75,7 +75,7 @@ var _ = Describe("a stream", func() {
 		}
 		Expect(got.Stop).NotTo(BeNil())
 		Expect(got.Stop.Metadata).To(Equal(got.Start.Metadata))
-		Eventually(func() int { return app.Streams()[0].CloseCode }).WithTimeout(5 * time.Second).Should(Equal(1000))
+		Eventually(func() int { return app.first().CloseCode }).WithTimeout(5 * time.Second).Should(Equal(1000))
 
 		Expect(res.Ending).To(Equal(emulator.EndStopStream))
 		Expect(res.Cause).To(Equal("closed"))

@@ -89,7 +89,7 @@ var _ = Describe("the termination table", func() {
 		Expect(ev.Cause).To(Equal("closed"))
 		Expect(ev.ErrorMessage).To(BeEmpty())
 		Expect(app.Streams()[0].Stop).NotTo(BeNil())
-		Eventually(func() int { return app.Streams()[0].CloseCode }).WithTimeout(time.Second).Should(Equal(1000))
+		Eventually(func() int { return app.first().CloseCode }).WithTimeout(time.Second).Should(Equal(1000))
 		Expect(res.CloseHandshake).To(BeTrue())
 		Expect(res.AppFault).To(BeFalse())
 	})
@@ -179,7 +179,7 @@ var _ = Describe("the termination table", func() {
 			Expect(res.ClosedBy).To(Equal(emulator.ByApp))
 			Expect(ev.Cause).To(Equal(cause))
 			Expect(ev.ErrorMessage).To(Equal(message))
-			Eventually(func() int { return app.Streams()[0].CloseCode }).WithTimeout(time.Second).Should(Equal(code))
+			Eventually(func() int { return app.first().CloseCode }).WithTimeout(time.Second).Should(Equal(code))
 		},
 		Entry("1000 is closed", 1000, false, emulator.EndAppClose, "closed", ""),
 		Entry("1001 is closed", 1001, false, emulator.EndAppClose, "closed", ""),
@@ -224,7 +224,7 @@ var _ = Describe("the termination table", func() {
 		Expect(res.ClosedBy).To(Equal(emulator.ByNetwork))
 		Expect(ev.Cause).To(Equal("connection-error"))
 		Expect(ev.ErrorMessage).To(ContainSubstring("reset"))
-		Eventually(func() error { return app.Streams()[0].CloseError }).WithTimeout(time.Second).Should(
+		Eventually(func() error { return app.first().CloseError }).WithTimeout(time.Second).Should(
 			Satisfy(func(err error) bool { return errors.Is(err, syscall.ECONNRESET) }))
 	})
 
@@ -244,10 +244,10 @@ var _ = Describe("the termination table", func() {
 		got := app.Streams()[0]
 		Expect(got.Media).To(HaveLen(5))
 		Expect(got.Stop).To(BeNil())
-		Consistently(func() error { return app.Streams()[0].CloseError }).WithTimeout(100*time.Millisecond).Should(BeNil(), "half-open: the app is told nothing")
+		Consistently(func() error { return app.first().CloseError }).WithTimeout(100*time.Millisecond).Should(BeNil(), "half-open: the app is told nothing")
 		// The call ending releases the held connection, without a close frame.
 		Expect(call.Hangup(ctx)).To(Succeed())
-		Eventually(func() error { return app.Streams()[0].CloseError }).WithTimeout(time.Second).ShouldNot(BeNil())
+		Eventually(func() error { return app.first().CloseError }).WithTimeout(time.Second).ShouldNot(BeNil())
 		Expect(app.Streams()[0].CloseCode).To(Equal(websocket.CloseAbnormalClosure))
 	})
 
@@ -258,7 +258,7 @@ var _ = Describe("the termination table", func() {
 		Expect(res.CloseSent).To(Equal(1011))
 		Expect(ev.Cause).To(Equal("error"))
 		Expect(ev.ErrorMessage).To(HavePrefix("internal error: "))
-		Eventually(func() int { return app.Streams()[0].CloseCode }).WithTimeout(time.Second).Should(Equal(1011))
+		Eventually(func() int { return app.first().CloseCode }).WithTimeout(time.Second).Should(Equal(1011))
 		Expect(app.Streams()[0].Stop).To(BeNil(), "no stop message before an internal error")
 	})
 

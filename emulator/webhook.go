@@ -78,6 +78,8 @@ type webhookSender struct {
 type webhookJob struct {
 	target Target
 	event  *protocol.Event
+	// copies is 2 when duplicates were on as the event happened.
+	copies int
 	// done receives the deliveries (one, or two with duplicates).
 	done chan []*Delivery
 	ids  entryIDs
@@ -101,7 +103,11 @@ func (w *webhookSender) send(t Target, ev *protocol.Event, ids entryIDs) <-chan 
 		done <- nil
 		return done
 	}
-	w.queue <- webhookJob{target: t, event: ev, done: done, ids: ids}
+	copies := 1
+	if w.e.duplicate.Load() {
+		copies = 2
+	}
+	w.queue <- webhookJob{target: t, event: ev, copies: copies, done: done, ids: ids}
 	return done
 }
 
@@ -117,12 +123,8 @@ func (w *webhookSender) stop() {
 func (w *webhookSender) run() {
 	defer w.wg.Done()
 	for job := range w.queue {
-		copies := 1
-		if w.e.duplicate.Load() {
-			copies = 2
-		}
 		var out []*Delivery
-		for c := 1; c <= copies; c++ {
+		for c := 1; c <= job.copies; c++ {
 			d := w.e.deliver(job.target, job.event, c, job.ids)
 			out = append(out, d)
 		}

@@ -10,13 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
-	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -416,9 +414,6 @@ func (p *play) step(st Step) error {
 		}
 		return p.call.Hangup(ctx)
 	case StepDuplicateWebhooks:
-		if err := p.settleStarted(); err != nil {
-			return err
-		}
 		p.e.SetDuplicateWebhooks(st.On)
 		return nil
 	}
@@ -454,32 +449,6 @@ func (p *play) step(st Step) error {
 		return nil // the stream ended under the step: that is for the expectations
 	}
 	return err
-}
-
-// settleStarted waits until the mediaStreamStarted webhook of every stream
-// that has connected has gone out. Webhooks are sent asynchronously and take
-// the duplicate setting in force when they go, so in fast pace a switch
-// right after the start would otherwise also apply to the start's webhook.
-func (p *play) settleStarted() error {
-	j := p.e.Journal()
-	for _, sr := range p.order {
-		id := sr.stream.ID
-		if sr.stream.Spec().StreamEventURL == "" {
-			continue
-		}
-		connected := slices.ContainsFunc(j.Entries(), func(e emulator.Entry) bool {
-			return e.StreamID == id && e.Kind == emulator.KindHandshake && e.Error == ""
-		})
-		if !connected {
-			continue // not yet: its webhook will go out under the new setting
-		}
-		if _, err := j.WaitFor(p.ctx, func(e emulator.Entry) bool {
-			return e.StreamID == id && e.Kind == emulator.KindWebhook && e.Event == protocol.EventMediaStreamStarted
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // DefaultStopWait bounds <StopStream wait="true"> when the file gives no
