@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
 )
 
@@ -65,6 +67,33 @@ type Call struct {
 	// release is closed when the call ends, freeing connections held
 	// half-open by a silent drop.
 	release chan struct{}
+	// outbound is what the call plays to the caller now (SpeakSentence,
+	// PlayAudio), heard on every stream's outbound track.
+	outbound atomic.Pointer[playback]
+}
+
+// playback is audio played to the caller between two instants.
+type playback struct {
+	audio media.Audio
+	from  time.Time
+	until time.Time
+}
+
+// PlayOutbound plays audio to the caller for d, as <SpeakSentence> and
+// <PlayAudio> do: meanwhile the outbound track of every stream on the call
+// carries it instead of the stream's own outbound audio. It returns at once.
+func (c *Call) PlayOutbound(a media.Audio, d time.Duration) {
+	now := time.Now()
+	c.outbound.Store(&playback{audio: a, from: now, until: now.Add(d)})
+}
+
+// playing returns the audio played to the caller at t and its frame index.
+func (c *Call) playing(t time.Time) (media.Audio, int, bool) {
+	pb := c.outbound.Load()
+	if pb == nil || !t.Before(pb.until) {
+		return nil, 0, false
+	}
+	return pb.audio, int(t.Sub(pb.from) / media.FrameDuration), true
 }
 
 // ErrCallEnded is returned when a stream is started on a call that ended.
@@ -165,10 +194,16 @@ func (c *Call) StopStream(ctx context.Context, name string) (*StreamResult, erro
 // cause closed), then the disconnect webhook goes out with cause hangup.
 // It returns when those webhooks have been answered.
 func (c *Call) Hangup(ctx context.Context) error {
-	return c.end(ctx, protocol.DisconnectHangup)
+	return c.end(ctx, protocol.DisconnectHangup, "")
 }
 
-func (c *Call) end(ctx context.Context, cause string) error {
+// End ends the call like Hangup, with another disconnect cause (such as
+// invalid-bxml) and an optional errorMessage.
+func (c *Call) End(ctx context.Context, cause, errorMessage string) error {
+	return c.end(ctx, cause, errorMessage)
+}
+
+func (c *Call) end(ctx context.Context, cause, errorMessage string) error {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
@@ -193,7 +228,7 @@ func (c *Call) end(ctx context.Context, cause string) error {
 	c.e.journal.Add(Entry{Kind: KindCall, By: ByEmulator, CallID: c.ID, Cause: cause, Message: "call ended: " + cause})
 
 	ev := c.event(protocol.EventDisconnect)
-	ev.Cause = cause
+	ev.Cause, ev.ErrorMessage = cause, errorMessage
 	ev.EndTime = protocol.TimePtr(c.endTime)
 	done := c.webhooks.send(c.disconnectTarget(), ev, entryIDs{call: c.ID})
 	select {

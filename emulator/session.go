@@ -310,9 +310,16 @@ func (ss *session) sendFrame() (Ending, string) {
 		if track == protocol.TrackOutbound {
 			audio = ss.s.spec.OutboundAudio
 		}
-		if silent {
+		switch {
+		case silent:
 			ss.pcm = silenceFrame
-		} else {
+		case track == protocol.TrackOutbound && ss.s.Call.outbound.Load() != nil:
+			if played, n, ok := ss.s.Call.playing(time.Now()); ok {
+				played.Frame(n, ss.pcm[:])
+			} else {
+				audio.Frame(int(ss.audioPos), ss.pcm[:])
+			}
+		default:
 			audio.Frame(int(ss.audioPos), ss.pcm[:])
 		}
 		ss.seq++

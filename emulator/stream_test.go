@@ -146,4 +146,27 @@ var _ = Describe("a stream", func() {
 		Expect(start).To(HaveKeyWithValue("eventType", "start"), "extra fields never replace real ones")
 		Expect(app.Streams()[0].Start.Metadata.StreamID).To(Equal(s.ID))
 	})
+
+	It("carries what the call plays to the caller on the outbound track", func(ctx SpecContext) {
+		tone, err := media.Tone(300)
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Tracks: "both", Pace: emulator.Realtime, Speed: 4})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Connected(ctx)).To(Succeed())
+		call.PlayOutbound(tone, time.Hour)
+		Expect(s.Media(ctx, 200*time.Millisecond)).To(Succeed())
+		_, err = s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		silence := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{media.SilenceByte}, media.FrameSize))
+		var in, out []string
+		for _, m := range app.Streams()[0].Media {
+			if m.Track == "inbound" {
+				in = append(in, m.Payload)
+			} else {
+				out = append(out, m.Payload)
+			}
+		}
+		Expect(in).To(HaveEach(silence), "the caller side stays silent")
+		Expect(out[len(out)-1]).NotTo(Equal(silence), "the outbound track plays the tone")
+	})
 })
