@@ -27,6 +27,8 @@ func (p *play) check() []Failure {
 		if g.Expect(actual).To(m) {
 			return
 		}
+		// The stream's journal, or for call-level expectations the end of
+		// the whole journal.
 		f := Failure{Expectation: name, Message: msg, Excerpt: suite.JournalExcerpt(p.e.Journal().Entries(), streamID, excerptLines)}
 		if pos.Line == 0 {
 			// Implicit expectations (204, no violations) and those the

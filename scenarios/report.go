@@ -121,7 +121,7 @@ func WriteJUnit(w io.Writer, results []*Result, took time.Duration, started time
 			var text strings.Builder
 			for _, f := range r.Failures {
 				fmt.Fprintf(&text, "%s%s\n%s\n", prefixPos(f.Pos), f.Expectation, f.Message)
-				if f.Excerpt != "" {
+				if f.showExcerpt() {
 					fmt.Fprintf(&text, "\njournal:\n%s\n", f.Excerpt)
 				}
 				text.WriteString("\n")
@@ -153,6 +153,13 @@ func WriteJUnit(w io.Writer, results []*Result, took time.Duration, started time
 	return err
 }
 
+// showExcerpt says whether a report should print the journal excerpt: the
+// suite's stream matchers already end their message with the stream's
+// journal, and printing it twice only buries the account.
+func (f Failure) showExcerpt() bool {
+	return f.Excerpt != "" && !strings.Contains(f.Message, "journal of stream")
+}
+
 func prefixPos(pos string) string {
 	if pos == "" {
 		return ""
@@ -172,7 +179,7 @@ func FailureText(r *Result) string {
 		for _, line := range strings.Split(strings.TrimRight(f.Message, "\n"), "\n") {
 			fmt.Fprintf(&b, "    %s\n", line)
 		}
-		if f.Excerpt != "" {
+		if f.showExcerpt() {
 			b.WriteString("  journal around it:\n")
 			for _, line := range strings.Split(strings.TrimRight(f.Excerpt, "\n"), "\n") {
 				fmt.Fprintf(&b, "    %s\n", line)

@@ -308,7 +308,7 @@ type play struct {
 	lastRejected string
 }
 
-func (p *play) run() error {
+func (p *play) run() (runErr error) {
 	sc := p.sc
 	disconnect := p.t.Disconnect
 	if disconnect == "" {
@@ -326,18 +326,34 @@ func (p *play) run() error {
 			return err
 		}
 	}
+	// However the steps end (even interrupted), the call is hung up, as
+	// when BXML runs out, so the app sees a proper end and its webhooks.
+	defer func() {
+		if !call.Ended() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), hangupGrace(sc.Timeouts))
+			defer cancel()
+			if err := call.Hangup(ctx); err != nil && runErr == nil {
+				runErr = fmt.Errorf("hanging up at the end: %w", err)
+			}
+		}
+	}()
 	for i, st := range sc.Steps {
 		if err := p.step(st); err != nil {
 			return fmt.Errorf("%s: steps[%d] %s: %w", st.Pos, i, st.Kind, err)
 		}
 	}
-	// Like BXML that runs out, the end of the steps ends the call.
-	if !call.Ended() {
-		if err := call.Hangup(p.ctx); err != nil {
-			return fmt.Errorf("hanging up at the end: %w", err)
-		}
-	}
 	return nil
+}
+
+// hangupGrace bounds the final hangup: a close handshake and two webhooks.
+func hangupGrace(t Timeouts) time.Duration {
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	return or(t.CloseHandshake, emulator.DefaultCloseHandshakeTimeout) + 2*or(t.Callback, emulator.DefaultCallbackTimeout) + time.Second
 }
 
 // start starts a stream from the scenario's attributes.

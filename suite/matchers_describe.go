@@ -14,16 +14,23 @@ import (
 )
 
 // JournalExcerpt renders the last n journal entries of one stream (n <= 0:
-// all of them), one line each: the time since the stream's first entry, the
-// kind, who did it and what happened. The scenario reports use it too.
+// all of them; streamID "": every entry), one line each: the time since the
+// first entry shown, the kind, who did it and what happened. The scenario
+// reports use it too.
 func JournalExcerpt(entries []emulator.Entry, streamID string, n int) string {
-	var mine []emulator.Entry
-	for _, e := range entries {
-		if e.StreamID == streamID {
-			mine = append(mine, e)
+	mine := entries
+	if streamID != "" {
+		mine = nil
+		for _, e := range entries {
+			if e.StreamID == streamID {
+				mine = append(mine, e)
+			}
 		}
 	}
 	if len(mine) == 0 {
+		if streamID == "" {
+			return "(the journal is empty)"
+		}
 		return fmt.Sprintf("(no journal entries for stream %s)", streamID)
 	}
 	t0 := mine[0].Time

@@ -30,6 +30,7 @@ usage:
   bwemu stream [DESTINATION] [flags]   one stream to a WebSocket app (default: the built-in consumer)
   bwemu run FILE... [flags]            run scenario files, report like a test runner
   bwemu validate FILE...               check scenario files without running them
+  bwemu conform --ws URL --events URL  run the consumer conformance suite against an app
   bwemu consumer [--listen ADDR]       run the built-in reference consumer
   bwemu version
   bwemu help [COMMAND]
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		return runCommand(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return validateCommand(ctx, args[1:], stdout, stderr)
+	case "conform":
+		return conformCommand(ctx, args[1:], stdout, stderr)
 	case "consumer":
 		return consumerCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

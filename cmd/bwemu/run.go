@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,9 +27,15 @@ func loadFiles(paths []string, stderr io.Writer) ([]*scenarios.File, bool) {
 	ok := true
 	for _, p := range paths {
 		f, err := scenarios.Load(p)
-		if err != nil {
+		var fileErrs scenarios.Errors
+		switch {
+		case errors.As(err, &fileErrs):
 			ok = false
 			fmt.Fprintln(stderr, strings.TrimRight(err.Error(), "\n"))
+			continue
+		case err != nil:
+			ok = false
+			fmt.Fprintf(stderr, "bwemu: %v\n", err)
 			continue
 		}
 		files = append(files, f)
@@ -47,7 +54,7 @@ func validateCommand(_ context.Context, args []string, stdout, stderr io.Writer)
 	}
 	files, ok := loadFiles(pos, stderr)
 	for _, f := range files {
-		fmt.Fprintf(stdout, "ok: %s (%d scenarios)\n", f.Path, len(f.Scenarios))
+		fmt.Fprintf(stdout, "ok: %s (%s)\n", f.Path, plural(len(f.Scenarios), "scenario", "scenarios"))
 	}
 	if !ok {
 		return exitUsage
@@ -97,27 +104,31 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			}
 		}
 	}
-	// Report files are created before anything runs: a bad path is bad input.
-	reports := map[string]*os.File{}
-	for flagName, path := range map[string]string{"--junit": *junit, "--json": *jsonOut} {
-		if path == "" {
-			continue
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return usageError(stderr, runSynopsis, "%s: %v", flagName, err)
-		}
-		defer f.Close()
-		reports[flagName] = f
-	}
 	files, ok := loadFiles(pos, stderr)
 	if !ok {
 		return exitUsage
 	}
+	if o.JournalDir != "" {
+		if err := os.MkdirAll(o.JournalDir, 0o755); err != nil {
+			return usageError(stderr, runSynopsis, "--journal: %v", err)
+		}
+	}
+	// Report files are created once the input is known good and before
+	// anything runs: a bad path is bad input, and a broken scenario file
+	// leaves an earlier report alone.
+	junitFile, jsonFile, code, ok := createReports(stderr, runSynopsis, *junit, *jsonOut)
+	if !ok {
+		return code
+	}
+	defer closeAll(junitFile, jsonFile)
 
 	total := 0
 	for _, f := range files {
-		total += len(f.Scenarios)
+		for _, sc := range f.Scenarios {
+			if o.Focus == nil || o.Focus.MatchString(sc.Name) {
+				total++
+			}
+		}
 	}
 	prog := newProgress(stderr, total)
 	o.OnStart = prog.started
@@ -131,13 +142,13 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitUsage
 	}
 	printSummary(stdout, results, took)
-	if f := reports["--junit"]; f != nil {
-		if err := scenarios.WriteJUnit(f, results, took, started); err != nil {
+	if junitFile != nil {
+		if err := scenarios.WriteJUnit(junitFile, results, took, started); err != nil {
 			fmt.Fprintf(stderr, "bwemu: --junit: %v\n", err)
 		}
 	}
-	if f := reports["--json"]; f != nil {
-		if err := scenarios.WriteJSON(f, results, took); err != nil {
+	if jsonFile != nil {
+		if err := scenarios.WriteJSON(jsonFile, results, took); err != nil {
 			fmt.Fprintf(stderr, "bwemu: --json: %v\n", err)
 		}
 	}
@@ -149,6 +160,39 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitFail
 	}
 	return exitPass
+}
+
+// createReports creates the --junit and --json files (either may be
+// unset), in that order, so a bad path is reported the same way each time.
+func createReports(stderr io.Writer, synopsis, junit, jsonOut string) (junitFile, jsonFile *os.File, code int, ok bool) {
+	files := []**os.File{&junitFile, &jsonFile}
+	for i, r := range []struct{ flag, path string }{{"--junit", junit}, {"--json", jsonOut}} {
+		if r.path == "" {
+			continue
+		}
+		f, err := os.Create(r.path)
+		if err != nil {
+			closeAll(junitFile, jsonFile)
+			return nil, nil, usageError(stderr, synopsis, "%s: %v", r.flag, err), false
+		}
+		*files[i] = f
+	}
+	return junitFile, jsonFile, 0, true
+}
+
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // printSummary prints the table of results, then the account of each failure.

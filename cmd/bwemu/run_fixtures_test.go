@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// exampleFile is the tour of the scenario format at the module root, as a
+// user in cmd/bwemu would name it.
+const exampleFile = "../../scenarios.example.yaml"
+
+// exampleNames are the example's scenarios, in file order.
+var exampleNames = []string{
+	"the app stops the stream with StopStream",
+	"the caller hangs up",
+	"the network resets the connection",
+	"the connection silently drops",
+	"Bandwidth fails with an internal error",
+	"every webhook is answered 204 within a second",
+	"webhooks are delivered twice and the app stays idempotent",
+	"both tracks with StreamParams",
+	"a bidirectional stream echoes audio back",
+	"a second stream with a live name is rejected as a duplicate",
+	"a fifth track is over the limit",
+	"the app accepts a new stream after a reset",
+}
+
+// runCmd runs `bwemu run args...`.
+func runCmd(ctx context.Context, args ...string) outcome {
+	GinkgoHelper()
+	return bwemu(ctx, append([]string{"run"}, args...)...)
+}
+
+// validateCmd runs `bwemu validate args...`.
+func validateCmd(ctx context.Context, args ...string) outcome {
+	GinkgoHelper()
+	return bwemu(ctx, append([]string{"validate"}, args...)...)
+}
+
+// scenarioFile writes src to name in a fresh temporary directory and
+// returns its path.
+func scenarioFile(name, src string) string {
+	GinkgoHelper()
+	path := filepath.Join(GinkgoT().TempDir(), name)
+	Expect(os.WriteFile(path, []byte(src), 0o644)).To(Succeed())
+	return path
+}
+
+// fastDefaults keep every stream of a scenario file short: fast pace and
+// timeouts well under a second (the callback timeout cannot go below 1s).
+const fastDefaults = `defaults:
+  pace: fast
+  timeouts: {handshake: 1s, closeHandshake: 300ms, deadPeer: 200ms, callback: 1s}
+`
+
+// realtimeDefaults are fastDefaults at realtime pace, for an app that ends
+// the stream itself: media then lasts until the app's close has arrived
+// (fast pace could finish the steps and hang up first).
+const realtimeDefaults = `defaults:
+  pace: realtime
+  timeouts: {handshake: 1s, closeHandshake: 300ms, deadPeer: 200ms, callback: 1s}
+`
+
+// target is the target: block of a file aimed at a fake app.
+func target(ws, events string) string {
+	return "target:\n  websocket: " + ws + "\n  events: " + events + "\n"
+}
+
+// lineOf is the 1-based number of the first line of src containing s.
+func lineOf(src, s string) int {
+	GinkgoHelper()
+	for i, l := range strings.Split(src, "\n") {
+		if strings.Contains(l, s) {
+			return i + 1
+		}
+	}
+	Fail("no line contains " + s)
+	return 0
+}
+
+// tableRow matches a row of the summary table: name, status, time, FILE:LINE:COL.
+func tableRow(name, status, file string) string {
+	return `(?m)^` + regexp.QuoteMeta(name) + ` +` + status + ` +\S+ +` + regexp.QuoteMeta(file) + `:\d+:\d+$`
+}
+
+// progressLine matches one non-TTY progress line on stderr and captures the
+// index, the total, the status and the name.
+var progressLine = regexp.MustCompile(`^\[(\d+)/(\d+)\] (\S+) +(.+) \((\d+(?:\.\d+)?(?:ns|µs|ms|s|m\d+(?:\.\d+)?s))\)$`)
+
+// ---------------------------------------------------------------------------
+// A WebSocket app that closes every stream with its own close code.
+
+// closingApp answers the upgrade, reads the start message and then closes
+// the socket with code, as an app rejecting a stream (4001: unauthorized).
+type closingApp struct {
+	URL  string
+	code int
+
+	mu         sync.Mutex
+	handshakes int
+}
+
+func newClosingApp(code int) *closingApp {
+	GinkgoHelper()
+	a := &closingApp{code: code}
+	srv := httptest.NewServer(http.HandlerFunc(a.serve))
+	DeferCleanup(srv.Close)
+	a.URL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/media"
+	return a
+}
+
+func (a *closingApp) serve(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.handshakes++
+	a.mu.Unlock()
+	up := websocket.Upgrader{}
+	c, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	// The app started the closing handshake: the emulator's answer ends it.
+	c.SetCloseHandler(func(int, string) error { return nil })
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second)) // a bug cannot hang the suite
+	if _, _, err := c.ReadMessage(); err != nil {          // start
+		return
+	}
+	msg := websocket.FormatCloseMessage(a.code, "unauthorized")
+	if err := c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
+		return
+	}
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+// Handshakes counts the upgrade requests.
+func (a *closingApp) Handshakes() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.handshakes
+}
+
+// ---------------------------------------------------------------------------
+// Reports.
+
+// junitDoc is the JUnit XML a CI system reads, decoded independently of
+// the writer's own types.
+type junitDoc struct {
+	XMLName  xml.Name `xml:"testsuites"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
+	Skipped  int      `xml:"skipped,attr"`
+	Time     string   `xml:"time,attr"`
+	Suites   []struct {
+		Name      string `xml:"name,attr"`
+		Tests     int    `xml:"tests,attr"`
+		Failures  int    `xml:"failures,attr"`
+		Skipped   int    `xml:"skipped,attr"`
+		Timestamp string `xml:"timestamp,attr"`
+		Cases     []struct {
+			Name      string `xml:"name,attr"`
+			Classname string `xml:"classname,attr"`
+			File      string `xml:"file,attr"`
+			Line      int    `xml:"line,attr"`
+			Time      string `xml:"time,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Type    string `xml:"type,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"failure"`
+			Error   *struct{} `xml:"error"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+			SystemOut string `xml:"system-out"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// readJUnit checks that path is well-formed XML (with xmllint too, when it
+// is installed) and decodes it.
+func readJUnit(path string) junitDoc {
+	GinkgoHelper()
+	raw, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(string(raw)).To(HavePrefix(xml.Header))
+	// Well-formed: a strict token-by-token read to EOF.
+	dec := xml.NewDecoder(strings.NewReader(string(raw)))
+	dec.Strict = true
+	for {
+		_, err := dec.Token()
+		if err != nil {
+			Expect(err.Error()).To(Equal("EOF"), "the JUnit report is not well-formed XML")
+			break
+		}
+	}
+	if xmllint, err := exec.LookPath("xmllint"); err == nil {
+		out, err := exec.Command(xmllint, "--noout", path).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "xmllint --noout: %s", out)
+		Expect(string(out)).To(BeEmpty())
+	}
+	var doc junitDoc
+	Expect(xml.Unmarshal(raw, &doc)).To(Succeed())
+	return doc
+}
+
+// jsonReport is the --json report, decoded independently of the writer.
+type jsonReport struct {
+	Summary struct {
+		Total, Passed, Failed, Errors, Skipped int
+		DurationNs                             int64
+	} `json:"summary"`
+	Results []struct {
+		File     string `json:"file"`
+		Name     string `json:"name"`
+		Pos      string `json:"pos"`
+		Status   string `json:"status"`
+		Failures []struct {
+			Expectation, Pos, Message, Excerpt string
+		} `json:"failures"`
+		Streams []struct {
+			Name, ID string
+			Result   map[string]any
+		} `json:"streams"`
+		Webhooks []struct {
+			Event struct {
+				EventType string `json:"eventType"`
+				CallID    string `json:"callId"`
+				Cause     string `json:"cause"`
+			} `json:"event"`
+			Method   string `json:"method"`
+			URL      string `json:"url"`
+			Attempts []struct {
+				Status    int   `json:"status"`
+				LatencyNs int64 `json:"latencyNs"`
+			} `json:"attempts"`
+		} `json:"webhooks"`
+		Journal string `json:"journal"`
+	} `json:"results"`
+}
+
+func readJSONReport(path string) jsonReport {
+	GinkgoHelper()
+	raw, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(json.Valid(raw)).To(BeTrue(), "the JSON report is not valid JSON")
+	var r jsonReport
+	Expect(json.Unmarshal(raw, &r)).To(Succeed())
+	return r
+}
+
+// journalLines reads a JSON Lines journal, checking every line is a JSON
+// object with seq and kind.
+func journalLines(path string) []map[string]any {
+	GinkgoHelper()
+	f, err := os.Open(path)
+	Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 1<<24)
+	for sc.Scan() {
+		var e map[string]any
+		Expect(json.Unmarshal(sc.Bytes(), &e)).To(Succeed(), "%s line %d: %s", path, len(out)+1, sc.Text())
+		Expect(e).To(HaveKey("seq"))
+		Expect(e).To(HaveKey("kind"))
+		out = append(out, e)
+	}
+	Expect(sc.Err()).NotTo(HaveOccurred())
+	return out
+}
