@@ -173,6 +173,10 @@ func (c *Call) liveLocked(name string) *Stream {
 	return nil
 }
 
+// Done is closed once the call has ended and its streams have stopped
+// (webhooks may still be on their way).
+func (c *Call) Done() <-chan struct{} { return c.release }
+
 // Ended reports whether the call has ended.
 func (c *Call) Ended() bool {
 	c.mu.Lock()

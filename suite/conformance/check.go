@@ -1,0 +1,650 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/suite"
+)
+
+// Check is what a case works with: the target, an emulator factory with
+// the run's timeouts, verdict reporting and journal capture. Its methods
+// are safe for concurrent use, so a case may drive several streams from
+// goroutines of its own.
+type Check struct {
+	// Target is the app under test.
+	Target Target
+	// Case is the case being run.
+	Case Case
+
+	timeouts emulator.Timeouts
+
+	mu       sync.Mutex
+	notes    []note
+	details  []string
+	emus     []*emulator.Emulator
+	client   *http.Client
+	cleanups []func()
+}
+
+// note is one reported finding.
+type note struct {
+	status Status
+	text   string
+}
+
+func newCheck(t Target, cs Case, timeouts emulator.Timeouts) *Check {
+	return &Check{Target: t, Case: cs, timeouts: timeouts}
+}
+
+// Timeouts are the emulator timeouts of this run.
+func (c *Check) Timeouts() emulator.Timeouts { return c.timeouts }
+
+// Pass records something measured or confirmed; with no worse finding the
+// case passes and these notes are its reason.
+func (c *Check) Pass(format string, args ...any) { c.add(Pass, format, args) }
+
+// Fail records what the app did wrong, and what to do instead.
+func (c *Check) Fail(format string, args ...any) { c.add(Fail, format, args) }
+
+// NonStrict records an answer Bandwidth accepts but does not document.
+func (c *Check) NonStrict(format string, args ...any) { c.add(NonStrict, format, args) }
+
+// Info records that the case is informational or does not apply for lack
+// of configuration.
+func (c *Check) Info(format string, args ...any) { c.add(Info, format, args) }
+
+// Skip records that the case does not apply to the target.
+func (c *Check) Skip(format string, args ...any) { c.add(Skip, format, args) }
+
+func (c *Check) add(s Status, format string, args []any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.notes = append(c.notes, note{status: s, text: fmt.Sprintf(format, args...)})
+}
+
+// Status is the verdict so far: the worst status reported, Pass when
+// nothing was.
+func (c *Check) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.statusLocked()
+}
+
+func (c *Check) statusLocked() Status {
+	worst := Pass
+	for _, n := range c.notes {
+		if n.status.rank() > worst.rank() {
+			worst = n.status
+		}
+	}
+	return worst
+}
+
+// Failed reports whether a failure has been recorded.
+func (c *Check) Failed() bool { return c.Status() == Fail }
+
+// Attach adds a detail to the journal of the result (shown on Fail and
+// NonStrict).
+func (c *Check) Attach(detail string) {
+	detail = strings.TrimRight(detail, "\n")
+	if detail == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !slices.Contains(c.details, detail) {
+		c.details = append(c.details, detail)
+	}
+}
+
+// AttachStream adds the journal excerpt of a stream to the result's journal.
+func (c *Check) AttachStream(s *emulator.Stream) {
+	if s == nil {
+		return
+	}
+	c.attachStreamID(s.Call.Emulator(), s.ID)
+}
+
+func (c *Check) attachStreamID(e *emulator.Emulator, streamID string) {
+	if e == nil || streamID == "" {
+		return
+	}
+	c.Attach(fmt.Sprintf("journal of stream %s:\n%s", streamID, indent(suite.JournalExcerpt(e.Journal().Entries(), streamID, journalEntries), "  ")))
+}
+
+// journalEntries is how many journal entries of a stream an attached
+// excerpt shows.
+const journalEntries = 16
+
+// Expect judges actual with a suite (or any Gomega) matcher. On a
+// mismatch it records a failure made of the matcher's first line (what
+// was expected, what was seen), a dash and the hint (what the app should
+// do: format and args), and attaches the rest of the matcher's message
+// (the stream's record and journal) to the result.
+func (c *Check) Expect(actual any, m types.GomegaMatcher, hint string, args ...any) bool {
+	ok, msg := match(actual, m)
+	if ok {
+		return true
+	}
+	c.failWith(msg, fmt.Sprintf(hint, args...))
+	return false
+}
+
+// failWith records a failure from a matcher's message and a hint.
+func (c *Check) failWith(msg, hint string) {
+	first, rest := splitMessage(msg)
+	c.Fail("%s", withHint(first, hint))
+	c.Attach(rest)
+}
+
+// match runs a matcher with a standalone Gomega and returns its verdict
+// and, on a mismatch, its failure message.
+func match(actual any, m types.GomegaMatcher) (bool, string) {
+	var msg string
+	g := gomega.NewGomega(func(message string, _ ...int) { msg = message })
+	if g.Expect(actual).To(m) {
+		return true, ""
+	}
+	return false, msg
+}
+
+func splitMessage(msg string) (first, rest string) {
+	first, rest, _ = strings.Cut(strings.TrimSpace(msg), "\n")
+	return first, rest
+}
+
+func withHint(text, hint string) string {
+	if hint == "" {
+		return text
+	}
+	return text + " — " + hint
+}
+
+// Emulator returns a new emulator with the run's timeouts (a non-zero
+// field of opts.Timeouts overrides one), the target's TLS configuration
+// and a webhook client of the case's own, on top of the given options (nil
+// for none). It is closed when the case ends.
+func (c *Check) Emulator(opts *emulator.Options) *emulator.Emulator {
+	var o emulator.Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Timeouts = merge(o.Timeouts, c.timeouts)
+	if o.TLSConfig == nil && c.Target.TLSConfig != nil {
+		o.TLSConfig = c.Target.TLSConfig.Clone()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if o.HTTPClient == nil {
+		if c.client == nil {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			if c.Target.TLSConfig != nil {
+				tr.TLSClientConfig = c.Target.TLSConfig.Clone()
+			}
+			c.client = &http.Client{Transport: tr}
+		}
+		o.HTTPClient = c.client
+	}
+	e := emulator.New(&o)
+	c.emus = append(c.emus, e)
+	return e
+}
+
+// Defer runs f when the case ends, before its emulators are closed.
+func (c *Check) Defer(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cleanups = append(c.cleanups, f)
+}
+
+// cleanup runs the deferred functions (last first), closes the emulators
+// and releases the webhook client's connections.
+func (c *Check) cleanup() {
+	c.mu.Lock()
+	cleanups, emus, client := c.cleanups, c.emus, c.client
+	c.cleanups = nil
+	c.mu.Unlock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	for _, e := range emus {
+		_ = e.Close()
+	}
+	if client != nil {
+		client.CloseIdleConnections()
+	}
+}
+
+// verdict is the case's status, reason and journal.
+func (c *Check) verdict() (Status, string, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	status := c.statusLocked()
+	var texts []string
+	for _, n := range c.notes {
+		if n.status == status && !slices.Contains(texts, n.text) {
+			texts = append(texts, n.text)
+		}
+	}
+	if len(texts) == 0 {
+		texts = []string{c.Case.Title}
+	}
+	reason := c.Case.ID + ": " + strings.Join(mergeHints(texts), "; ")
+	if status != Fail && status != NonStrict {
+		return status, reason, ""
+	}
+	details := c.details
+	if len(details) == 0 {
+		details = c.fallbackJournalLocked()
+	}
+	return status, reason, strings.Join(details, "\n")
+}
+
+// fallbackJournalLocked is the journal of every stream of the case, when
+// no failure attached a record of its own.
+func (c *Check) fallbackJournalLocked() []string {
+	var out []string
+	for _, e := range c.emus {
+		entries := e.Journal().Entries()
+		var ids []string
+		for _, en := range entries {
+			if en.StreamID != "" && !slices.Contains(ids, en.StreamID) {
+				ids = append(ids, en.StreamID)
+			}
+		}
+		for _, id := range ids {
+			out = append(out, fmt.Sprintf("journal of stream %s:\n%s", id, indent(suite.JournalExcerpt(entries, id, journalEntries), "  ")))
+		}
+	}
+	return out
+}
+
+// tone is the callers' audio: a 440 Hz tone, so an app that plays it back
+// plays something audible.
+var tone = sync.OnceValue(func() media.Audio {
+	a, err := media.Tone(440)
+	if err != nil {
+		return media.Silence()
+	}
+	return a
+})
+
+// Spec returns a stream spec aimed at the target: its destination and
+// credentials, its webhook endpoint and credentials, mode bidirectional
+// when the target plays audio back, Fast pace and a 440 Hz tone.
+func (c *Check) Spec(name string) emulator.StreamSpec {
+	t := c.Target
+	spec := emulator.StreamSpec{
+		Name: name, Destination: t.WebSocket,
+		DestinationUsername: t.WSUser, DestinationPassword: t.WSPassword,
+		StreamEventURL: t.Events, Username: t.EventUser, Password: t.EventPassword,
+		Pace: emulator.Fast, Audio: tone(),
+	}
+	if t.Bidirectional {
+		spec.Mode = protocol.ModeBidirectional
+	}
+	return spec
+}
+
+// probeSpec is the spec of the health probe after a fault: the socket
+// only (no webhooks), so the probe judges whether the app still takes
+// streams, and the 5.x cases judge its webhooks.
+func (c *Check) probeSpec(name string) emulator.StreamSpec {
+	spec := c.Spec(name)
+	spec.StreamEventURL, spec.Username, spec.Password = "", "", ""
+	return spec
+}
+
+// Call starts a call on e; with disconnect, its disconnect webhook goes to
+// the target's Events URL with the webhook credentials.
+func (c *Check) Call(e *emulator.Emulator, disconnect bool) (*emulator.Call, bool) {
+	spec := &emulator.CallSpec{}
+	if disconnect {
+		spec.DisconnectURL = c.Target.Events
+		spec.Username, spec.Password = c.Target.EventUser, c.Target.EventPassword
+	}
+	call, err := e.NewCall(spec)
+	if err != nil {
+		c.Fail("could not start a call (a bug in bwemu, not in the app): %v", err)
+		return nil, false
+	}
+	return call, true
+}
+
+// Start starts a stream of the given spec on the call and waits until the
+// app accepted the WebSocket. When it did not, Start records a failure
+// saying how the handshake went and returns false (the stream, if any,
+// has ended).
+func (c *Check) Start(ctx context.Context, call *emulator.Call, spec emulator.StreamSpec) (*emulator.Stream, bool) {
+	s, err := call.StartStream(ctx, spec)
+	if err != nil {
+		c.Fail("could not start stream %q (a bug in bwemu, not in the app): %v", spec.Name, err)
+		return s, false
+	}
+	if err := s.Connected(ctx); err != nil {
+		r, werr := s.Wait(ctx)
+		if werr != nil {
+			c.Fail("stream %q: %v", spec.Name, werr)
+			return s, false
+		}
+		c.Fail("stream %q: the app did not accept the WebSocket: %s — %s", spec.Name, r.ErrorMessage, c.connectHint(r))
+		c.AttachStream(s)
+		return s, false
+	}
+	return s, true
+}
+
+// connectHint says what to do about a stream that did not connect.
+func (c *Check) connectHint(r *emulator.StreamResult) string {
+	switch r.Ending {
+	case emulator.EndHandshakeStatus:
+		if r.HandshakeStatus == http.StatusUnauthorized || r.HandshakeStatus == http.StatusForbidden {
+			if c.Target.wsCredentials() {
+				return "the app refused the destination credentials of the run (Target.WSUser/WSPassword): are they the ones it expects?"
+			}
+			return "the app demands credentials: configure the destination credentials it expects (Target.WSUser/WSPassword)"
+		}
+		return "answer Bandwidth's WebSocket upgrade with 101 Switching Protocols"
+	case emulator.EndHandshakeTimeout:
+		return fmt.Sprintf("answer the WebSocket upgrade promptly (the emulator waited %s)", c.timeouts.Handshake)
+	case emulator.EndConnectRefused:
+		return "nothing listens at the destination: is the app running at Target.WebSocket?"
+	case emulator.EndConnectFailed:
+		return "check the destination URL (and for wss:// the certificate: Target.TLSConfig)"
+	case emulator.EndAppAbnormalClose, emulator.EndAppClose, emulator.EndAppCloseCode:
+		return "the app closed the socket right after accepting it: keep it open until Bandwidth closes it"
+	}
+	return "accept Bandwidth's WebSocket upgrade"
+}
+
+// endingHint explains an ending the app caused, for streams that should
+// have ended cleanly; the stream's journal tells apart an app that never
+// answered the close frame from one that dropped the connection instead.
+func (c *Check) endingHint(s *emulator.Stream, r *emulator.StreamResult) string {
+	switch r.Ending {
+	case emulator.EndAppAbnormalClose:
+		return "the app dropped the connection without a close frame (a crash, or closing the TCP connection by hand): keep the socket open until Bandwidth's stop and close, and never let one message end it"
+	case emulator.EndAppClose:
+		return fmt.Sprintf("the app closed the socket itself (code %d) before the stream ended: only Bandwidth ends a stream; keep reading until its stop message and close frame", r.CloseReceived)
+	case emulator.EndAppCloseCode:
+		return fmt.Sprintf("the app closed the socket with code %d%s: a consumer must take every valid Bandwidth message and keep the socket open until Bandwidth closes it", r.CloseReceived, parenthesized(r.CloseReason))
+	case emulator.EndCloseHandshakeTimeout:
+		if en, ok := appCloseEntry(s); ok && en.Code == 0 && !strings.Contains(en.Message, "no close frame from the app within") {
+			how := strings.TrimPrefix(strings.TrimPrefix(en.Message, "close handshake incomplete: "), "connection ended: ")
+			return "the app dropped the connection without a close frame (" + how + ") instead of answering the emulator's close frame: keep the socket open until Bandwidth closes it, and answer its close frame with one of your own"
+		}
+		return fmt.Sprintf("the app never answered the emulator's close frame within %s (it does not answer close frames, or it had stopped reading before the stop came): keep reading until the close and answer it with a close frame of your own (most WebSocket libraries do when you read until the close)", c.timeouts.CloseHandshake)
+	case emulator.EndWriteTimeout:
+		return fmt.Sprintf("the app stopped reading: a frame write blocked for more than %s; read every message promptly and do slow work elsewhere", c.timeouts.Write)
+	case emulator.EndHandshakeStatus, emulator.EndHandshakeTimeout, emulator.EndConnectRefused, emulator.EndConnectFailed:
+		return c.connectHint(r)
+	}
+	return ""
+}
+
+// appCloseEntry is the journal's first record of the app's side of the
+// connection ending: its close frame, or how the connection broke.
+func appCloseEntry(s *emulator.Stream) (emulator.Entry, bool) {
+	if s == nil {
+		return emulator.Entry{}, false
+	}
+	for _, en := range s.Call.Emulator().Journal().Entries() {
+		if en.StreamID == s.ID && en.Kind == emulator.KindClose && en.By == emulator.ByApp {
+			return en, true
+		}
+	}
+	return emulator.Entry{}, false
+}
+
+// appClosedFirst reports whether the app's close frame came before the
+// emulator ended the stream (its stop message, or an injected fault): the
+// app closed on its own and crossed the stop. Journal order decides: the
+// stop is journaled before the emulator's close frame is written, so no
+// answer to that close can precede it.
+func appClosedFirst(s *emulator.Stream) bool {
+	var received, ended int64
+	for _, en := range s.Call.Emulator().Journal().Entries() {
+		if en.StreamID != s.ID {
+			continue
+		}
+		switch {
+		case en.Kind == emulator.KindClose && en.By == emulator.ByApp && en.Code != 0 && received == 0:
+			received = en.Seq
+		case ended == 0 && ((en.Kind == emulator.KindFrameOut && en.Event == protocol.EventStop) || en.Kind == emulator.KindFault):
+			ended = en.Seq
+		}
+	}
+	return received != 0 && ended != 0 && received < ended
+}
+
+// normalClose reports whether a close code the app sent ends a connection
+// normally: 1000, 1001 (going away) or 1005 (a close frame without a code).
+func normalClose(code int) bool { return code == 1000 || code == 1001 || code == 1005 }
+
+// streamAndStop streams d of audio on a connected stream, then stops it
+// with <StopStream>, and checks that it ended cleanly (stop, close 1000,
+// the app's close back). what says what the stream was about and prefixes
+// a failure; hint is what the case asks of the app, added when the app
+// ended the stream on its own.
+func (c *Check) streamAndStop(ctx context.Context, s *emulator.Stream, d time.Duration, what, hint string) (*emulator.StreamResult, bool) {
+	if !c.media(ctx, s, d, what, hint) {
+		return nil, false
+	}
+	return c.stop(ctx, s, what, hint)
+}
+
+// settle waits a moment before Bandwidth ends a stream: in Fast pace the
+// media, the stop and the close can all be written before the app has
+// reacted to the start, and the app must get the chance to show whether
+// it ends the stream on its own (a crossing close would otherwise pass
+// for the answer to the emulator's).
+func settle(ctx context.Context, s *emulator.Stream) {
+	select {
+	case <-s.Done():
+	case <-time.After(settleTime):
+	case <-ctx.Done():
+	}
+}
+
+// settleTime is how long settle waits.
+const settleTime = 150 * time.Millisecond
+
+// media streams d of audio and reports a stream that ended on the way.
+func (c *Check) media(ctx context.Context, s *emulator.Stream, d time.Duration, what, hint string) bool {
+	if err := s.Media(ctx, d); err != nil {
+		r, werr := s.Wait(ctx)
+		if werr != nil {
+			c.Fail("%s: %v", what, werr)
+			return false
+		}
+		c.Fail("%s: the stream ended after %s of the %s of audio sent: %s — %s", what, r.MediaDuration, d, describeEnding(r), c.hintFor(s, r, hint))
+		c.AttachStream(s)
+		return false
+	}
+	return true
+}
+
+// stop stops the stream and expects a clean end: stop, close 1000, the
+// app's close back.
+func (c *Check) stop(ctx context.Context, s *emulator.Stream, what, hint string) (*emulator.StreamResult, bool) {
+	settle(ctx, s)
+	r, err := s.Stop(ctx)
+	if err != nil {
+		c.Fail("%s: %v", what, err)
+		return nil, false
+	}
+	if !c.expectEnded(s, r, emulator.EndStopStream, what, hint) {
+		return r, false
+	}
+	return r, c.expectNoViolations(s, what)
+}
+
+// expectNoViolations checks that the app sent nothing the protocol does
+// not allow on the stream; the reason quotes the first violation.
+func (c *Check) expectNoViolations(s *emulator.Stream, what string) bool {
+	ok, msg := match(s, suite.HaveNoViolations())
+	if ok {
+		return true
+	}
+	advice := "send only playAudio (contentType audio/pcmu or audio/pcm;rate=8000|16000|24000;…, a base64 payload of whole samples) and clear, as JSON text frames"
+	if s.Spec().Mode != protocol.ModeBidirectional {
+		advice = "a unidirectional stream takes no messages from the app: send playAudio only on streams started with mode=bidirectional (and, if the app plays audio back, say so with Target.Bidirectional)"
+	}
+	first, rest := splitMessage(msg)
+	if v := firstViolation(s); v != "" {
+		first += " (the first: " + v + ")"
+	}
+	c.Fail("%s: %s", what, withHint(first, advice))
+	c.Attach(rest)
+	return false
+}
+
+// firstViolation is the error of the stream's first protocol violation,
+// from the journal.
+func firstViolation(s *emulator.Stream) string {
+	for _, en := range s.Call.Emulator().Journal().Entries() {
+		if en.StreamID == s.ID && en.Kind == emulator.KindViolation {
+			return en.Error
+		}
+	}
+	return ""
+}
+
+// expectEnded checks a stream ended the given way, with a hint when the
+// app ended it otherwise. For Bandwidth's own endings (stop, hangup) the
+// app's close frame must carry a normal code too: a close with an error
+// code that crossed the stop is the app ending the stream on its own.
+func (c *Check) expectEnded(s *emulator.Stream, r *emulator.StreamResult, want emulator.Ending, what, hint string) bool {
+	ok, msg := match(s, suite.HaveEnded(want))
+	if !ok {
+		first, rest := splitMessage(msg)
+		c.Fail("%s: %s", what, withHint(first, c.hintFor(s, r, hint)))
+		c.Attach(rest)
+		return false
+	}
+	if (want == emulator.EndStopStream || want == emulator.EndHangup) && r.CloseHandshake && (!normalClose(r.CloseReceived) || appClosedFirst(s)) {
+		var text string
+		if appClosedFirst(s) {
+			text = fmt.Sprintf("the app closed the socket on its own with code %d%s, before Bandwidth's stop — a consumer must take every valid Bandwidth message and keep the socket open until Bandwidth closes it", r.CloseReceived, parenthesized(r.CloseReason))
+		} else {
+			text = fmt.Sprintf("the app's close frame carried code %d%s, not a normal close — a consumer must take every valid Bandwidth message, keep the socket open until Bandwidth closes it and answer that close with 1000", r.CloseReceived, parenthesized(r.CloseReason))
+		}
+		if hint != "" {
+			text += "; " + hint
+		}
+		c.Fail("%s: %s", what, text)
+		c.AttachStream(s)
+		return false
+	}
+	return true
+}
+
+// hintFor is endingHint, followed by the case's own hint when the app
+// ended the stream on its own (a crash or a close that the case's
+// stimulus may have caused).
+func (c *Check) hintFor(s *emulator.Stream, r *emulator.StreamResult, hint string) string {
+	h := c.endingHint(s, r)
+	dropped := false
+	if r.Ending == emulator.EndCloseHandshakeTimeout {
+		en, ok := appCloseEntry(s)
+		dropped = ok && en.Code == 0 && !strings.Contains(en.Message, "no close frame from the app within")
+	}
+	switch {
+	case dropped:
+	case r.Ending == emulator.EndAppAbnormalClose, r.Ending == emulator.EndAppClose, r.Ending == emulator.EndAppCloseCode, r.Ending == emulator.EndWriteTimeout:
+	default:
+		return h
+	}
+	if hint != "" {
+		h += "; " + hint
+	}
+	return h
+}
+
+// describeEnding says how a stream ended, in a few words.
+func describeEnding(r *emulator.StreamResult) string {
+	s := fmt.Sprintf("it ended with %s (by %s)", r.Ending, r.By)
+	if r.ErrorMessage != "" {
+		s += ": " + r.ErrorMessage
+	}
+	return s
+}
+
+func parenthesized(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+// indent prefixes every non-empty line of s.
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// merge fills the zero fields of t from def.
+func merge(t, def emulator.Timeouts) emulator.Timeouts {
+	fill := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	fill(&t.Handshake, def.Handshake)
+	fill(&t.Write, def.Write)
+	fill(&t.CloseHandshake, def.CloseHandshake)
+	fill(&t.Callback, def.Callback)
+	fill(&t.DeadPeer, def.DeadPeer)
+	return t
+}
+
+// mergeHints gives findings that end with the same advice (" — hint")
+// the advice once: "a; b — hint" rather than "a — hint; b — hint".
+func mergeHints(texts []string) []string {
+	type group struct {
+		hint   string
+		claims []string
+	}
+	var groups []*group
+	byHint := map[string]*group{}
+	for _, t := range texts {
+		claim, hint, ok := strings.Cut(t, " — ")
+		if !ok {
+			groups = append(groups, &group{claims: []string{t}})
+			continue
+		}
+		if g := byHint[hint]; g != nil {
+			g.claims = append(g.claims, claim)
+			continue
+		}
+		g := &group{hint: hint, claims: []string{claim}}
+		byHint[hint] = g
+		groups = append(groups, g)
+	}
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		s := strings.Join(g.claims, "; ")
+		if g.hint != "" {
+			s += " — " + g.hint
+		}
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,371 @@
+package conformance_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/suite/conformance"
+)
+
+// startConsumer starts the reference consumer, a correct app.
+func startConsumer(opts *consumer.Options) *consumer.Server {
+	app, err := consumer.Start("127.0.0.1:0", opts)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(app.Close)
+	return app
+}
+
+// table renders results for failure messages and the progress log.
+func table(results []conformance.Result) string {
+	var b strings.Builder
+	for _, r := range results {
+		fmt.Fprintf(&b, "%-5s %-10s %8s  %s\n", r.ID, r.Status, r.Duration.Round(time.Millisecond), r.Reason)
+		if r.Journal != "" {
+			fmt.Fprintf(&b, "%s\n", r.Journal)
+		}
+	}
+	return b.String()
+}
+
+// statuses maps case IDs to their status.
+func statuses(results []conformance.Result) map[string]conformance.Status {
+	m := map[string]conformance.Status{}
+	for _, r := range results {
+		m[r.ID] = r.Status
+	}
+	return m
+}
+
+func resultOf(results []conformance.Result, id string) conformance.Result {
+	for _, r := range results {
+		if r.ID == id {
+			return r
+		}
+	}
+	Fail("no result for case " + id + "\n" + table(results))
+	return conformance.Result{}
+}
+
+// idLess orders "5.9" before "5.10".
+func idLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		na, _ := strconv.Atoi(pa[i])
+		nb, _ := strconv.Atoi(pb[i])
+		if na != nb {
+			return na < nb
+		}
+	}
+	return len(pa) < len(pb)
+}
+
+var _ = Describe("Cases", func() {
+	It("lists unique IDs in order, every group, titles and runs", func() {
+		cases := conformance.Cases()
+		Expect(len(cases)).To(BeNumerically(">=", 33))
+		seen := map[string]bool{}
+		groups := map[string]bool{}
+		for i, c := range cases {
+			Expect(c.ID).To(MatchRegexp(`^[1-9]\.[1-9][0-9]*$`), "case %d", i)
+			Expect(seen[c.ID]).To(BeFalse(), "duplicate ID %s", c.ID)
+			seen[c.ID] = true
+			if i > 0 {
+				Expect(idLess(cases[i-1].ID, c.ID)).To(BeTrue(), "%s comes after %s", c.ID, cases[i-1].ID)
+			}
+			Expect(conformance.Groups()).To(ContainElement(c.Group), "case %s", c.ID)
+			Expect(strings.TrimSpace(c.Title)).NotTo(BeEmpty(), "case %s", c.ID)
+			Expect(c.Title).NotTo(ContainSubstring("\n"), "case %s", c.ID)
+			Expect(c.Run).NotTo(BeNil(), "case %s", c.ID)
+			groups[c.Group] = true
+		}
+		for _, g := range conformance.Groups() {
+			Expect(groups).To(HaveKey(g))
+		}
+		// The group is the ID's first number.
+		for _, c := range cases {
+			n, _ := strconv.Atoi(strings.Split(c.ID, ".")[0])
+			Expect(conformance.Groups()[n-1]).To(Equal(c.Group), "case %s", c.ID)
+		}
+	})
+
+	It("has the cases the suite promises", func() {
+		var ids []string
+		for _, c := range conformance.Cases() {
+			ids = append(ids, c.ID)
+		}
+		Expect(ids).To(ContainElements("1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "3.1", "3.2",
+			"4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "5.1", "5.2", "5.3", "5.4", "5.5", "5.6", "5.7", "5.8", "5.9",
+			"5.10", "5.11", "6.1", "6.2", "7.1", "7.2", "7.3"))
+		serial := slices.IndexFunc(conformance.Cases(), func(c conformance.Case) bool { return c.ID == "3.1" })
+		Expect(conformance.Cases()[serial].Serial).To(BeTrue())
+	})
+})
+
+var _ = Describe("The reference consumer", func() {
+	ctx := context.Background()
+
+	run := func(t conformance.Target) []conformance.Result {
+		began := time.Now()
+		results, err := conformance.Run(ctx, t, conformance.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		GinkgoWriter.Printf("suite ran in %s\n%s", time.Since(began).Round(time.Millisecond), table(results))
+		Expect(results).To(HaveLen(len(conformance.Cases())))
+		for i, r := range results {
+			Expect(r.ID).To(Equal(conformance.Cases()[i].ID))
+			Expect(r.Reason).To(HavePrefix(r.ID+": "), "the reason starts with the case ID")
+		}
+		return results
+	}
+
+	It("passes every case without credentials (1.2 and 5.10 info, 6.x skipped)", func() {
+		app := startConsumer(nil)
+		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()})
+		st := statuses(results)
+		for id, s := range st {
+			switch {
+			case id == "1.2" || id == "5.10":
+				Expect(s).To(Equal(conformance.Info), "case %s\n%s", id, table(results))
+			case strings.HasPrefix(id, "6."):
+				Expect(s).To(Equal(conformance.Skip), "case %s\n%s", id, table(results))
+			default:
+				Expect(s).To(Equal(conformance.Pass), "case %s\n%s", id, table(results))
+			}
+		}
+		Expect(conformance.Passed(results, false)).To(BeTrue())
+	})
+
+	It("passes every case with destination and webhook credentials configured", func() {
+		app := startConsumer(&consumer.Options{WSUser: "bw", WSPassword: "ws-secret", EventUser: "hooks", EventPassword: "ev-secret"})
+		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(),
+			WSUser: "bw", WSPassword: "ws-secret", EventUser: "hooks", EventPassword: "ev-secret"})
+		for id, s := range statuses(results) {
+			if strings.HasPrefix(id, "6.") {
+				Expect(s).To(Equal(conformance.Skip), "case %s\n%s", id, table(results))
+				continue
+			}
+			Expect(s).To(Equal(conformance.Pass), "case %s\n%s", id, table(results))
+		}
+		Expect(resultOf(results, "1.2").Reason).To(ContainSubstring("401"))
+		Expect(resultOf(results, "5.10").Reason).To(ContainSubstring("401"))
+	})
+
+	It("passes every case as a bidirectional app (echo)", func() {
+		app := startConsumer(&consumer.Options{Echo: true})
+		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Bidirectional: true})
+		for id, s := range statuses(results) {
+			if id == "1.2" || id == "5.10" {
+				Expect(s).To(Equal(conformance.Info), "case %s\n%s", id, table(results))
+				continue
+			}
+			Expect(s).To(Equal(conformance.Pass), "case %s\n%s", id, table(results))
+		}
+		Expect(resultOf(results, "6.1").Reason).To(ContainSubstring("playAudio"))
+	})
+
+	It("passes over a destination that already has a query string", func() {
+		app := startConsumer(&consumer.Options{Echo: true})
+		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL() + "?echo=1&token=abc", Events: app.EventsURL(), Bidirectional: true},
+			conformance.Options{Only: regexp.MustCompile(`^(1\.3|6\.1)$`)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(statuses(results)).To(Equal(map[string]conformance.Status{"1.3": conformance.Pass, "6.1": conformance.Pass}), table(results))
+	})
+
+	It("skips the webhook cases when the target has no Events URL", func() {
+		app := startConsumer(nil)
+		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL()}, conformance.Options{Only: regexp.MustCompile(`^[15]\.`)})
+		Expect(err).NotTo(HaveOccurred())
+		for _, r := range results {
+			if r.Group == conformance.GroupWebhooks {
+				Expect(r.Status).To(Equal(conformance.Skip), table(results))
+				Expect(r.Reason).To(ContainSubstring("Target.Events"))
+			} else {
+				Expect(r.Status.Passing(false)).To(BeTrue(), table(results))
+			}
+		}
+	})
+})
+
+// eventsApp is the reference consumer with its webhook answers rewritten:
+// answer maps the consumer's status to the one sent.
+func eventsApp(answer func(int) int) *httptest.Server {
+	c := consumer.New(nil)
+	mux := http.NewServeMux()
+	mux.Handle("/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.ServeHTTP(rewriter{ResponseWriter: w, answer: answer}, r)
+	}))
+	mux.Handle("/", c)
+	srv := httptest.NewServer(mux)
+	DeferCleanup(func() {
+		_ = c.Close()
+		srv.Close()
+	})
+	return srv
+}
+
+type rewriter struct {
+	http.ResponseWriter
+	answer func(int) int
+}
+
+func (w rewriter) WriteHeader(code int) { w.ResponseWriter.WriteHeader(w.answer(code)) }
+
+func targetOf(srv *httptest.Server) conformance.Target {
+	return conformance.Target{WebSocket: "ws" + strings.TrimPrefix(srv.URL, "http") + "/media", Events: srv.URL + "/events"}
+}
+
+var _ = Describe("Run", func() {
+	ctx := context.Background()
+
+	It("runs only the cases Options.Only selects, by ID or title", func() {
+		app := startConsumer(nil)
+		t := conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()}
+		results, err := conformance.Run(ctx, t, conformance.Options{Only: regexp.MustCompile(`^4\.[12]$`)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(statuses(results)).To(Equal(map[string]conformance.Status{"4.1": conformance.Pass, "4.2": conformance.Pass}), table(results))
+
+		results, err = conformance.Run(ctx, t, conformance.Options{Only: regexp.MustCompile(`idempotency`)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(results).To(HaveLen(1))
+		Expect(results[0].ID).To(Equal("5.9"))
+		Expect(results[0].Reason).To(ContainSubstring("(duplicate) answered 204"))
+	})
+
+	It("reports a 200 as non-strict, passing only when lenient", func() {
+		srv := eventsApp(func(code int) int {
+			if code == http.StatusNoContent {
+				return http.StatusOK
+			}
+			return code
+		})
+		results, err := conformance.Run(ctx, targetOf(srv), conformance.Options{Only: regexp.MustCompile(`^5\.(1|2)$`), Lenient: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(results).To(HaveLen(2))
+		for _, r := range results {
+			Expect(r.Status).To(Equal(conformance.NonStrict), table(results))
+			Expect(r.Reason).To(HavePrefix(r.ID + ": "))
+			Expect(r.Reason).To(ContainSubstring("answered 200"))
+			Expect(r.Reason).To(ContainSubstring("204"))
+			Expect(r.Journal).NotTo(BeEmpty())
+		}
+		Expect(conformance.Passed(results, false)).To(BeFalse())
+		Expect(conformance.Passed(results, true)).To(BeTrue())
+	})
+
+	It("fails a 500 with the case ID, the event, the cause and the advice", func() {
+		srv := eventsApp(func(code int) int {
+			if code == http.StatusNoContent {
+				return http.StatusInternalServerError
+			}
+			return code
+		})
+		results, err := conformance.Run(ctx, targetOf(srv), conformance.Options{Only: regexp.MustCompile(`^5\.3$`)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(results).To(HaveLen(1))
+		r := results[0]
+		Expect(r.Status).To(Equal(conformance.Fail), table(results))
+		Expect(r.Reason).To(HavePrefix("5.3: "))
+		Expect(r.Reason).To(ContainSubstring("mediaStreamStopped (connection-error)"))
+		Expect(r.Reason).To(ContainSubstring("500"))
+		Expect(r.Reason).To(ContainSubstring("answer every stream event with 204, whatever the cause"))
+		Expect(r.Journal).To(ContainSubstring("journal of stream"))
+		Expect(conformance.Passed(results, true)).To(BeFalse())
+	})
+
+	It("fails an app that plays audio back on a unidirectional stream", func() {
+		app := startConsumer(nil)
+		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL() + "?echo=1", Events: app.EventsURL()},
+			conformance.Options{Only: regexp.MustCompile(`^2\.1$`)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(results).To(HaveLen(1))
+		r := results[0]
+		Expect(r.Status).To(Equal(conformance.Fail), table(results))
+		Expect(r.Reason).To(HavePrefix("2.1: "))
+		Expect(r.Reason).To(ContainSubstring("playAudio on a unidirectional stream"))
+		Expect(r.Reason).To(ContainSubstring("Target.Bidirectional"))
+	})
+
+	It("calls OnResult once per case, one at a time, with Parallel 1", func() {
+		app := startConsumer(nil)
+		var mu sync.Mutex
+		var got []string
+		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()},
+			conformance.Options{Only: regexp.MustCompile(`^[12]\.`), Parallel: 1, OnResult: func(r conformance.Result) {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, r.ID)
+			}})
+		Expect(err).NotTo(HaveOccurred())
+		var ids []string
+		for _, r := range results {
+			ids = append(ids, r.ID)
+			Expect(r.Duration).To(BeNumerically(">", 0))
+		}
+		Expect(got).To(Equal(ids), "with Parallel 1 the cases run in ID order")
+	})
+
+	It("skips every case when the context has ended", func() {
+		app := startConsumer(nil)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		results, err := conformance.Run(cctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()}, conformance.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(results).To(HaveLen(len(conformance.Cases())))
+		for _, r := range results {
+			Expect(r.Status).To(Equal(conformance.Skip))
+			Expect(r.Reason).To(ContainSubstring("not run"))
+		}
+	})
+
+	DescribeTable("refuses a bad target or options, running nothing",
+		func(t conformance.Target, o conformance.Options, want string) {
+			results, err := conformance.Run(ctx, t, o)
+			Expect(err).To(MatchError(ContainSubstring(want)))
+			Expect(results).To(BeNil())
+		},
+		Entry("no WebSocket", conformance.Target{}, conformance.Options{}, "Target.WebSocket is required"),
+		Entry("an http WebSocket", conformance.Target{WebSocket: "http://127.0.0.1:1/media"}, conformance.Options{}, "not a ws:// or wss:// URL"),
+		Entry("a ws Events", conformance.Target{WebSocket: "ws://127.0.0.1:1/media", Events: "ws://127.0.0.1:1/events"}, conformance.Options{}, "Target.Events"),
+		Entry("negative Parallel", conformance.Target{WebSocket: "ws://127.0.0.1:1/media"}, conformance.Options{Parallel: -1}, "Parallel"),
+		Entry("a negative timeout", conformance.Target{WebSocket: "ws://127.0.0.1:1/media"}, conformance.Options{Timeouts: emulator.Timeouts{Write: -time.Second}}, "Timeouts.Write"),
+	)
+
+	It("runs a single case with RunCase", func() {
+		app := startConsumer(nil)
+		r, err := conformance.RunCase(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()}, conformance.Cases()[0], conformance.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.ID).To(Equal("1.1"))
+		Expect(r.Status).To(Equal(conformance.Pass), r.Reason)
+		Expect(r.Reason).To(ContainSubstring("101"))
+	})
+})
+
+var _ = Describe("Passed", func() {
+	res := func(ss ...conformance.Status) []conformance.Result {
+		var out []conformance.Result
+		for i, s := range ss {
+			out = append(out, conformance.Result{ID: fmt.Sprintf("1.%d", i+1), Status: s})
+		}
+		return out
+	}
+	It("passes pass, info and skip; non-strict only when lenient; never fail", func() {
+		Expect(conformance.Passed(nil, false)).To(BeTrue())
+		Expect(conformance.Passed(res(conformance.Pass, conformance.Info, conformance.Skip), false)).To(BeTrue())
+		Expect(conformance.Passed(res(conformance.Pass, conformance.NonStrict), false)).To(BeFalse())
+		Expect(conformance.Passed(res(conformance.Pass, conformance.NonStrict), true)).To(BeTrue())
+		Expect(conformance.Passed(res(conformance.Pass, conformance.Fail), true)).To(BeFalse())
+		Expect(conformance.Passed(res(conformance.NonStrict, conformance.Fail), true)).To(BeFalse())
+	})
+})

@@ -1,0 +1,60 @@
+package specs
+
+import (
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/bwemu/bwemu/suite/conformance"
+)
+
+// DescribeConformance is the consumer conformance suite as a Ginkgo
+// container: one It per case, named by its number, to drop into any suite
+// in one line. target is called when each case runs, so it can return a
+// target set up in a BeforeEach or BeforeSuite.
+//
+//	var _ = specs.DescribeConformance("my app", func() conformance.Target {
+//		return conformance.Target{WebSocket: "ws://127.0.0.1:8080/media", Events: "http://127.0.0.1:8080/events"}
+//	}, conformance.Options{})
+func DescribeConformance(text string, target func() conformance.Target, o conformance.Options) bool {
+	return Describe(text, Label("conformance"), func() { ConformanceSpecs(target, o) })
+}
+
+// ConformanceSpecs registers the conformance cases in the current
+// container. A failed case fails its spec with the reason and the journal;
+// non-strict fails too unless o.Lenient; informational verdicts become
+// report entries; cases that do not apply are skipped.
+func ConformanceSpecs(target func() conformance.Target, o conformance.Options) {
+	for _, c := range conformance.Selected(o.Only) {
+		decorators := []any{Label("conformance", c.Group)}
+		if c.Serial {
+			decorators = append(decorators, Serial)
+		}
+		It(c.ID+" "+c.Title, append(decorators, func(ctx SpecContext) {
+			r, err := conformance.RunCase(ctx, target(), c, o)
+			if err != nil {
+				Fail(fmt.Sprintf("conformance %s: %v", c.ID, err))
+			}
+			verdict(r, o.Lenient)
+		})...)
+	}
+}
+
+func verdict(r conformance.Result, lenient bool) {
+	GinkgoHelper()
+	switch r.Status {
+	case conformance.Pass:
+	case conformance.Skip:
+		Skip(r.ID + ": " + r.Reason)
+	case conformance.Info:
+		AddReportEntry(r.ID+" (informational)", r.Reason)
+	case conformance.NonStrict:
+		if lenient {
+			AddReportEntry(r.ID+" (non-strict)", r.Reason)
+			return
+		}
+		Fail(fmt.Sprintf("%s non-strict: %s\n\njournal:\n%s", r.ID, r.Reason, r.Journal))
+	default:
+		Fail(fmt.Sprintf("%s failed: %s\n\njournal:\n%s", r.ID, r.Reason, r.Journal))
+	}
+}
