@@ -31,6 +31,9 @@ type behaviour struct {
 	ignoreClose bool // never answer the emulator's close frame
 	send        []string
 	sendBinary  bool
+	// On the stop message: close with this code, or drop the connection.
+	closeOnStop  int
+	hangUpOnStop bool
 }
 
 // received is one stream as a test app saw it.
@@ -160,6 +163,13 @@ func (a *testApp) serve(w http.ResponseWriter, r *http.Request) {
 			Expect(json.Unmarshal(data, rec.Stop)).To(Succeed())
 		}
 		a.mu.Unlock()
+		if probe.EventType == "stop" && b.closeOnStop != 0 {
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(b.closeOnStop, "not done"), time.Now().Add(time.Second))
+		}
+		if probe.EventType == "stop" && b.hangUpOnStop {
+			conn.NetConn().Close()
+			return
+		}
 	}
 }
 

@@ -37,6 +37,7 @@ type session struct {
 	readerExit chan struct{}   // closed when the reader returns
 	teardown   chan struct{}   // closed before the connection is closed
 	dropped    atomic.Bool
+	closeSent  atomic.Bool // the emulator's close frame has gone out
 
 	// Frame state, reused for every frame so the hot path does not allocate.
 	frames    media.Audio
@@ -63,9 +64,12 @@ type waiter struct {
 
 type readResult struct {
 	closeFrame bool // the app sent a close frame
-	code       int
-	reason     string
-	err        error
+	// first is true when the app's close frame came before the emulator
+	// had sent its own: the app closed, it did not answer.
+	first  bool
+	code   int
+	reason string
+	err    error
 }
 
 func (s *Stream) run() {
@@ -414,14 +418,24 @@ func (ss *session) appEnded(rr readResult) (Ending, string) {
 	if !rr.closeFrame {
 		return EndAppAbnormalClose, describeNetError(rr.err)
 	}
-	ss.res.CloseReceived, ss.res.CloseReason = rr.code, rr.reason
-	// gorilla/websocket answers the app's close frame with the same code.
-	ss.res.CloseSent, ss.res.CloseHandshake = rr.code, true
-	switch rr.code {
-	case websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived:
+	ss.res.CloseReceived, ss.res.CloseReason, ss.res.CloseHandshake = rr.code, rr.reason, true
+	if !ss.closeSent.Load() {
+		// gorilla/websocket answers the app's close frame with the same code.
+		ss.res.CloseSent = rr.code
+	}
+	if normalClose(rr.code) {
 		return EndAppClose, closeDetail(rr.code, rr.reason)
 	}
 	return EndAppCloseCode, closeDetail(rr.code, rr.reason)
+}
+
+// normalClose is a close code that means "done, nothing wrong".
+func normalClose(code int) bool {
+	switch code {
+	case websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived:
+		return true
+	}
+	return false
 }
 
 func closeDetail(code int, reason string) string {
@@ -456,13 +470,19 @@ func (ss *session) end(e Ending) (Ending, string) {
 		if err := ss.writeJSON(stop); err != nil {
 			return ss.writeFailed(err)
 		}
-		if !ss.closeHandshake(websocket.CloseNormalClosure, "") {
+		answered, rr := ss.closeHandshake(websocket.CloseNormalClosure, "")
+		if rr != nil && rr.closeFrame && (rr.first || !normalClose(rr.code)) {
+			// The app closed on its own (or with an error code) as the
+			// stream was being stopped: that is its ending, not an answer.
+			return ss.appEnded(*rr)
+		}
+		if !answered {
 			return EndCloseHandshakeTimeout, ""
 		}
 		return e, ""
 	case EndInternalError:
 		ss.journal(Entry{Kind: KindFault, By: ByEmulator, Message: "injected internal error: closing with 1011"})
-		ss.closeHandshake(websocket.CloseInternalServerErr, "internal error")
+		_, _ = ss.closeHandshake(websocket.CloseInternalServerErr, "internal error")
 		return e, "the media server failed and closed the stream with 1011 (injected fault)"
 	case EndReset:
 		ss.journal(Entry{Kind: KindFault, By: ByNetwork, Message: "injected TCP reset (SO_LINGER 0, close)"})
@@ -475,15 +495,17 @@ func (ss *session) end(e Ending) (Ending, string) {
 	return "", ""
 }
 
-// closeHandshake sends a close frame and waits for the app's; false when
-// none came back in time.
-func (ss *session) closeHandshake(code int, reason string) bool {
+// closeHandshake sends a close frame and waits for the app's. It reports
+// whether one came back in time, and the reader's ending when there was one.
+func (ss *session) closeHandshake(code int, reason string) (bool, *readResult) {
 	ss.res.ClosedBy = ByEmulator
 	ss.res.CloseSent = code
 	msg := websocket.FormatCloseMessage(code, reason)
+	ss.closeSent.Store(true)
 	if err := ss.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(ss.e.opts.Timeouts.Write)); err != nil {
-		ss.journal(Entry{Kind: KindClose, By: ByEmulator, Code: code, Error: err.Error(), Message: "close frame could not be sent: " + describeNetError(err)})
-		return false
+		ss.res.CloseProblem = "the close frame could not be sent: " + describeNetError(err)
+		ss.journal(Entry{Kind: KindClose, By: ByEmulator, Code: code, Error: err.Error(), Message: ss.res.CloseProblem})
+		return false, nil
 	}
 	ss.journal(Entry{Kind: KindClose, By: ByEmulator, Code: code, Message: fmt.Sprintf("close frame sent: %s", closeDetail(code, reason))})
 	timer := time.NewTimer(ss.e.opts.Timeouts.CloseHandshake)
@@ -492,15 +514,17 @@ func (ss *session) closeHandshake(code int, reason string) bool {
 	case rr := <-ss.readDone:
 		if rr.closeFrame {
 			ss.res.CloseReceived, ss.res.CloseReason, ss.res.CloseHandshake = rr.code, rr.reason, true
-			return true
+			return true, &rr
 		}
-		ss.journal(Entry{Kind: KindClose, By: ByApp, Message: "close handshake incomplete: " + describeNetError(rr.err)})
-		return false
+		ss.res.CloseProblem = describeNetError(rr.err)
+		ss.journal(Entry{Kind: KindClose, By: ByApp, Message: "close handshake incomplete: " + ss.res.CloseProblem})
+		return false, &rr
 	case <-timer.C:
-		ss.journal(Entry{Kind: KindClose, By: ByApp, Message: fmt.Sprintf("close handshake incomplete: no close frame from the app within %s", ss.e.opts.Timeouts.CloseHandshake)})
-		return false
+		ss.res.CloseProblem = fmt.Sprintf("no close frame from the app within %s", ss.e.opts.Timeouts.CloseHandshake)
+		ss.journal(Entry{Kind: KindClose, By: ByApp, Message: "close handshake incomplete: " + ss.res.CloseProblem})
+		return false, nil
 	case <-ss.abort.Done():
-		return false
+		return false, nil
 	}
 }
 
@@ -640,7 +664,7 @@ func (ss *session) read() {
 			var ce *websocket.CloseError
 			rr := readResult{err: err}
 			if errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure {
-				rr = readResult{closeFrame: true, code: ce.Code, reason: ce.Text}
+				rr = readResult{closeFrame: true, first: !ss.closeSent.Load(), code: ce.Code, reason: ce.Text}
 				ss.journal(Entry{Kind: KindClose, By: ByApp, Code: ce.Code, Message: "close frame received: " + closeDetail(ce.Code, ce.Text)})
 			} else if !isTeardown(ss.teardown) {
 				ss.journal(Entry{Kind: KindClose, By: ByApp, Error: err.Error(), Message: "connection ended: " + describeNetError(err)})

@@ -121,8 +121,11 @@ type StreamResult struct {
 	CloseReason   string `json:"closeReason,omitempty"`
 	// ClosedBy is who sent the first close frame or ended the connection.
 	ClosedBy string `json:"closedBy,omitempty"`
-	// CloseHandshake is true when both close frames were exchanged.
-	CloseHandshake bool `json:"closeHandshake"`
+	// CloseHandshake is true when both close frames were exchanged;
+	// otherwise CloseProblem says what went wrong with the emulator's close
+	// (no answer in time, the connection dropped instead).
+	CloseHandshake bool   `json:"closeHandshake"`
+	CloseProblem   string `json:"closeProblem,omitempty"`
 
 	// Messages is the number of media messages sent; FramesByTrack splits them.
 	Messages      int            `json:"messages"`

@@ -203,9 +203,38 @@ var _ = Describe("the termination table", func() {
 		Expect(res.CloseSent).To(Equal(1000))
 		Expect(res.CloseReceived).To(BeZero())
 		Expect(res.CloseHandshake).To(BeFalse())
+		Expect(res.CloseProblem).To(Equal("no close frame from the app within 300ms"))
 		Expect(res.AppFault).To(BeTrue())
 		Expect(ev.Cause).To(Equal("closed"), "the stop was intended; the failed handshake is the app's fault, not the cause")
 		Expect(app.Streams()[0].Stop).NotTo(BeNil())
+	})
+
+	It("the app closes with an error code as it is stopped: its own ending, not an answer", func(ctx SpecContext) {
+		app := newTestApp(behaviour{closeOnStop: 4000})
+		res, ev := run(ctx, nil, app.URL(), func(s *emulator.Stream) *emulator.StreamResult {
+			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+			r, err := s.Stop(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			return r
+		})
+		Expect(res.Ending).To(Equal(emulator.EndAppCloseCode))
+		Expect(res.CloseSent).To(Equal(1000), "the emulator's own close went out first")
+		Expect(res.CloseReceived).To(Equal(4000))
+		Expect(ev.Cause).To(Equal("connection-error"))
+		Expect(ev.ErrorMessage).To(ContainSubstring("code 4000 (not done)"))
+	})
+
+	It("the app drops the connection instead of answering the close frame", func(ctx SpecContext) {
+		app := newTestApp(behaviour{hangUpOnStop: true})
+		res, _ := run(ctx, nil, app.URL(), func(s *emulator.Stream) *emulator.StreamResult {
+			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+			r, err := s.Stop(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			return r
+		})
+		Expect(res.Ending).To(Equal(emulator.EndCloseHandshakeTimeout))
+		Expect(res.CloseHandshake).To(BeFalse())
+		Expect(res.CloseProblem).To(ContainSubstring("without a close frame"))
 	})
 
 	It("the app stops reading: the write timeout ends the stream", func(ctx SpecContext) {

@@ -20,14 +20,14 @@ func Cases() []Case {
 
 		{ID: "4.1", Group: GroupEndings, Title: "completes the close handshake after a StopStream (stop, close 1000 answered)", Run: closesAfterStop},
 		{ID: "4.2", Group: GroupEndings, Title: "completes the close handshake after a hangup (stop, close 1000 answered)", Run: closesAfterHangup},
-		{ID: "4.3", Group: GroupEndings, Title: "survives a TCP reset and still accepts a new stream", Run: survivesReset},
-		{ID: "4.4", Group: GroupEndings, Title: "survives a silent drop (half-open socket) and still accepts a new stream", Run: survivesDrop},
-		{ID: "4.5", Group: GroupEndings, Title: "answers an internal-error close (1011) and still accepts a new stream", Run: survivesInternalError},
-		{ID: "4.6", Group: GroupEndings, Title: "survives broken handshakes (an idle connection, half an upgrade then a reset) and still accepts a new stream", Run: survivesBrokenHandshakes},
+		{ID: "4.3", Group: GroupEndings, Title: "survives a TCP reset and still accepts a new stream", Serial: true, Run: survivesReset},
+		{ID: "4.4", Group: GroupEndings, Title: "survives a silent drop (half-open socket) and still accepts a new stream", Serial: true, Run: survivesDrop},
+		{ID: "4.5", Group: GroupEndings, Title: "answers an internal-error close (1011) and still accepts a new stream", Serial: true, Run: survivesInternalError},
+		{ID: "4.6", Group: GroupEndings, Title: "survives broken handshakes (an idle connection, half an upgrade then a reset) and still accepts a new stream", Serial: true, Run: survivesBrokenHandshakes},
 
 		{ID: "5.1", Group: GroupWebhooks, Title: "answers mediaStreamStarted with 204, promptly", Run: answersStarted},
 		{ID: "5.2", Group: GroupWebhooks, Title: "answers mediaStreamStopped (cause closed) with 204, promptly", Run: answersStoppedClosed},
-		{ID: "5.3", Group: GroupWebhooks, Title: "answers mediaStreamStopped (cause connection-error) with 204, promptly", Run: answersStoppedConnectionError},
+		{ID: "5.3", Group: GroupWebhooks, Title: "answers mediaStreamStopped (cause connection-error) with 204, promptly", Serial: true, Run: answersStoppedConnectionError},
 		{ID: "5.4", Group: GroupWebhooks, Title: "answers mediaStreamStopped (cause error) with 204, promptly", Run: answersStoppedError},
 		{ID: "5.5", Group: GroupWebhooks, Title: "answers mediaStreamRejected (cause duplicate) with 204, promptly", Run: answersRejectedDuplicate},
 		{ID: "5.6", Group: GroupWebhooks, Title: "answers mediaStreamRejected (cause track-limit) with 204, promptly", Run: answersRejectedTrackLimit},
@@ -42,6 +42,6 @@ func Cases() []Case {
 
 		{ID: "7.1", Group: GroupConcurrency, Title: "takes two streams on one call (inbound and outbound) and completes both", Run: twoStreamsOneCall},
 		{ID: "7.2", Group: GroupConcurrency, Title: "takes five concurrent calls and completes each without disturbing the others", Run: fiveConcurrentCalls},
-		{ID: "7.3", Group: GroupConcurrency, Title: "keeps a stream intact (it still stops cleanly with 1000) while a stream of another call is reset", Run: faultIsolated},
+		{ID: "7.3", Group: GroupConcurrency, Title: "keeps a stream intact (it still stops cleanly with 1000) while a stream of another call is reset", Serial: true, Run: faultIsolated},
 	}
 }

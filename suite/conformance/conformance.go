@@ -110,7 +110,9 @@ type Case struct {
 	Group string
 	// Title says in one line what a correct consumer does.
 	Title string
-	// Serial cases never run alongside others (pacing measurements).
+	// Serial cases never run alongside others: pacing measurements, and
+	// the faults, so that an app a fault breaks for every stream is blamed
+	// in the case that caused it, not in whichever case ran beside it.
 	Serial bool
 	// Run does the work and reports through c. It returns when done; the
 	// emulators it made through c are closed afterwards.

@@ -1,0 +1,72 @@
+package buggy
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// serveEvent is the webhook endpoint. Without a defect it answers 204 to
+// every well-formed, authenticated event, repeats included.
+func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
+	d := s.defect
+	if d != NoEventAuth && !basicOK(r, s.opts.EventUser, s.opts.EventPassword) {
+		unauthorized(w, "buggy-events")
+		return
+	}
+	if d == NoGET && r.Method == http.MethodGet {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20)); err != nil {
+			http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body)
+	if err != nil || ev.EventType == "" {
+		http.Error(w, "not a webhook", http.StatusBadRequest)
+		return
+	}
+	if d == SlowWebhooks && !s.wait(s.opts.WebhookDelay) {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	dup := s.record(ev)
+	stopped := ev.EventType == protocol.EventMediaStreamStopped
+	switch {
+	case d == NonIdempotent && dup:
+		http.Error(w, "event already recorded", http.StatusConflict)
+	case d == Status500OnConnectionError && stopped && ev.Cause == protocol.CauseConnectionError:
+		http.Error(w, "stream failed: "+ev.ErrorMessage, http.StatusInternalServerError)
+	case d == CrashOnErrorCause && stopped && ev.Cause != protocol.CauseClosed && ev.Cause != protocol.CauseConnectionError:
+		http.Error(w, "panic: unexpected cause "+ev.Cause, http.StatusInternalServerError)
+	case d == Status200:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"ok":true}`+"\n")
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// record remembers an event by what identifies it across retries, and
+// reports whether it was seen before.
+func (s *Server) record(ev *protocol.Event) bool {
+	id := ""
+	if ev.MediaStream != nil {
+		id = ev.MediaStream.ID
+	}
+	key := strings.Join([]string{ev.EventType, ev.CallID, id, ev.EventTime.String()}, "|")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dup := s.events[key]
+	s.events[key] = true
+	return dup
+}

@@ -1,0 +1,193 @@
+package buggy
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// DefaultWebhookDelay is how long SlowWebhooks waits before answering.
+const DefaultWebhookDelay = 3 * time.Second
+
+// closeWait bounds how long the consumer waits for the peer's answer to a
+// close frame it sent itself.
+const closeWait = 2 * time.Second
+
+// writeTimeout bounds every write of the consumer.
+const writeTimeout = 5 * time.Second
+
+// Options configures a buggy consumer. The zero value (or nil) requires no
+// credentials and echoes nothing.
+type Options struct {
+	// WSUser and WSPassword, when either is set, are the Basic credentials
+	// the handshake must carry (NoWSAuth ignores them, AuthAfterUpgrade
+	// checks them too late).
+	WSUser, WSPassword string
+	// EventUser and EventPassword, when either is set, are the Basic
+	// credentials every webhook must carry (NoEventAuth ignores them).
+	EventUser, EventPassword string
+	// Echo plays inbound audio back as playAudio, as a bidirectional app
+	// does (the playAudio defects need it; PlayAudioOnUnidirectional sets it).
+	Echo bool
+	// WebhookDelay is SlowWebhooks' delay; 0 means DefaultWebhookDelay.
+	WebhookDelay time.Duration
+}
+
+// Server is a buggy consumer on its own loopback listener, serving
+// GET /media (WebSocket) and POST|GET /events.
+type Server struct {
+	defect Defect
+	opts   Options
+	ln     net.Listener
+	srv    *http.Server
+	served chan struct{}
+	// done is closed by Close; it releases every handler that waits on
+	// purpose (slow answers, wedged handshakes, sockets never read).
+	done     chan struct{}
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex
+	conns    map[*websocket.Conn]struct{} // hijacked, live
+	closing  bool
+	handlers sync.WaitGroup // every /media and /events handler
+	events   map[string]bool
+	// unhealthy: RefuseAfterAbort / RefuseAfterError answer 503 from now on.
+	unhealthy bool
+	// live counts sockets being served, for OneStreamAtATime.
+	live int
+
+	once    sync.Once
+	closeEr error
+}
+
+// Start serves a consumer with defect d on 127.0.0.1:0 until Close.
+func Start(d Defect, opts *Options) (*Server, error) {
+	if d != None && !known(d) {
+		return nil, fmt.Errorf("buggy: unknown defect %q", d)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("failed to listen: %w", err)
+	}
+	s := &Server{
+		defect: d, ln: ln, served: make(chan struct{}), done: make(chan struct{}),
+		conns: map[*websocket.Conn]struct{}{}, events: map[string]bool{},
+		upgrader: websocket.Upgrader{HandshakeTimeout: 10 * time.Second, CheckOrigin: func(*http.Request) bool { return true }},
+	}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.WebhookDelay <= 0 {
+		s.opts.WebhookDelay = DefaultWebhookDelay
+	}
+	if d == PlayAudioOnUnidirectional {
+		s.opts.Echo = true
+	}
+	if d == ListenerDiesOnBrokenHandshake {
+		s.ln = &sniffingListener{Listener: ln}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /media", s.track(s.serveMedia))
+	mux.HandleFunc("POST /events", s.track(s.serveEvent))
+	mux.HandleFunc("GET /events", s.track(s.serveEvent))
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(s.ln)
+	}()
+	return s, nil
+}
+
+func known(d Defect) bool {
+	for _, k := range Defects() {
+		if k == d {
+			return true
+		}
+	}
+	return false
+}
+
+// Defect is the consumer's defect.
+func (s *Server) Defect() Defect { return s.defect }
+
+// WebSocketURL is the StartStream destination, ws://host:port/media.
+func (s *Server) WebSocketURL() string { return "ws://" + s.ln.Addr().String() + "/media" }
+
+// EventsURL is the streamEventUrl, http://host:port/events.
+func (s *Server) EventsURL() string { return "http://" + s.ln.Addr().String() + "/events" }
+
+// Close stops the listener, releases every waiting handler, closes every
+// hijacked connection (without a close frame) and returns once every
+// goroutine the server started has ended. It is safe to call twice.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closing = true
+		close(s.done)
+		for c := range s.conns {
+			_ = c.NetConn().Close()
+		}
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = s.srv.Close()
+		}
+		<-s.served
+		s.handlers.Wait()
+		s.closeEr = err
+	})
+	return s.closeEr
+}
+
+// track runs h as a counted handler, refusing requests during Close.
+func (s *Server) track(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		s.handlers.Add(1)
+		s.mu.Unlock()
+		defer s.handlers.Done()
+		h(w, r)
+	}
+}
+
+// wait sleeps for d or until Close; false when Close came first.
+func (s *Server) wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// basicOK reports whether r carries the credentials user/password; any
+// request passes when both are empty.
+func basicOK(r *http.Request, user, password string) bool {
+	if user == "" && password == "" {
+		return true
+	}
+	u, p, ok := r.BasicAuth()
+	return ok && subtle.ConstantTimeCompare([]byte(u), []byte(user)) == 1 &&
+		subtle.ConstantTimeCompare([]byte(p), []byte(password)) == 1
+}
+
+func unauthorized(w http.ResponseWriter, realm string) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+`"`)
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
+}
