@@ -156,6 +156,3 @@ func ReadJSONLines(r io.Reader) ([]Entry, error) {
 	}
 	return out, nil
 }
-
-// redacted replaces a secret in anything recorded.
-const redacted = "[redacted]"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // session is the goroutine that owns one stream's connection: it dials,
@@ -142,14 +143,14 @@ func (ss *session) dial() (Ending, string) {
 	auth := ""
 	if spec.DestinationUsername != "" || spec.DestinationPassword != "" {
 		h.Set("Authorization", "Basic "+base64Std.EncodeToString([]byte(spec.DestinationUsername+":"+spec.DestinationPassword)))
-		auth = " with Authorization: Basic " + redacted
+		auth = " with Authorization: Basic " + weburl.Redacted
 	}
 	ctx, cancel := context.WithTimeout(ss.abort, t.Handshake)
 	defer cancel()
 	began := time.Now()
 	conn, resp, err := d.DialContext(ctx, spec.Destination, h)
 	lat := time.Since(began)
-	dest := redactURL(spec.Destination)
+	dest := weburl.Redact(spec.Destination)
 	if err != nil {
 		ending, detail := classifyDial(err, resp, t.Handshake)
 		if resp != nil {

@@ -9,12 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Target says where and how a webhook goes.
@@ -144,14 +144,14 @@ func (e *Emulator) deliver(t Target, ev *protocol.Event, copyNo int, ids entryID
 	d := &Delivery{Event: ev, Method: method, URL: t.URL, Authenticated: t.Username != "" || t.Password != "", Copy: copyNo}
 	body, _ := json.Marshal(ev) // Event has only marshalable fields
 	if method == http.MethodGet {
-		d.URL = withQuery(t.URL, ev.Query())
+		d.URL = weburl.WithQuery(t.URL, ev.Query())
 	}
 	for attempt := 1; attempt <= 2; attempt++ {
 		a, retry := e.attempt(t, method, d.URL, body)
 		d.Attempts = append(d.Attempts, a)
-		msg := fmt.Sprintf("%s %s → %d in %s", method, redactURL(d.URL), a.Status, a.Latency.Round(time.Microsecond))
+		msg := fmt.Sprintf("%s %s → %d in %s", method, weburl.Redact(d.URL), a.Status, a.Latency.Round(time.Microsecond))
 		if a.Error != "" {
-			msg = fmt.Sprintf("%s %s failed after %s: %s", method, redactURL(d.URL), a.Latency.Round(time.Microsecond), a.Error)
+			msg = fmt.Sprintf("%s %s failed after %s: %s", method, weburl.Redact(d.URL), a.Latency.Round(time.Microsecond), a.Error)
 		}
 		if copyNo > 1 {
 			msg += " (deliberate duplicate)"
@@ -195,7 +195,7 @@ func (e *Emulator) attempt(t Target, method, target string, body []byte) (Attemp
 	lat := time.Since(start)
 	if err != nil {
 		timedOut := errors.Is(err, context.DeadlineExceeded) || isTimeout(err)
-		msg := describeHTTPError(err)
+		msg := weburl.ErrorText(err)
 		if timedOut {
 			msg = fmt.Sprintf("no answer within the callback timeout of %s", timeout)
 		}
@@ -212,59 +212,15 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// describeHTTPError drops the "Post \"url\":" prefix net/http adds.
-func describeHTTPError(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
-}
-
-func withQuery(raw string, q url.Values) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	merged := u.Query()
-	for k, vs := range q {
-		merged[k] = append(merged[k], vs...)
-	}
-	u.RawQuery = merged.Encode()
-	return u.String()
-}
-
-// redactURL hides a password in URL userinfo before it is recorded.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), redacted)
-	}
-	return u.String()
-}
-
 // resolveEventURL resolves a relative streamEventUrl against the URL that
 // served the BXML, as Bandwidth does.
 func resolveEventURL(eventURL, base string) (string, error) {
 	if eventURL == "" {
 		return "", nil
 	}
-	u, err := url.Parse(eventURL)
+	u, err := weburl.Resolve(base, eventURL)
 	if err != nil {
-		return "", fmt.Errorf("streamEventUrl %q: %w", eventURL, err)
+		return "", fmt.Errorf("streamEventUrl: %w", err)
 	}
-	if u.IsAbs() {
-		return u.String(), nil
-	}
-	if base == "" {
-		return "", fmt.Errorf("streamEventUrl %q is relative and there is no BXML URL to resolve it against", eventURL)
-	}
-	b, err := url.Parse(base)
-	if err != nil || !b.IsAbs() {
-		return "", fmt.Errorf("BXML URL %q is not an absolute URL", base)
-	}
-	return b.ResolveReference(u).String(), nil
+	return u, nil
 }

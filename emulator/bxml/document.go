@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // MaxDocument is Bandwidth's limit on a BXML document, in bytes.
@@ -164,7 +165,7 @@ func describe(v Verb) string {
 	}
 	secret := func(name, value string) {
 		if value != "" {
-			fmt.Fprintf(&b, " %s=%q", name, redacted)
+			fmt.Fprintf(&b, " %s=%q", name, weburl.Redacted)
 		}
 	}
 	seconds := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
@@ -174,10 +175,10 @@ func describe(v Verb) string {
 		attr("name", v.Name)
 		attr("mode", v.Mode)
 		attr("tracks", v.Tracks)
-		attr("destination", redactURL(v.Destination))
+		attr("destination", weburl.Redact(v.Destination))
 		attr("destinationUsername", v.DestinationUsername)
 		secret("destinationPassword", v.DestinationPassword)
-		attr("streamEventUrl", redactURL(v.StreamEventURL))
+		attr("streamEventUrl", weburl.Redact(v.StreamEventURL))
 		attr("streamEventMethod", v.StreamEventMethod)
 		attr("username", v.Username)
 		secret("password", v.Password)
@@ -203,7 +204,7 @@ func describe(v Verb) string {
 	case *PlayAudio:
 		attr("username", v.Username)
 		secret("password", v.Password)
-		fmt.Fprintf(&b, ">%s", redactURL(v.URL))
+		fmt.Fprintf(&b, ">%s", weburl.Redact(v.URL))
 	case *Ring:
 		attr("duration", seconds(v.Duration))
 		if !v.AnswerCall {
@@ -211,12 +212,12 @@ func describe(v Verb) string {
 		}
 		b.WriteString("/>")
 	case *Redirect:
-		attr("redirectUrl", redactURL(v.RedirectURL))
+		attr("redirectUrl", weburl.Redact(v.RedirectURL))
 		attr("redirectMethod", v.RedirectMethod)
 		attr("username", v.Username)
 		secret("password", v.Password)
 		attr("tag", v.Tag)
-		attr("redirectFallbackUrl", redactURL(v.FallbackURL))
+		attr("redirectFallbackUrl", weburl.Redact(v.FallbackURL))
 		b.WriteString("/>")
 	default:
 		b.WriteString("/>")

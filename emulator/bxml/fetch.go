@@ -15,6 +15,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Call webhook event types that expect BXML back.
@@ -60,11 +61,11 @@ func (r *Run) fetch(ctx context.Context, t target) (*Document, error) {
 	dest := t.url
 	var rd io.Reader
 	if method == http.MethodGet {
-		dest = withQuery(t.url, ev.Query())
+		dest = weburl.WithQuery(t.url, ev.Query())
 	} else {
 		rd = bytes.NewReader(body)
 	}
-	fail := &FetchError{EventType: t.eventType, Method: method, URL: redactURL(dest)}
+	fail := &FetchError{EventType: t.eventType, Method: method, URL: weburl.Redact(dest)}
 	timeout := r.callbackTimeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -95,7 +96,7 @@ func (r *Run) fetch(ctx context.Context, t target) (*Document, error) {
 			r.journal.Add(entry)
 			return nil, parent
 		}
-		fail.Reason = describeHTTPError(err)
+		fail.Reason = weburl.ErrorText(err)
 		if errors.Is(err, context.DeadlineExceeded) {
 			fail.Reason = fmt.Sprintf("no answer within the callback timeout of %s", timeout)
 		}
@@ -117,7 +118,7 @@ func (r *Run) fetch(ctx context.Context, t target) (*Document, error) {
 	}
 	if readErr != nil {
 		fail.Status = resp.StatusCode
-		fail.Reason = "reading the answer: " + describeHTTPError(readErr)
+		fail.Reason = "reading the answer: " + weburl.ErrorText(readErr)
 		return nil, fail
 	}
 	if len(data) > MaxDocument {
@@ -155,13 +156,13 @@ func (r *Run) loadAudio(ctx context.Context, v *PlayAudio, base string) (media.A
 	fallback := func(why string) (media.Audio, time.Duration, string, error) {
 		return audioTone, FallbackAudioDuration, why + fmt.Sprintf("; playing a %s tone instead", FallbackAudioDuration), nil
 	}
-	raw, err := resolve(base, v.URL)
+	raw, err := weburl.Resolve(base, v.URL)
 	if err != nil {
 		return fallback(err.Error())
 	}
 	u, _ := url.Parse(raw) // resolve returned a parsed URL
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fallback(fmt.Sprintf("%s is not an http(s) URL", redactURL(raw)))
+		return fallback(fmt.Sprintf("%s is not an http(s) URL", weburl.Redact(raw)))
 	}
 	fctx, cancel := context.WithTimeout(ctx, r.callbackTimeout())
 	defer cancel()
@@ -178,11 +179,11 @@ func (r *Run) loadAudio(ctx context.Context, v *PlayAudio, base string) (media.A
 		if ctx.Err() != nil {
 			return nil, 0, "", ctx.Err()
 		}
-		return fallback("fetching " + redactURL(raw) + ": " + describeHTTPError(err))
+		return fallback("fetching " + weburl.Redact(raw) + ": " + weburl.ErrorText(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fallback(fmt.Sprintf("%s answered %d %s", redactURL(raw), resp.StatusCode, http.StatusText(resp.StatusCode)))
+		return fallback(fmt.Sprintf("%s answered %d %s", weburl.Redact(raw), resp.StatusCode, http.StatusText(resp.StatusCode)))
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxAudioFile+1))
 	switch {
@@ -190,69 +191,16 @@ func (r *Run) loadAudio(ctx context.Context, v *PlayAudio, base string) (media.A
 		if ctx.Err() != nil {
 			return nil, 0, "", ctx.Err()
 		}
-		return fallback("reading " + redactURL(raw) + ": " + describeHTTPError(err))
+		return fallback("reading " + weburl.Redact(raw) + ": " + weburl.ErrorText(err))
 	case len(data) > MaxAudioFile:
-		return fallback(fmt.Sprintf("%s is larger than %d bytes", redactURL(raw), MaxAudioFile))
+		return fallback(fmt.Sprintf("%s is larger than %d bytes", weburl.Redact(raw), MaxAudioFile))
 	}
 	a, err := media.DecodeWAV(bytes.NewReader(data), path.Base(u.Path))
 	if err != nil {
-		return fallback(fmt.Sprintf("%s is not a WAV file the emulator can play (%v)", redactURL(raw), err))
+		return fallback(fmt.Sprintf("%s is not a WAV file the emulator can play (%v)", weburl.Redact(raw), err))
 	}
 	if a.Duration() <= 0 {
-		return fallback(fmt.Sprintf("%s holds no audio", redactURL(raw)))
+		return fallback(fmt.Sprintf("%s holds no audio", weburl.Redact(raw)))
 	}
 	return a, a.Duration(), "", nil
-}
-
-// resolve resolves a URL of the document against the URL that served it.
-func resolve(base, ref string) (string, error) {
-	u, err := url.Parse(ref)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a URL", ref)
-	}
-	if u.IsAbs() {
-		return u.String(), nil
-	}
-	b, err := url.Parse(base)
-	if err != nil || !b.IsAbs() {
-		return "", fmt.Errorf("%q is relative and there is no absolute BXML URL to resolve it against", ref)
-	}
-	return b.ResolveReference(u).String(), nil
-}
-
-func withQuery(raw string, q url.Values) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	merged := u.Query()
-	for k, vs := range q {
-		merged[k] = append(merged[k], vs...)
-	}
-	u.RawQuery = merged.Encode()
-	return u.String()
-}
-
-// redacted replaces secrets in journal entries.
-const redacted = "[redacted]"
-
-// redactURL hides a password in URL userinfo.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), redacted)
-	}
-	return u.String()
-}
-
-// describeHTTPError drops the `Post "url":` prefix net/http adds.
-func describeHTTPError(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
 }

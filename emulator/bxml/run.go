@@ -11,6 +11,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // CauseCallbackError is the disconnect cause of a failed BXML fetch.
@@ -331,12 +332,12 @@ func (r *Run) takeInterrupt(base string) outcome {
 		return outcome{doc: it.doc, base: base}
 	default:
 		t := it.target
-		u, err := resolve(base, t.url)
+		u, err := weburl.Resolve(base, t.url)
 		if err != nil {
 			return outcome{end: true, cause: CauseCallbackError, msg: err.Error(), err: &FetchError{EventType: EventRedirect, Method: t.method, URL: t.url, Reason: err.Error()}}
 		}
 		t.url = u
-		r.journalf("", "redirect requested (as the Voice API's redirectUrl): the current BXML is abandoned for %s", redactURL(u))
+		r.journalf("", "redirect requested (as the Voice API's redirectUrl): the current BXML is abandoned for %s", weburl.Redact(u))
 		return r.fetchOutcome(base, t)
 	}
 }
@@ -377,7 +378,7 @@ func (r *Run) execute(doc *Document, base string) outcome {
 	r.mu.Lock()
 	r.answered = true
 	r.mu.Unlock()
-	r.journalf("", "executing <%s> from %s: %d verbs, %d warnings", doc.Root, redactURL(base), len(doc.Verbs), len(doc.Warnings))
+	r.journalf("", "executing <%s> from %s: %d verbs, %d warnings", doc.Root, weburl.Redact(base), len(doc.Verbs), len(doc.Warnings))
 	for _, w := range doc.Warnings {
 		r.journalf(w.Verb, "warning: %s", w)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // exec executes one verb; leave says the document is left, for o.
@@ -51,7 +52,7 @@ func (r *Run) exec(v Verb, base string) (o outcome, leave bool) {
 				username: v.FallbackUsername, password: v.FallbackPassword, eventType: EventRedirect})
 		}
 		for i := range targets {
-			u, rerr := resolve(base, targets[i].url)
+			u, rerr := weburl.Resolve(base, targets[i].url)
 			if rerr != nil {
 				return outcome{end: true, cause: protocol.DisconnectInvalidBXML, msg: rerr.Error(),
 					err: &SyntaxError{Line: v.Line, Msg: "<Redirect>: " + rerr.Error()}}, true
@@ -107,7 +108,7 @@ func (r *Run) startStream(ctx context.Context, v *StartStream, base string) erro
 	if v.StreamEventURL != "" {
 		// Resolved here rather than against CallSpec.BaseURL: after a
 		// Redirect the BXML comes from another URL.
-		u, err := resolve(base, v.StreamEventURL)
+		u, err := weburl.Resolve(base, v.StreamEventURL)
 		if err != nil {
 			return &emulator.SpecError{Field: "streamEventUrl", Reason: err.Error()}
 		}

@@ -1,0 +1,65 @@
+// Package weburl holds the URL handling the emulator and the BXML engine
+// share: resolving as Bandwidth resolves, adding query parameters, and
+// keeping secrets in URLs out of journals.
+package weburl
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+)
+
+// Redacted replaces a secret in anything recorded.
+const Redacted = "[redacted]"
+
+// Resolve resolves ref against base, the URL that served the BXML, as
+// Bandwidth resolves relative callback URLs.
+func Resolve(base, ref string) (string, error) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL", ref)
+	}
+	if u.IsAbs() {
+		return u.String(), nil
+	}
+	b, err := url.Parse(base)
+	if err != nil || !b.IsAbs() {
+		return "", fmt.Errorf("%q is relative and there is no absolute BXML URL to resolve it against", ref)
+	}
+	return b.ResolveReference(u).String(), nil
+}
+
+// WithQuery adds q to the query of raw, keeping what it had.
+func WithQuery(raw string, q url.Values) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	merged := u.Query()
+	for k, vs := range q {
+		merged[k] = append(merged[k], vs...)
+	}
+	u.RawQuery = merged.Encode()
+	return u.String()
+}
+
+// Redact hides a password in the URL's userinfo before it is recorded.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), Redacted)
+	}
+	return u.String()
+}
+
+// ErrorText drops the `Post "url":` prefix net/http puts on its errors.
+func ErrorText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
