@@ -2,11 +2,12 @@ package scenarios
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/bwemu/bwemu/internal/junit"
 )
 
 // Summary counts results by status.
@@ -51,73 +52,24 @@ func WriteJSON(w io.Writer, results []*Result, took time.Duration) error {
 	}{Summarize(results, took), results})
 }
 
-// The JUnit XML shape CI systems render: one testsuite per file, one
-// testcase per scenario.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Cases     []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	File      string        `xml:"file,attr,omitempty"`
-	Line      int           `xml:"line,attr,omitempty"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure"`
-	Error     *junitMessage `xml:"error"`
-	Skipped   *junitMessage `xml:"skipped"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr,omitempty"`
-	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
-}
-
-func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
-
-// WriteJUnit writes the results as JUnit XML.
+// WriteJUnit writes the results as JUnit XML: a testsuite per file, a
+// testcase per scenario, the failure's account and journal in its text.
 func WriteJUnit(w io.Writer, results []*Result, took time.Duration, started time.Time) error {
-	sum := Summarize(results, took)
-	doc := junitSuites{Name: "bwemu", Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Skipped: sum.Skipped, Time: seconds(took)}
+	var suites []junit.Suite
 	index := map[string]int{}
-	var suiteTook []time.Duration // per suite
 	for _, r := range results {
 		i, ok := index[r.File]
 		if !ok {
-			i = len(doc.Suites)
+			i = len(suites)
 			index[r.File] = i
-			doc.Suites = append(doc.Suites, junitSuite{Name: r.File, Timestamp: started.UTC().Format(time.RFC3339)})
-			suiteTook = append(suiteTook, 0)
+			suites = append(suites, junit.Suite{Name: r.File, Timestamp: started.UTC().Format(time.RFC3339)})
 		}
-		s := &doc.Suites[i]
-		c := junitCase{Name: r.Name, Classname: r.File, File: r.File, Time: seconds(r.Duration)}
+		c := junit.Case{Name: r.Name, Classname: r.File, File: r.File}
 		if r.Scenario != nil {
 			c.Line = r.Scenario.Pos.Line
 		}
-		s.Tests++
 		switch r.Status {
 		case Failed:
-			s.Failures++
 			var text strings.Builder
 			for _, f := range r.Failures {
 				fmt.Fprintf(&text, "%s%s\n%s\n", prefixPos(f.Pos), f.Expectation, f.Message)
@@ -126,31 +78,18 @@ func WriteJUnit(w io.Writer, results []*Result, took time.Duration, started time
 				}
 				text.WriteString("\n")
 			}
-			c.Failure = &junitMessage{Message: r.Failures[0].summary(), Type: "expectation", Text: text.String()}
+			c.Failure = &junit.Message{Message: r.Failures[0].summary(), Type: "expectation", Text: text.String()}
 		case Errored:
-			s.Errors++
-			c.Error = &junitMessage{Message: r.Error, Type: "error", Text: r.Error}
+			c.Error = &junit.Message{Message: r.Error, Type: "error", Text: r.Error}
 		case Skipped:
-			s.Skipped++
-			c.Skipped = &junitMessage{Message: "not run"}
+			c.Skipped = &junit.Message{Message: "not run"}
 		}
 		if r.JournalFile != "" {
 			c.SystemOut = "journal: " + r.JournalFile
 		}
-		suiteTook[i] += r.Duration
-		s.Time = seconds(suiteTook[i])
-		s.Cases = append(s.Cases, c)
+		suites[i].Add(c, r.Duration)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, "bwemu", took, suites)
 }
 
 // showExcerpt says whether a report should print the journal excerpt: the

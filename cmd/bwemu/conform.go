@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bwemu/bwemu/internal/junit"
 	"github.com/bwemu/bwemu/suite/conformance"
 )
 
@@ -156,58 +156,31 @@ func printConformance(w io.Writer, results []conformance.Result, took time.Durat
 		counts[conformance.Pass], counts[conformance.Fail], counts[conformance.NonStrict], counts[conformance.Info], counts[conformance.Skip], took.Round(time.Millisecond))
 }
 
-// writeConformanceJUnit writes one testcase per case; fail (and
-// non-strict unless lenient) become failures, skip and info are skipped
-// with their reason, so CI shows them without failing.
+// writeConformanceJUnit writes one testcase per case, a testsuite per
+// group; fail (and non-strict unless lenient) become failures, skip and
+// info are skipped with their reason, so CI shows them without failing.
 func writeConformanceJUnit(w io.Writer, results []conformance.Result, took time.Duration, lenient bool) error {
-	type msg struct {
-		Message string `xml:"message,attr,omitempty"`
-		Text    string `xml:",chardata"`
-	}
-	type tc struct {
-		Name      string `xml:"name,attr"`
-		Classname string `xml:"classname,attr"`
-		Time      string `xml:"time,attr"`
-		Failure   *msg   `xml:"failure"`
-		Skipped   *msg   `xml:"skipped"`
-		SystemOut string `xml:"system-out,omitempty"`
-	}
-	type ts struct {
-		XMLName  xml.Name `xml:"testsuite"`
-		Name     string   `xml:"name,attr"`
-		Tests    int      `xml:"tests,attr"`
-		Failures int      `xml:"failures,attr"`
-		Skipped  int      `xml:"skipped,attr"`
-		Time     string   `xml:"time,attr"`
-		Cases    []tc     `xml:"testcase"`
-	}
-	doc := ts{Name: "bwemu conformance", Time: fmt.Sprintf("%.3f", took.Seconds())}
+	var suites []junit.Suite
+	index := map[string]int{}
 	for _, r := range results {
-		c := tc{Name: r.ID + " " + r.Title, Classname: "conformance." + r.Group, Time: fmt.Sprintf("%.3f", r.Duration.Seconds())}
-		failed := r.Status == conformance.Fail || (r.Status == conformance.NonStrict && !lenient)
+		i, ok := index[r.Group]
+		if !ok {
+			i = len(suites)
+			index[r.Group] = i
+			suites = append(suites, junit.Suite{Name: "conformance." + r.Group})
+		}
+		c := junit.Case{Name: r.ID + " " + r.Title, Classname: "conformance." + r.Group}
 		switch {
-		case failed:
-			doc.Failures++
-			c.Failure = &msg{Message: firstLine(r.Reason), Text: r.Reason + "\n\njournal:\n" + r.Journal}
+		case !r.Status.Passing(lenient):
+			c.Failure = &junit.Message{Message: firstLine(r.Reason), Type: string(r.Status), Text: r.Reason + "\n\njournal:\n" + r.Journal}
 		case r.Status == conformance.Skip || r.Status == conformance.Info:
-			doc.Skipped++
-			c.Skipped = &msg{Message: string(r.Status) + ": " + firstLine(r.Reason)}
+			c.Skipped = &junit.Message{Message: string(r.Status) + ": " + firstLine(r.Reason)}
 		case r.Status == conformance.NonStrict:
 			c.SystemOut = "non-strict (lenient): " + r.Reason
 		}
-		doc.Tests++
-		doc.Cases = append(doc.Cases, c)
+		suites[i].Add(c, r.Duration)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, "bwemu conformance", took, suites)
 }
 
 func firstLine(s string) string {

@@ -1,0 +1,107 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// sendFrame writes frame n of every track. Allocation-free: the message is
+// built in a reused buffer around the base64 of the audio.
+func (ss *session) sendFrame() (Ending, string) {
+	silent := ss.n < ss.silentTo
+	for _, track := range ss.s.tracks {
+		audio := ss.s.spec.Audio
+		if track == protocol.TrackOutbound {
+			audio = ss.s.spec.OutboundAudio
+		}
+		switch {
+		case silent:
+			ss.pcm = silenceFrame
+		case track == protocol.TrackOutbound && ss.s.Call.outbound.Load() != nil:
+			if played, n, ok := ss.s.Call.playing(time.Now()); ok {
+				played.Frame(n, ss.pcm[:])
+			} else {
+				audio.Frame(int(ss.audioPos), ss.pcm[:])
+			}
+		default:
+			audio.Frame(int(ss.audioPos), ss.pcm[:])
+		}
+		ss.seq++
+		ss.msg = appendMedia(ss.msg[:0], track, ss.seq, &ss.pcm, &ss.b64)
+		if err := ss.write(ss.msg); err != nil {
+			return ss.writeFailed(err)
+		}
+		ss.res.Messages++
+		ss.res.FramesByTrack[track]++
+		if ss.e.opts.JournalMedia || !ss.journaled[track] {
+			ss.journaled[track] = true
+			ss.journal(Entry{Kind: KindFrameOut, By: ByEmulator, Event: protocol.EventMedia, Track: track, Count: int(ss.seq),
+				Message: fmt.Sprintf("media %s #%d (20 ms PCMU)", track, ss.seq), Data: json.RawMessage(append([]byte(nil), ss.msg...))})
+		}
+	}
+	ss.n++
+	if !silent {
+		ss.audioPos++
+	}
+	ss.s.frame.Store(ss.n)
+	if len(ss.waiters) > 0 {
+		ss.releaseWaiters()
+	}
+	return "", ""
+}
+
+var silenceFrame = func() (f [media.FrameSize]byte) {
+	for i := range f {
+		f[i] = media.SilenceByte
+	}
+	return f
+}()
+
+var (
+	mediaHead    = []byte(`{"eventType":"media","track":"`)
+	mediaSeq     = []byte(`","sequenceNumber":"`)
+	mediaPayload = []byte(`","payload":"`)
+	mediaTail    = []byte(`"}`)
+)
+
+func appendMedia(b []byte, track string, seq int64, pcm *[media.FrameSize]byte, b64 *[media.EncodedFrameSize]byte) []byte {
+	b = append(b, mediaHead...)
+	b = append(b, track...)
+	b = append(b, mediaSeq...)
+	b = appendInt(b, seq)
+	b = append(b, mediaPayload...)
+	base64Std.Encode(b64[:], pcm[:])
+	b = append(b, b64[:]...)
+	return append(b, mediaTail...)
+}
+
+func (ss *session) write(b []byte) error {
+	_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.e.opts.Timeouts.Write))
+	return ss.conn.WriteMessage(websocket.TextMessage, b)
+}
+
+func (ss *session) writeJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := ss.write(b); err != nil {
+		return err
+	}
+	var probe struct{ EventType string }
+	_ = json.Unmarshal(b, &probe)
+	ss.journal(Entry{Kind: KindFrameOut, By: ByEmulator, Event: probe.EventType, Message: probe.EventType, Data: b})
+	return nil
+}
+
+var base64Std = base64.StdEncoding
+
+func appendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
