@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,7 +16,7 @@ import (
 	"github.com/bwemu/bwemu/suite/conformance"
 )
 
-const conformSynopsis = "bwemu conform --ws URL --events URL [--junit FILE] [--json FILE] [--event-user U --event-password P] [--ws-user U --ws-password P] [--bidirectional] [--only PATTERN] [--lenient]"
+const conformSynopsis = "bwemu conform --ws URL --events URL [--junit FILE] [--json FILE] [--event-user U --event-password P] [--ws-user U --ws-password P] [--bidirectional] [--only PATTERN] [--lenient] [--parallel N] [--ca FILE]"
 
 // conformCommand runs the consumer conformance suite against an app; its
 // flags and exit codes are a public interface.
@@ -62,6 +61,9 @@ func conformCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 			return usageError(stderr, conformSynopsis, "--only: %v", err)
 		}
 		o.Only = re
+		if len(conformance.Selected(re)) == 0 {
+			return usageError(stderr, conformSynopsis, "--only: no case matches %q", *only)
+		}
 	}
 	if *caFile != "" {
 		pool, err := loadCA(*caFile)
@@ -70,18 +72,11 @@ func conformCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		t.TLSConfig = &tls.Config{RootCAs: pool}
 	}
-	reports := map[string]*os.File{}
-	for flagName, path := range map[string]string{"--junit": *junit, "--json": *jsonOut} {
-		if path == "" {
-			continue
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return usageError(stderr, conformSynopsis, "%s: %v", flagName, err)
-		}
-		defer f.Close()
-		reports[flagName] = f
+	junitFile, jsonFile, code, ok := createReports(stderr, conformSynopsis, *junit, *jsonOut)
+	if !ok {
+		return code
 	}
+	defer closeAll(junitFile, jsonFile)
 
 	var mu sync.Mutex
 	done := 0
@@ -97,20 +92,22 @@ func conformCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return usageError(stderr, conformSynopsis, "%v", err)
 	}
-	printConformance(stdout, results, took, o.Lenient)
-	if f := reports["--junit"]; f != nil {
-		if err := writeConformanceJUnit(f, results, took, o.Lenient); err != nil {
+	// An interrupted run did not pass, whatever the cases it finished say.
+	passed := conformance.Passed(results, o.Lenient) && ctx.Err() == nil
+	printConformance(stdout, results, took, passed)
+	if junitFile != nil {
+		if err := writeConformanceJUnit(junitFile, results, took, o.Lenient); err != nil {
 			fmt.Fprintf(stderr, "bwemu: --junit: %v\n", err)
 		}
 	}
-	if f := reports["--json"]; f != nil {
-		enc := json.NewEncoder(f)
+	if jsonFile != nil {
+		enc := json.NewEncoder(jsonFile)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(struct {
 			Passed  bool                 `json:"passed"`
 			Lenient bool                 `json:"lenient"`
 			Results []conformance.Result `json:"results"`
-		}{conformance.Passed(results, o.Lenient), o.Lenient, results}); err != nil {
+		}{passed, o.Lenient, results}); err != nil {
 			fmt.Fprintf(stderr, "bwemu: --json: %v\n", err)
 		}
 	}
@@ -118,13 +115,13 @@ func conformCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "bwemu: interrupted")
 		return exitFail
 	}
-	if !conformance.Passed(results, o.Lenient) {
+	if !passed {
 		return exitFail
 	}
 	return exitPass
 }
 
-func printConformance(w io.Writer, results []conformance.Result, took time.Duration, lenient bool) {
+func printConformance(w io.Writer, results []conformance.Result, took time.Duration, passed bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nCASE\tVERDICT\tTIME\tCHECK")
 	counts := map[conformance.Status]int{}
@@ -149,7 +146,7 @@ func printConformance(w io.Writer, results []conformance.Result, took time.Durat
 		}
 	}
 	verdict := "PASS"
-	if !conformance.Passed(results, lenient) {
+	if !passed {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "\n%s: %d pass, %d fail, %d non-strict, %d info, %d skipped in %s\n", verdict,

@@ -612,7 +612,7 @@ scenarios:
 			entry("--parallel -3", func() []string { return []string{path, "--parallel", "-3"} }, "bwemu: --parallel must be at least 1\n"),
 			entry("a bad --focus regex", func() []string { return []string{path, "--focus", "(unclosed"} }, "bwemu: --focus: error parsing regexp: missing closing ): `(unclosed`\n"),
 			entry("--ws http://x", func() []string { return []string{path, "--ws", "http://x"} }, `bwemu: --ws: "http://x" is not a ws:// or wss:// URL`),
-			entry("--events ws://x", func() []string { return []string{path, "--events", "ws://x"} }, `bwemu: --events: "ws://x" is not a http:// or https:// URL`),
+			entry("--events ws://x", func() []string { return []string{path, "--events", "ws://x"} }, `bwemu: --events: "ws://x" is not an http:// or https:// URL`),
 			entry("--pace slow", func() []string { return []string{path, "--pace", "slow"} }, "want one of realtime, fast"),
 			entry("an unknown flag", func() []string { return []string{path, "--colour"} }, "flag provided but not defined: -colour"),
 			entry("an unwritable --junit", func() []string { return []string{path, "--junit", "/nonexistent/x.xml"} }, "bwemu: --junit: open /nonexistent/x.xml: no such file or directory\n"),

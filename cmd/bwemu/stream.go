@@ -225,7 +225,11 @@ func checkURL(raw string, schemes ...string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%q is not a %s:// URL", raw, strings.Join(schemes, ":// or "))
+	article := "a"
+	if strings.HasPrefix(schemes[0], "http") {
+		article = "an" // "an http URL", as it is read aloud
+	}
+	return fmt.Errorf("%q is not %s %s:// URL", raw, article, strings.Join(schemes, ":// or "))
 }
 
 func loadCA(path string) (*x509.CertPool, error) {

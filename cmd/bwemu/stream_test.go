@@ -438,9 +438,9 @@ var _ = Describe("bwemu usage errors", func() {
 		entry("an http:// destination", func() []string { return []string{"http://127.0.0.1:1/media"} },
 			`DESTINATION: "http://127.0.0.1:1/media" is not a ws:// or wss:// URL`),
 		entry("a bad --events URL", func() []string { return []string{"--events", "ftp://example.com/x"} },
-			`--events: "ftp://example.com/x" is not a http:// or https:// URL`),
+			`--events: "ftp://example.com/x" is not an http:// or https:// URL`),
 		entry("a relative --events URL", func() []string { return []string{"--events", "/events"} },
-			`--events: "/events" is not a http:// or https:// URL`),
+			`--events: "/events" is not an http:// or https:// URL`),
 		entry("--audio foo.mp3", func() []string { return []string{"--audio", "foo.mp3"} }, `--audio: audio spec "foo.mp3" not understood`),
 		entry("--audio of a missing WAV", func() []string {
 			return []string{"--audio", filepath.Join(GinkgoT().TempDir(), "missing.wav")}

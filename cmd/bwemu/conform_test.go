@@ -1,0 +1,818 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"encoding/xml"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/bwemu/bwemu/internal/buggy"
+	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/suite/conformance"
+)
+
+// conformTimeout bounds a spec that runs the whole suite or waits out the
+// suite's 3 s close-handshake timeout (the whole suite takes ~3–4 s).
+var conformTimeout = SpecTimeout(time.Minute)
+
+// Credentials the consumers are told to require.
+const (
+	conformWSUser, conformWSPassword       = "bandwidth", "ws-secret"
+	conformEventUser, conformEventPassword = "bandwidth", "event-secret"
+)
+
+// conformCmd runs `bwemu conform args...`.
+func conformCmd(ctx context.Context, args ...string) outcome {
+	GinkgoHelper()
+	return bwemu(ctx, append([]string{"conform"}, args...)...)
+}
+
+// startConsumer starts the reference consumer on loopback until the spec ends.
+func startConsumer(opts consumer.Options) *consumer.Server {
+	GinkgoHelper()
+	c, err := consumer.Start("127.0.0.1:0", &opts)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(c.Close)
+	return c
+}
+
+// startBuggy starts a consumer with defect d on loopback until the spec ends.
+func startBuggy(d buggy.Defect) *buggy.Server {
+	GinkgoHelper()
+	s, err := buggy.Start(d, nil)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(s.Close)
+	return s
+}
+
+// caseIDs are the IDs of the suite's cases whose ID matches re (all for
+// nil), in ID order.
+func caseIDs(re *regexp.Regexp) []string {
+	var ids []string
+	for _, c := range conformance.Cases() {
+		if re == nil || re.MatchString(c.ID) {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+// caseTitles maps every case ID to its title.
+func caseTitles() map[string]string {
+	m := map[string]string{}
+	for _, c := range conformance.Cases() {
+		m[c.ID] = c.Title
+	}
+	return m
+}
+
+// verdictRow is one row of the conform table on stdout.
+type verdictRow struct {
+	ID, Verdict, Time, Title string
+}
+
+var (
+	tableHeader  = regexp.MustCompile(`^CASE +VERDICT +TIME +CHECK$`)
+	tableLine    = regexp.MustCompile(`^(\d+\.\d+) +(PASS|FAIL|NON-STRICT|INFO|SKIP) +(\S+) +(.+)$`)
+	conformProgr = regexp.MustCompile(`^\[(\d+)\] (PASS|FAIL|NON-STRICT|INFO|SKIP) +(\d+\.\d+) (.+)$`)
+	summaryLine  = regexp.MustCompile(`(?m)^(PASS|FAIL): (\d+) pass, (\d+) fail, (\d+) non-strict, (\d+) info, (\d+) skipped in \S+$`)
+)
+
+// verdictTable parses the table on stdout: the rows from the header line
+// to the first blank line, every one well formed, in order.
+func verdictTable(stdout string) []verdictRow {
+	GinkgoHelper()
+	ls := lines(stdout)
+	start := slices.IndexFunc(ls, tableHeader.MatchString)
+	Expect(start).To(BeNumerically(">=", 0), "no CASE/VERDICT/TIME/CHECK header on stdout")
+	var rows []verdictRow
+	for _, l := range ls[start+1:] {
+		if l == "" {
+			break
+		}
+		m := tableLine.FindStringSubmatch(l)
+		Expect(m).NotTo(BeNil(), "a table row is not CASE VERDICT TIME CHECK: %q", l)
+		_, err := time.ParseDuration(m[3])
+		Expect(err).NotTo(HaveOccurred(), "the TIME of %q", l)
+		rows = append(rows, verdictRow{ID: m[1], Verdict: m[2], Time: m[3], Title: m[4]})
+	}
+	return rows
+}
+
+// verdicts maps each row's ID to its verdict, checking along the way that
+// the rows are the given cases, in order, each with its own title.
+func verdicts(stdout string, ids []string) map[string]string {
+	GinkgoHelper()
+	rows := verdictTable(stdout)
+	titles := caseTitles()
+	got := map[string]string{}
+	var order []string
+	for _, r := range rows {
+		Expect(r.Title).To(Equal(titles[r.ID]), "the title of case %s", r.ID)
+		got[r.ID] = r.Verdict
+		order = append(order, r.ID)
+	}
+	Expect(order).To(Equal(ids), "the table lists exactly the selected cases, in ID order")
+	return got
+}
+
+// conformSummary is the last line's verdict and counts.
+type conformSummary struct {
+	Verdict                              string
+	Pass, Fail, NonStrict, Info, Skipped int
+}
+
+// parseSummary parses the summary line, which must be stdout's last.
+func parseSummary(stdout string) conformSummary {
+	GinkgoHelper()
+	ms := summaryLine.FindAllStringSubmatch(stdout, -1)
+	Expect(ms).To(HaveLen(1), "exactly one summary line on stdout")
+	Expect(lines(stdout)[len(lines(stdout))-1]).To(Equal(ms[0][0]), "the summary is the last line")
+	n := func(i int) int { v, _ := strconv.Atoi(ms[0][i]); return v }
+	return conformSummary{Verdict: ms[0][1], Pass: n(2), Fail: n(3), NonStrict: n(4), Info: n(5), Skipped: n(6)}
+}
+
+// countVerdicts counts the rows per verdict, as the summary must.
+func countVerdicts(v map[string]string) conformSummary {
+	var s conformSummary
+	for _, verdict := range v {
+		switch verdict {
+		case "PASS":
+			s.Pass++
+		case "FAIL":
+			s.Fail++
+		case "NON-STRICT":
+			s.NonStrict++
+		case "INFO":
+			s.Info++
+		case "SKIP":
+			s.Skipped++
+		}
+	}
+	return s
+}
+
+// expectSummary checks the summary line: the verdict and counts that
+// agree with the table.
+func expectSummary(stdout, verdict string, table map[string]string) {
+	GinkgoHelper()
+	got := parseSummary(stdout)
+	want := countVerdicts(table)
+	want.Verdict = verdict
+	Expect(got).To(Equal(want), "the summary line counts the table's verdicts")
+}
+
+// expectProgress checks stderr has one progress line per case, numbered
+// from 1 in order, each with the verdict the table gives that case, and
+// nothing else.
+func expectProgress(stderr string, table map[string]string) {
+	GinkgoHelper()
+	titles := caseTitles()
+	ls := lines(stderr)
+	Expect(ls).To(HaveLen(len(table)), "one progress line per case on stderr, and nothing else:\n%s", stderr)
+	seen := map[string]bool{}
+	for i, l := range ls {
+		m := conformProgr.FindStringSubmatch(l)
+		Expect(m).NotTo(BeNil(), "a progress line is not [N] VERDICT ID TITLE: %q", l)
+		Expect(m[1]).To(Equal(strconv.Itoa(i+1)), "progress lines are numbered in order: %q", l)
+		id := m[3]
+		Expect(seen).NotTo(HaveKey(id), "case %s reported twice", id)
+		seen[id] = true
+		Expect(table).To(HaveKeyWithValue(id, m[2]), "the progress verdict of %s agrees with the table", id)
+		Expect(m[4]).To(Equal(titles[id]))
+	}
+}
+
+// progressIDs lists the case IDs of the progress lines, in order.
+func progressIDs(stderr string) []string {
+	GinkgoHelper()
+	var ids []string
+	for _, l := range lines(stderr) {
+		m := conformProgr.FindStringSubmatch(l)
+		Expect(m).NotTo(BeNil(), "a progress line is not [N] VERDICT ID TITLE: %q", l)
+		ids = append(ids, m[3])
+	}
+	return ids
+}
+
+// failBlock is the `--- VERDICT ID: TITLE` block of stdout: the header and
+// its indented lines.
+func failBlock(stdout, verdict, id string) string {
+	GinkgoHelper()
+	head := "\n--- " + verdict + " " + id + ": " + caseTitles()[id] + "\n"
+	i := strings.Index(stdout, head)
+	Expect(i).To(BeNumerically(">=", 0), "no %q block on stdout", strings.TrimSpace(head))
+	rest := stdout[i+1:]
+	end := strings.Index(rest, "\n\n")
+	Expect(end).To(BeNumerically(">=", 0))
+	return rest[:end+1]
+}
+
+// junitCase is one <testcase> of a JUnit report.
+type junitCase struct {
+	Name      string `xml:"name,attr"`
+	Classname string `xml:"classname,attr"`
+	Time      string `xml:"time,attr"`
+	Failure   *struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	} `xml:"failure"`
+	Error   *struct{} `xml:"error"`
+	Skipped *struct {
+		Message string `xml:"message,attr"`
+	} `xml:"skipped"`
+	SystemOut string `xml:"system-out"`
+}
+
+// junitCounts are the counting attributes of <testsuites> and <testsuite>.
+type junitCounts struct {
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	Time     string `xml:"time,attr"`
+}
+
+// conformJUnit is conform's JUnit XML report, decoded independently of
+// the writer's own types. Either shape CI systems read is accepted: a
+// <testsuites> root with a <testsuite> per group, or a single <testsuite>
+// root; Cases flattens them, in document order.
+type conformJUnit struct {
+	XMLName xml.Name
+	Name    string `xml:"name,attr"`
+	junitCounts
+	Suites []struct {
+		Name string `xml:"name,attr"`
+		junitCounts
+		Cases []junitCase `xml:"testcase"`
+	} `xml:"testsuite"`
+	Direct []junitCase `xml:"testcase"` // a <testsuite> root's cases
+}
+
+// Cases is every testcase of the report, in document order.
+func (d conformJUnit) Cases() []junitCase {
+	out := append([]junitCase(nil), d.Direct...)
+	for _, s := range d.Suites {
+		out = append(out, s.Cases...)
+	}
+	return out
+}
+
+// countCases counts what the counting attributes must say of cases.
+func countCases(cases []junitCase) junitCounts {
+	n := junitCounts{Tests: len(cases)}
+	for _, c := range cases {
+		switch {
+		case c.Failure != nil:
+			n.Failures++
+		case c.Error != nil:
+			n.Errors++
+		case c.Skipped != nil:
+			n.Skipped++
+		}
+	}
+	return n
+}
+
+// readConformJUnit checks that path is well-formed XML (with xmllint too,
+// when it is installed), decodes it and checks that every count agrees
+// with the testcases it counts.
+func readConformJUnit(path string) conformJUnit {
+	GinkgoHelper()
+	raw, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(string(raw)).To(HavePrefix(xml.Header))
+	dec := xml.NewDecoder(strings.NewReader(string(raw)))
+	dec.Strict = true
+	for {
+		if _, err := dec.Token(); err != nil {
+			Expect(err.Error()).To(Equal("EOF"), "the JUnit report is not well-formed XML")
+			break
+		}
+	}
+	if xmllint, err := exec.LookPath("xmllint"); err == nil {
+		out, err := exec.Command(xmllint, "--noout", path).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "xmllint --noout: %s", out)
+		Expect(string(out)).To(BeEmpty())
+	}
+	var doc conformJUnit
+	Expect(xml.Unmarshal(raw, &doc)).To(Succeed())
+	Expect(doc.XMLName.Local).To(BeElementOf("testsuites", "testsuite"), "the root element")
+	if doc.XMLName.Local == "testsuites" {
+		Expect(doc.Direct).To(BeEmpty(), "testcases belong in a testsuite")
+	} else {
+		Expect(doc.Suites).To(BeEmpty(), "a testsuite root has no nested testsuite")
+	}
+	for _, s := range doc.Suites {
+		want := countCases(s.Cases)
+		want.Time = s.Time
+		Expect(s.junitCounts).To(Equal(want), "the counts of testsuite %q", s.Name)
+		_, err := strconv.ParseFloat(s.Time, 64)
+		Expect(err).NotTo(HaveOccurred(), "the time of testsuite %q", s.Name)
+	}
+	want := countCases(doc.Cases())
+	want.Time = doc.Time
+	Expect(doc.junitCounts).To(Equal(want), "the report's counts")
+	_, err = strconv.ParseFloat(doc.Time, 64)
+	Expect(err).NotTo(HaveOccurred(), "the report's time")
+	return doc
+}
+
+// expectJUnit checks the report against the table: one testcase per row,
+// in order, named "ID TITLE" with the case's group as class (and as the
+// testsuite, when there is one per group); a <failure> exactly for the
+// failing rows, a <skipped> exactly for SKIP and INFO, never an <error>.
+// nonStrictFails says whether a NON-STRICT row fails (not --lenient).
+func expectJUnit(doc conformJUnit, ids []string, table map[string]string, nonStrictFails bool) {
+	GinkgoHelper()
+	groups := map[string]string{}
+	for _, c := range conformance.Cases() {
+		groups[c.ID] = c.Group
+	}
+	titles := caseTitles()
+	Expect(doc.Name).To(Equal("bwemu conformance"))
+	for _, s := range doc.Suites {
+		for _, tc := range s.Cases {
+			Expect(tc.Classname).To(Equal(s.Name), "a testsuite holds one group: %s", tc.Name)
+		}
+	}
+	cases := doc.Cases()
+	Expect(cases).To(HaveLen(len(ids)), "one testcase per case")
+	Expect(doc.Tests).To(Equal(len(ids)))
+	Expect(doc.Errors).To(BeZero())
+	for i, tc := range cases {
+		id := ids[i]
+		Expect(tc.Name).To(Equal(id+" "+titles[id]), "testcase %d", i)
+		Expect(tc.Classname).To(Equal("conformance." + groups[id]))
+		_, err := strconv.ParseFloat(tc.Time, 64)
+		Expect(err).NotTo(HaveOccurred(), "the time of %s", id)
+		Expect(tc.Error).To(BeNil())
+		switch v := table[id]; {
+		case v == "FAIL" || (v == "NON-STRICT" && nonStrictFails):
+			Expect(tc.Failure).NotTo(BeNil(), "%s is %s: a <failure>", id, v)
+			Expect(tc.Failure.Message).To(HavePrefix(id+": "), "the failure message is the reason's first line")
+			Expect(tc.Failure.Message).NotTo(ContainSubstring("\n"))
+			Expect(tc.Failure.Text).To(HavePrefix(tc.Failure.Message))
+			Expect(tc.Failure.Text).To(ContainSubstring("\njournal:\n"))
+			if tc.Failure.Type != "" {
+				Expect(tc.Failure.Type).To(Equal(strings.ToLower(v)), "the failure type of %s", id)
+			}
+			Expect(tc.Skipped).To(BeNil())
+		case v == "SKIP" || v == "INFO":
+			Expect(tc.Skipped).NotTo(BeNil(), "%s is %s: <skipped>", id, v)
+			Expect(tc.Skipped.Message).To(HavePrefix(strings.ToLower(v)+": "+id+": "), "the skip says why")
+			Expect(tc.Failure).To(BeNil())
+		case v == "NON-STRICT":
+			Expect(tc.Failure).To(BeNil(), "%s is non-strict, and lenient", id)
+			Expect(tc.Skipped).To(BeNil())
+			Expect(tc.SystemOut).To(HavePrefix("non-strict (lenient): " + id + ": "))
+		default:
+			Expect(v).To(Equal("PASS"))
+			Expect(tc.Failure).To(BeNil(), "%s passed", id)
+			Expect(tc.Skipped).To(BeNil(), "%s passed", id)
+		}
+	}
+}
+
+// conformJSON is conform's --json report, decoded independently.
+type conformJSON struct {
+	Passed  *bool `json:"passed"`
+	Lenient *bool `json:"lenient"`
+	Results []struct {
+		ID         string `json:"id"`
+		Group      string `json:"group"`
+		Title      string `json:"title"`
+		Status     string `json:"status"`
+		Reason     string `json:"reason"`
+		DurationNs *int64 `json:"durationNs"`
+		Journal    string `json:"journal"`
+	} `json:"results"`
+}
+
+func readConformJSON(path string) conformJSON {
+	GinkgoHelper()
+	raw, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(json.Valid(raw)).To(BeTrue(), "the JSON report is not valid JSON")
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	var r conformJSON
+	Expect(dec.Decode(&r)).To(Succeed())
+	Expect(r.Passed).NotTo(BeNil(), "passed is reported")
+	Expect(r.Lenient).NotTo(BeNil(), "lenient is reported")
+	return r
+}
+
+// expectJSON checks the report's results against the table: the same
+// cases in the same order, each with its verdict, a reason that starts
+// with the ID, and a journal for the failing ones.
+func expectJSON(r conformJSON, ids []string, table map[string]string) {
+	GinkgoHelper()
+	var got []string
+	titles := caseTitles()
+	for _, res := range r.Results {
+		got = append(got, res.ID)
+		Expect(strings.ToUpper(res.Status)).To(Equal(table[res.ID]), "the JSON status of %s", res.ID)
+		Expect(res.Title).To(Equal(titles[res.ID]))
+		Expect(res.Group).NotTo(BeEmpty())
+		Expect(res.Reason).To(HavePrefix(res.ID+": "), "the reason of %s", res.ID)
+		Expect(res.DurationNs).NotTo(BeNil())
+		Expect(*res.DurationNs).To(BeNumerically(">=", 0))
+		if res.Status == "fail" || res.Status == "non-strict" {
+			Expect(res.Journal).NotTo(BeEmpty(), "a %s result carries the journal", res.Status)
+		}
+	}
+	Expect(got).To(Equal(ids))
+}
+
+// reportPaths are --junit and --json files in a fresh directory.
+func reportPaths() (junit, jsonOut string) {
+	dir := GinkgoT().TempDir()
+	return filepath.Join(dir, "conform.xml"), filepath.Join(dir, "conform.json")
+}
+
+var _ = Describe("bwemu conform", func() {
+	Describe("against the reference consumer", func() {
+		It("runs every case 1.1–7.3, passes, and says so on stdout, stderr, in JUnit and JSON", func(ctx SpecContext) {
+			c := startConsumer(consumer.Options{})
+			junit, jsonOut := reportPaths()
+			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--junit", junit, "--json", jsonOut)
+			Expect(out.code).To(Equal(exitPass))
+
+			By("listing every case in the table, with PASS, INFO or SKIP")
+			all := caseIDs(nil)
+			Expect(all).To(HaveLen(33))
+			Expect(all[0]).To(Equal("1.1"))
+			Expect(all[len(all)-1]).To(Equal("7.3"))
+			table := verdicts(out.stdout, all)
+			for _, id := range all {
+				switch id {
+				case "1.2", "5.10": // no credentials configured
+					Expect(table).To(HaveKeyWithValue(id, "INFO"))
+				case "6.1", "6.2": // not --bidirectional
+					Expect(table).To(HaveKeyWithValue(id, "SKIP"))
+				default:
+					Expect(table).To(HaveKeyWithValue(id, "PASS"))
+				}
+			}
+			expectSummary(out.stdout, "PASS", table)
+			Expect(out.stdout).To(MatchRegexp(`(?m)^PASS: 29 pass, 0 fail, 0 non-strict, 2 info, 2 skipped in `))
+
+			By("explaining the INFO cases, not the passing or skipped ones")
+			Expect(failBlock(out.stdout, "INFO", "1.2")).To(ContainSubstring("    1.2: no destination credentials configured"))
+			Expect(failBlock(out.stdout, "INFO", "5.10")).To(ContainSubstring("    5.10: no webhook credentials configured"))
+			Expect(out.stdout).NotTo(MatchRegexp(`(?m)^--- (PASS|SKIP|FAIL|NON-STRICT) `))
+
+			By("reporting progress on stderr, one line per case")
+			expectProgress(out.stderr, table)
+
+			By("writing a JUnit report with one testcase per case, INFO and SKIP as skipped")
+			doc := readConformJUnit(junit)
+			expectJUnit(doc, all, table, true)
+			Expect(doc.Failures).To(BeZero())
+			Expect(doc.Skipped).To(Equal(4))
+
+			By("writing a JSON report with every result")
+			rep := readConformJSON(jsonOut)
+			Expect(*rep.Passed).To(BeTrue())
+			Expect(*rep.Lenient).To(BeFalse())
+			expectJSON(rep, all, table)
+		}, conformTimeout)
+
+		It("checks the refusals (1.2 and 5.10 PASS) with the credentials the consumer requires", func(ctx SpecContext) {
+			c := startConsumer(consumer.Options{WSUser: conformWSUser, WSPassword: conformWSPassword,
+				EventUser: conformEventUser, EventPassword: conformEventPassword})
+			only := `^(1\.|5\.10$)`
+			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", only,
+				"--ws-user", conformWSUser, "--ws-password", conformWSPassword,
+				"--event-user", conformEventUser, "--event-password", conformEventPassword)
+			Expect(out.code).To(Equal(exitPass))
+			table := verdicts(out.stdout, caseIDs(regexp.MustCompile(only)))
+			Expect(table).To(Equal(map[string]string{"1.1": "PASS", "1.2": "PASS", "1.3": "PASS", "5.10": "PASS"}))
+			Expect(out.stdout).NotTo(ContainSubstring("\n--- "), "nothing to explain")
+			expectSummary(out.stdout, "PASS", table)
+			expectProgress(out.stderr, table)
+		}, timeout)
+
+		It("fails (exit 1) when the credentials are not the ones the consumer requires", func(ctx SpecContext) {
+			c := startConsumer(consumer.Options{WSUser: conformWSUser, WSPassword: conformWSPassword})
+			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^1\.1$`,
+				"--ws-user", conformWSUser, "--ws-password", "wrong")
+			Expect(out.code).To(Equal(exitFail))
+			table := verdicts(out.stdout, []string{"1.1"})
+			Expect(table).To(HaveKeyWithValue("1.1", "FAIL"))
+			Expect(failBlock(out.stdout, "FAIL", "1.1")).To(ContainSubstring("401"))
+			expectSummary(out.stdout, "FAIL", table)
+		}, timeout)
+
+		It("runs the 6.x cases with --bidirectional against a consumer that echoes (6.1 and 6.2 PASS)", func(ctx SpecContext) {
+			c := startConsumer(consumer.Options{Echo: true})
+			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^6\.`, "--bidirectional")
+			Expect(out.code).To(Equal(exitPass))
+			table := verdicts(out.stdout, []string{"6.1", "6.2"})
+			Expect(table).To(Equal(map[string]string{"6.1": "PASS", "6.2": "PASS"}))
+			expectSummary(out.stdout, "PASS", table)
+			expectProgress(out.stderr, table)
+		}, timeout)
+
+		It(`runs only the 5.x cases with --only '^5\.', and reports only those`, func(ctx SpecContext) {
+			c := startConsumer(consumer.Options{})
+			junit, jsonOut := reportPaths()
+			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^5\.`,
+				"--junit", junit, "--json", jsonOut)
+			Expect(out.code).To(Equal(exitPass))
+			five := caseIDs(regexp.MustCompile(`^5\.`))
+			Expect(five).To(Equal([]string{"5.1", "5.2", "5.3", "5.4", "5.5", "5.6", "5.7", "5.8", "5.9", "5.10", "5.11"}))
+			table := verdicts(out.stdout, five)
+			Expect(out.stdout).NotTo(MatchRegexp(`(?m)^[1-46-7]\.\d+ `), "no other case in the table")
+			expectSummary(out.stdout, "PASS", table)
+			expectProgress(out.stderr, table)
+			expectJUnit(readConformJUnit(junit), five, table, true)
+			expectJSON(readConformJSON(jsonOut), five, table)
+		}, timeout)
+
+		It("runs the cases one at a time with --parallel 1: progress comes in ID order", func(ctx SpecContext) {
+			c := startConsumer(consumer.Options{})
+			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^5\.`, "--parallel", "1")
+			Expect(out.code).To(Equal(exitPass))
+			five := caseIDs(regexp.MustCompile(`^5\.`))
+			table := verdicts(out.stdout, five)
+			expectProgress(out.stderr, table)
+			Expect(progressIDs(out.stderr)).To(Equal(five))
+		}, timeout)
+	})
+
+	Describe("against a buggy consumer", func() {
+		DescribeTable("fails (exit 1) with the case that catches the defect as FAIL, and says why",
+			func(ctx SpecContext, d buggy.Defect, only string, failing []string, words []string) {
+				s := startBuggy(d)
+				junit, jsonOut := reportPaths()
+				out := conformCmd(ctx, "--ws", s.WebSocketURL(), "--events", s.EventsURL(), "--only", only,
+					"--junit", junit, "--json", jsonOut)
+				Expect(out.code).To(Equal(exitFail))
+
+				ids := caseIDs(regexp.MustCompile(only))
+				table := verdicts(out.stdout, ids)
+				for _, id := range ids {
+					if slices.Contains(failing, id) {
+						Expect(table).To(HaveKeyWithValue(id, "FAIL"))
+					} else {
+						Expect(table[id]).To(BeElementOf("PASS", "INFO"), "only the defect's case fails")
+					}
+				}
+				expectSummary(out.stdout, "FAIL", table)
+				expectProgress(out.stderr, table)
+
+				for _, id := range failing {
+					block := failBlock(out.stdout, "FAIL", id)
+					ls := lines(block)
+					Expect(len(ls)).To(BeNumerically(">=", 2))
+					Expect(ls[1]).To(HavePrefix("    "+id+": "), "the reason follows the header")
+					for _, w := range words {
+						Expect(block).To(ContainSubstring(w))
+					}
+					Expect(block).To(ContainSubstring("\n  journal:\n"), "the journal is shown")
+				}
+
+				doc := readConformJUnit(junit)
+				expectJUnit(doc, ids, table, true)
+				Expect(doc.Failures).To(Equal(len(failing)))
+				rep := readConformJSON(jsonOut)
+				Expect(*rep.Passed).To(BeFalse())
+				expectJSON(rep, ids, table)
+				// The <failure> message is the reason's first line.
+				for i, res := range rep.Results {
+					if slices.Contains(failing, res.ID) {
+						first, _, _ := strings.Cut(res.Reason, "\n")
+						Expect(doc.Cases()[i].Failure.Message).To(Equal(first))
+						for _, w := range words {
+							Expect(res.Reason).To(ContainSubstring(w))
+						}
+					}
+				}
+			},
+			Entry("webhooks answered 500 on connection-error: 5.3",
+				buggy.Status500OnConnectionError, `^5\.`, []string{"5.3"}, []string{"500", "connection-error", "204"}, timeout),
+			Entry("new streams refused (503) after an aborted one: 4.3",
+				buggy.RefuseAfterAbort, `^4\.3$`, []string{"4.3"}, []string{"503", "new stream"}, timeout),
+			Entry("the close frame never answered: 4.1",
+				buggy.NoCloseHandshake, `^4\.1$`, []string{"4.1"}, []string{"close", "never answered"}, conformTimeout),
+		)
+
+		Describe("that answers webhooks 200 instead of 204 (non-strict)", func() {
+			var s *buggy.Server
+			BeforeEach(func() { s = startBuggy(buggy.Status200) })
+			nonStrict := []string{"5.1", "5.2", "5.3", "5.4", "5.5", "5.6", "5.7", "5.8", "5.9", "5.11"}
+			five := caseIDs(regexp.MustCompile(`^5\.`))
+
+			expectNonStrict := func(out outcome) map[string]string {
+				GinkgoHelper()
+				table := verdicts(out.stdout, five)
+				for _, id := range five {
+					if slices.Contains(nonStrict, id) {
+						Expect(table).To(HaveKeyWithValue(id, "NON-STRICT"))
+						Expect(failBlock(out.stdout, "NON-STRICT", id)).To(And(ContainSubstring("200"), ContainSubstring("204")))
+					} else {
+						Expect(table).To(HaveKeyWithValue(id, "INFO"))
+					}
+				}
+				Expect(out.stdout).NotTo(MatchRegexp(`(?m)^\S+ +FAIL `))
+				expectProgress(out.stderr, table)
+				return table
+			}
+
+			It("fails without --lenient (exit 1), with NON-STRICT rows", func(ctx SpecContext) {
+				junit, jsonOut := reportPaths()
+				out := conformCmd(ctx, "--ws", s.WebSocketURL(), "--events", s.EventsURL(), "--only", `^5\.`,
+					"--junit", junit, "--json", jsonOut)
+				Expect(out.code).To(Equal(exitFail))
+				table := expectNonStrict(out)
+				expectSummary(out.stdout, "FAIL", table)
+				Expect(out.stdout).To(MatchRegexp(`(?m)^FAIL: 0 pass, 0 fail, 10 non-strict, 1 info, 0 skipped in `))
+				doc := readConformJUnit(junit)
+				expectJUnit(doc, five, table, true)
+				Expect(doc.Failures).To(Equal(len(nonStrict)), "non-strict fails in JUnit without --lenient")
+				rep := readConformJSON(jsonOut)
+				Expect(*rep.Passed).To(BeFalse())
+				Expect(*rep.Lenient).To(BeFalse())
+				expectJSON(rep, five, table)
+			}, timeout)
+
+			It("passes with --lenient (exit 0), still showing the NON-STRICT rows", func(ctx SpecContext) {
+				junit, jsonOut := reportPaths()
+				out := conformCmd(ctx, "--ws", s.WebSocketURL(), "--events", s.EventsURL(), "--only", `^5\.`, "--lenient",
+					"--junit", junit, "--json", jsonOut)
+				Expect(out.code).To(Equal(exitPass))
+				table := expectNonStrict(out)
+				expectSummary(out.stdout, "PASS", table)
+				doc := readConformJUnit(junit)
+				expectJUnit(doc, five, table, false)
+				Expect(doc.Failures).To(BeZero(), "non-strict passes in JUnit with --lenient")
+				rep := readConformJSON(jsonOut)
+				Expect(*rep.Passed).To(BeTrue())
+				Expect(*rep.Lenient).To(BeTrue())
+				expectJSON(rep, five, table)
+			}, timeout)
+		})
+	})
+
+	It("fails (exit 1) when nothing listens at --ws", func(ctx SpecContext) {
+		events := newEventsApp(204)
+		out := conformCmd(ctx, "--ws", refusedURL(), "--events", events.URL, "--only", `^1\.1$`)
+		Expect(out.code).To(Equal(exitFail))
+		table := verdicts(out.stdout, []string{"1.1"})
+		Expect(table).To(HaveKeyWithValue("1.1", "FAIL"))
+		Expect(failBlock(out.stdout, "FAIL", "1.1")).To(ContainSubstring("nothing listens"))
+		expectSummary(out.stdout, "FAIL", table)
+	}, timeout)
+
+	Describe("--ca", func() {
+		// tlsApp is a wss:// fake app with httptest's self-signed
+		// certificate, and that certificate in a PEM file.
+		tlsApp := func() (app *wsApp, caFile string) {
+			GinkgoHelper()
+			app = &wsApp{frames: map[string]int{}}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(app.serve))
+			// The refused TLS handshake is expected: keep it out of the log.
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			srv.StartTLS()
+			DeferCleanup(srv.Close)
+			app.URL = "wss" + strings.TrimPrefix(srv.URL, "https") + "/media"
+			caFile = scenarioFile("ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+			return app, caFile
+		}
+
+		It("trusts the CA in the file for a wss:// app (exit 0)", func(ctx SpecContext) {
+			app, ca := tlsApp()
+			events := newEventsApp(204)
+			out := conformCmd(ctx, "--ws", app.URL, "--events", events.URL, "--only", `^1\.1$`, "--ca", ca)
+			Expect(out.code).To(Equal(exitPass))
+			Expect(verdicts(out.stdout, []string{"1.1"})).To(HaveKeyWithValue("1.1", "PASS"))
+			Expect(app.Handshakes()).To(BeNumerically(">=", 1))
+		}, timeout)
+
+		It("without it, a wss:// app with an unknown certificate fails 1.1 (exit 1)", func(ctx SpecContext) {
+			app, _ := tlsApp()
+			events := newEventsApp(204)
+			out := conformCmd(ctx, "--ws", app.URL, "--events", events.URL, "--only", `^1\.1$`)
+			Expect(out.code).To(Equal(exitFail))
+			Expect(verdicts(out.stdout, []string{"1.1"})).To(HaveKeyWithValue("1.1", "FAIL"))
+			Expect(failBlock(out.stdout, "FAIL", "1.1")).To(ContainSubstring("certificate"))
+		}, timeout)
+	})
+
+	It("exits 1 and says so when interrupted, leaving the cases not run as SKIP", func(ctx SpecContext) {
+		app, events := newWSApp(wsOptions{}), newEventsApp(204)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		out := conformCmd(cctx, "--ws", app.URL, "--events", events.URL, "--only", `^1\.1$`)
+		Expect(out.code).To(Equal(exitFail))
+		table := verdicts(out.stdout, []string{"1.1"})
+		Expect(table).To(HaveKeyWithValue("1.1", "SKIP"))
+		Expect(lines(out.stderr)).To(ContainElement("bwemu: interrupted"))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^FAIL: `), "an interrupted run never reads as passed")
+		Expect(app.Handshakes()).To(BeZero(), "nothing ran")
+	}, timeout)
+
+	Describe("bad usage", func() {
+		// ws and events stand for live fake apps' URLs, which record
+		// whether anything reached them.
+		const ws, events = "{WS}", "{EVENTS}"
+		notPEM := func() string {
+			GinkgoHelper()
+			return scenarioFile("ca.pem", "not a certificate\n")
+		}
+
+		DescribeTable("exits 2 with one complaint and the usage line on stderr, and runs nothing",
+			func(ctx SpecContext, args []string, complaint string) {
+				app, hooks := newWSApp(wsOptions{}), newEventsApp(204)
+				var argv []string
+				for _, a := range args {
+					a = strings.ReplaceAll(a, ws, app.URL)
+					a = strings.ReplaceAll(a, events, hooks.URL)
+					if a == "{NOT-PEM}" {
+						a = notPEM()
+					}
+					argv = append(argv, a)
+				}
+				out := conformCmd(ctx, argv...)
+				Expect(out.code).To(Equal(exitUsage))
+				Expect(out.stdout).To(BeEmpty())
+				ls := lines(out.stderr)
+				Expect(len(ls)).To(BeNumerically(">=", 2))
+				Expect(ls[0]).To(MatchRegexp(complaint))
+				Expect(ls[0]).To(HavePrefix("bwemu: "))
+				Expect(ls[1]).To(Equal("usage: " + conformSynopsis))
+				bwemuLines := 0
+				for _, l := range ls {
+					if strings.HasPrefix(l, "bwemu: ") {
+						bwemuLines++
+					}
+					Expect(l).NotTo(MatchRegexp(`^\[\d+\] `), "no case ran")
+				}
+				Expect(bwemuLines).To(Equal(1), "one complaint")
+				Expect(app.Handshakes()).To(BeZero(), "no stream reached the app")
+				Expect(hooks.Hooks()).To(BeEmpty(), "no webhook reached the app")
+			},
+			entry("without --ws", []string{"--events", events}, `^bwemu: --ws and --events are required$`),
+			entry("without --events", []string{"--ws", ws}, `^bwemu: --ws and --events are required$`),
+			entry("without either", []string{}, `^bwemu: --ws and --events are required$`),
+			entry("--ws http://x", []string{"--ws", "http://x", "--events", events}, `^bwemu: --ws: "http://x" is not a ws:// or wss:// URL$`),
+			entry("--ws without a host", []string{"--ws", "ws:///media", "--events", events}, `^bwemu: --ws: "ws:///media" is not`),
+			entry("--events ws://x", []string{"--ws", ws, "--events", "ws://x"}, `^bwemu: --events: "ws://x" is not an http:// or https:// URL$`),
+			entry("a bad --only regular expression", []string{"--ws", ws, "--events", events, "--only", "(5"}, `^bwemu: --only: error parsing regexp: missing closing \)`),
+			entry("an --only that matches no case", []string{"--ws", ws, "--events", events, "--only", `^9\.`}, `^bwemu: --only: no case matches "\^9`),
+			entry("--parallel 0", []string{"--ws", ws, "--events", events, "--parallel", "0"}, `^bwemu: --parallel must be at least 1$`),
+			entry("--parallel -1", []string{"--ws", ws, "--events", events, "--parallel", "-1"}, `^bwemu: --parallel must be at least 1$`),
+			entry("--parallel that is not a number", []string{"--ws", ws, "--events", events, "--parallel", "many"}, `^bwemu: invalid value "many" for flag -parallel`),
+			entry("an extra positional argument", []string{"--ws", ws, "--events", events, "extra"}, `^bwemu: unexpected argument "extra"$`),
+			entry("a positional argument before the flags", []string{"extra", "--ws", ws, "--events", events}, `^bwemu: unexpected argument "extra"$`),
+			entry("an unknown flag", []string{"--ws", ws, "--events", events, "--nope"}, `^bwemu: flag provided but not defined: -nope$`),
+			entry("an unwritable --junit", []string{"--ws", ws, "--events", events, "--junit", "/nonexistent/x.xml"}, `^bwemu: --junit: .*/nonexistent/x\.xml`),
+			entry("an unwritable --json", []string{"--ws", ws, "--events", events, "--json", "/nonexistent/x.json"}, `^bwemu: --json: .*/nonexistent/x\.json`),
+			entry("a missing --ca file", []string{"--ws", ws, "--events", events, "--ca", "/nonexistent/ca.pem"}, `^bwemu: --ca: .*/nonexistent/ca\.pem`),
+			entry("a --ca file without a certificate", []string{"--ws", ws, "--events", events, "--ca", "{NOT-PEM}"}, `^bwemu: --ca: .*no PEM certificate found$`),
+		)
+
+		It("writes no report when a usage error stops the run", func(ctx SpecContext) {
+			junit, jsonOut := reportPaths()
+			out := conformCmd(ctx, "--ws", "http://x", "--events", "http://x", "--junit", junit, "--json", jsonOut)
+			Expect(out.code).To(Equal(exitUsage))
+			Expect(junit).NotTo(BeAnExistingFile())
+			Expect(jsonOut).NotTo(BeAnExistingFile())
+		}, timeout)
+	})
+
+	DescribeTable("--help exits 0 and lists every flag on stdout",
+		func(ctx SpecContext, args ...string) {
+			out := bwemu(ctx, args...)
+			Expect(out.code).To(Equal(exitPass))
+			Expect(out.stderr).To(BeEmpty())
+			Expect(out.stdout).To(HavePrefix("usage: " + conformSynopsis + "\n"))
+			for _, flag := range []string{"ws", "events", "junit", "json", "event-user", "event-password",
+				"ws-user", "ws-password", "bidirectional", "only", "lenient", "parallel", "ca"} {
+				Expect(out.stdout).To(MatchRegexp(`(?m)^  -`+regexp.QuoteMeta(flag)+`( |$)`), "the flag list has --%s", flag)
+			}
+			Expect(out.stdout).To(ContainSubstring("(default 4)"), "--parallel's default")
+		},
+		entry("conform --help", "conform", "--help"),
+		entry("conform -h", "conform", "-h"),
+		entry("help conform", "help", "conform"),
+	)
+})
