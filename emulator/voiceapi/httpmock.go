@@ -1,0 +1,81 @@
+package voiceapi
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+
+	"github.com/jarcoal/httpmock"
+)
+
+// Bandwidth's hosts, which its SDKs hard-code.
+const (
+	VoiceHost = "voice.bandwidth.com"
+	OAuthHost = "api.bandwidth.com"
+)
+
+var (
+	voiceURL = regexp.MustCompile(`^https://` + regexp.QuoteMeta(VoiceHost) + regexp.QuoteMeta(VoicePrefix) + `(/|$)`)
+	tokenURL = regexp.MustCompile(`^https://` + regexp.QuoteMeta(OAuthHost) + regexp.QuoteMeta(TokenPath) + `/?$`)
+)
+
+// RegisterResponders makes t answer Bandwidth's real Voice API
+// (https://voice.bandwidth.com/api/v2/…) and OAuth token endpoint
+// (https://api.bandwidth.com/api/v1/oauth2/token) with s, in process: a Go
+// app whose *http.Client uses t (httpmock.ActivateNonDefault(client), or
+// httpmock.Activate for http.DefaultTransport) reaches the emulator at the
+// URLs it uses in production, with no listening port. A nil t is
+// httpmock.DefaultTransport. Requests to other URLs are left to t's other
+// responders. The webhooks that follow still reach the app over real
+// loopback HTTP, from the emulator's own client.
+func RegisterResponders(t *httpmock.MockTransport, s *Server) {
+	if t == nil {
+		t = httpmock.DefaultTransport
+	}
+	responder := func(req *http.Request) (*http.Response, error) {
+		w := &recorder{header: http.Header{}}
+		s.ServeHTTP(w, req)
+		return w.response(req), nil
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		t.RegisterRegexpResponder(m, voiceURL, responder)
+	}
+	t.RegisterRegexpResponder(http.MethodPost, tokenURL, responder)
+	t.RegisterRegexpResponder(http.MethodGet, tokenURL, responder) // answered 405, as a server would
+}
+
+// recorder is the http.ResponseWriter of an in-process request.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}
+
+func (w *recorder) Flush() {}
+
+func (w *recorder) response(req *http.Request) *http.Response {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", w.status, http.StatusText(w.status)), StatusCode: w.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())),
+		ContentLength: int64(w.body.Len()), Request: req,
+	}
+}
