@@ -17,8 +17,12 @@ test:
 test-all:
 	$(GINKGO) -r --race --randomize-all --keep-going --timeout=60m
 
+# Paced streams (100 and 1,000 real-time streams against a sink process),
+# fast mode against a bare gorilla/websocket loop, and the audio sources.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./emulator/...
+	$(GO) test -run='^$$' -bench='Realtime' -benchtime=1x ./emulator/
+	$(GO) test -run='^$$' -bench='Fast|Bare' -benchtime=300000x -count=5 ./emulator/
+	$(GO) test -run='^$$' -bench=. ./emulator/media/
 
 lint:
 	$(GO) vet ./...

@@ -17,7 +17,7 @@ import (
 // built in a reused buffer around the base64 of the audio.
 func (ss *session) sendFrame() (Ending, string) {
 	silent := ss.n < ss.silentTo
-	for _, track := range ss.s.tracks {
+	for i, track := range ss.s.tracks {
 		audio := ss.s.spec.Audio
 		if track == protocol.TrackOutbound {
 			audio = ss.s.spec.OutboundAudio
@@ -40,9 +40,8 @@ func (ss *session) sendFrame() (Ending, string) {
 			return ss.writeFailed(err)
 		}
 		ss.res.Messages++
-		ss.res.FramesByTrack[track]++
-		if ss.e.opts.JournalMedia || !ss.journaled[track] {
-			ss.journaled[track] = true
+		ss.sent[i]++
+		if ss.e.opts.JournalMedia || ss.sent[i] == 1 {
 			ss.journal(Entry{Kind: KindFrameOut, By: ByEmulator, Event: protocol.EventMedia, Track: track, Count: int(ss.seq),
 				Message: fmt.Sprintf("media %s #%d (20 ms PCMU)", track, ss.seq), Data: json.RawMessage(append([]byte(nil), ss.msg...))})
 		}

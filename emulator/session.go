@@ -46,7 +46,7 @@ type session struct {
 	silentTo  int64 // frames before this index are silence
 	allowance int64 // frames Fast pace may send
 	waiters   []waiter
-	journaled map[string]bool // first frame of each track journaled
+	sent      [2]int // media frames sent per track, in the order of Stream.tracks
 
 	// Counters the reader updates.
 	playAudio, playBytes, clears, violations atomic.Int64
@@ -71,9 +71,8 @@ type readResult struct {
 func (s *Stream) run() {
 	defer s.cancel()
 	ss := &session{s: s, e: s.Call.e, abort: s.abortCtx, readDone: make(chan readResult, 1),
-		readerExit: make(chan struct{}), teardown: make(chan struct{}), journaled: map[string]bool{},
+		readerExit: make(chan struct{}), teardown: make(chan struct{}),
 		msg: make([]byte, 0, 512)}
-	ss.res.FramesByTrack = map[string]int{}
 	ending, detail := ss.connectAndStream()
 	if ending == EndDrop {
 		ss.finish(ending, detail)
@@ -311,7 +310,13 @@ func (ss *session) finish(e Ending, detail string) {
 	r.Clears, r.Violations = int(ss.clears.Load()), int(ss.violations.Load())
 	r.FirstPlayAudio = time.Duration(ss.firstPlay.Load())
 	r.EndTime = time.Now()
-	for track, n := range r.FramesByTrack {
+	r.FramesByTrack = map[string]int{}
+	for i, track := range s.tracks {
+		n := ss.sent[i]
+		if n == 0 {
+			continue
+		}
+		r.FramesByTrack[track] = n
 		ss.journal(Entry{Kind: KindMedia, By: ByEmulator, Track: track, Count: n,
 			Message: fmt.Sprintf("%d media frames sent on %s (%s)", n, track, time.Duration(n)*media.FrameDuration)})
 	}

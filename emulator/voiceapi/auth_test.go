@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -117,7 +118,8 @@ var _ = Describe("the journal of API requests", func() {
 		h := newHarness()
 		h.app.Serve("/answer", streamDoc(h.cons))
 		token := h.token(ctx, clientCredentials, basic(clientID, clientSecret)).JSON()["access_token"].(string)
-		id := h.create(ctx, map[string]any{"username": "app-user", "password": "app-pa55-never-journaled"})
+		hook := strings.Replace(h.app.URL("/events"), "http://", "http://hook:url-pa55-never-journaled@", 1)
+		id := h.create(ctx, map[string]any{"username": "app-user", "password": "app-pa55-never-journaled", "disconnectUrl": hook})
 		h.streaming(ctx, id)
 		h.send(ctx, http.MethodGet, callPath(id), nil, bearer(token))
 		h.send(ctx, http.MethodGet, calls(), nil, basic(apiUser, "wrong-pa55-never-journaled"))
@@ -131,7 +133,7 @@ var _ = Describe("the journal of API requests", func() {
 			Expect(e.By).To(Equal(emulator.ByApp))
 			Expect(e.Latency).To(BeNumerically(">", 0))
 		}
-		Expect(ops).To(Equal([]string{"token", "createCall", "getCallState", "unauthenticated", "updateCall"}))
+		Expect(ops).To(Equal([]string{"token", "createCall", "getCallState", "listCalls", "updateCall"}))
 		Expect(entries[0].Message).To(MatchRegexp(`^POST /api/v1/oauth2/token → 200 OK in \S+ \(Authorization: Basic \[redacted\]\); token issued`))
 		Expect(entries[1].Code).To(Equal(http.StatusCreated))
 		Expect(entries[1].CallID).To(Equal(id))
@@ -144,7 +146,7 @@ var _ = Describe("the journal of API requests", func() {
 
 		var buf bytes.Buffer
 		Expect(h.em.Journal().WriteJSONLines(&buf)).To(Succeed())
-		for _, secret := range []string{apiPassword, clientSecret, token, "app-pa55-never-journaled", "wrong-pa55-never-journaled",
+		for _, secret := range []string{apiPassword, clientSecret, token, "app-pa55-never-journaled", "wrong-pa55-never-journaled", "url-pa55-never-journaled",
 			base64.StdEncoding.EncodeToString([]byte(apiUser + ":" + apiPassword)),
 			base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret))} {
 			Expect(buf.String()).NotTo(ContainSubstring(secret))

@@ -54,6 +54,12 @@
 // the BXML. callbackTimeout bounds every webhook of the call; the
 // disconnect webhook goes to disconnectUrl.
 //
+// Server.Inbound places an inbound call instead (the initiate webhook to
+// the app's URL, direction inbound), which the API then knows like any
+// other; bwemu serve's control API places calls with it. Server.Calls and
+// Server.Call give a test the calls, and each Call its bxml.Run and so
+// the emulated call and its streams.
+//
 // Choices where Bandwidth documents nothing or the emulator differs:
 //
 //   - The answer webhook is held until the create-call response has been
@@ -88,7 +94,12 @@
 // # The journal
 //
 // Each request is one KindAPI entry in the engine's emulator's journal,
-// in order with the webhooks and stream events it caused.
+// in order with the webhooks and stream events it caused: the operation
+// as the SDKs name it (createCall, listCalls, getCallState, updateCall,
+// updateCallBxml, token), the status, the latency, the error, and the JSON
+// body with every password, secret and token redacted. The Authorization
+// header appears as its scheme and "[redacted]". A create-call entry
+// always precedes the call's answer webhook.
 //
 // # Lifetime
 //

@@ -157,6 +157,8 @@ type exchange struct {
 	status  int    // set by the recorder
 	written bool   // ditto
 	w       http.ResponseWriter
+	// after runs once the request is answered and journaled.
+	after []func()
 }
 
 func (x *exchange) Header() http.Header { return x.w.Header() }
@@ -180,6 +182,11 @@ func (x *exchange) Write(b []byte) (int, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
 	x := &exchange{w: w}
+	defer func() {
+		for _, f := range x.after {
+			f()
+		}
+	}()
 	s.route(x, r)
 	if !x.written {
 		x.WriteHeader(http.StatusOK)
@@ -201,37 +208,46 @@ func (s *Server) route(x *exchange, r *http.Request) {
 		x.fail(http.StatusNotFound, TypeValidation, "path "+r.URL.Path+" not found: the Voice API is under "+VoicePrefix)
 		return
 	}
+	// The operation is named before authentication, so that the journal
+	// says which request was refused.
 	seg := strings.Split(rest, "/")
-	if len(seg) >= 4 {
-		x.callID = seg[3]
-	}
-	if !s.authenticate(r) {
-		x.op = "unauthenticated"
-		x.Header().Set("WWW-Authenticate", `Basic realm="Bandwidth Voice API"`)
-		x.fail(http.StatusUnauthorized, TypeAuthentication, "The credentials provided were invalid")
-		return
-	}
-	if len(seg) < 3 || len(seg) > 5 || seg[0] != "accounts" || seg[2] != "calls" || (len(seg) == 5 && seg[4] != "bxml") {
-		x.op = "unknown"
-		x.fail(http.StatusNotFound, TypeValidation, "path "+r.URL.Path+" not found")
-		return
-	}
 	type route struct {
 		op      string
 		handler func(*exchange, *http.Request)
 	}
 	var methods map[string]route
-	switch len(seg) {
-	case 3:
+	switch {
+	case len(seg) < 3 || len(seg) > 5 || seg[0] != "accounts" || seg[2] != "calls" || (len(seg) == 5 && seg[4] != "bxml"):
+	case len(seg) == 3:
 		methods = map[string]route{http.MethodPost: {"createCall", s.createCall}, http.MethodGet: {"listCalls", s.listCalls}}
-	case 4:
+	case len(seg) == 4:
 		methods = map[string]route{http.MethodGet: {"getCallState", s.getCall}, http.MethodPost: {"updateCall", s.updateCall}}
-	case 5:
+	default:
 		methods = map[string]route{http.MethodPut: {"updateCallBxml", s.updateBXML}}
 	}
-	rt, ok := methods[r.Method]
-	if !ok {
+	rt, allowed := methods[r.Method]
+	switch {
+	case methods == nil:
+		x.op = "unknown"
+	case !allowed:
 		x.op = "methodNotAllowed"
+	default:
+		x.op = rt.op
+	}
+	if len(seg) >= 4 && methods != nil {
+		x.callID = seg[3]
+	}
+
+	if !s.authenticate(r) {
+		x.Header().Set("WWW-Authenticate", `Basic realm="Bandwidth Voice API"`)
+		x.fail(http.StatusUnauthorized, TypeAuthentication, "The credentials provided were invalid")
+		return
+	}
+	if methods == nil {
+		x.fail(http.StatusNotFound, TypeValidation, "path "+r.URL.Path+" not found")
+		return
+	}
+	if !allowed {
 		var allow []string
 		for m := range methods {
 			allow = append(allow, m)
@@ -241,7 +257,6 @@ func (s *Server) route(x *exchange, r *http.Request) {
 		x.fail(http.StatusMethodNotAllowed, TypeValidation, "Method Not Allowed: "+r.Method+" "+r.URL.Path)
 		return
 	}
-	x.op = rt.op
 	if seg[1] != s.account {
 		x.fail(http.StatusForbidden, TypeAuthorization, "Access is denied: account "+seg[1]+" is not this emulator's account ("+s.account+")")
 		return
