@@ -43,6 +43,10 @@ type CallSpec struct {
 	// BaseURL is the URL that served the call's BXML; relative
 	// streamEventUrls resolve against it.
 	BaseURL string
+
+	// ApplicationID overrides Options.ApplicationID for this call (as the
+	// Voice API's create call names one).
+	ApplicationID string
 }
 
 // Call is one emulated phone call that streams are started on.
@@ -127,7 +131,7 @@ func (e *Emulator) NewCall(spec *CallSpec) (*Call, error) {
 	}
 	now := time.Now()
 	c := &Call{
-		ID: protocol.NewCallID(), AccountID: e.opts.AccountID, ApplicationID: e.opts.ApplicationID,
+		ID: protocol.NewCallID(), AccountID: e.opts.AccountID, ApplicationID: firstNonEmpty(s.ApplicationID, e.opts.ApplicationID),
 		From: s.From, To: s.To, Direction: s.Direction, Tag: s.Tag,
 		StartTime: now, AnswerTime: now,
 		e: e, spec: s, release: make(chan struct{}),
@@ -217,13 +221,29 @@ func (c *Call) end(ctx context.Context, cause, errorMessage string) error {
 	streams := append([]*Stream(nil), c.streams...)
 	c.mu.Unlock()
 
+	// The end runs to completion on its own goroutine even if ctx ends
+	// first: a call is never left half ended (streams stopped, no
+	// disconnect). ctx only bounds how long the caller waits for it.
+	done := make(chan struct{})
+	c.e.spawn(func() {
+		defer close(done)
+		c.finish(streams, cause, errorMessage)
+	})
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// finish stops the streams, marks the call ended and delivers disconnect.
+func (c *Call) finish(streams []*Stream, cause, errorMessage string) {
 	for _, s := range streams {
 		s.command(command{kind: cmdEnd, ending: EndHangup})
 	}
 	for _, s := range streams {
-		if _, err := s.Wait(ctx); err != nil {
-			return err
-		}
+		<-s.done // each stream's ending is bounded by its timeouts
 	}
 	c.mu.Lock()
 	c.endTime = time.Now()
@@ -234,13 +254,7 @@ func (c *Call) end(ctx context.Context, cause, errorMessage string) error {
 	ev := c.event(protocol.EventDisconnect)
 	ev.Cause, ev.ErrorMessage = cause, errorMessage
 	ev.EndTime = protocol.TimePtr(c.endTime)
-	done := c.webhooks.send(c.disconnectTarget(), ev, entryIDs{call: c.ID})
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	<-c.webhooks.send(c.disconnectTarget(), ev, entryIDs{call: c.ID})
 }
 
 // abort ends the call at once without webhooks, for Emulator.Close.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Emulator plays Bandwidth for any number of calls: it opens their media
@@ -55,7 +56,7 @@ func New(opts *Options) *Emulator {
 	}
 	e.client = o.HTTPClient
 	if e.client == nil {
-		e.ownHTTP = http.DefaultTransport.(*http.Transport).Clone()
+		e.ownHTTP = weburl.NewTransport()
 		e.client = &http.Client{Transport: e.ownHTTP}
 	}
 	return e

@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -168,5 +169,16 @@ var _ = Describe("a stream", func() {
 		}
 		Expect(in).To(HaveEach(silence), "the caller side stays silent")
 		Expect(out[len(out)-1]).NotTo(Equal(silence), "the outbound track plays the tone")
+	})
+
+	It("ends the call completely even when the caller stops waiting", func(ctx SpecContext) {
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Media(ctx, 20*time.Millisecond)).To(Succeed())
+		gone, cancel := context.WithCancel(ctx)
+		cancel()
+		Expect(call.Hangup(gone)).To(MatchError(context.Canceled))
+		Eventually(call.Done()).WithTimeout(5 * time.Second).Should(BeClosed())
+		Eventually(events.Events).WithTimeout(5 * time.Second).Should(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
 	})
 })

@@ -32,6 +32,7 @@ usage:
   bwemu validate FILE...               check scenario files without running them
   bwemu conform --ws URL --events URL  run the consumer conformance suite against an app
   bwemu consumer [--listen ADDR]       run the built-in reference consumer
+  bwemu serve [--listen ADDR] [flags]  serve the mock Voice API (calls, OAuth) and a control API
   bwemu version
   bwemu help [COMMAND]
 
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		return conformCommand(ctx, args[1:], stdout, stderr)
 	case "consumer":
 		return consumerCommand(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return serveCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "bwemu", version)
 		return exitPass

@@ -13,6 +13,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Defaults of the Engine's settings, and the engine's other fixed choices.
@@ -161,7 +162,7 @@ func (en *Engine) settings() settings {
 	s := settings{client: en.HTTPClient, pace: en.Pace, audio: en.Audio, speechRate: en.SpeechRate, stopWait: en.StopStreamWaitTimeout}
 	if s.client == nil {
 		en.once.Do(func() {
-			t := http.DefaultTransport.(*http.Transport).Clone()
+			t := weburl.NewTransport()
 			t.DisableKeepAlives = true // no idle connection outlives a fetch
 			en.client = &http.Client{Transport: t}
 		})

@@ -60,6 +60,13 @@ var _ = Describe("authentication", func() {
 		Expect(h.send(ctx, http.MethodGet, calls(), nil, bearer(token)).status).To(Equal(http.StatusOK))
 	}, timeout)
 
+	It("accepts form-urlencoded Basic client credentials, as golang.org/x/oauth2 sends them", func(ctx SpecContext) {
+		h := newHarness(func(o *voiceapi.Options) { o.ClientID, o.ClientSecret = "client 7", "s3cret/+&=" })
+		Expect(h.token(ctx, clientCredentials, basic(url.QueryEscape("client 7"), url.QueryEscape("s3cret/+&="))).status).To(Equal(http.StatusOK))
+		Expect(h.token(ctx, clientCredentials, basic("client 7", "s3cret/+&=")).status).To(Equal(http.StatusOK))
+		Expect(h.token(ctx, clientCredentials, basic(url.QueryEscape("client 7"), "wrong")).status).To(Equal(http.StatusUnauthorized))
+	}, timeout)
+
 	It("takes the client credentials from the form too", func(ctx SpecContext) {
 		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {clientSecret}}
 		Expect(h.token(ctx, form, nil).status).To(Equal(http.StatusOK))

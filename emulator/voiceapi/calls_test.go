@@ -229,6 +229,7 @@ var _ = Describe("get call state and list calls", func() {
 		Expect(*st.DisconnectCause).To(Equal("hangup"))
 		Expect(st.ErrorMessage).To(BeNil())
 		Expect(st.EndTime.Before(st.StartTime.Time)).To(BeFalse())
+		Expect(st.StartTime.Before(st.EnqueuedTime.Time)).To(BeFalse())
 		Expect(st.LastUpdate.Time).To(Equal(st.EndTime.Time))
 	}, timeout)
 

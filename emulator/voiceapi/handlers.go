@@ -108,6 +108,7 @@ func (s *Server) createCall(x *exchange, r *http.Request) {
 		x.fail(http.StatusServiceUnavailable, TypeUnavailable, "the emulator is shutting down: no new calls")
 		return
 	}
+	enqueued := time.Now() // before the call's startTime
 	run, err := s.engine.Start(withGate(s.ctx, gate), o)
 	if err != nil {
 		s.mu.Unlock()
@@ -118,7 +119,7 @@ func (s *Server) createCall(x *exchange, r *http.Request) {
 		x.invalid("Could not create call: " + err.Error())
 		return
 	}
-	c := &Call{ID: run.Call.ID, Direction: protocol.DirectionOutbound, Run: run, Created: time.Now(),
+	c := &Call{ID: run.Call.ID, Direction: protocol.DirectionOutbound, Run: run, Created: enqueued,
 		srv: s, applicationID: q.ApplicationID, tag: q.tag()}
 	s.calls = append(s.calls, c)
 	s.byID[c.ID] = c

@@ -6,7 +6,9 @@ package weburl
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"time"
 )
 
 // Redacted replaces a secret in anything recorded.
@@ -62,4 +64,21 @@ func ErrorText(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// NewTransport returns an HTTP transport of the caller's own (whose idle
+// connections it may close), cloned from net/http's default one; when a
+// test has swapped that default for a mock (httpmock.Activate), it starts
+// from a fresh transport instead, since webhooks must still reach the app.
+func NewTransport() *http.Transport {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return &http.Transport{
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }

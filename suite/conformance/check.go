@@ -15,6 +15,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 	"github.com/bwemu/bwemu/suite"
 )
 
@@ -189,7 +190,7 @@ func (c *Check) Emulator(opts *emulator.Options) *emulator.Emulator {
 	defer c.mu.Unlock()
 	if o.HTTPClient == nil {
 		if c.client == nil {
-			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr := weburl.NewTransport()
 			if c.Target.TLSConfig != nil {
 				tr.TLSClientConfig = c.Target.TLSConfig.Clone()
 			}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/emulator/voiceapi"
+	"github.com/bwemu/bwemu/internal/consumer"
+)
+
+// voiceApp is an app's HTTP side for bwemu serve: BXML per path, 204 on
+// /events, and what every request was, in arrival order.
+type voiceApp struct {
+	srv *httptest.Server
+
+	mu    sync.Mutex
+	docs  map[string]string
+	whats []string
+}
+
+func newVoiceApp() *voiceApp {
+	a := &voiceApp{docs: map[string]string{}}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body)
+		if err != nil || ev.EventType == "" {
+			http.Error(w, "not a webhook", http.StatusBadRequest)
+			return
+		}
+		what := ev.EventType
+		if ev.Cause != "" {
+			what += " (" + ev.Cause + ")"
+		}
+		if ev.MediaStream != nil {
+			what += " " + ev.MediaStream.Name
+		}
+		a.mu.Lock()
+		a.whats = append(a.whats, what)
+		doc, ok := a.docs[r.URL.Path]
+		a.mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		_, _ = io.WriteString(w, doc)
+	}))
+	DeferCleanup(a.srv.Close)
+	return a
+}
+
+func (a *voiceApp) URL(path string) string { return a.srv.URL + path }
+
+func (a *voiceApp) Serve(path, doc string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.docs[path] = doc
+}
+
+// Whats is every webhook, as "eventType (cause) streamName", in order.
+func (a *voiceApp) Whats() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.whats...)
+}
+
+// serving runs `bwemu serve` with args until the returned stop is called;
+// stop cancels its context and returns the exit code.
+func serving(ctx context.Context, args ...string) (base string, stdout, stderr *gbytes.Buffer, stop func() int) {
+	GinkgoHelper()
+	runCtx, cancel := context.WithCancel(ctx)
+	stdout, stderr = gbytes.NewBuffer(), gbytes.NewBuffer()
+	done := make(chan int, 1)
+	go func() {
+		defer GinkgoRecover()
+		done <- run(runCtx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), stdout, stderr)
+	}()
+	var code int
+	stopped := false
+	stop = func() int {
+		if !stopped {
+			cancel()
+			Eventually(done).WithContext(ctx).Should(Receive(&code))
+			stopped = true
+			AddReportEntry("bwemu serve", ReportEntryVisibilityFailureOrVerbose,
+				"exit "+itoa(code)+"\n--- stdout\n"+string(stdout.Contents())+"--- stderr\n"+string(stderr.Contents()))
+		}
+		return code
+	}
+	DeferCleanup(stop)
+	Eventually(stdout).WithContext(ctx).Should(gbytes.Say(`voice api\s+http://127\.0\.0\.1:\d+/api/v2`))
+	base = regexp.MustCompile(`voice api\s+(http://127\.0\.0\.1:\d+)/api/v2`).FindStringSubmatch(string(stdout.Contents()))[1]
+	return base, stdout, stderr, stop
+}
+
+// httpDo makes a request and returns the status and body.
+func httpDo(ctx context.Context, client *http.Client, method, url, contentType, body string, edit ...func(*http.Request)) (int, []byte) {
+	GinkgoHelper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	Expect(err).NotTo(HaveOccurred())
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for _, e := range edit {
+		e(req)
+	}
+	resp, err := client.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	Expect(err).NotTo(HaveOccurred())
+	return resp.StatusCode, data
+}
+
+func decodeJSON(data []byte) map[string]any {
+	GinkgoHelper()
+	var m map[string]any
+	Expect(json.Unmarshal(data, &m)).To(Succeed(), "body %s", data)
+	return m
+}
+
+var _ = Describe("bwemu serve", func() {
+	var client *http.Client
+	BeforeEach(func() {
+		tr := &http.Transport{DisableKeepAlives: true}
+		DeferCleanup(tr.CloseIdleConnections)
+		client = &http.Client{Transport: tr}
+	})
+
+	It("serves the Voice API, OAuth and the control API, then hangs up live calls and exits 0", func(ctx SpecContext) {
+		app := newVoiceApp()
+		cons, err := consumer.Start("127.0.0.1:0", nil)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(cons.Close)
+		app.Serve("/answer", fmt.Sprintf(`<Response>
+  <StartStream name="agent" destination="%[1]s" streamEventUrl="/events"/>
+  <StartStream name="backup" destination="%[1]s" streamEventUrl="/events"/>
+  <Pause duration="600"/>
+</Response>`, cons.WebSocketURL()))
+		app.Serve("/initiate", fmt.Sprintf(`<Response><StartStream name="caller" destination="%s" streamEventUrl="/events"/><Pause duration="600"/></Response>`, cons.WebSocketURL()))
+
+		base, stdout, stderr, stop := serving(ctx, "--account-id", "5551234", "--username", "api-user", "--password", "api-pa55",
+			"--client-id", "cid", "--client-secret", "client-s3cret", "--pace", "fast")
+		out := string(stdout.Contents())
+		Expect(out).To(ContainSubstring("oauth      " + base + "/api/v1/oauth2/token"))
+		Expect(out).To(ContainSubstring("control    " + base + "/control/"))
+		Expect(out).To(ContainSubstring(`auth       Basic user "api-user", or Bearer tokens for OAuth client "cid"`))
+		Expect(out).NotTo(ContainSubstring("api-pa55"))
+		Expect(out).NotTo(ContainSubstring("client-s3cret"))
+
+		By("getting a token and creating a call with it, as an SDK does")
+		status, body := httpDo(ctx, client, http.MethodPost, base+"/api/v1/oauth2/token", "application/x-www-form-urlencoded",
+			"grant_type=client_credentials", func(r *http.Request) { r.SetBasicAuth("cid", "client-s3cret") })
+		Expect(status).To(Equal(http.StatusOK), "body %s", body)
+		token := decodeJSON(body)["access_token"].(string)
+		bearer := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+		create, _ := json.Marshal(map[string]any{"to": "+19195551234", "from": "+19195554321", "applicationId": "app-1",
+			"answerUrl": app.URL("/answer"), "disconnectUrl": app.URL("/events")})
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/api/v2/accounts/5551234/calls", "application/json", string(create), bearer)
+		Expect(status).To(Equal(http.StatusCreated), "body %s", body)
+		outbound := decodeJSON(body)["callId"].(string)
+		Eventually(ctx, app.Whats).Should(ConsistOf("answer", "mediaStreamStarted agent", "mediaStreamStarted backup"))
+		status, _ = httpDo(ctx, client, http.MethodGet, base+"/api/v2/accounts/5551234/calls/"+outbound, "", "")
+		Expect(status).To(Equal(http.StatusUnauthorized))
+		status, body = httpDo(ctx, client, http.MethodGet, base+"/api/v2/accounts/5551234/calls/"+outbound, "", "",
+			func(r *http.Request) { r.SetBasicAuth("api-user", "api-pa55") })
+		Expect(status).To(Equal(http.StatusOK))
+		Expect(decodeJSON(body)["state"]).To(Equal("answered"))
+
+		By("letting media through and resetting a stream from the control API")
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+outbound+"/streams/agent/media", "application/json", `{"duration":"200ms"}`)
+		Expect(status).To(Equal(http.StatusOK), "body %s", body)
+		Expect(decodeJSON(body)["progress"]).To(Equal("200ms"))
+		_, err = cons.WaitStream(ctx, func(r consumer.StreamRecord) bool { return r.StreamName == "agent" && r.FramesByTrack["inbound"] == 10 })
+		Expect(err).NotTo(HaveOccurred())
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+outbound+"/streams/agent/fault", "application/json", `{"fault":"reset"}`)
+		Expect(status).To(Equal(http.StatusOK), "body %s", body)
+		Expect(decodeJSON(body)).To(HaveKeyWithValue("cause", protocol.CauseConnectionError))
+		Expect(app.Whats()).To(ContainElement("mediaStreamStopped (connection-error) agent"))
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+outbound+"/streams/agent/fault", "application/json", `{"fault":"reset"}`)
+		Expect(status).To(Equal(http.StatusNotFound), "the stream has ended: body %s", body)
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+outbound+"/streams/backup/fault", "application/json", `{"fault":"boom"}`)
+		Expect(status).To(Equal(http.StatusBadRequest))
+		Expect(decodeJSON(body)["error"]).To(Equal(`"fault" "boom": want reset, drop or error`))
+
+		By("placing an inbound call, then hanging up as the caller")
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls", "application/json",
+			fmt.Sprintf(`{"url":%q,"from":"+15550001111","to":"+15550002222","disconnectUrl":%q}`, app.URL("/initiate"), app.URL("/events")))
+		Expect(status).To(Equal(http.StatusCreated), "body %s", body)
+		inbound := decodeJSON(body)["callId"].(string)
+		Expect(protocol.IsCallID(inbound)).To(BeTrue())
+		Eventually(ctx, app.Whats).Should(ContainElements("initiate", "mediaStreamStarted caller"))
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+inbound+"/hangup", "", "")
+		Expect(status).To(Equal(http.StatusOK), "body %s", body)
+		Expect(decodeJSON(body)).To(And(HaveKeyWithValue("state", "disconnected"), HaveKeyWithValue("disconnectCause", "hangup")))
+		Expect(app.Whats()).To(ContainElements("mediaStreamStopped (closed) caller", "disconnect (hangup)"))
+		status, _ = httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+inbound+"/hangup", "", "")
+		Expect(status).To(Equal(http.StatusConflict))
+		status, _ = httpDo(ctx, client, http.MethodPost, base+"/control/calls/c-nope/hangup", "", "")
+		Expect(status).To(Equal(http.StatusNotFound))
+
+		By("reading the journal as JSON Lines, with no secret in it")
+		status, body = httpDo(ctx, client, http.MethodGet, base+"/control/journal", "", "")
+		Expect(status).To(Equal(http.StatusOK))
+		entries, err := emulator.ReadJSONLines(bytes.NewReader(body))
+		Expect(err).NotTo(HaveOccurred())
+		kinds := map[string]bool{}
+		for _, e := range entries {
+			kinds[e.Kind] = true
+		}
+		Expect(kinds).To(HaveKey(voiceapi.KindAPI))
+		Expect(kinds).To(HaveKey(kindControl))
+		Expect(kinds).To(HaveKey(emulator.KindWebhook))
+		Expect(string(body)).NotTo(ContainSubstring("api-pa55"))
+		Expect(string(body)).NotTo(ContainSubstring("client-s3cret"))
+		Expect(string(body)).NotTo(ContainSubstring(token))
+
+		By("shutting down: the live outbound call is hung up with its webhooks")
+		before := len(app.Whats())
+		Expect(stop()).To(Equal(exitPass))
+		Expect(app.Whats()[before:]).To(Equal([]string{"mediaStreamStopped (closed) backup", "disconnect (hangup)"}))
+		Expect(string(stdout.Contents())).To(ContainSubstring("shutting down: hanging up 1 live calls\n"))
+		Expect(string(stdout.Contents())).To(HaveSuffix("stopped\n"))
+		Expect(stderr.Contents()).To(BeEmpty())
+	}, timeout)
+
+	It("accepts any request without credentials, and answers unknown control paths with 404", func(ctx SpecContext) {
+		base, stdout, _, stop := serving(ctx)
+		Expect(string(stdout.Contents())).To(ContainSubstring("auth       none: every request is accepted"))
+		Expect(string(stdout.Contents())).To(ContainSubstring("account    " + emulator.DefaultAccountID))
+		status, body := httpDo(ctx, client, http.MethodGet, base+"/api/v2/accounts/"+emulator.DefaultAccountID+"/calls", "", "")
+		Expect(status).To(Equal(http.StatusOK))
+		Expect(string(body)).To(Equal("[]"))
+		status, body = httpDo(ctx, client, http.MethodGet, base+"/api/v2/accounts/1/calls", "", "")
+		Expect(status).To(Equal(http.StatusForbidden), "body %s", body)
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/frobnicate", "", "")
+		Expect(status).To(Equal(http.StatusNotFound))
+		Expect(decodeJSON(body)["error"]).To(Equal("no control operation POST /control/frobnicate"))
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls", "application/json", `{"from":"+1"}`)
+		Expect(status).To(Equal(http.StatusBadRequest))
+		Expect(decodeJSON(body)["error"]).To(ContainSubstring(`"url" is required`))
+		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls", "application/json", `{"url":"ftp://x/"}`)
+		Expect(status).To(Equal(http.StatusBadRequest), "body %s", body)
+		Expect(stop()).To(Equal(exitPass))
+		Expect(string(stdout.Contents())).To(ContainSubstring("shutting down: hanging up 0 live calls\n"))
+	}, timeout)
+
+	DescribeTable("exits 2 for bad usage",
+		func(ctx SpecContext, args []string, complaint string) {
+			out := bwemu(ctx, append([]string{"serve"}, args...)...)
+			Expect(out.code).To(Equal(exitUsage))
+			Expect(out.stdout).To(BeEmpty())
+			Expect(lines(out.stderr)[0]).To(Equal("bwemu: " + complaint))
+		},
+		entry("an unknown flag", []string{"--port", "1"}, "flag provided but not defined: -port"),
+		entry("an argument", []string{"extra"}, `unexpected argument "extra"`),
+		entry("--username without --password", []string{"--username", "u"}, "--username and --password go together"),
+		entry("--client-secret without --client-id", []string{"--client-secret", "s"}, "--client-id and --client-secret go together"),
+		entry("--pace slow", []string{"--pace", "slow"}, `invalid value "slow" for flag -pace: want one of realtime, fast`),
+		entry("an empty --account-id", []string{"--account-id", ""}, "--account-id must not be empty"),
+	)
+
+	It("exits 2 when it cannot listen", func(ctx SpecContext) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(ln.Close)
+		out := bwemu(ctx, "serve", "--listen", ln.Addr().String())
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stderr).To(HavePrefix("bwemu: cannot listen on " + ln.Addr().String()))
+	}, timeout)
+
+	It("lists its flags for --help", func(ctx SpecContext) {
+		out := bwemu(ctx, "help", "serve")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(HavePrefix("usage: bwemu serve"))
+		for _, f := range []string{"-listen", "-account-id", "-username", "-password", "-client-id", "-client-secret", "-pace"} {
+			Expect(out.stdout).To(MatchRegexp(`(?m)^  ` + regexp.QuoteMeta(f) + `\b`))
+		}
+		Expect(bwemu(ctx, "--help").stdout).To(ContainSubstring("bwemu serve [--listen ADDR]"))
+	}, timeout)
+})
