@@ -8,7 +8,9 @@ import (
 	"github.com/onsi/gomega/types"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/emulator/voiceapi"
 	"github.com/bwemu/bwemu/suite"
 )
 
@@ -29,7 +31,7 @@ func (p *play) check() []Failure {
 		}
 		// The stream's journal, or for call-level expectations the end of
 		// the whole journal.
-		f := Failure{Expectation: name, Message: msg, Excerpt: suite.JournalExcerpt(p.e.Journal().Entries(), streamID, excerptLines)}
+		f := Failure{Expectation: name, Message: msg, Excerpt: suite.JournalExcerpt(p.entries(), streamID, excerptLines)}
 		if pos.Line == 0 {
 			// Implicit expectations (204, no violations) and those the
 			// model keeps no place for: the scenario's.
@@ -49,7 +51,7 @@ func (p *play) check() []Failure {
 	if policy == nil {
 		policy = &WebhooksExpect{Status: "204"}
 	}
-	deliveries := p.e.Deliveries()
+	deliveries := p.deliveries()
 	status := suite.BeAnsweredWith(204)
 	if policy.Status == "2xx" {
 		status = suite.BeAnswered2xx()
@@ -133,7 +135,46 @@ func (p *play) check() []Failure {
 			expect("expect.acceptsNewStream", Pos{}, p.e, suite.AcceptNewStream(p.ctx, spec), "")
 		}
 	}
+	if e := x.API; e != nil && p.call != nil {
+		expect("expect.api", e.Pos, p.apiOperations(), gomega.ContainElements(e.Operations), "")
+	}
+	if x.BXMLWarnings != nil && p.call != nil {
+		if ws := p.bxmlWarnings(); len(ws) > *x.BXMLWarnings {
+			out = append(out, Failure{Expectation: "expect.bxmlWarnings", Pos: p.sc.Pos.String(),
+				Message: fmt.Sprintf("want at most %d BXML warnings, got %d:\n  %s", *x.BXMLWarnings, len(ws), strings.Join(ws, "\n  ")),
+				Excerpt: suite.JournalExcerpt(p.entries(), "", excerptLines)})
+		}
+	}
 	return out
+}
+
+// apiOperations are the Voice API operations the app made successfully
+// on the scenario's call, in order, e.g. "updateCall"; a refused request
+// shows as "updateCall (401)".
+func (p *play) apiOperations() []string {
+	ops := []string{}
+	for _, e := range p.entries() {
+		if e.Kind != voiceapi.KindAPI || e.CallID != p.call.ID {
+			continue
+		}
+		op := e.Event
+		if e.Code < 200 || e.Code > 299 {
+			op = fmt.Sprintf("%s (%d)", op, e.Code)
+		}
+		ops = append(ops, op)
+	}
+	return ops
+}
+
+// bxmlWarnings are the warnings the engine journaled for the call's BXML.
+func (p *play) bxmlWarnings() []string {
+	var ws []string
+	for _, e := range p.entries() {
+		if e.Kind == bxml.KindBXML && e.CallID == p.call.ID && strings.HasPrefix(e.Message, "warning: ") {
+			ws = append(ws, e.Message)
+		}
+	}
+	return ws
 }
 
 // rejected returns the rejected stream with the given name.

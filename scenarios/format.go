@@ -117,6 +117,11 @@ func formatTarget(f *File) mapSlice {
 	m.add("eventUser", t.EventUser)
 	m.add("eventPassword", t.EventPassword)
 	m.add("ca", relativeTo(f.Path, t.CA))
+	m.add("api", t.API)
+	m.add("apiUsername", t.APIUsername)
+	m.add("apiPassword", t.APIPassword)
+	m.add("apiClientId", t.APIClientID)
+	m.add("apiClientSecret", t.APIClientSecret)
 	return m
 }
 
@@ -165,6 +170,15 @@ func formatSettings(s, base Settings) mapSlice {
 	m.add("duplicateWebhooks", differPtr(s.Options.DuplicateWebhooks, base.Options.DuplicateWebhooks))
 	m.add("rejectOnConnectError", differPtr(s.Options.RejectOnConnectError, base.Options.RejectOnConnectError))
 	m.add("appCloseAsError", differPtr(s.Options.AppCloseAsError, base.Options.AppCloseAsError))
+	if b := s.BXML; b != nil && !samePart(b, base.BXML) {
+		var bm mapSlice
+		bm.add("url", b.URL)
+		bm.add("method", b.Method)
+		bm.add("event", b.Event)
+		bm.add("username", b.Username)
+		bm.add("password", b.Password)
+		m = append(m, yaml.MapItem{Key: "bxml", Value: emptyAsMap(bm)})
+	}
 	m.add("expect", formatExpect(s.Expect, base.Expect))
 	return m
 }
@@ -307,6 +321,12 @@ func formatExpect(e, base Expect) mapSlice {
 	if e.AcceptsNewStream != nil && !samePart(e.AcceptsNewStream, base.AcceptsNewStream) {
 		m.add("acceptsNewStream", e.AcceptsNewStream)
 	}
+	if x := e.API; x != nil && !samePart(x, base.API) {
+		m = append(m, yaml.MapItem{Key: "api", Value: append([]string{}, x.Operations...)})
+	}
+	if e.BXMLWarnings != nil && !samePart(e.BXMLWarnings, base.BXMLWarnings) {
+		m.add("bxmlWarnings", e.BXMLWarnings)
+	}
 	return m
 }
 
@@ -348,6 +368,8 @@ func formatStep(st Step) (any, error) {
 			return nil, fmt.Errorf("start step without a stream")
 		}
 		return one(emptyAsMap(formatStream(*st.Start, Stream{}))), nil
+	case StepWait, StepWaitForEnd:
+		return one(st.Duration.String()), nil
 	case StepDuplicateWebhooks:
 		if st.On {
 			return string(st.Kind), nil

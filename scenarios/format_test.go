@@ -60,6 +60,7 @@ var _ = Describe("Format", func() {
 		},
 		Entry("the example", "../scenarios.example.yaml"),
 		Entry("every key and step form", "testdata/full.yaml"),
+		Entry("bxml:, target.api, wait, waitForEnd, api and bxmlWarnings", "testdata/bxml.yaml"),
 	)
 
 	It("resolves audio again on the way back", func() {

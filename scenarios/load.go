@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,10 +20,12 @@ import (
 
 // The keys of each part of a file, in the order messages list them.
 var (
-	fileKeys     = []string{"target", "defaults", "scenarios"}
-	targetKeys   = []string{"websocket", "events", "eventMethod", "disconnect", "wsUser", "wsPassword", "eventUser", "eventPassword", "ca"}
-	settingKeys  = []string{"call", "stream", "streams", "pace", "speed", "timeouts", "duplicateWebhooks", "rejectOnConnectError", "appCloseAsError", "expect"}
+	fileKeys   = []string{"target", "defaults", "scenarios"}
+	targetKeys = []string{"websocket", "events", "eventMethod", "disconnect", "wsUser", "wsPassword", "eventUser", "eventPassword", "ca",
+		"api", "apiUsername", "apiPassword", "apiClientId", "apiClientSecret"}
+	settingKeys  = []string{"call", "stream", "streams", "pace", "speed", "timeouts", "duplicateWebhooks", "rejectOnConnectError", "appCloseAsError", "expect", "bxml"}
 	callKeys     = []string{"from", "to", "direction", "tag"}
+	bxmlKeys     = []string{"url", "method", "event", "username", "password"}
 	streamKeys   = []string{"name", "mode", "tracks", "params", "destination", "query", "audio"}
 	timeoutKeys  = []string{"handshake", "write", "closeHandshake", "callback", "deadPeer"}
 	scenarioKeys = append(append([]string{"name"}, settingKeys...), "steps")
@@ -34,6 +38,7 @@ var (
 	directions   = []string{"inbound", "outbound"}
 	paces        = []string{"realtime", "fast"}
 	eventMethods = []string{"POST", "GET"}
+	bxmlEvents   = []string{BXMLInitiate, BXMLAnswer}
 )
 
 // Bandwidth's limits on <StreamParam> and callbackTimeout.
@@ -68,6 +73,8 @@ func Parse(path string, data []byte) (*File, error) {
 		audio:    map[string]audioResult{},
 		refs:     map[Pos]ref{},
 		problems: map[string]*problem{},
+
+		perScenario: map[Pos][]*field{},
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // a UTF-8 byte order mark
 	for _, line := range strings.Split(string(data), "\n") {
@@ -147,6 +154,7 @@ func (l *loader) file(data []byte) *File {
 	}
 	for _, s := range f.Scenarios {
 		s.Settings = merge(f.Defaults, s.Settings)
+		l.checkBXML(f, s)
 		l.checkRefs(s)
 	}
 	l.reportProblems()
@@ -182,7 +190,61 @@ func (l *loader) target(f *field) Target {
 	if v, ok := o.get("ca"); ok {
 		t.CA, _ = l.caFile(v)
 	}
+	if v, ok := o.get("api"); ok {
+		t.API, _ = l.hostPort(v)
+		l.api = v.pos
+	}
+	for key, dst := range map[string]*string{
+		"apiUsername": &t.APIUsername, "apiPassword": &t.APIPassword,
+		"apiClientId": &t.APIClientID, "apiClientSecret": &t.APIClientSecret,
+	} {
+		if v, ok := o.get(key); ok {
+			*dst, _ = l.text(v)
+		}
+	}
 	return t
+}
+
+// hostPort reads target.api: a host:port to listen on, port required.
+func (l *loader) hostPort(f *field) (string, bool) {
+	s, ok := l.str(f)
+	if !ok {
+		return "", false
+	}
+	host, port, err := net.SplitHostPort(s)
+	n, perr := strconv.Atoi(port)
+	if err != nil || host == "" || perr != nil || n < 0 || n > 65535 {
+		l.errorf(f.pos, "api: %q is not a host:port to serve the Voice API on (e.g. 127.0.0.1:8090)", s)
+		return "", false
+	}
+	return s, true
+}
+
+// bxml reads bxml: where the call gets its first BXML.
+func (l *loader) bxml(f *field) *BXML {
+	o := l.obj(f, "bxml", bxmlKeys)
+	if o == nil {
+		return nil
+	}
+	b := &BXML{Pos: o.pos}
+	if v, ok := o.get("url"); ok {
+		b.URL, _ = l.urlOf(v, "http", "https", "the app's URL that serves the call's first BXML")
+	} else {
+		l.missing(o, "url", "bxml: missing key \"url\" (the app's URL that serves the call's first BXML)")
+	}
+	if v, ok := o.get("method"); ok {
+		b.Method, _ = l.enum(v, eventMethods...)
+	}
+	if v, ok := o.get("event"); ok {
+		b.Event, _ = l.enum(v, bxmlEvents...)
+	}
+	if v, ok := o.get("username"); ok {
+		b.Username, _ = l.text(v)
+	}
+	if v, ok := o.get("password"); ok {
+		b.Password, _ = l.text(v)
+	}
+	return b
 }
 
 // caFile reads the ca: path, resolved against the file's directory (and
@@ -263,6 +325,9 @@ func (l *loader) settings(o *object) Settings {
 	}
 	if v, ok := o.get("expect"); ok {
 		s.Expect = l.expect(v)
+	}
+	if v, ok := o.get("bxml"); ok {
+		s.BXML = l.bxml(v)
 	}
 	return s
 }
@@ -461,6 +526,9 @@ func (l *loader) scenario(f *field, names map[string]Pos) *Scenario {
 		l.missing(o, "name", "%s: missing key \"name\" (every scenario needs a unique name)", f.label)
 	}
 	s.Settings = l.settings(o)
+	if l.api.Line > 0 {
+		l.sharedEmulator(o)
+	}
 	if v, ok := o.get("steps"); ok {
 		s.Steps = l.steps(v)
 		if items, isList := v.node.(*ast.SequenceNode); isNull(v.node) || (isList && len(items.Values) == 0) {
@@ -470,4 +538,83 @@ func (l *loader) scenario(f *field, names map[string]Pos) *Scenario {
 		l.missing(o, "steps", "%s: missing key \"steps\" (want a list such as [media: 2s, hangup])", f.label)
 	}
 	return s
+}
+
+// emulatorKeys are the settings that configure a whole emulator.
+var emulatorKeys = []string{"timeouts", "duplicateWebhooks", "rejectOnConnectError", "appCloseAsError"}
+
+// sharedEmulator refuses, in a file with target.api, per-scenario settings
+// of the one emulator its bxml: scenarios share (timeouts.callback is the
+// call's own and stays allowed). Whether the scenario uses bxml: is only
+// known after the merge, so the candidates are kept for checkBXML.
+func (l *loader) sharedEmulator(o *object) {
+	for _, key := range emulatorKeys {
+		v, ok := o.get(key)
+		if !ok {
+			continue
+		}
+		if key == "timeouts" {
+			if to, isMap := l.entries(v.node); isMap && len(to) == 1 && to[0].key == "callback" {
+				continue
+			}
+		}
+		l.perScenario[o.pos] = append(l.perScenario[o.pos], v)
+	}
+}
+
+// checkBXML checks a merged scenario's bxml: against its streams, steps
+// and the target.
+func (l *loader) checkBXML(f *File, s *Scenario) {
+	b := s.BXML
+	x := s.Expect
+	if b == nil {
+		if x.API != nil {
+			l.problem(x.API.Pos, "api: {S} has no bxml:: only calls that run the app's BXML are driven through the Voice API", s.Name, "")
+		}
+		if x.BXMLWarnings != nil {
+			l.problem(s.Pos, "bxmlWarnings: {S} has no bxml:: there is no BXML to warn about", s.Name, "")
+		}
+		for _, st := range s.Steps {
+			if st.Kind == StepWaitForEnd {
+				l.errorf(st.Pos, "waitForEnd: only a call that runs the app's BXML (bxml:) ends by itself; use wait: or hangup")
+			}
+		}
+		return
+	}
+	if x.AcceptsNewStream != nil {
+		l.problem(s.Pos, "acceptsNewStream: {S} has bxml:: its streams are the app's BXML's, so there is no stream spec to start again", s.Name, "")
+	}
+	if x.API != nil && f.Target.API == "" {
+		l.problem(x.API.Pos, "api: {S} expects Voice API requests, but the file serves no Voice API: set target.api (e.g. 127.0.0.1:8090)", s.Name, "")
+	}
+	other := Pos{}
+	switch {
+	case s.Stream.Pos.Line > 0:
+		other = s.Stream.Pos
+	case len(s.Extra) > 0:
+		other = s.Extra[0].Pos
+	}
+	if other.Line > 0 {
+		// Either may come from defaults:, so the message names both places.
+		l.errorf(b.Pos, "bxml: (at %d:%d) and stream:/streams: (at %d:%d) exclude each other: with bxml: the app's <StartStream> verbs start the streams",
+			b.Pos.Line, b.Pos.Col, other.Line, other.Col)
+	}
+	if f.Target.API != "" {
+		if b.Event == BXMLAnswer {
+			l.errorf(b.Pos, "bxml: event answer cannot be used with target.api (at %d:%d): the Voice API knows only calls it places inbound (event initiate) or the app creates", l.api.Line, l.api.Col)
+		}
+		for _, v := range l.perScenario[s.Pos] {
+			l.errorf(v.kpos, "%s: scenarios with bxml: share the file's emulator when target.api is set (at %d:%d): set %s in defaults:", v.key, l.api.Line, l.api.Col, v.key)
+		}
+		for _, st := range s.Steps {
+			if st.Kind == StepDuplicateWebhooks {
+				l.errorf(st.Pos, "duplicateWebhooks: scenarios with bxml: share the file's emulator when target.api is set (at %d:%d): set duplicateWebhooks in defaults:", l.api.Line, l.api.Col)
+			}
+		}
+	}
+	for _, st := range s.Steps {
+		if st.Kind == StepStart {
+			l.errorf(st.Pos, "start: a scenario with bxml: starts its streams with the app's <StartStream> verbs, not start steps")
+		}
+	}
 }

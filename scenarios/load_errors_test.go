@@ -132,13 +132,13 @@ scenaros:
     steps:
       - media: 1s
       - hangUp
-`, `t.yaml:5:9: steps[1]: unknown step "hangUp" (want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks); did you mean "hangup"?`, schemaRejects},
+`, `t.yaml:5:9: steps[1]: unknown step "hangUp" (want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd); did you mean "hangup"?`, schemaRejects},
 
 	{"an unknown step as a mapping", `scenarios:
   - name: a
     steps:
-      - wait: 2s
-`, `t.yaml:4:9: steps[0]: unknown step "wait" (want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks)`, schemaRejects},
+      - pause: 2s
+`, `t.yaml:4:9: steps[0]: unknown step "pause" (want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd)`, schemaRejects},
 
 	{"a step with two keys", `scenarios:
   - name: a
@@ -412,6 +412,83 @@ scenaros:
     stream: {name: agent
     steps: [hangup]
 `, `t.yaml:4:5: YAML syntax error: ',' or '}' must be specified`, schemaSkips},
+
+	{"a bxml: url that is not http(s)", `scenarios:
+  - name: a
+    bxml: {url: ws://app.test/bxml}
+    steps: [wait: 1s]
+`, `t.yaml:3:17: url: "ws://app.test/bxml" has scheme ws: want http:// or https:// (the app's URL that serves the call's first BXML)`, schemaRejects},
+
+	{"a bxml: event that is not answer or initiate", `scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml, event: redirect}
+    steps: [wait: 1s]
+`, `t.yaml:3:46: event: "redirect" is not one of initiate, answer`, schemaRejects},
+
+	{"bxml: with stream: in one scenario", `scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    stream: {name: agent}
+    steps: [wait: 1s]
+`, `t.yaml:3:11: bxml: (at 3:11) and stream:/streams: (at 4:13) exclude each other: with bxml: the app's <StartStream> verbs start the streams`, schemaRejects},
+
+	{"bxml: in a scenario, streams: in the defaults", `defaults:
+  streams: [{name: agent}]
+scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    steps: [wait: 1s]
+`, `t.yaml:5:11: bxml: (at 5:11) and stream:/streams: (at 2:13) exclude each other: with bxml: the app's <StartStream> verbs start the streams`, schemaAccepts},
+
+	{"wait without a duration", `scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    steps:
+      - wait
+`, `t.yaml:5:9: steps[0]: wait needs a value, e.g. wait: 500ms`, schemaRejects},
+
+	{"waitForEnd with a word for a duration", `scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    steps:
+      - waitForEnd: soon
+`, `t.yaml:5:21: waitForEnd: "soon" is not a duration (want a number with a unit: 2s, 1.5s, 500ms, 1m)`, schemaRejects},
+
+	{"waitForEnd on a call without BXML", `scenarios:
+  - name: a
+    stream: {name: agent}
+    steps: [waitForEnd: 1s]
+`, `t.yaml:4:13: waitForEnd: only a call that runs the app's BXML (bxml:) ends by itself; use wait: or hangup`, schemaAccepts},
+
+	{"a target.api without a port", `target: {api: localhost}
+scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    steps: [wait: 1s]
+`, `t.yaml:1:15: api: "localhost" is not a host:port to serve the Voice API on (e.g. 127.0.0.1:8090)`, schemaRejects},
+
+	{"expect.api without target.api", `scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    steps: [wait: 1s]
+    expect: {api: [updateCall]}
+`, `t.yaml:5:19: api: scenario "a" expects Voice API requests, but the file serves no Voice API: set target.api (e.g. 127.0.0.1:8090)`, schemaAccepts},
+
+	{"an unknown Voice API operation", `target: {api: "127.0.0.1:8090"}
+scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    steps: [wait: 1s]
+    expect: {api: [hangupCall]}
+`, `t.yaml:6:20: api[0]: "hangupCall" is not one of getCallState, updateCall, updateCallBxml`, schemaRejects},
+
+	{"a bxml: scenario setting the shared emulator's options", `target: {api: "127.0.0.1:8090"}
+scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    timeouts: {handshake: 2s}
+    steps: [wait: 1s]
+`, `t.yaml:5:5: timeouts: scenarios with bxml: share the file's emulator when target.api is set (at 1:15): set timeouts in defaults:`, schemaAccepts},
 }
 
 var _ = Describe("broken files", func() {
@@ -501,7 +578,7 @@ scenarios:
 			`t.yaml:3:28: hangup: takes no value, got the number 1 (write - hangup)`,
 			`t.yaml:3:31: steps[2]: abort needs a value, e.g. abort: reset`,
 			`t.yaml:4:5: scenarios[1]: want a mapping, got the number 42`,
-			`t.yaml:6:13: steps[0]: empty step: want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks`,
+			`t.yaml:6:13: steps[0]: empty step: want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd`,
 		}))
 	})
 

@@ -7,7 +7,18 @@ import (
 )
 
 var (
-	expectKeys = []string{"started", "stopped", "rejected", "disconnect", "webhooks", "close", "playAudio", "violations", "acceptsNewStream"}
+	expectKeys = []string{"started", "stopped", "rejected", "disconnect", "webhooks", "close", "playAudio", "violations", "acceptsNewStream", "api", "bxmlWarnings"}
+
+	// apiOperations are the Voice API operations on one call that
+	// expect.api may name, as the journal names them.
+	apiOperations = []string{"getCallState", "updateCall", "updateCallBxml"}
+)
+
+// replaceBxml is accepted in expect.api for updateCallBxml (PUT
+// …/calls/{callId}/bxml, "replace BXML" in Bandwidth's guides).
+const replaceBxml = "replaceBxml"
+
+var (
 
 	// stoppedCauses are mediaStreamStopped's causes (PROTOCOL §5).
 	stoppedCauses = []string{"closed", "connection-error", "error"}
@@ -106,6 +117,34 @@ func (l *loader) expect(f *field) Expect {
 				l.errorf(v.pos, "violations: %d is negative (want how many protocol violations are allowed, usually 0)", n)
 			} else {
 				e.Violations = &n
+			}
+		}
+	}
+	if v, ok := o.get("api"); ok {
+		if items, ok := l.list(v); ok {
+			a := &APIExpect{Pos: v.pos, Operations: []string{}}
+			for i, it := range items {
+				f := l.item("api", i, it)
+				if name, isStr := f.node.(*ast.StringNode); isStr && name.Value == replaceBxml {
+					a.Operations = append(a.Operations, "updateCallBxml")
+					continue
+				}
+				if op, ok := l.enum(f, apiOperations...); ok {
+					a.Operations = append(a.Operations, op)
+				}
+			}
+			if len(a.Operations) == 0 && len(items) == 0 {
+				l.errorf(v.pos, "api: want at least one operation, e.g. [updateCall]")
+			}
+			e.API = a
+		}
+	}
+	if v, ok := o.get("bxmlWarnings"); ok {
+		if n, ok := l.integer(v); ok {
+			if n < 0 {
+				l.errorf(v.pos, "bxmlWarnings: %d is negative (want how many BXML warnings are allowed, e.g. 0)", n)
+			} else {
+				e.BXMLWarnings = &n
 			}
 		}
 	}

@@ -40,6 +40,7 @@ func merge(d, s Settings) Settings {
 		},
 		Expect: mergeExpect(d.Expect, s.Expect),
 		Extra:  cloneStreams(orSlice(s.Extra, d.Extra)),
+		BXML:   clonePtr(orPtr(s.BXML, d.BXML)),
 	}
 }
 
@@ -72,9 +73,14 @@ func mergeExpect(d, s Expect) Expect {
 		PlayAudio:        clonePtr(orPtr(s.PlayAudio, d.PlayAudio)),
 		Violations:       clonePtr(orPtr(s.Violations, d.Violations)),
 		AcceptsNewStream: clonePtr(orPtr(s.AcceptsNewStream, d.AcceptsNewStream)),
+		API:              clonePtr(orPtr(s.API, d.API)),
+		BXMLWarnings:     clonePtr(orPtr(s.BXMLWarnings, d.BXMLWarnings)),
 	}
 	if e.Close != nil {
 		e.Close.Handshake = clonePtr(e.Close.Handshake)
+	}
+	if e.API != nil {
+		e.API.Operations = slices.Clone(e.API.Operations)
 	}
 	return e
 }
@@ -115,11 +121,16 @@ func cloneStreams(ss []Stream) []Stream {
 }
 
 // checkRefs makes sure every stream a merged scenario's steps and
-// expectations name is defined: by stream:, streams: or a start step
+// expectations name (without bxml:, whose streams the app's BXML names)
+// is defined: by stream:, streams: or a start step
 // before the step (for expectations: anywhere in the scenario). Problems
 // with expectations are gathered in l.problems, since one from the
 // defaults concerns many scenarios and is reported once.
 func (l *loader) checkRefs(s *Scenario) {
+	if s.BXML != nil {
+		// The app's BXML names the streams; the runner waits for them.
+		return
+	}
 	modes := map[string]string{} // stream name → mode
 	var names []string
 	define := func(st *Stream) {

@@ -32,6 +32,9 @@ type loader struct {
 
 	problems     map[string]*problem // expectation problems, reported once for all scenarios
 	problemOrder []string
+
+	api         Pos              // where target.api is, when set
+	perScenario map[Pos][]*field // by scenario: its own emulator-wide settings (see sharedEmulator)
 }
 
 // ref is where a step or an expectation names a stream.

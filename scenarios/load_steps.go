@@ -11,6 +11,7 @@ import (
 var stepKinds = []string{
 	string(StepMedia), string(StepSilence), string(StepStopStream), string(StepHangup),
 	string(StepAbort), string(StepError), string(StepStart), string(StepDuplicateWebhooks),
+	string(StepWait), string(StepWaitForEnd),
 }
 
 // faults are the network faults abort: injects.
@@ -18,10 +19,12 @@ var faults = []string{"reset", "drop"}
 
 // stepExamples show each kind that needs a value in use.
 var stepExamples = map[StepKind]string{
-	StepMedia:   "media: 2s",
-	StepSilence: "silence: 1s",
-	StepAbort:   "abort: reset",
-	StepStart:   "start: {name: second, tracks: inbound}",
+	StepMedia:      "media: 2s",
+	StepSilence:    "silence: 1s",
+	StepAbort:      "abort: reset",
+	StepStart:      "start: {name: second, tracks: inbound}",
+	StepWait:       "wait: 500ms",
+	StepWaitForEnd: "waitForEnd: 5s",
 }
 
 func (l *loader) steps(f *field) []Step {
@@ -65,7 +68,7 @@ func (l *loader) step(f *field) (Step, bool) {
 				keys[i] = e.key
 			}
 			msg := fmt.Sprintf("%s: a step has exactly one key, got %d (%s)", f.label, len(es), strings.Join(keys, ", "))
-			if first := StepKind(es[0].key); contains(stepKinds, es[0].key) && first != StepHangup && first != StepStart {
+			if first := StepKind(es[0].key); contains(stepKinds, es[0].key) && first != StepHangup && first != StepStart && first != StepWait && first != StepWaitForEnd {
 				msg += fmt.Sprintf("; options go inside the step, e.g. %s", optionsExample(first))
 			} else {
 				msg += "; put each step in its own list item"
@@ -212,6 +215,14 @@ func (l *loader) stepValue(st *Step, v *field) bool {
 		st.Start = s
 		st.Stream = s.Name
 		return true
+	case StepWait, StepWaitForEnd:
+		d, ok := l.duration(v)
+		st.Duration = d
+		if ok && d <= 0 {
+			l.errorf(v.pos, "%s: want a duration above 0, e.g. %s", st.Kind, stepExamples[st.Kind])
+			return false
+		}
+		return ok
 	case StepDuplicateWebhooks:
 		if isNull(v.node) {
 			st.On = true

@@ -37,6 +37,21 @@ type Target struct {
 	EventUser     string // eventUser: webhook Basic user
 	EventPassword string // eventPassword: webhook Basic password
 	CA            string // ca: PEM file to trust for wss://, resolved against the file's directory
+	// API (api:) is a host:port such as 127.0.0.1:8090. When set, the run
+	// serves the mock Voice API there for the whole file: the app under
+	// test, configured with http://API/api/v2 as its Voice API base URL,
+	// can update, redirect and hang up the calls of the file's bxml:
+	// scenarios. The file then runs its bxml: scenarios on one emulator,
+	// one BXML engine and one Voice API server, each scenario's call
+	// told apart by its call id (webhooks, journal and api: checks are
+	// the call's own); that shared emulator takes its timeouts and
+	// options from defaults:, so such scenarios may not set their own.
+	// The scenarios without bxml: keep an emulator each.
+	API             string
+	APIUsername     string // apiUsername: the Voice API's Basic user
+	APIPassword     string // apiPassword:
+	APIClientID     string // apiClientId: the OAuth client that gets tokens
+	APIClientSecret string // apiClientSecret:
 }
 
 // Settings are what `defaults:` and each scenario may set. A scenario's own
@@ -50,7 +65,39 @@ type Settings struct {
 	Options  Options  // duplicateWebhooks, rejectOnConnectError, appCloseAsError
 	Expect   Expect   // expect: (in defaults: applies to every scenario)
 	Extra    []Stream // streams: further streams started with the first
+	// BXML (bxml:) makes the call run the app's own BXML instead of
+	// starting streams itself; it excludes stream: and streams:.
+	BXML *BXML
 }
+
+// BXML is where a call gets its first BXML. With it the runner starts the
+// call through the BXML engine: the app's <StartStream> verbs start the
+// streams, and steps and expectations name them by their BXML name (a step
+// naming a stream the BXML has not started yet waits for it, up to the
+// handshake timeout). The call's identity comes from call:, its disconnect
+// webhook goes to target.disconnect (default target.events).
+type BXML struct {
+	Pos Pos
+	// URL (url:) serves the first BXML: the app's call-initiated URL, or
+	// for event answer its answerUrl.
+	URL    string
+	Method string // method: POST (default) or GET
+	// Event (event:) is initiate (an inbound call to the app; the default,
+	// or answer when call.direction is outbound) or answer. With
+	// target.api only initiate: the Voice API places the call inbound.
+	Event string
+	// Username and Password (username:, password:) authenticate the BXML
+	// fetches; with target.api also the call's other webhooks, as a voice
+	// application's callback credentials do.
+	Username string
+	Password string
+}
+
+// The BXML fetch events a scenario may start a call with.
+const (
+	BXMLInitiate = "initiate"
+	BXMLAnswer   = "answer"
+)
 
 // Options are the emulator's switches a file may turn on.
 type Options struct {
@@ -115,6 +162,8 @@ const (
 	StepError             StepKind = "error"             // error — an injected internal error (close 1011)
 	StepStart             StepKind = "start"             // start: {name, tracks, …} — another stream on the call
 	StepDuplicateWebhooks StepKind = "duplicateWebhooks" // duplicateWebhooks: true — deliver webhooks twice from here on
+	StepWait              StepKind = "wait"              // wait: 500ms — let the call's BXML run for that long
+	StepWaitForEnd        StepKind = "waitForEnd"        // waitForEnd: 5s — wait for the call to end by itself
 )
 
 // Step is one thing done in a scenario.
@@ -124,7 +173,7 @@ type Step struct {
 	// Stream is the stream a step acts on (stream: or the stopStream
 	// name); empty means the scenario's first stream.
 	Stream   string
-	Duration time.Duration // media, silence
+	Duration time.Duration // media, silence, wait, waitForEnd
 	Fault    string        // abort: reset or drop
 	Start    *Stream       // start
 	// Wait makes stopStream wait, as <StopStream wait="true">, for the app
@@ -146,6 +195,19 @@ type Expect struct {
 	PlayAudio        *PlayAudioExpect  // playAudio: what the app sent back
 	Violations       *int              // violations: protocol violations allowed (0)
 	AcceptsNewStream *bool             // acceptsNewStream: a new stream works afterwards
+	// API (api:) lists Voice API operations (createCall, getCallState,
+	// updateCall, replaceBxml…) the app must have made on the scenario's
+	// call, each at least once; needs target.api.
+	API *APIExpect
+	// BXMLWarnings (bxmlWarnings:) is how many BXML warnings the call's
+	// documents may carry at most; nil is not checked.
+	BXMLWarnings *int
+}
+
+// APIExpect checks the Voice API requests the app made on the call.
+type APIExpect struct {
+	Pos        Pos
+	Operations []string
 }
 
 // EndingExpect checks the webhook that ended a stream.

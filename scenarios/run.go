@@ -1,9 +1,11 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/bxml"
+	"github.com/bwemu/bwemu/emulator/voiceapi"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -105,12 +109,19 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			builtin.Close()
 		}
 	}()
+	var servers []*apiServer
+	defer func() {
+		for _, a := range servers {
+			a.close()
+		}
+	}()
 	type job struct {
 		f       *File
 		sc      *Scenario
 		res     *Result
 		t       Target
-		journal string // the journal file's name in JournalDir
+		api     *apiServer // the file's Voice API, for bxml: scenarios
+		journal string     // the journal file's name in JournalDir
 	}
 	var jobs []*job
 	journals := map[string]bool{} // names taken: files may share a base name
@@ -136,12 +147,21 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 				t.Events = builtin.EventsURL()
 			}
 		}
+		var api *apiServer
+		if t.API != "" {
+			a, err := startAPI(f, t, pace(opts.Pace, f.Defaults.Pace))
+			if err != nil {
+				return nil, err
+			}
+			servers = append(servers, a)
+			api = a
+		}
 		for _, sc := range f.Scenarios {
 			r := &Result{File: f.Path, Scenario: sc, Name: sc.Name, Pos: sc.Pos.String()}
 			if opts.Focus != nil && !opts.Focus.MatchString(sc.Name) {
 				r.Status = Skipped
 			}
-			j := &job{f: f, sc: sc, res: r, t: t}
+			j := &job{f: f, sc: sc, res: r, t: t, api: api}
 			if opts.JournalDir != "" && r.Status != Skipped {
 				j.journal = uniqueName(journals, journalName(f, sc))
 			}
@@ -180,7 +200,7 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			if opts.OnStart != nil {
 				opts.OnStart(j.sc)
 			}
-			runScenario(ctx, j.f, j.t, j.sc, opts, j.journal, j.res)
+			runScenario(ctx, j.f, j.t, j.sc, j.api, opts, j.journal, j.res)
 			mu.Lock()
 			if j.res.Status != Passed {
 				failed = true
@@ -199,25 +219,38 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 	return out, nil
 }
 
-// runScenario plays one call flow and checks its expectations.
-func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, opts RunOptions, journal string, r *Result) {
+// runScenario plays one call flow and checks its expectations. A bxml:
+// scenario of a file with target.api runs on the file's shared emulator
+// (api); every other scenario has an emulator of its own.
+func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, api *apiServer, opts RunOptions, journal string, r *Result) {
 	began := time.Now()
 	defer func() { r.Duration = time.Since(began) }()
-	e, err := newEmulator(f, t, sc)
-	if err != nil {
-		r.Status, r.Error = Errored, err.Error()
-		return
+	p := &play{ctx: ctx, f: f, t: t, sc: sc, pace: pace(opts.Pace, sc.Pace), streams: map[string]*StreamRun{}}
+	if sc.BXML != nil && api != nil {
+		p.e, p.engine, p.api, p.shared = api.e, api.engine, api.api, true
+	} else {
+		e, err := newEmulator(f, t, sc.Settings)
+		if err != nil {
+			r.Status, r.Error = Errored, err.Error()
+			return
+		}
+		defer e.Close()
+		p.e = e
+		if sc.BXML != nil {
+			p.engine = &bxml.Engine{Emulator: e, Pace: p.pace}
+		}
 	}
-	defer e.Close()
-	p := &play{ctx: ctx, e: e, f: f, t: t, sc: sc, pace: pace(opts.Pace, sc.Pace), streams: map[string]*StreamRun{}}
 	if err := p.run(); err != nil {
 		r.Status, r.Error = Errored, err.Error()
+	}
+	if p.bxmlRun != nil {
+		p.collect()
 	}
 	for _, sr := range p.order {
 		sr.Result = sr.stream.Result()
 		r.Streams = append(r.Streams, *sr)
 	}
-	r.Webhooks = e.Deliveries()
+	r.Webhooks = p.deliveries()
 	if r.Status == "" {
 		r.Failures = p.check()
 		r.Status = Passed
@@ -225,13 +258,25 @@ func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, opts RunO
 			r.Status = Failed
 		}
 	}
-	r.Journal = e.Journal().Entries()
+	r.Journal = p.entries()
 	if opts.JournalDir != "" {
 		r.JournalFile = filepath.Join(opts.JournalDir, journal)
-		if err := e.Journal().WriteFile(r.JournalFile); err != nil {
+		if err := writeJournal(r.JournalFile, r.Journal); err != nil {
 			r.Status, r.Error = Errored, fmt.Sprintf("writing the journal: %v", err)
 		}
 	}
+}
+
+// writeJournal writes entries as JSON Lines, as Journal.WriteFile does.
+func writeJournal(path string, entries []emulator.Entry) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, e := range entries {
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 func pace(override, own string) emulator.Pace {
@@ -264,7 +309,7 @@ func uniqueName(taken map[string]bool, name string) string {
 	return n
 }
 
-func newEmulator(f *File, t Target, sc *Scenario) (*emulator.Emulator, error) {
+func newEmulator(f *File, t Target, sc Settings) (*emulator.Emulator, error) {
 	o := emulator.Options{Timeouts: emulator.Timeouts(sc.Timeouts)}
 	o.DuplicateWebhooks = isTrue(sc.Options.DuplicateWebhooks)
 	o.RejectOnConnectError = isTrue(sc.Options.RejectOnConnectError)
@@ -294,8 +339,15 @@ func isTrue(b *bool) bool { return b != nil && *b }
 
 // play is one scenario being played.
 type play struct {
-	ctx     context.Context
-	e       *emulator.Emulator
+	ctx context.Context
+	e   *emulator.Emulator
+	// For bxml: the engine that runs the call's BXML and the call's run;
+	// api and shared when the file serves the Voice API (the emulator is
+	// then the file's, shared with its other bxml: scenarios).
+	engine  *bxml.Engine
+	bxmlRun *bxml.Run
+	api     *voiceapi.Server
+	shared  bool
 	f       *File
 	t       Target
 	sc      *Scenario
@@ -310,10 +362,10 @@ type play struct {
 
 func (p *play) run() (runErr error) {
 	sc := p.sc
-	disconnect := p.t.Disconnect
-	if disconnect == "" {
-		disconnect = p.t.Events
+	if sc.BXML != nil {
+		return p.runBXML()
 	}
+	disconnect := p.disconnectURL()
 	call, err := p.e.NewCall(&emulator.CallSpec{From: sc.Call.From, To: sc.Call.To, Direction: sc.Call.Direction, Tag: sc.Call.Tag,
 		DisconnectURL: disconnect, DisconnectMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
 		CallbackTimeout: sc.Timeouts.Callback})
@@ -337,12 +389,25 @@ func (p *play) run() (runErr error) {
 			}
 		}
 	}()
-	for i, st := range sc.Steps {
+	return p.steps()
+}
+
+// steps carries out the scenario's steps in order.
+func (p *play) steps() error {
+	for i, st := range p.sc.Steps {
 		if err := p.step(st); err != nil {
 			return fmt.Errorf("%s: steps[%d] %s: %w", st.Pos, i, st.Kind, err)
 		}
 	}
 	return nil
+}
+
+// disconnectURL is where the disconnect webhook goes.
+func (p *play) disconnectURL() string {
+	if p.t.Disconnect != "" {
+		return p.t.Disconnect
+	}
+	return p.t.Events
 }
 
 // hangupGrace bounds the final hangup: a close handshake and two webhooks.
@@ -428,20 +493,29 @@ func (p *play) step(st Step) error {
 		if p.call.Ended() {
 			return nil
 		}
+		if p.bxmlRun != nil {
+			if err := p.bxmlRun.Hangup(ctx); err != nil && !errors.Is(err, bxml.ErrCallEnded) {
+				return err
+			}
+			return nil
+		}
 		return p.call.Hangup(ctx)
+	case StepWait:
+		return sleep(ctx, st.Duration)
+	case StepWaitForEnd:
+		return p.waitForEnd(st.Duration)
 	case StepDuplicateWebhooks:
 		p.e.SetDuplicateWebhooks(st.On)
 		return nil
 	}
-	sr := p.stream(st.Stream)
-	if sr == nil {
-		return fmt.Errorf("no stream named %q", st.Stream)
+	sr, err := p.stepStream(st.Stream)
+	if err != nil {
+		return err
 	}
 	s := sr.stream
 	if s.Result() != nil {
 		return nil
 	}
-	var err error
 	switch st.Kind {
 	case StepMedia:
 		err = s.Media(ctx, st.Duration)

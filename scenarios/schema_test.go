@@ -60,6 +60,7 @@ var _ = Describe("the JSON Schema", func() {
 		},
 		Entry("the example", "../scenarios.example.yaml"),
 		Entry("every key and step form", "testdata/full.yaml"),
+		Entry("bxml: and target.api", "testdata/bxml.yaml"),
 	)
 
 	It("accepts what Format writes", func() {
@@ -93,11 +94,13 @@ var _ = Describe("the JSON Schema", func() {
 			`{stopStream: s}`, `{stopStream: {name: s, wait: true, timeout: 5s}}`, `{stopStream: }`,
 			`{hangup: }`, `{abort: drop}`, `{abort: {fault: reset, stream: s}}`, `{error: }`, `{error: {stream: s}}`,
 			`{start: {name: s, tracks: both}}`, `{start: {}}`, `{duplicateWebhooks: false}`, `{duplicateWebhooks: }`,
+			`{wait: 500ms}`,
 		}
 		invalid := []string{
 			`media`, `start`, `abort`, `hangUp`, `{media: 2}`, `{media: -1s}`, `{media: {stream: s}}`,
 			`{media: 2s, stream: s}`, `{abort: kill}`, `{abort: {stream: s}}`, `{hangup: now}`, `{start: }`,
 			`{start: {tracks: all}}`, `{error: {name: s}}`, `{duplicateWebhooks: yes}`, `{}`, `42`,
+			`wait`, `waitForEnd`, `{wait: soon}`, `{wait: }`, `{waitForEnd: 0s}`,
 		}
 		file := func(step string) []byte {
 			return []byte("scenarios:\n  - name: a\n    stream: {name: s}\n    steps:\n      - " + step + "\n")

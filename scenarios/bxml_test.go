@@ -1,0 +1,181 @@
+package scenarios_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	. "github.com/onsi/gomega/gstruct"
+
+	"github.com/bwemu/bwemu/scenarios"
+)
+
+// bxmlApp is an app under test that serves BXML: /stream-pause starts a
+// stream to ws and pauses, /last-verb ends with StartStream, /invalid is
+// not BXML, /hangup hangs the call up through the Voice API at api
+// before answering; /events answers every webhook 204.
+type bxmlApp struct {
+	srv *httptest.Server
+	ws  string // the stream destination
+	api string // the Voice API's host:port
+}
+
+func newBXMLApp(ws, api string) *bxmlApp {
+	GinkgoHelper()
+	a := &bxmlApp{ws: ws, api: api}
+	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
+	DeferCleanup(a.srv.Close)
+	return a
+}
+
+func (a *bxmlApp) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	startStream := fmt.Sprintf(`<StartStream name="agent" destination="%s" streamEventUrl="/events"/>`, a.ws)
+	switch r.URL.Path {
+	case "/events":
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case "/stream-pause":
+		reply(w, `<Response>`+startStream+`<Pause duration="0.3"/></Response>`)
+	case "/last-verb":
+		reply(w, `<Response><SpeakSentence>Connecting you now.</SpeakSentence>`+startStream+`</Response>`)
+	case "/invalid":
+		reply(w, `<Response><Pause duration="1">`)
+	case "/hangup":
+		var ev struct{ AccountID, CallID string }
+		if err := json.Unmarshal(body, &ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		url := fmt.Sprintf("http://%s/api/v2/accounts/%s/calls/%s", a.api, ev.AccountID, ev.CallID)
+		resp, err := http.Post(url, "application/json", strings.NewReader(`{"state":"completed"}`))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		reply(w, `<Response><Pause duration="5"/></Response>`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func reply(w http.ResponseWriter, doc string) {
+	w.Header().Set("Content-Type", "application/xml")
+	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+doc)
+}
+
+// freeAddr is a loopback address no one listens on (for target.api).
+func freeAddr() string {
+	GinkgoHelper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	addr := ln.Addr().String()
+	Expect(ln.Close()).To(Succeed())
+	return addr
+}
+
+// bxmlFile is testdata/bxml.yaml pointed at app and the Voice API address,
+// with more scenarios appended.
+func bxmlFile(app *bxmlApp, more string) *scenarios.File {
+	GinkgoHelper()
+	src, err := os.ReadFile("testdata/bxml.yaml")
+	Expect(err).NotTo(HaveOccurred())
+	s := strings.ReplaceAll(string(src), "http://bxml-app.test", app.srv.URL)
+	s = strings.ReplaceAll(s, "127.0.0.1:18090", app.api)
+	return parseAs("testdata/bxml.yaml", s+more)
+}
+
+var _ = Describe("scenarios with bxml: and target.api", func() {
+	var app *bxmlApp
+	BeforeEach(func() {
+		app = newBXMLApp(newReference().WebSocketURL(), freeAddr())
+	})
+
+	It("runs the app's BXML, names its streams by BXML name, and checks the app's Voice API use", func(ctx SpecContext) {
+		results := runFiles(ctx, scenarios.RunOptions{}, bxmlFile(app, `
+  - name: expects a BXML replacement the app never makes
+    bxml: {url: `+app.srv.URL+`/hangup}
+    steps: [waitForEnd: 2s]
+    expect:
+      api: [replaceBxml]
+`))
+		Expect(statuses(results)).To(Equal(map[string]string{
+			"the app starts a stream, then pauses":               scenarios.Passed,
+			"StartStream as the last verb ends the call at once": scenarios.Passed,
+			"invalid BXML ends the call":                         scenarios.Passed,
+			"the app hangs up through the Voice API":             scenarios.Passed,
+			"expects a BXML replacement the app never makes":     scenarios.Failed,
+		}), "%v", results)
+
+		pause := named(results, "the app starts a stream, then pauses")
+		Expect(pause.Streams).To(HaveLen(1))
+		Expect(pause.Streams[0].Name).To(Equal("agent"))
+		Expect(pause.Streams[0].Result.FramesByTrack).To(HaveKeyWithValue("inbound", 10))
+		Expect(webhooks(pause)).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped(closed)", "disconnect(hangup)"}))
+		for _, e := range pause.Journal {
+			Expect(e.CallID).To(Or(BeEmpty(), Equal(pause.Webhooks[0].Event.CallID)), "the shared emulator's journal is cut to the call")
+		}
+
+		// The pitfall: the BXML runs out right after StartStream, so the
+		// call hangs up and the 1 s of media never flows.
+		last := named(results, "StartStream as the last verb ends the call at once")
+		Expect(last.Streams).To(HaveLen(1))
+		Expect(last.Streams[0].Result.MediaDuration).To(BeNumerically("<", 500*time.Millisecond))
+
+		Expect(webhooks(named(results, "invalid BXML ends the call"))).To(Equal([]string{"disconnect(invalid-bxml)"}))
+		Expect(webhooks(named(results, "the app hangs up through the Voice API"))).To(Equal([]string{"disconnect(hangup)"}))
+
+		f := failure(named(results, "expects a BXML replacement the app never makes"), "expect.api")
+		Expect(f.Message).To(ContainSubstring("updateCall"))
+		Expect(f.Message).To(ContainSubstring("updateCallBxml"))
+		Expect(f.Pos).NotTo(BeEmpty())
+		Expect(f.Excerpt).To(ContainSubstring("/api/v2/accounts/"), "the excerpt shows the call's journal")
+	}, timeout)
+
+	It("fails a step on a stream the BXML never starts, and a waitForEnd the call outlives", func(ctx SpecContext) {
+		results := runFiles(ctx, scenarios.RunOptions{}, parseInline(fmt.Sprintf(`
+target: {events: %[1]s/events}
+`+quick+`scenarios:
+  - name: no such stream
+    bxml: {url: %[1]s/stream-pause}
+    steps: [media: {for: 100ms, stream: other}]
+  - name: still running
+    bxml: {url: %[1]s/stream-pause}
+    steps: [waitForEnd: 50ms]
+`, app.srv.URL)))
+		Expect(named(results, "no such stream").Status).To(Equal(scenarios.Errored))
+		Expect(named(results, "no such stream").Error).To(MatchRegexp(`steps\[0\] media: the (call ended before its BXML started|BXML did not start) a stream named "other" \(started: "agent"\)`))
+		Expect(named(results, "still running").Status).To(Equal(scenarios.Errored))
+		Expect(named(results, "still running").Error).To(ContainSubstring("waitForEnd: the call did not end within 50ms"))
+	}, timeout)
+
+	It("refuses a second Voice API on a taken address", func(ctx SpecContext) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(ln.Close)
+		f := parseInline(fmt.Sprintf("target: {api: %q}\nscenarios:\n  - name: x\n    bxml: {url: %s/stream-pause}\n    steps: [wait: 10ms]\n", ln.Addr().String(), app.srv.URL))
+		_, err = scenarios.Run(ctx, []*scenarios.File{f}, scenarios.RunOptions{})
+		Expect(err).To(MatchError(ContainSubstring("target.api")))
+	}, timeout)
+
+	It("loads testdata/bxml.yaml to the model it describes", func() {
+		f, err := scenarios.Load("testdata/bxml.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(f.Target.API).To(Equal("127.0.0.1:18090"))
+		Expect(f.Scenarios[0].BXML.URL).To(Equal("http://bxml-app.test/stream-pause"))
+		Expect(f.Scenarios[1].BXML).To(PointTo(MatchFields(IgnoreExtras, Fields{"Method": Equal("POST"), "Event": Equal("initiate")})))
+		Expect(f.Scenarios[2].Steps[0]).To(MatchFields(IgnoreExtras, Fields{"Kind": Equal(scenarios.StepWaitForEnd), "Duration": Equal(2 * time.Second)}))
+		Expect(f.Scenarios[3].Steps[0]).To(MatchFields(IgnoreExtras, Fields{"Kind": Equal(scenarios.StepWait), "Duration": Equal(50 * time.Millisecond)}))
+		Expect(f.Scenarios[3].Expect.API.Operations).To(Equal([]string{"updateCall"}))
+		Expect(*f.Scenarios[0].Expect.BXMLWarnings).To(Equal(0))
+	})
+})

@@ -1,0 +1,252 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/bxml"
+	"github.com/bwemu/bwemu/emulator/voiceapi"
+)
+
+// apiServer is the mock Voice API a file with target.api serves for its
+// whole run. The Voice API runs calls on one engine, so the file's bxml:
+// scenarios share it and its emulator (built from the file's defaults:);
+// each scenario keeps to its own call, by call id.
+type apiServer struct {
+	e      *emulator.Emulator
+	engine *bxml.Engine
+	api    *voiceapi.Server
+	srv    *http.Server
+	done   chan struct{}
+}
+
+// startAPI serves the Voice API on t.API.
+func startAPI(f *File, t Target, pc emulator.Pace) (*apiServer, error) {
+	e, err := newEmulator(f, t, f.Defaults)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", t.API)
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("%s: target.api: %w", f.Path, err)
+	}
+	a := &apiServer{e: e, engine: &bxml.Engine{Emulator: e, Pace: pc}, done: make(chan struct{})}
+	a.api = voiceapi.New(voiceapi.Options{Engine: a.engine, Username: t.APIUsername, Password: t.APIPassword,
+		ClientID: t.APIClientID, ClientSecret: t.APIClientSecret})
+	a.srv = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(a.done)
+		_ = a.srv.Serve(ln)
+	}()
+	return a, nil
+}
+
+// close ends the calls still live, then the server and the emulator.
+func (a *apiServer) close() {
+	_ = a.api.Close()
+	_ = a.srv.Close()
+	<-a.done
+	_ = a.e.Close()
+}
+
+// runBXML starts the call through the BXML engine (through the Voice API
+// when the file serves one, so the app can drive it), plays the steps,
+// and ends the call if it has not ended by itself.
+func (p *play) runBXML() (runErr error) {
+	sc, b := p.sc, p.sc.BXML
+	if p.api != nil {
+		c, err := p.api.Inbound(voiceapi.InboundCall{URL: b.URL, Method: b.Method, Username: b.Username, Password: b.Password,
+			From: sc.Call.From, To: sc.Call.To, Tag: sc.Call.Tag,
+			DisconnectURL: p.disconnectURL(), DisconnectMethod: p.t.EventMethod, CallbackTimeout: sc.Timeouts.Callback})
+		if err != nil {
+			return err
+		}
+		p.bxmlRun = c.Run
+	} else {
+		run, err := p.engine.Start(p.ctx, bxml.CallOptions{
+			Call: emulator.CallSpec{From: sc.Call.From, To: sc.Call.To, Direction: sc.Call.Direction, Tag: sc.Call.Tag,
+				DisconnectURL: p.disconnectURL(), DisconnectMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
+				CallbackTimeout: sc.Timeouts.Callback},
+			URL: b.URL, Method: b.Method, Username: b.Username, Password: b.Password, EventType: b.Event})
+		if err != nil {
+			return err
+		}
+		p.bxmlRun = run
+	}
+	p.call = p.bxmlRun.Call
+	// However the steps end, the call ends (as when BXML runs out) and
+	// its webhooks are answered before the expectations are checked.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), hangupGrace(sc.Timeouts))
+		defer cancel()
+		if !p.call.Ended() {
+			if err := p.bxmlRun.Hangup(ctx); err != nil && !errors.Is(err, bxml.ErrCallEnded) && runErr == nil {
+				runErr = fmt.Errorf("hanging up at the end: %w", err)
+			}
+		}
+		select {
+		case <-p.bxmlRun.Done():
+		case <-ctx.Done():
+			if runErr == nil {
+				runErr = fmt.Errorf("the call's BXML run did not finish within %s of the end", hangupGrace(sc.Timeouts))
+			}
+		}
+	}()
+	return p.steps()
+}
+
+// streamPoll is how often a step looks for a stream the BXML has not
+// started yet.
+const streamPoll = 10 * time.Millisecond
+
+// stepStream is the stream a step acts on. With bxml: the app's BXML
+// starts the streams, so the step waits for one of that name (""= the
+// first) up to the handshake timeout.
+func (p *play) stepStream(name string) (*StreamRun, error) {
+	if p.bxmlRun == nil {
+		if sr := p.stream(name); sr != nil {
+			return sr, nil
+		}
+		return nil, fmt.Errorf("no stream named %q", name)
+	}
+	limit := p.sc.Timeouts.Handshake
+	if limit <= 0 {
+		limit = emulator.DefaultHandshakeTimeout
+	}
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(streamPoll)
+	defer tick.Stop()
+	for {
+		p.collect()
+		if sr := p.stream(name); sr != nil {
+			return sr, nil
+		}
+		what := "the BXML's first stream"
+		if name != "" {
+			what = fmt.Sprintf("a stream named %q", name)
+		}
+		select {
+		case <-tick.C:
+		case <-p.call.Done():
+			p.collect()
+			if sr := p.stream(name); sr != nil {
+				return sr, nil
+			}
+			return nil, fmt.Errorf("the call ended before its BXML started %s (%s)", what, p.startedNames())
+		case <-deadline.C:
+			return nil, fmt.Errorf("the BXML did not start %s within %s (%s)", what, limit, p.startedNames())
+		case <-p.ctx.Done():
+			return nil, p.ctx.Err()
+		}
+	}
+}
+
+func (p *play) startedNames() string {
+	if len(p.order) == 0 {
+		return "it started no stream"
+	}
+	names := ""
+	for i, sr := range p.order {
+		if i > 0 {
+			names += ", "
+		}
+		names += fmt.Sprintf("%q", sr.Name)
+	}
+	return "started: " + names
+}
+
+// collect records the streams the call's BXML has started so far, in
+// order; a name stands for its latest stream, unless that one was
+// rejected as a duplicate of a live one.
+func (p *play) collect() {
+	all := p.call.Streams()
+	for _, st := range all[len(p.order):] {
+		run := &StreamRun{Name: st.Name, ID: st.ID, stream: st}
+		p.order = append(p.order, run)
+		p.streams[st.Name] = run
+		if p.first == "" {
+			p.first = st.Name
+		}
+	}
+	for _, sr := range p.order {
+		if r := sr.stream.Result(); r != nil && r.Cause == "duplicate" {
+			if live := p.call.Stream(sr.Name); live != nil {
+				p.streams[sr.Name] = p.byID(live.ID)
+			}
+		}
+	}
+}
+
+func (p *play) byID(id string) *StreamRun {
+	for _, sr := range p.order {
+		if sr.ID == id {
+			return sr
+		}
+	}
+	return nil
+}
+
+// waitForEnd waits for the call to end by itself.
+func (p *play) waitForEnd(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.bxmlRun.Done():
+		return nil
+	case <-t.C:
+		return fmt.Errorf("the call did not end within %s (its BXML is still running; the app did not hang up)", d)
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+}
+
+// sleep waits d, or less when ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// deliveries are the webhooks of the scenario: on a shared emulator, its
+// call's only.
+func (p *play) deliveries() []*emulator.Delivery {
+	all := p.e.Deliveries()
+	if !p.shared || p.call == nil {
+		return all
+	}
+	var out []*emulator.Delivery
+	for _, d := range all {
+		if d.Event != nil && d.Event.CallID == p.call.ID {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// entries is the scenario's journal: on a shared emulator, its call's
+// entries only.
+func (p *play) entries() []emulator.Entry {
+	all := p.e.Journal().Entries()
+	if !p.shared || p.call == nil {
+		return all
+	}
+	var out []emulator.Entry
+	for _, e := range all {
+		if e.CallID == p.call.ID {
+			out = append(out, e)
+		}
+	}
+	return out
+}
