@@ -347,6 +347,22 @@ func unreachableDestination() (string, error) {
 	return "ws://" + addr + "/media", nil
 }
 
+// hungUpStream streams on the call, ends it by hanging up, and makes sure
+// the call has ended (and its disconnect gone out) even when the app ended
+// the stream first; false when the stream itself went wrong.
+func hungUpStream(ctx context.Context, c *Check, e *emulator.Emulator, call *emulator.Call, spec emulator.StreamSpec) bool {
+	_, ok := webhookStream(ctx, c, e, call, spec, func(s *emulator.Stream) (*emulator.StreamResult, error) {
+		if err := call.Hangup(ctx); err != nil {
+			return nil, err
+		}
+		return s.Wait(ctx)
+	})
+	if ok {
+		_ = call.Hangup(ctx) // when the app ended the stream first: the disconnect goes out now
+	}
+	return ok
+}
+
 // 5.8
 func answersDisconnect(ctx context.Context, c *Check) {
 	if !requireEvents(c) {
@@ -357,15 +373,9 @@ func answersDisconnect(ctx context.Context, c *Check) {
 	if !ok {
 		return
 	}
-	if _, ok := webhookStream(ctx, c, e, call, c.Spec("disconnect"), func(s *emulator.Stream) (*emulator.StreamResult, error) {
-		if err := call.Hangup(ctx); err != nil {
-			return nil, err
-		}
-		return s.Wait(ctx)
-	}); !ok {
+	if !hungUpStream(ctx, c, e, call, c.Spec("disconnect")) {
 		return
 	}
-	_ = call.Hangup(ctx) // when the app ended the stream first: the disconnect goes out now
 	c.expectDeliveries(e, e.Deliveries(), nil, protocol.EventDisconnect, "", "answer the disconnect webhook with 204, like the stream events")
 }
 
@@ -379,15 +389,9 @@ func answersDuplicates(ctx context.Context, c *Check) {
 	if !ok {
 		return
 	}
-	if _, ok := webhookStream(ctx, c, e, call, c.Spec("duplicates"), func(s *emulator.Stream) (*emulator.StreamResult, error) {
-		if err := call.Hangup(ctx); err != nil {
-			return nil, err
-		}
-		return s.Wait(ctx)
-	}); !ok {
+	if !hungUpStream(ctx, c, e, call, c.Spec("duplicates")) {
 		return
 	}
-	_ = call.Hangup(ctx) // when the app ended the stream first: the disconnect goes out now
 	ds := e.Deliveries()
 	if len(pick(ds, protocol.EventMediaStreamStarted, "")) < 2 {
 		c.Fail("the webhooks were not delivered twice (a bug in bwemu, not in the app): %s", names(ds))
@@ -465,15 +469,9 @@ func answersGETWebhooks(ctx context.Context, c *Check) {
 	}
 	spec := c.Spec("get-webhooks")
 	spec.StreamEventMethod = http.MethodGet
-	if _, ok := webhookStream(ctx, c, e, call, spec, func(s *emulator.Stream) (*emulator.StreamResult, error) {
-		if err := call.Hangup(ctx); err != nil {
-			return nil, err
-		}
-		return s.Wait(ctx)
-	}); !ok {
+	if !hungUpStream(ctx, c, e, call, spec) {
 		return
 	}
-	_ = call.Hangup(ctx) // when the app ended the stream first: the disconnect goes out now
 	c.judgeDeliveries(e, e.Deliveries(), func(*emulator.Delivery) string {
 		return "with streamEventMethod=GET the webhooks come as GET requests with the fields in the query string (nested ones as dotted keys, mediaStream.id=…): accept them and answer 204"
 	})
