@@ -198,9 +198,9 @@ func (ss *session) stream() (Ending, string) {
 			deadline := t0.Add(time.Duration(ss.n) * period)
 			late := time.Since(deadline)
 			if late >= 0 {
-				if late > maxLag {
-					// Behind by more than maxLag: skip to the present, as a
-					// live source drops audio, and count it.
+				if late > maxLagFrames*period {
+					// Behind by more than maxLagFrames: skip to the present,
+					// as a live source drops audio, and count it.
 					skip := int64(late / period)
 					ss.skip(skip)
 					continue
@@ -239,9 +239,9 @@ func (ss *session) stream() (Ending, string) {
 	}
 }
 
-// maxLag is how far realtime pacing may fall behind before it skips frames
-// instead of sending a burst.
-const maxLag = 3 * media.FrameDuration
+// maxLagFrames is how many frame periods realtime pacing may fall behind
+// before it skips frames instead of sending a burst.
+const maxLagFrames = 3
 
 // poll handles pending commands and reader endings without blocking.
 func (ss *session) poll() (Ending, string, bool) {

@@ -218,9 +218,5 @@ func resolveEventURL(eventURL, base string) (string, error) {
 	if eventURL == "" {
 		return "", nil
 	}
-	u, err := weburl.Resolve(base, eventURL)
-	if err != nil {
-		return "", fmt.Errorf("streamEventUrl: %w", err)
-	}
-	return u, nil
+	return weburl.Resolve(base, eventURL)
 }
