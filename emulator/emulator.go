@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -20,7 +19,6 @@ type Emulator struct {
 	journal *Journal
 	client  *http.Client
 	ownHTTP *http.Transport // closed by Close when the emulator made the client
-	log     *slog.Logger
 
 	mu         sync.Mutex
 	closed     bool
@@ -49,11 +47,10 @@ func New(opts *Options) *Emulator {
 	if o.ApplicationID == "" {
 		o.ApplicationID = protocol.NewUUID()
 	}
-	e := &Emulator{opts: o, journal: NewJournal(), log: o.Logger}
+	e := &Emulator{opts: o, journal: NewJournal()}
 	e.duplicate.Store(o.DuplicateWebhooks)
-	if e.log == nil {
-		e.log = slog.New(slog.DiscardHandler)
-	}
+	// The journal, as it grows, is the debug log.
+	e.journal.log = o.Logger
 	e.client = o.HTTPClient
 	if e.client == nil {
 		e.ownHTTP = weburl.NewTransport()

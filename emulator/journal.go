@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -65,6 +66,8 @@ type Journal struct {
 	mu      sync.Mutex
 	entries []Entry
 	changed chan struct{} // closed and replaced on every Add
+	// log, when set, receives every entry at debug level (Options.Logger).
+	log *slog.Logger
 }
 
 // NewJournal returns an empty journal.
@@ -81,6 +84,9 @@ func (j *Journal) Add(e Entry) {
 	close(j.changed)
 	j.changed = make(chan struct{})
 	j.mu.Unlock()
+	if j.log != nil {
+		j.log.Debug(e.Message, "kind", e.Kind, "by", e.By, "call", e.CallID, "stream", e.StreamName)
+	}
 }
 
 // Entries returns a copy of the entries so far.

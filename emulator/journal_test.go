@@ -3,6 +3,8 @@ package emulator_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -69,4 +71,38 @@ var _ = Describe("the journal", func() {
 		_, err := j.WaitFor(short, func(emulator.Entry) bool { return false })
 		Expect(err).To(MatchError(context.Canceled))
 	})
+
+	It("is the debug log when the emulator has a logger", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		var buf syncBuffer
+		e := newEmulator(&emulator.Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		call, err := e.NewCall(nil)
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast,
+			DestinationUsername: "u", DestinationPassword: "log-secret"})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(buf.String()).To(ContainSubstring("close frame sent: code 1000"))
+		Expect(buf.String()).To(ContainSubstring("kind=handshake"))
+		Expect(buf.String()).NotTo(ContainSubstring("log-secret"))
+	})
 })
+
+// syncBuffer is a bytes.Buffer safe for the emulator's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Default durations of the verbs that have one, from Bandwidth's BXML reference.
@@ -250,7 +251,8 @@ func (p *parser) startStream(a map[string]string, line int) (Verb, error) {
 	}
 	if v.StreamEventURL != "" {
 		if err := checkHTTPURL(v.StreamEventURL); err != nil {
-			return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("<StartStream> streamEventUrl %q: %s", v.StreamEventURL, err)}
+			// Redacted: this message reaches the journal and the disconnect webhook.
+			return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("<StartStream> streamEventUrl %q: %s", weburl.Redact(v.StreamEventURL), err)}
 		}
 	}
 	// The emulator's own validation is Bandwidth's: destination, mode,
@@ -280,7 +282,7 @@ func (p *parser) redirect(a map[string]string, line int) (Verb, error) {
 			continue
 		}
 		if err := checkHTTPURL(u.value); err != nil {
-			return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("<Redirect> %s %q: %s", u.attr, u.value, err)}
+			return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("<Redirect> %s %q: %s", u.attr, weburl.Redact(u.value), err)}
 		}
 	}
 	for _, m := range []struct{ attr, value string }{{"redirectMethod", v.RedirectMethod}, {"redirectFallbackMethod", v.FallbackMethod}} {
@@ -309,7 +311,7 @@ func (p *parser) attrs(se xml.StartElement, verb string, line int) map[string]st
 	out := map[string]string{}
 	for _, at := range se.Attr {
 		name := at.Name.Local
-		if at.Name.Space == "xmlns" || (at.Name.Space == "" && name == "xmlns") || at.Name.Space != "" {
+		if at.Name.Space != "" || name == "xmlns" {
 			continue // namespace declarations and namespaced attributes (xsi:…) are not BXML
 		}
 		if slices.Contains(known, name) {

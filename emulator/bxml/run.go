@@ -334,7 +334,7 @@ func (r *Run) takeInterrupt(base string) outcome {
 		t := it.target
 		u, err := weburl.Resolve(base, t.url)
 		if err != nil {
-			return outcome{end: true, cause: CauseCallbackError, msg: err.Error(), err: &FetchError{EventType: EventRedirect, Method: t.method, URL: t.url, Reason: err.Error()}}
+			return outcome{end: true, cause: CauseCallbackError, msg: err.Error(), err: &FetchError{EventType: EventRedirect, Method: t.method, URL: weburl.Redact(t.url), Reason: err.Error()}}
 		}
 		t.url = u
 		r.journalf("", "redirect requested (as the Voice API's redirectUrl): the current BXML is abandoned for %s", weburl.Redact(u))

@@ -3,6 +3,8 @@ package voiceapi
 import (
 	"context"
 	"net/http"
+
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // The answer gate: Engine.Start begins a call's answer fetch at once, but
@@ -43,11 +45,11 @@ func (t gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // own, which keeps no idle connections so nothing lingers after a run).
 func gatedClient(c *http.Client) *http.Client {
 	if c == nil {
-		t, ok := http.DefaultTransport.(*http.Transport)
-		if ok {
-			t = t.Clone()
-		} else { // http.DefaultTransport is a mock (httpmock.Activate): webhooks need the network
-			t = &http.Transport{Proxy: http.ProxyFromEnvironment}
+		// The same transport as the engine's own client (weburl.NewTransport
+		// copes with an httpmock-swapped default: webhooks need the network).
+		t := weburl.NewTransport()
+		if t.Proxy == nil { // weburl's fresh fallback has none; keep honouring HTTP_PROXY
+			t.Proxy = http.ProxyFromEnvironment
 		}
 		t.DisableKeepAlives = true
 		return &http.Client{Transport: gateTransport{t}}

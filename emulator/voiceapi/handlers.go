@@ -16,6 +16,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // maxJSONBody bounds a JSON request body.
@@ -306,7 +307,7 @@ func (s *Server) updateCall(x *exchange, r *http.Request) {
 	if !x.updated(err) {
 		return
 	}
-	notes = append(notes, "redirected to "+redactURL(q.RedirectURL))
+	notes = append(notes, "redirected to "+weburl.Redact(q.RedirectURL))
 	x.WriteHeader(http.StatusOK)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // KindAPI is the journal kind of Voice API requests: one entry per request
@@ -19,7 +20,9 @@ import (
 // tokens, passwords and client secrets never reach the journal.
 const KindAPI = "api"
 
-const redacted = "[redacted]"
+// redacted is weburl.Redacted, so the API's journal entries read like the
+// engine's.
+const redacted = weburl.Redacted
 
 // record journals one request.
 func (s *Server) record(r *http.Request, x *exchange, latency time.Duration) {
@@ -70,18 +73,6 @@ func redactQuery(u *url.URL) string {
 	return c.RequestURI()
 }
 
-// redactURL hides a password in URL userinfo.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), redacted)
-	}
-	return u.String()
-}
-
 // redactJSON returns a JSON object body with every secret field redacted,
 // at any depth (machineDetection carries credentials too), or nil when
 // the body is not a JSON object.
@@ -110,7 +101,7 @@ func redactValue(v any) {
 				continue
 			}
 			if s, ok := val.(string); ok {
-				v[k] = redactURL(s) // http://user:password@host/…
+				v[k] = weburl.Redact(s) // http://user:password@host/…
 				continue
 			}
 			redactValue(val)
@@ -118,7 +109,7 @@ func redactValue(v any) {
 	case []any:
 		for i, e := range v {
 			if s, ok := e.(string); ok {
-				v[i] = redactURL(s)
+				v[i] = weburl.Redact(s)
 				continue
 			}
 			redactValue(e)
