@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Pace says how media frames are timed.
@@ -247,7 +248,7 @@ func (spec *StreamSpec) Validate() error {
 	}
 	u, err := url.Parse(spec.Destination)
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return &SpecError{"destination", fmt.Sprintf("%q is not a ws:// or wss:// URL", spec.Destination)}
+		return &SpecError{"destination", fmt.Sprintf("%q is not a ws:// or wss:// URL", weburl.Redact(spec.Destination))}
 	}
 	switch spec.Mode {
 	case "", protocol.ModeUnidirectional, protocol.ModeBidirectional:
