@@ -65,11 +65,9 @@ func playsAudioBack(ctx context.Context, c *Check) {
 		return en.StreamID == s.ID && ((en.Kind == emulator.KindFrameIn && en.Event == protocol.EventPlayAudio) || en.Kind == emulator.KindViolation)
 	})
 	cancel()
-	// A little more, so what follows the first message is judged too.
-	select {
-	case <-time.After(100 * time.Millisecond):
-	case <-ctx.Done():
-	}
+	// A little more, so what follows the first message is judged too: a
+	// deliberate window (there is no event to await), hence pause.
+	pause(ctx, 100*time.Millisecond)
 	r, err := s.Stop(ctx)
 	if err != nil {
 		c.Fail("stream %q: %v", s.Name, err)

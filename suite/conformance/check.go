@@ -382,8 +382,7 @@ func (c *Check) endingHint(s *emulator.Stream, r *emulator.StreamResult) string 
 	case emulator.EndAppCloseCode:
 		return fmt.Sprintf("the app closed the socket with code %d%s: a consumer must take every valid Bandwidth message and keep the socket open until Bandwidth closes it", r.CloseReceived, parenthesized(r.CloseReason))
 	case emulator.EndCloseHandshakeTimeout:
-		if en, ok := appCloseEntry(s); ok && en.Code == 0 && !strings.Contains(en.Message, "no close frame from the app within") {
-			how := strings.TrimPrefix(strings.TrimPrefix(en.Message, "close handshake incomplete: "), "connection ended: ")
+		if how, ok := droppedAtClose(s, r); ok {
 			return "the app dropped the connection without a close frame (" + how + ") instead of answering the emulator's close frame: keep the socket open until Bandwidth closes it, and answer its close frame with one of your own"
 		}
 		return fmt.Sprintf("the app never answered the emulator's close frame within %s (it does not answer close frames, or it had stopped reading before the stop came): keep reading until the close and answer it with a close frame of your own (most WebSocket libraries do when you read until the close)", c.timeouts.CloseHandshake)
@@ -393,6 +392,20 @@ func (c *Check) endingHint(s *emulator.Stream, r *emulator.StreamResult) string 
 		return c.connectHint(r)
 	}
 	return ""
+}
+
+// droppedAtClose reports whether a close-handshake timeout was the app
+// dropping the connection rather than never answering, and how it broke.
+// endingHint and hintFor share it, so they cannot disagree on the case.
+func droppedAtClose(s *emulator.Stream, r *emulator.StreamResult) (string, bool) {
+	if r.Ending != emulator.EndCloseHandshakeTimeout {
+		return "", false
+	}
+	en, ok := appCloseEntry(s)
+	if !ok || en.Code != 0 || strings.Contains(en.Message, "no close frame from the app within") {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(en.Message, "close handshake incomplete: "), "connection ended: "), true
 }
 
 // appCloseEntry is the journal's first record of the app's side of the
@@ -535,9 +548,13 @@ func (c *Check) expectEnded(s *emulator.Stream, r *emulator.StreamResult, want e
 		c.Attach(rest)
 		return false
 	}
-	if (want == emulator.EndStopStream || want == emulator.EndHangup) && r.CloseHandshake && (!normalClose(r.CloseReceived) || appClosedFirst(s)) {
+	if (want != emulator.EndStopStream && want != emulator.EndHangup) || !r.CloseHandshake {
+		return true
+	}
+	// One journal scan decides both whether it failed and how to say so.
+	if first := appClosedFirst(s); first || !normalClose(r.CloseReceived) {
 		var text string
-		if appClosedFirst(s) {
+		if first {
 			text = fmt.Sprintf("the app closed the socket on its own with code %d%s, before Bandwidth's stop — a consumer must take every valid Bandwidth message and keep the socket open until Bandwidth closes it", r.CloseReceived, parenthesized(r.CloseReason))
 		} else {
 			text = fmt.Sprintf("the app's close frame carried code %d%s, not a normal close — a consumer must take every valid Bandwidth message, keep the socket open until Bandwidth closes it and answer that close with 1000", r.CloseReceived, parenthesized(r.CloseReason))
@@ -557,11 +574,7 @@ func (c *Check) expectEnded(s *emulator.Stream, r *emulator.StreamResult, want e
 // stimulus may have caused).
 func (c *Check) hintFor(s *emulator.Stream, r *emulator.StreamResult, hint string) string {
 	h := c.endingHint(s, r)
-	dropped := false
-	if r.Ending == emulator.EndCloseHandshakeTimeout {
-		en, ok := appCloseEntry(s)
-		dropped = ok && en.Code == 0 && !strings.Contains(en.Message, "no close frame from the app within")
-	}
+	_, dropped := droppedAtClose(s, r)
 	switch {
 	case dropped:
 	case r.Ending == emulator.EndAppAbnormalClose, r.Ending == emulator.EndAppClose, r.Ending == emulator.EndAppCloseCode, r.Ending == emulator.EndWriteTimeout:

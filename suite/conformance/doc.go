@@ -58,7 +58,7 @@
 // Each case builds its own emulator with short but safe timeouts
 // (DefaultTimeouts, overridable with Options.Timeouts) and closes it when
 // it ends; independent cases run in parallel (Options.Parallel, 4 by
-// default), cases marked Serial (pacing) run alone. Against a correct
+// default), cases marked Serial (pacing, and the faults) run alone. Against a correct
 // consumer the whole suite takes a few seconds. Cases running in parallel
 // share the app, as Bandwidth's calls do: an app that cannot serve two
 // streams at once fails more than the 7.x cases (Parallel: 1 isolates

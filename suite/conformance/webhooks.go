@@ -183,7 +183,7 @@ func names(ds []*emulator.Delivery) string {
 // it returns the stream's result. A stream the app ended on the way is no
 // failure here (its webhooks are what the 5.x cases judge): its result is
 // returned all the same.
-func webhookStream(ctx context.Context, c *Check, e *emulator.Emulator, call *emulator.Call, spec emulator.StreamSpec, end func(*emulator.Stream) (*emulator.StreamResult, error)) (*emulator.StreamResult, bool) {
+func webhookStream(ctx context.Context, c *Check, call *emulator.Call, spec emulator.StreamSpec, end func(*emulator.Stream) (*emulator.StreamResult, error)) (*emulator.StreamResult, bool) {
 	s, ok := c.Start(ctx, call, spec)
 	if !ok {
 		return nil, false
@@ -243,7 +243,7 @@ func stoppedCase(ctx context.Context, c *Check, name, eventType, cause, hint str
 	if !ok {
 		return
 	}
-	r, ok := webhookStream(ctx, c, e, call, c.Spec(name), func(s *emulator.Stream) (*emulator.StreamResult, error) { return end(ctx, s) })
+	r, ok := webhookStream(ctx, c, call, c.Spec(name), func(s *emulator.Stream) (*emulator.StreamResult, error) { return end(ctx, s) })
 	if !ok {
 		return
 	}
@@ -350,8 +350,8 @@ func unreachableDestination() (string, error) {
 // hungUpStream streams on the call, ends it by hanging up, and makes sure
 // the call has ended (and its disconnect gone out) even when the app ended
 // the stream first; false when the stream itself went wrong.
-func hungUpStream(ctx context.Context, c *Check, e *emulator.Emulator, call *emulator.Call, spec emulator.StreamSpec) bool {
-	_, ok := webhookStream(ctx, c, e, call, spec, func(s *emulator.Stream) (*emulator.StreamResult, error) {
+func hungUpStream(ctx context.Context, c *Check, call *emulator.Call, spec emulator.StreamSpec) bool {
+	_, ok := webhookStream(ctx, c, call, spec, func(s *emulator.Stream) (*emulator.StreamResult, error) {
 		if err := call.Hangup(ctx); err != nil {
 			return nil, err
 		}
@@ -373,7 +373,7 @@ func answersDisconnect(ctx context.Context, c *Check) {
 	if !ok {
 		return
 	}
-	if !hungUpStream(ctx, c, e, call, c.Spec("disconnect")) {
+	if !hungUpStream(ctx, c, call, c.Spec("disconnect")) {
 		return
 	}
 	c.expectDeliveries(e, e.Deliveries(), nil, protocol.EventDisconnect, "", "answer the disconnect webhook with 204, like the stream events")
@@ -389,7 +389,7 @@ func answersDuplicates(ctx context.Context, c *Check) {
 	if !ok {
 		return
 	}
-	if !hungUpStream(ctx, c, e, call, c.Spec("duplicates")) {
+	if !hungUpStream(ctx, c, call, c.Spec("duplicates")) {
 		return
 	}
 	ds := e.Deliveries()
@@ -429,7 +429,7 @@ func refusesUnauthenticatedWebhooks(ctx context.Context, c *Check) {
 	for _, try := range tries {
 		spec := c.Spec(try.name)
 		spec.Username, spec.Password = try.user, try.password
-		r, ok := webhookStream(ctx, c, e, call, spec, func(s *emulator.Stream) (*emulator.StreamResult, error) { return s.Stop(ctx) })
+		r, ok := webhookStream(ctx, c, call, spec, func(s *emulator.Stream) (*emulator.StreamResult, error) { return s.Stop(ctx) })
 		if !ok {
 			return
 		}
@@ -469,7 +469,7 @@ func answersGETWebhooks(ctx context.Context, c *Check) {
 	}
 	spec := c.Spec("get-webhooks")
 	spec.StreamEventMethod = http.MethodGet
-	if !hungUpStream(ctx, c, e, call, spec) {
+	if !hungUpStream(ctx, c, call, spec) {
 		return
 	}
 	c.judgeDeliveries(e, e.Deliveries(), func(*emulator.Delivery) string {

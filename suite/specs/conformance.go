@@ -40,12 +40,14 @@ func ConformanceSpecs(target func() conformance.Target, o conformance.Options) {
 	}
 }
 
+// verdict turns a result into the spec's outcome. r.Reason starts with
+// the case ID already, so it is not repeated ("5.3 failed: 5.3: …").
 func verdict(r conformance.Result, lenient bool) {
 	GinkgoHelper()
 	switch r.Status {
 	case conformance.Pass:
 	case conformance.Skip:
-		Skip(r.ID + ": " + r.Reason)
+		Skip(r.Reason)
 	case conformance.Info:
 		AddReportEntry(r.ID+" (informational)", r.Reason)
 	case conformance.NonStrict:
@@ -53,8 +55,8 @@ func verdict(r conformance.Result, lenient bool) {
 			AddReportEntry(r.ID+" (non-strict)", r.Reason)
 			return
 		}
-		Fail(fmt.Sprintf("%s non-strict: %s\n\njournal:\n%s", r.ID, r.Reason, r.Journal))
+		Fail(fmt.Sprintf("non-strict: %s\n\njournal:\n%s", r.Reason, r.Journal))
 	default:
-		Fail(fmt.Sprintf("%s failed: %s\n\njournal:\n%s", r.ID, r.Reason, r.Journal))
+		Fail(fmt.Sprintf("failed: %s\n\njournal:\n%s", r.Reason, r.Journal))
 	}
 }

@@ -15,14 +15,13 @@
 //		})
 //	})
 //
-//	var _ = specs.DescribeConformance("my app", func() conformance.Target { return target })
+//	var _ = specs.DescribeConformance("my app", func() conformance.Target { return target }, conformance.Options{})
 package specs
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
