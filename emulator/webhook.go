@@ -141,17 +141,20 @@ func (e *Emulator) deliver(t Target, ev *protocol.Event, copyNo int, ids entryID
 	if method == "" {
 		method = http.MethodPost
 	}
-	d := &Delivery{Event: ev, Method: method, URL: t.URL, Authenticated: t.Username != "" || t.Password != "", Copy: copyNo}
-	body, _ := json.Marshal(ev) // Event has only marshalable fields
+	target := t.URL
 	if method == http.MethodGet {
-		d.URL = weburl.WithQuery(t.URL, ev.Query())
+		target = weburl.WithQuery(t.URL, ev.Query())
 	}
+	// The record keeps the URL without a password in it: deliveries end up
+	// in reports.
+	d := &Delivery{Event: ev, Method: method, URL: weburl.Redact(target), Authenticated: t.Username != "" || t.Password != "", Copy: copyNo}
+	body, _ := json.Marshal(ev) // Event has only marshalable fields
 	for attempt := 1; attempt <= 2; attempt++ {
-		a, retry := e.attempt(t, method, d.URL, body)
+		a, retry := e.attempt(t, method, target, body)
 		d.Attempts = append(d.Attempts, a)
-		msg := fmt.Sprintf("%s %s → %d in %s", method, weburl.Redact(d.URL), a.Status, a.Latency.Round(time.Microsecond))
+		msg := fmt.Sprintf("%s %s → %d in %s", method, d.URL, a.Status, a.Latency.Round(time.Microsecond))
 		if a.Error != "" {
-			msg = fmt.Sprintf("%s %s failed after %s: %s", method, weburl.Redact(d.URL), a.Latency.Round(time.Microsecond), a.Error)
+			msg = fmt.Sprintf("%s %s failed after %s: %s", method, d.URL, a.Latency.Round(time.Microsecond), a.Error)
 		}
 		if copyNo > 1 {
 			msg += " (deliberate duplicate)"

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -196,5 +197,28 @@ var _ = Describe("webhooks", func() {
 		Expect(res.Cause).To(Equal("closed"))
 		Expect(events.Hooks()).To(BeEmpty())
 		Expect(e.Deliveries()).To(BeEmpty())
+	})
+})
+
+var _ = Describe("webhook records", func() {
+	It("never keep a password from the URL", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		events := newEventsServer(204)
+		e := newEmulator(nil)
+		call, err := e.NewCall(nil)
+		Expect(err).NotTo(HaveOccurred())
+		withPassword := strings.Replace(events.URL(), "http://", "http://hooks:url-secret@", 1)
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: withPassword, Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		res, err := s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(events.Hooks()[0].Auth).To(HavePrefix("Basic "), "the request itself carries the credentials")
+		for _, d := range res.Deliveries {
+			Expect(d.URL).NotTo(ContainSubstring("url-secret"))
+			Expect(d.URL).To(ContainSubstring("hooks:%5Bredacted%5D@"))
+		}
+		var buf jsonlBuffer
+		Expect(e.Journal().WriteJSONLines(&buf)).To(Succeed())
+		Expect(buf.String()).NotTo(ContainSubstring("url-secret"))
 	})
 })

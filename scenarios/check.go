@@ -43,7 +43,11 @@ func (p *play) check() []Failure {
 		out = append(out, f)
 	}
 	missing := func(name string, pos Pos, stream string) {
-		out = append(out, Failure{Expectation: name, Pos: pos.String(), Message: fmt.Sprintf("no stream named %q was started", stream)})
+		msg := fmt.Sprintf("no stream named %q was started", stream)
+		if stream == "" { // the first stream: the call (its BXML) started none
+			msg = "no stream was started"
+		}
+		out = append(out, Failure{Expectation: name, Pos: pos.String(), Message: msg})
 	}
 
 	// Always: every webhook answered as the policy says, no violations.
@@ -87,12 +91,8 @@ func (p *play) check() []Failure {
 		}
 	}
 	if e := x.Rejected; e != nil {
-		name := e.Stream
-		if name == "" {
-			name = p.lastRejected
-		}
-		if sr := p.rejected(name); sr == nil {
-			out = append(out, Failure{Expectation: "expect.rejected", Pos: e.Pos.String(), Message: rejectedNone(name)})
+		if sr := p.rejected(e.Stream); sr == nil {
+			out = append(out, Failure{Expectation: "expect.rejected", Pos: e.Pos.String(), Message: rejectedNone(e.Stream)})
 		} else {
 			expect("expect.rejected", e.Pos, sr.stream, suite.HaveBeenRejected(e.Cause, messageArgs(e.ErrorMessage)...), sr.ID)
 		}
@@ -177,16 +177,25 @@ func (p *play) bxmlWarnings() []string {
 	return ws
 }
 
-// rejected returns the rejected stream with the given name.
+// rejected returns the rejected stream with the given name; for "" the
+// last stream rejected. That default is derived from the streams' results
+// rather than recorded at StartStream, so it also covers the streams a
+// call's BXML starts and connects refused with rejectOnConnectError.
 func (p *play) rejected(name string) *StreamRun {
+	var last *StreamRun
 	for _, sr := range p.order {
-		if sr.Name == name {
-			if r := sr.stream.Result(); r != nil && r.Event == protocol.EventMediaStreamRejected {
-				return sr
-			}
+		if r := sr.stream.Result(); r == nil || r.Event != protocol.EventMediaStreamRejected {
+			continue
 		}
+		if sr.Name == name {
+			return sr
+		}
+		last = sr
 	}
-	return nil
+	if name != "" {
+		return nil
+	}
+	return last
 }
 
 func rejectedNone(name string) string {

@@ -133,7 +133,7 @@ func (l *loader) expect(f *field) Expect {
 					a.Operations = append(a.Operations, op)
 				}
 			}
-			if len(a.Operations) == 0 && len(items) == 0 {
+			if len(items) == 0 {
 				l.errorf(v.pos, "api: want at least one operation, e.g. [updateCall]")
 			}
 			e.API = a

@@ -78,8 +78,6 @@ func (o *object) get(key string) (*field, bool) {
 	return f, ok
 }
 
-func (o *object) has(key string) bool { _, ok := o.get(key); return ok }
-
 func (l *loader) errorf(p Pos, format string, args ...any) {
 	if l.aliases[p] {
 		return // the undefined alias is the problem, not its value

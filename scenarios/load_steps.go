@@ -216,12 +216,8 @@ func (l *loader) stepValue(st *Step, v *field) bool {
 		st.Stream = s.Name
 		return true
 	case StepWait, StepWaitForEnd:
-		d, ok := l.duration(v)
+		d, ok := l.duration(v) // refuses zero and negative durations itself
 		st.Duration = d
-		if ok && d <= 0 {
-			l.errorf(v.pos, "%s: want a duration above 0, e.g. %s", st.Kind, stepExamples[st.Kind])
-			return false
-		}
 		return ok
 	case StepDuplicateWebhooks:
 		if isNull(v.node) {

@@ -195,9 +195,9 @@ type Expect struct {
 	PlayAudio        *PlayAudioExpect  // playAudio: what the app sent back
 	Violations       *int              // violations: protocol violations allowed (0)
 	AcceptsNewStream *bool             // acceptsNewStream: a new stream works afterwards
-	// API (api:) lists Voice API operations (createCall, getCallState,
-	// updateCall, replaceBxml…) the app must have made on the scenario's
-	// call, each at least once; needs target.api.
+	// API (api:) lists Voice API operations (getCallState, updateCall,
+	// updateCallBxml, alias replaceBxml) the app must have made on the
+	// scenario's call, each at least once; needs target.api.
 	API *APIExpect
 	// BXMLWarnings (bxmlWarnings:) is how many BXML warnings the call's
 	// documents may carry at most; nil is not checked.

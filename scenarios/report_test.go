@@ -351,3 +351,25 @@ var _ = Describe("reports", func() {
 		Expect(scenarios.FailureText(named(results, "passes"))).To(BeEmpty())
 	})
 })
+
+var _ = Describe("the JSON report's secrets", func() {
+	It("never carries a password from a webhook URL", func(ctx SpecContext) {
+		app := newReference()
+		events := strings.Replace(app.EventsURL(), "http://", "http://hooks:url-secret@", 1)
+		f := parseInline(quick + `
+target:
+  websocket: ` + app.WebSocketURL() + `
+  events: ` + events + `
+scenarios:
+  - name: one stream
+    steps:
+      - media: 40ms
+`)
+		results := runFiles(ctx, scenarios.RunOptions{}, f)
+		Expect(results[0].Status).To(Equal(scenarios.Passed))
+		var buf bytes.Buffer
+		Expect(scenarios.WriteJSON(&buf, results, time.Second)).To(Succeed())
+		Expect(buf.String()).To(ContainSubstring("hooks:%5Bredacted%5D@"), "the webhooks are in the report")
+		Expect(buf.String()).NotTo(ContainSubstring("url-secret"))
+	})
+})

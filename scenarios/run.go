@@ -356,8 +356,6 @@ type play struct {
 	streams map[string]*StreamRun // by name
 	order   []*StreamRun
 	first   string
-	// lastRejected is the name of the last stream the call refused.
-	lastRejected string
 }
 
 func (p *play) run() (runErr error) {
@@ -365,10 +363,8 @@ func (p *play) run() (runErr error) {
 	if sc.BXML != nil {
 		return p.runBXML()
 	}
-	disconnect := p.disconnectURL()
-	call, err := p.e.NewCall(&emulator.CallSpec{From: sc.Call.From, To: sc.Call.To, Direction: sc.Call.Direction, Tag: sc.Call.Tag,
-		DisconnectURL: disconnect, DisconnectMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
-		CallbackTimeout: sc.Timeouts.Callback})
+	spec := p.callSpec()
+	call, err := p.e.NewCall(&spec)
 	if err != nil {
 		return err
 	}
@@ -402,6 +398,14 @@ func (p *play) steps() error {
 	return nil
 }
 
+// callSpec is the scenario's call, as run() and runBXML() start it.
+func (p *play) callSpec() emulator.CallSpec {
+	c := p.sc.Call
+	return emulator.CallSpec{From: c.From, To: c.To, Direction: c.Direction, Tag: c.Tag,
+		DisconnectURL: p.disconnectURL(), DisconnectMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
+		CallbackTimeout: p.sc.Timeouts.Callback}
+}
+
 // disconnectURL is where the disconnect webhook goes.
 func (p *play) disconnectURL() string {
 	if p.t.Disconnect != "" {
@@ -432,7 +436,6 @@ func (p *play) start(s Stream) error {
 	switch {
 	case errors.As(err, &rej):
 		st = rej.Stream
-		p.lastRejected = st.Name
 	case err != nil:
 		return err
 	}

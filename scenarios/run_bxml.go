@@ -69,10 +69,7 @@ func (p *play) runBXML() (runErr error) {
 		}
 		p.bxmlRun = c.Run
 	} else {
-		run, err := p.engine.Start(p.ctx, bxml.CallOptions{
-			Call: emulator.CallSpec{From: sc.Call.From, To: sc.Call.To, Direction: sc.Call.Direction, Tag: sc.Call.Tag,
-				DisconnectURL: p.disconnectURL(), DisconnectMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
-				CallbackTimeout: sc.Timeouts.Callback},
+		run, err := p.engine.Start(p.ctx, bxml.CallOptions{Call: p.callSpec(),
 			URL: b.URL, Method: b.Method, Username: b.Username, Password: b.Password, EventType: b.Event})
 		if err != nil {
 			return err
@@ -83,7 +80,8 @@ func (p *play) runBXML() (runErr error) {
 	// However the steps end, the call ends (as when BXML runs out) and
 	// its webhooks are answered before the expectations are checked.
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), hangupGrace(sc.Timeouts))
+		grace := hangupGrace(sc.Timeouts)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), grace)
 		defer cancel()
 		if !p.call.Ended() {
 			if err := p.bxmlRun.Hangup(ctx); err != nil && !errors.Is(err, bxml.ErrCallEnded) && runErr == nil {
@@ -94,7 +92,7 @@ func (p *play) runBXML() (runErr error) {
 		case <-p.bxmlRun.Done():
 		case <-ctx.Done():
 			if runErr == nil {
-				runErr = fmt.Errorf("the call's BXML run did not finish within %s of the end", hangupGrace(sc.Timeouts))
+				runErr = fmt.Errorf("the call's BXML run did not finish within %s of the end", grace)
 			}
 		}
 	}()
@@ -123,14 +121,14 @@ func (p *play) stepStream(name string) (*StreamRun, error) {
 	defer deadline.Stop()
 	tick := time.NewTicker(streamPoll)
 	defer tick.Stop()
+	what := "the BXML's first stream"
+	if name != "" {
+		what = fmt.Sprintf("a stream named %q", name)
+	}
 	for {
 		p.collect()
 		if sr := p.stream(name); sr != nil {
 			return sr, nil
-		}
-		what := "the BXML's first stream"
-		if name != "" {
-			what = fmt.Sprintf("a stream named %q", name)
 		}
 		select {
 		case <-tick.C:
