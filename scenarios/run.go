@@ -369,13 +369,9 @@ func (p *play) run() (runErr error) {
 		return err
 	}
 	p.call = call
-	for _, s := range append([]Stream{sc.Stream}, sc.Extra...) {
-		if err := p.start(s); err != nil {
-			return err
-		}
-	}
-	// However the steps end (even interrupted), the call is hung up, as
-	// when BXML runs out, so the app sees a proper end and its webhooks.
+	// However the scenario ends (a stream that cannot start, a failed step,
+	// an interrupt), the call is hung up, as when BXML runs out, so the app
+	// sees a proper end and its webhooks.
 	defer func() {
 		if !call.Ended() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), hangupGrace(sc.Timeouts))
@@ -385,6 +381,11 @@ func (p *play) run() (runErr error) {
 			}
 		}
 	}()
+	for _, s := range append([]Stream{sc.Stream}, sc.Extra...) {
+		if err := p.start(s); err != nil {
+			return err
+		}
+	}
 	return p.steps()
 }
 
