@@ -103,10 +103,11 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			return nil, fmt.Errorf("journal directory: %w", err)
 		}
 	}
-	var builtin *consumer.Server
+	// One built-in consumer per set of credentials the files require.
+	builtins := map[consumer.Options]*consumer.Server{}
 	defer func() {
-		if builtin != nil {
-			builtin.Close()
+		for _, srv := range builtins {
+			srv.Close()
 		}
 	}()
 	var servers []*apiServer
@@ -134,13 +135,14 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			t.Events = opts.Events
 		}
 		if t.WebSocket == "" {
+			creds := consumer.Options{WSUser: t.WSUser, WSPassword: t.WSPassword, EventUser: t.EventUser, EventPassword: t.EventPassword}
+			builtin := builtins[creds]
 			if builtin == nil {
-				srv, err := consumer.Start("127.0.0.1:0", &consumer.Options{WSUser: t.WSUser, WSPassword: t.WSPassword,
-					EventUser: t.EventUser, EventPassword: t.EventPassword})
+				srv, err := consumer.Start("127.0.0.1:0", &creds)
 				if err != nil {
 					return nil, fmt.Errorf("starting the built-in reference consumer: %w", err)
 				}
-				builtin = srv
+				builtin, builtins[creds] = srv, srv
 			}
 			t.WebSocket = builtin.WebSocketURL()
 			if t.Events == "" {

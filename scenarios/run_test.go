@@ -865,3 +865,25 @@ var _ = Describe("Run", func() {
 		}, timeout)
 	})
 })
+
+var _ = Describe("the built-in consumer", func() {
+	It("takes each file's credentials: files requiring different ones both pass", func(ctx SpecContext) {
+		file := func(path, user string) *scenarios.File {
+			return parseAs(path, quick+`
+target:
+  wsUser: `+user+`
+  wsPassword: pw-`+user+`
+  eventUser: hooks-`+user+`
+  eventPassword: hook-pw-`+user+`
+scenarios:
+  - name: a stream for `+user+`
+    steps:
+      - media: 40ms
+`)
+		}
+		results := runFiles(ctx, scenarios.RunOptions{}, file("a.yaml", "alice"), file("b.yaml", "bob"))
+		for _, r := range results {
+			Expect(r.Status).To(Equal(scenarios.Passed), scenarios.FailureText(r))
+		}
+	})
+})
