@@ -245,21 +245,7 @@ func (c *Consumer) notify() {
 // the first that does; it fails only when ctx ends. match runs on copies
 // without the consumer's lock held, so it may call the consumer.
 func (c *Consumer) WaitStream(ctx context.Context, match func(StreamRecord) bool) (StreamRecord, error) {
-	for {
-		c.mu.Lock()
-		recs, changed := c.streamsLocked(), c.changed
-		c.mu.Unlock()
-		for _, r := range recs {
-			if match(r) {
-				return r, nil
-			}
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return StreamRecord{}, ctx.Err()
-		}
-	}
+	return waitFor(ctx, c, c.streamsLocked, match)
 }
 
 // WaitStreamClosed waits until the socket of the stream with this streamId
@@ -271,9 +257,15 @@ func (c *Consumer) WaitStreamClosed(ctx context.Context, streamID string) (Strea
 // WaitEvent blocks until some recorded webhook satisfies match, and returns
 // the first that does; it fails only when ctx ends.
 func (c *Consumer) WaitEvent(ctx context.Context, match func(EventRecord) bool) (EventRecord, error) {
+	return waitFor(ctx, c, c.eventsLocked, match)
+}
+
+// waitFor takes snapshots (under the consumer's lock) until one of the
+// records satisfies match, waking on every change; match runs unlocked.
+func waitFor[T any](ctx context.Context, c *Consumer, snapshot func() []T, match func(T) bool) (T, error) {
 	for {
 		c.mu.Lock()
-		recs, changed := c.eventsLocked(), c.changed
+		recs, changed := snapshot(), c.changed
 		c.mu.Unlock()
 		for _, r := range recs {
 			if match(r) {
@@ -283,7 +275,8 @@ func (c *Consumer) WaitEvent(ctx context.Context, match func(EventRecord) bool) 
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return EventRecord{}, ctx.Err()
+			var zero T
+			return zero, ctx.Err()
 		}
 	}
 }
