@@ -19,6 +19,9 @@ const (
 	exitPass  = 0
 	exitFail  = 1
 	exitUsage = 2
+	// exitInterrupted is the shell's code for a run ended by SIGINT: the
+	// run said nothing about the app.
+	exitInterrupted = 130
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

@@ -48,6 +48,20 @@ type Options struct {
 	Echo bool
 	// Logger receives the consumer's diagnostics; nil discards them.
 	Logger *slog.Logger
+
+	// The switches below make the consumer behave like correct apps that
+	// differ from the default one, so bwemu's verdicts can be checked
+	// against each way of being right.
+
+	// CloseOnStop closes the socket with 1000 as soon as the stop message
+	// arrives, instead of waiting for Bandwidth's close frame.
+	CloseOnStop bool
+	// PostOnly answers webhooks sent as GET with 405: an app that never
+	// set streamEventMethod="GET" need not accept them.
+	PostOnly bool
+	// StrictEvents answers /events only for stream events (mediaStream*)
+	// and /disconnect only for disconnect; any other eventType gets 400.
+	StrictEvents bool
 	// CloseTimeout, WriteTimeout and ReadLimit override the defaults above.
 	CloseTimeout time.Duration
 	WriteTimeout time.Duration
@@ -144,7 +158,9 @@ func (e EventRecord) clone() EventRecord {
 }
 
 // Consumer is the reference consumer, an http.Handler serving
-// GET /media (WebSocket), POST|GET /events, GET /health and GET /state.
+// GET /media (WebSocket), POST|GET /events (stream events),
+// POST|GET /disconnect (the call's disconnect webhook), GET /health and
+// GET /state.
 // It is safe for concurrent use.
 type Consumer struct {
 	opts     Options
@@ -196,6 +212,8 @@ func New(opts *Options) *Consumer {
 	c.mux.HandleFunc("GET /media", c.serveMedia)
 	c.mux.HandleFunc("POST /events", c.serveEvent)
 	c.mux.HandleFunc("GET /events", c.serveEvent)
+	c.mux.HandleFunc("POST /disconnect", c.serveDisconnect)
+	c.mux.HandleFunc("GET /disconnect", c.serveDisconnect)
 	c.mux.HandleFunc("GET /health", c.serveHealth)
 	c.mux.HandleFunc("GET /state", c.serveState)
 	return c

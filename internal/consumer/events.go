@@ -10,9 +10,29 @@ import (
 	"github.com/bwemu/bwemu/emulator/protocol"
 )
 
-// serveEvent is the webhook endpoint, StartStream's streamEventUrl (and a
-// fine disconnectUrl too).
+// serveEvent is StartStream's streamEventUrl. Unless StrictEvents is set
+// it takes disconnect too.
 func (c *Consumer) serveEvent(w http.ResponseWriter, r *http.Request) {
+	c.serveWebhook(w, r, func(eventType string) bool {
+		return !c.opts.StrictEvents || strings.HasPrefix(eventType, "mediaStream")
+	})
+}
+
+// serveDisconnect is the call's disconnectUrl.
+func (c *Consumer) serveDisconnect(w http.ResponseWriter, r *http.Request) {
+	c.serveWebhook(w, r, func(eventType string) bool {
+		return !c.opts.StrictEvents || eventType == protocol.EventDisconnect
+	})
+}
+
+// serveWebhook decodes, records and answers one webhook; accepts says which
+// event types the endpoint takes.
+func (c *Consumer) serveWebhook(w http.ResponseWriter, r *http.Request, accepts func(eventType string) bool) {
+	if c.opts.PostOnly && r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "webhooks are accepted as POST only", http.StatusMethodNotAllowed)
+		return
+	}
 	user, ok := checkBasic(w, r, c.opts.EventUser, c.opts.EventPassword, "bwemu-consumer-events")
 	if !ok {
 		c.log.Warn("webhook rejected: bad or missing credentials", "method", r.Method, "remote", r.RemoteAddr)
@@ -43,6 +63,11 @@ func (c *Consumer) serveEvent(w http.ResponseWriter, r *http.Request) {
 		// eventType there is nothing to act on.
 		c.log.Warn("webhook has no eventType", "method", r.Method)
 		http.Error(w, "webhook has no eventType", http.StatusBadRequest)
+		return
+	}
+	if !accepts(ev.EventType) {
+		c.log.Warn("webhook of a type this endpoint does not take", "eventType", ev.EventType, "path", r.URL.Path)
+		http.Error(w, "unexpected eventType "+ev.EventType, http.StatusBadRequest)
 		return
 	}
 

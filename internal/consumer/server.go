@@ -65,6 +65,9 @@ func (s *Server) WebSocketURL() string { return "ws://" + s.Addr() + "/media" }
 // EventsURL is the streamEventUrl, http://host:port/events.
 func (s *Server) EventsURL() string { return s.URL() + "/events" }
 
+// DisconnectURL is the call's disconnectUrl, http://host:port/disconnect.
+func (s *Server) DisconnectURL() string { return s.URL() + "/disconnect" }
+
 // HealthURL is http://host:port/health.
 func (s *Server) HealthURL() string { return s.URL() + "/health" }
 

@@ -127,9 +127,13 @@ func (s *stream) markGoneAway() bool {
 // (going away) and bounds how long the peer has to answer. The handler's
 // read loop then sees the peer's answering close (or the deadline) and
 // returns. Call it after markGoneAway, without c.mu held.
-func (s *stream) goAway() {
+func (s *stream) goAway() { s.sendClose(websocket.CloseGoingAway, "consumer shutting down") }
+
+// sendClose starts the close handshake from the consumer's side and bounds
+// how long the peer has to answer.
+func (s *stream) sendClose(code int, reason string) {
 	deadline := time.Now().Add(s.c.opts.CloseTimeout)
-	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "consumer shutting down")
+	msg := websocket.FormatCloseMessage(code, reason)
 	// WriteControl is the one write gorilla allows alongside another
 	// goroutine's writes, so this needs no writeMu.
 	_ = s.conn.WriteControl(websocket.CloseMessage, msg, deadline)
@@ -423,6 +427,16 @@ func (s *stream) handleStop(data []byte) {
 		s.badFrame("stop message does not decode: %v", err)
 		return
 	}
+	if s.recordStop(&m) && s.c.opts.CloseOnStop {
+		// Many apps close the moment they read stop, before Bandwidth's
+		// close frame arrives; the handshake completes all the same.
+		s.sendClose(websocket.CloseNormalClosure, "stream stopped")
+	}
+}
+
+// recordStop checks and records a stop message. It reports whether the
+// consumer should now close the socket itself (it has not begun to yet).
+func (s *stream) recordStop(m *protocol.StopMessage) bool {
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -433,7 +447,7 @@ func (s *stream) handleStop(data []byte) {
 	case s.rec.StopSeen:
 		s.rec.BadFrames++
 		s.addErrorLocked("second stop message (ignored)")
-		return
+		return false
 	default:
 		st := s.rec.Start.Metadata
 		if m.Metadata.StreamID != st.StreamID {
@@ -443,7 +457,8 @@ func (s *stream) handleStop(data []byte) {
 			s.addErrorLocked(fmt.Sprintf("stop: metadata.callId %q differs from start's %q", m.Metadata.CallID, st.CallID))
 		}
 	}
-	s.rec.Stop, s.rec.StopSeen = &m, true
+	s.rec.Stop, s.rec.StopSeen = m, true
 	s.log.Info("stream stopped")
 	c.notify()
+	return s.markGoneAway()
 }
