@@ -34,6 +34,9 @@ type behaviour struct {
 	// On the stop message: close with this code, or drop the connection.
 	closeOnStop  int
 	hangUpOnStop bool
+	// finOnStop shuts the app's side of the TCP connection right after
+	// its close frame (a FIN), without waiting for the emulator's.
+	finOnStop bool
 }
 
 // received is one stream as a test app saw it.
@@ -165,6 +168,9 @@ func (a *testApp) serve(w http.ResponseWriter, r *http.Request) {
 		a.mu.Unlock()
 		if probe.EventType == "stop" && b.closeOnStop != 0 {
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(b.closeOnStop, "not done"), time.Now().Add(time.Second))
+			if b.finOnStop {
+				_ = conn.NetConn().(*net.TCPConn).CloseWrite()
+			}
 		}
 		if probe.EventType == "stop" && b.hangUpOnStop {
 			conn.NetConn().Close()

@@ -29,6 +29,12 @@ type Emulator struct {
 	wg sync.WaitGroup // every goroutine the emulator started
 
 	duplicate atomic.Bool // deliver every webhook twice
+
+	// Set only by specs, to force orderings of the close handshake:
+	// beforeCloseFrame runs just before a stream's close frame is written,
+	// afterAppClose once the reader has taken the app's close frame.
+	beforeCloseFrame func(*Stream)
+	afterAppClose    func(*Stream)
 }
 
 // ErrClosed is returned by calls on a closed emulator.

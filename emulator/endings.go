@@ -86,13 +86,14 @@ func (ss *session) end(e Ending) (Ending, string) {
 	switch e {
 	case EndStopStream, EndHangup:
 		stop := protocol.StopMessage{EventType: protocol.EventStop, Metadata: ss.metadata()}
+		ss.stopSent.Store(true)
 		if err := ss.writeJSON(stop); err != nil {
 			return ss.writeFailed(err)
 		}
 		answered, rr := ss.closeHandshake(websocket.CloseNormalClosure, "")
-		if rr != nil && rr.closeFrame && (rr.first || !normalClose(rr.code)) {
-			// The app closed on its own (or with an error code) as the
-			// stream was being stopped: that is its ending, not an answer.
+		if rr != nil && rr.closeFrame && !normalClose(rr.code) {
+			// The app closed with an error code as the stream was being
+			// stopped: that is its ending, not an answer.
 			return ss.appEnded(*rr)
 		}
 		if !answered {
@@ -115,31 +116,58 @@ func (ss *session) end(e Ending) (Ending, string) {
 }
 
 // closeHandshake sends a close frame and waits for the app's. It reports
-// whether one came back in time, and the reader's ending when there was one.
+// whether the app's close frame came in time, and the reader's ending when
+// there was one.
+//
+// After a stop message the app may close first: many apps close the moment
+// they read stop, so its close frame can arrive before, as or after the
+// emulator's goes out. gorilla/websocket's reader then answers it itself,
+// and the emulator's own write fails with ErrCloseSent (or, when the app
+// also shut the connection, with a network error). Every such ordering is a
+// complete handshake: both sides said goodbye with a close frame.
 func (ss *session) closeHandshake(code int, reason string) (bool, *readResult) {
 	ss.res.ClosedBy = ByEmulator
-	ss.res.CloseSent = code
 	msg := websocket.FormatCloseMessage(code, reason)
-	ss.closeSent.Store(true)
-	if err := ss.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(ss.e.opts.Timeouts.Write)); err != nil {
-		ss.res.CloseProblem = "the close frame could not be sent: " + describeNetError(err)
-		ss.journal(Entry{Kind: KindClose, By: ByEmulator, Code: code, Error: err.Error(), Message: ss.res.CloseProblem})
-		return false, nil
+	if h := ss.e.beforeCloseFrame; h != nil {
+		h(ss.s)
 	}
-	ss.journal(Entry{Kind: KindClose, By: ByEmulator, Code: code, Message: fmt.Sprintf("close frame sent: %s", closeDetail(code, reason))})
+	ss.closeSent.Store(true)
+	sendErr := ss.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(ss.e.opts.Timeouts.Write))
+	switch {
+	case sendErr == nil:
+		ss.res.CloseSent = code
+		ss.journal(Entry{Kind: KindClose, By: ByEmulator, Code: code, Message: fmt.Sprintf("close frame sent: %s", closeDetail(code, reason))})
+	case errors.Is(sendErr, websocket.ErrCloseSent):
+		// The reader has answered the app's close frame already.
+		sendErr = nil
+	}
 	timer := time.NewTimer(ss.e.opts.Timeouts.CloseHandshake)
 	defer timer.Stop()
 	select {
 	case rr := <-ss.readDone:
 		if rr.closeFrame {
 			ss.res.CloseReceived, ss.res.CloseReason, ss.res.CloseHandshake = rr.code, rr.reason, true
+			if ss.res.CloseSent == 0 && sendErr == nil {
+				ss.res.CloseSent = rr.code // gorilla's answer echoes the app's code
+			}
+			if rr.first {
+				ss.res.AppClosedFirst = true
+				ss.journal(Entry{Kind: KindClose, By: ByEmulator, Code: ss.res.CloseSent,
+					Message: "the app closed first; its close frame was answered: handshake complete"})
+			}
 			return true, &rr
 		}
 		ss.res.CloseProblem = describeNetError(rr.err)
+		if sendErr != nil {
+			ss.res.CloseProblem = "the close frame could not be sent: " + describeNetError(sendErr)
+		}
 		ss.journal(Entry{Kind: KindClose, By: ByApp, Message: "close handshake incomplete: " + ss.res.CloseProblem})
 		return false, &rr
 	case <-timer.C:
 		ss.res.CloseProblem = fmt.Sprintf("no close frame from the app within %s", ss.e.opts.Timeouts.CloseHandshake)
+		if sendErr != nil {
+			ss.res.CloseProblem = "the close frame could not be sent: " + describeNetError(sendErr)
+		}
 		ss.journal(Entry{Kind: KindClose, By: ByApp, Message: "close handshake incomplete: " + ss.res.CloseProblem})
 		return false, nil
 	case <-ss.abort.Done():

@@ -29,6 +29,9 @@ func (ss *session) read() {
 			if errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure {
 				rr = readResult{closeFrame: true, first: !ss.closeSent.Load(), code: ce.Code, reason: ce.Text}
 				ss.journal(Entry{Kind: KindClose, By: ByApp, Code: ce.Code, Message: "close frame received: " + closeDetail(ce.Code, ce.Text)})
+				if h := ss.e.afterAppClose; h != nil {
+					h(ss.s)
+				}
 			} else if !isTeardown(ss.teardown) {
 				ss.journal(Entry{Kind: KindClose, By: ByApp, Error: err.Error(), Message: "connection ended: " + describeNetError(err)})
 			}

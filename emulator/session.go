@@ -35,6 +35,7 @@ type session struct {
 	teardown   chan struct{}   // closed before the connection is closed
 	dropped    atomic.Bool
 	closeSent  atomic.Bool // the emulator's close frame has gone out
+	stopSent   atomic.Bool // the stop message has gone out: a close from the app answers it
 
 	// Frame state, reused for every frame so the hot path does not allocate.
 	pcm       [media.FrameSize]byte
@@ -61,7 +62,7 @@ type waiter struct {
 type readResult struct {
 	closeFrame bool // the app sent a close frame
 	// first is true when the app's close frame came before the emulator
-	// had sent its own: the app closed, it did not answer.
+	// had sent its own close frame.
 	first  bool
 	code   int
 	reason string

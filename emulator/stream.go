@@ -120,8 +120,14 @@ type StreamResult struct {
 	CloseSent     int    `json:"closeSent,omitempty"`
 	CloseReceived int    `json:"closeReceived,omitempty"`
 	CloseReason   string `json:"closeReason,omitempty"`
-	// ClosedBy is who sent the first close frame or ended the connection.
+	// ClosedBy is who ended the connection: the emulator when it stopped
+	// the stream (even if the app, having read stop, sent its close frame
+	// first), otherwise whoever sent the first close frame or cut it.
 	ClosedBy string `json:"closedBy,omitempty"`
+	// AppClosedFirst is true when, after the emulator's stop message, the
+	// app's close frame came before the emulator's own. It is a correct
+	// way to finish and does not count against the app.
+	AppClosedFirst bool `json:"appClosedFirst,omitempty"`
 	// CloseHandshake is true when both close frames were exchanged;
 	// otherwise CloseProblem says what went wrong with the emulator's close
 	// (no answer in time, the connection dropped instead).

@@ -218,7 +218,9 @@ var _ = Describe("the termination table", func() {
 			return r
 		})
 		Expect(res.Ending).To(Equal(emulator.EndAppCloseCode))
-		Expect(res.CloseSent).To(Equal(1000), "the emulator's own close went out first")
+		// Which close frame goes first is up to the scheduler; when the
+		// app's does, gorilla/websocket's answer echoes its code.
+		Expect(res.CloseSent).To(BeElementOf(1000, 4000))
 		Expect(res.CloseReceived).To(Equal(4000))
 		Expect(ev.Cause).To(Equal("connection-error"))
 		Expect(ev.ErrorMessage).To(ContainSubstring("code 4000 (not done)"))
