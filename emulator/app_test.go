@@ -292,6 +292,7 @@ func (s *eventsServer) serve(w http.ResponseWriter, r *http.Request) {
 	if drop {
 		s.dropFirst--
 	}
+	delay := s.delay
 	s.mu.Unlock()
 	Expect(err).NotTo(HaveOccurred())
 	if drop {
@@ -300,7 +301,7 @@ func (s *eventsServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	select {
-	case <-time.After(s.delay):
+	case <-time.After(delay):
 	case <-s.quit:
 	}
 	w.WriteHeader(s.status)

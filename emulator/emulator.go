@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"sync"
@@ -28,6 +29,11 @@ type Emulator struct {
 
 	wg sync.WaitGroup // every goroutine the emulator started
 
+	// delivering bounds every webhook request; Shutdown cancels it when
+	// its budget runs out, so no request outlives an interrupted run.
+	delivering context.Context
+	interrupt  context.CancelFunc
+
 	duplicate atomic.Bool // deliver every webhook twice
 
 	// Set only by specs, to force orderings of the close handshake:
@@ -54,12 +60,15 @@ func New(opts *Options) *Emulator {
 		o.ApplicationID = protocol.NewUUID()
 	}
 	e := &Emulator{opts: o, journal: NewJournal()}
+	e.delivering, e.interrupt = context.WithCancel(context.Background())
 	e.duplicate.Store(o.DuplicateWebhooks)
 	// The journal, as it grows, is the debug log.
 	e.journal.log = o.Logger
 	e.client = o.HTTPClient
 	if e.client == nil {
 		e.ownHTTP = weburl.NewTransport()
+		// The CA trusted for wss:// is trusted for https:// webhooks too.
+		e.ownHTTP.TLSClientConfig = o.TLSConfig.Clone()
 		e.client = &http.Client{Transport: e.ownHTTP}
 	}
 	return e
@@ -116,10 +125,41 @@ func (e *Emulator) Close() error {
 	for _, c := range calls {
 		c.webhooks.stop()
 	}
+	e.interrupt()
 	if e.ownHTTP != nil {
 		e.ownHTTP.CloseIdleConnections()
 	}
 	return nil
+}
+
+// InterruptGrace is how long an interrupted run gives its live calls to
+// end with their webhooks (Shutdown's budget in the CLI).
+const InterruptGrace = 2 * time.Second
+
+// Shutdown ends every live call as a hangup does — stop, close handshake,
+// mediaStreamStopped, disconnect — then closes the emulator. When ctx ends
+// first, webhook requests still waiting for the app are cut off (recorded
+// as interrupted, see Delivery.Interrupted) and the streams still closing
+// are aborted; Shutdown then returns ctx's error. Use it when a run is
+// interrupted: the app gets its endings, but nobody waits out a slow app.
+func (e *Emulator) Shutdown(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, e.interrupt)
+	defer stop()
+	var wg sync.WaitGroup
+	for _, c := range e.Calls() {
+		if c.Ended() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.Hangup(ctx) // ErrCallEnded when it ended meanwhile
+		}()
+	}
+	wg.Wait()
+	err := ctx.Err()
+	_ = e.Close()
+	return err
 }
 
 // spawn runs f on a goroutine that Close waits for.

@@ -159,13 +159,14 @@ type StreamResult struct {
 }
 
 // Failed reports whether the app is to blame for how the stream went: an
-// app-caused ending, a protocol violation, or a webhook not answered 2xx.
+// app-caused ending, a protocol violation, or a webhook not answered 2xx
+// (one cut off by an interrupted run does not count).
 func (r *StreamResult) Failed() bool {
 	if r.AppFault || r.Violations > 0 {
 		return true
 	}
 	for _, d := range r.Deliveries {
-		if s := d.Status(); s < 200 || s > 299 {
+		if s := d.Status(); !d.Interrupted() && (s < 200 || s > 299) {
 			return true
 		}
 	}

@@ -34,6 +34,9 @@ type Attempt struct {
 	Error   string        `json:"error,omitempty"`
 	// Body is the start of the app's answer, for reports.
 	Body string `json:"body,omitempty"`
+	// Interrupted is true when the run was interrupted (Emulator.Shutdown)
+	// before the app answered: the attempt says nothing about the app.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Delivery records one webhook event sent to the app: the request and every
@@ -60,6 +63,10 @@ func (d *Delivery) Final() Attempt {
 
 // Status is the app's final HTTP status, 0 when no answer came.
 func (d *Delivery) Status() int { return d.Final().Status }
+
+// Interrupted reports whether the run was interrupted before the app
+// answered; such a delivery is never the app's fault.
+func (d *Delivery) Interrupted() bool { return d.Final().Interrupted }
 
 // Delivered reports whether the app answered at all.
 func (d *Delivery) Delivered() bool { return d.Final().Error == "" }
@@ -176,7 +183,10 @@ func (e *Emulator) attempt(t Target, method, target string, body []byte) (Attemp
 	if timeout <= 0 {
 		timeout = e.opts.Timeouts.Callback
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	if e.delivering.Err() != nil {
+		return interruptedAttempt(0), false
+	}
+	ctx, cancel := context.WithTimeout(e.delivering, timeout)
 	defer cancel()
 	var rd io.Reader
 	if method != http.MethodGet {
@@ -197,6 +207,9 @@ func (e *Emulator) attempt(t Target, method, target string, body []byte) (Attemp
 	resp, err := e.client.Do(req)
 	lat := time.Since(start)
 	if err != nil {
+		if e.delivering.Err() != nil {
+			return interruptedAttempt(lat), false
+		}
 		timedOut := errors.Is(err, context.DeadlineExceeded) || isTimeout(err)
 		msg := weburl.ErrorText(err)
 		if timedOut {
@@ -208,6 +221,10 @@ func (e *Emulator) attempt(t Target, method, target string, body []byte) (Attemp
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	return Attempt{Status: resp.StatusCode, Latency: lat, Body: string(snippet)}, false
+}
+
+func interruptedAttempt(lat time.Duration) Attempt {
+	return Attempt{Latency: lat, Interrupted: true, Error: "interrupted: the run was interrupted before the app answered"}
 }
 
 func isTimeout(err error) bool {
