@@ -164,6 +164,8 @@ func (en *Engine) settings() settings {
 		en.once.Do(func() {
 			t := weburl.NewTransport()
 			t.DisableKeepAlives = true // no idle connection outlives a fetch
+			// The CA trusted for wss:// is trusted for https:// BXML too.
+			t.TLSClientConfig = en.Emulator.Options().TLSConfig.Clone()
 			en.client = &http.Client{Transport: t}
 		})
 		s.client = en.client

@@ -58,7 +58,9 @@ var _ = Describe("create call", func() {
 		Expect(answer.Event.To).To(Equal("+19195551234"))
 		Expect(answer.Event.Tag).To(Equal("order-42"))
 		Expect(answer.Event.AnswerTime).NotTo(BeNil())
+		Expect(answer.Event.ApplicationID).To(Equal(appID), "every webhook of the call carries the applicationId it was created with")
 		started := h.app.Event("mediaStreamStarted")
+		Expect(started.Event.ApplicationID).To(Equal(appID))
 		Expect(started.Event.MediaStream.Name).To(Equal("agent"))
 		Expect(started.Header.Get("Authorization")).To(BeEmpty(), "StartStream set no username")
 		rec, err := h.cons.WaitStream(ctx, func(r consumer.StreamRecord) bool { return r.CallID == id })
@@ -93,6 +95,8 @@ var _ = Describe("create call", func() {
 		h.ended(ctx, id)
 		Expect(h.app.Whats()).To(Equal([]string{"answer", "disconnect (hangup)"}))
 		Expect(h.app.Event("answer").Method).To(Equal(http.MethodGet))
+		Expect(h.app.Event("answer").Event.ApplicationID).To(Equal(appID))
+		Expect(h.app.Event("disconnect (hangup)").Event.ApplicationID).To(Equal(appID))
 	}, timeout)
 
 	DescribeTable("refuses an invalid request with 400 and Bandwidth's error",

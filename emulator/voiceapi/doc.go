@@ -84,10 +84,9 @@
 //   - A replaced document runs instead of the current one, and when its
 //     verbs run out the call hangs up: <Bxml><StopStream name="agent"/></Bxml>
 //     stops the stream and then ends the call; add a <Pause> to keep it.
-//   - The responses echo the request's applicationId, but webhooks carry
-//     the emulator's (emulator.Options.ApplicationID): the emulator has
-//     one application. An update's tag and redirectFallbackUrl are
-//     journaled as ignored.
+//   - Every webhook of a created call (answer, stream events, disconnect)
+//     carries the request's applicationId, as on Bandwidth. An update's tag
+//     and redirectFallbackUrl are journaled as ignored.
 //   - Username and password are accepted on http:// URLs (Bandwidth wants
 //     https), since apps under test listen on loopback.
 //

@@ -95,6 +95,7 @@ func (s *Server) createCall(x *exchange, r *http.Request) {
 			From: q.From, To: q.To, Direction: protocol.DirectionOutbound, Tag: q.tag(),
 			DisconnectURL: q.DisconnectURL, DisconnectMethod: q.DisconnectMethod,
 			Username: q.Username, Password: q.Password, CallbackTimeout: seconds(*q.CallbackTimeout),
+			ApplicationID: q.ApplicationID, // every webhook of the call carries it
 		},
 		URL: q.AnswerURL, Method: q.AnswerMethod, Username: q.Username, Password: q.Password,
 		EventType: bxml.EventAnswer,
