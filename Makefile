@@ -3,7 +3,7 @@ GO      ?= go
 GINKGO  := $(GO) tool ginkgo
 BIN     := bin/bwemu
 
-.PHONY: all build test test-all bench lint demo clean
+.PHONY: all build test test-all bench soak lint demo clean
 
 all: lint test build
 
@@ -23,6 +23,11 @@ bench:
 	$(GO) test -run='^$$' -bench='Realtime' -benchtime=1x ./emulator/
 	$(GO) test -run='^$$' -bench='Fast|Bare' -benchtime=300000x -count=5 ./emulator/
 	$(GO) test -run='^$$' -bench=. ./emulator/media/
+
+# 500 streams to an app that closes first after stop, with a CPU hog on
+# every core: reports the false verdicts (there must be none).
+soak:
+	$(GO) test -run='^$$' -bench='SoakCloseFirst' -benchtime=500x ./emulator/
 
 lint:
 	$(GO) vet ./...

@@ -114,6 +114,12 @@ func (a *testApp) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "go away", a.b.status)
 		return
 	}
+	// The stream is recorded before the upgrade is answered: once the
+	// emulator's side has connected, a spec can read it here.
+	rec := &received{Header: r.Header.Clone()}
+	a.mu.Lock()
+	a.streams = append(a.streams, rec)
+	a.mu.Unlock()
 	up := websocket.Upgrader{}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
@@ -121,9 +127,7 @@ func (a *testApp) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	a.wg.Add(1)
 	defer a.wg.Done()
-	rec := &received{Header: r.Header.Clone()}
 	a.mu.Lock()
-	a.streams = append(a.streams, rec)
 	a.conns = append(a.conns, conn.NetConn())
 	a.mu.Unlock()
 	defer conn.Close()
