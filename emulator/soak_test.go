@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"runtime"
@@ -29,6 +30,12 @@ func BenchmarkSoakCloseFirst(b *testing.B) {
 	defer srv.Close()
 	e := emulator.New(nil)
 	defer e.Close()
+	// A random delay of up to 2 ms before each of the emulator's close
+	// frames lets every ordering happen: the emulator first, the app first,
+	// the two crossing.
+	emulator.SetCloseHooks(e, func(*emulator.Stream) {
+		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+	}, nil)
 	ctx := context.Background()
 
 	falseVerdicts, appFirst := 0, 0
