@@ -31,6 +31,7 @@ const (
 
 // subject is what a matcher looks at, whatever form the actual came in.
 type subject struct {
+	actual     any                    // as given to the matcher
 	stream     *emulator.Stream       // set when the actual was a stream
 	result     *emulator.StreamResult // nil when the actual was deliveries
 	deliveries []*emulator.Delivery
@@ -42,6 +43,14 @@ type subject struct {
 // A live stream is an error (not a mismatch), so that To and NotTo both fail
 // on it and Eventually keeps polling.
 func resolve(name string, actual any, acc accepts) (*subject, error) {
+	sub, err := resolveActual(name, actual, acc)
+	if sub != nil {
+		sub.actual = actual
+	}
+	return sub, err
+}
+
+func resolveActual(name string, actual any, acc accepts) (*subject, error) {
 	want := "a *emulator.Stream or *emulator.StreamResult"
 	if acc == takesDeliveries {
 		want = "a *emulator.Stream, *emulator.StreamResult, *emulator.Delivery or []*emulator.Delivery"
@@ -115,30 +124,43 @@ type check struct {
 	// broken is why the constructor's arguments cannot be used; every
 	// match fails with it.
 	broken error
+	// judgesEnding marks the matchers about the ending itself (HaveEnded,
+	// HaveNoAppFault): the app-fault rule does not apply to them.
+	judgesEnding bool
+	// accept is the app-fault ending the matcher accepts: HaveEnded sets it
+	// on the matchers it runs once the ending matched.
+	accept emulator.Ending
 }
 
-func (c *check) match(actual any) (bool, error) {
+// evaluate resolves the actual and runs the check on it. An app-fault
+// ending the matcher was not told to accept is an error (see faultError),
+// so that To and NotTo both fail on it.
+func (c *check) evaluate(actual any) (*subject, verdict, error) {
 	if c.broken != nil {
-		return false, c.broken
+		return nil, verdict{}, c.broken
 	}
 	sub, err := resolve(c.name, actual, c.accepts)
 	if err != nil {
-		return false, err
+		return nil, verdict{}, err
+	}
+	if err := c.faultError(sub); err != nil {
+		return sub, verdict{}, err
 	}
 	v, err := c.test(sub)
-	return v.ok, err
+	return sub, v, err
+}
+
+func (c *check) match(actual any) (bool, error) {
+	_, v, err := c.evaluate(actual)
+	if err != nil {
+		return false, plain(err)
+	}
+	return v.ok, nil
 }
 
 // message renders the failure message (failure) or the negated one.
 func (c *check) message(actual any, failure bool) string {
-	if c.broken != nil {
-		return c.broken.Error()
-	}
-	sub, err := resolve(c.name, actual, c.accepts)
-	if err != nil {
-		return err.Error()
-	}
-	v, err := c.test(sub)
+	sub, v, err := c.evaluate(actual)
 	if err != nil {
 		return err.Error()
 	}
@@ -160,23 +182,26 @@ func (c *check) message(actual any, failure bool) string {
 }
 
 // summary is the first line of the failure message without its subject:
-// how a nested matcher reports inside HaveWebhook.
-func (c *check) summary(actual any) string {
-	if c.broken != nil {
-		return c.broken.Error()
-	}
-	sub, err := resolve(c.name, actual, c.accepts)
+// how a nested matcher reports inside HaveWebhook and HaveEnded. Negated,
+// it is the line NotTo would print.
+func (c *check) summary(actual any, negated bool) string {
+	_, v, err := c.evaluate(actual)
 	if err != nil {
 		return err.Error()
 	}
-	v, err := c.test(sub)
-	if err != nil {
-		return err.Error()
+	var line string
+	switch {
+	case negated:
+		line = fmt.Sprintf("want not to %s, but %s", c.want, v.found)
+	case c.nested != "":
+		line = fmt.Sprintf("not %s: %s", c.nested, v.found)
+	default:
+		line = fmt.Sprintf("want to %s, but %s", c.want, v.found)
 	}
-	if c.nested != "" {
-		return fmt.Sprintf("not %s: %s", c.nested, v.found)
+	if v.extra != "" {
+		line += "\n" + indent(v.extra, "  ")
 	}
-	return fmt.Sprintf("want %s, but %s", c.want, v.found)
+	return line
 }
 
 // matcher is a gcustom matcher with its own failure messages and an
@@ -212,22 +237,6 @@ func newMatcher(c *check) types.GomegaMatcher {
 // given arguments it cannot use.
 func failed(name string, err error) types.GomegaMatcher {
 	return newMatcher(&check{name: name, broken: fmt.Errorf("%s: %w", name, err)})
-}
-
-// HaveEnded succeeds when the stream ended the given way (a row of
-// emulator.Terminations).
-func HaveEnded(ending emulator.Ending) types.GomegaMatcher {
-	if !slices.ContainsFunc(emulator.Terminations, func(t emulator.Termination) bool { return t.Ending == ending }) {
-		return failed("HaveEnded", fmt.Errorf("%q is not an ending of emulator.Terminations", ending))
-	}
-	return newMatcher(&check{name: "HaveEnded", want: "have ended with " + string(ending),
-		test: func(s *subject) (verdict, error) {
-			r := s.result
-			if r.Aborted {
-				return verdict{found: "it was cut by Emulator.Close before it ended"}, nil
-			}
-			return verdict{ok: r.Ending == ending, found: fmt.Sprintf("it ended with %s (by %s)", r.Ending, r.By)}, nil
-		}})
 }
 
 // HaveStopped succeeds when the stream's webhook event was
@@ -272,7 +281,7 @@ func eventMatcher(name, event, verb string, causes []string, cause string, error
 				}
 				if !ok {
 					v.ok = false
-					v.extra = "the errorMessage matcher said:\n" + indent(msg.FailureMessage(r.ErrorMessage), "  ")
+					v.extra = "the errorMessage matcher said:\n" + indent(foreignMessage(msg.FailureMessage(r.ErrorMessage), r.ErrorMessage), "  ")
 				}
 			}
 			return v, nil
@@ -356,10 +365,15 @@ func HaveCompletedCloseHandshake() types.GomegaMatcher {
 
 // HaveSentPlayAudio succeeds when the app sent at least min valid playAudio
 // messages and, when within is not 0, the first of them within that time of
-// the stream's start (StartStream).
+// the stream's start (StartStream). min is at least 1: an expectation of
+// "at least 0" would hold for an app that sent nothing; to expect none, use
+// Not(HaveSentPlayAudio(1, 0)).
 func HaveSentPlayAudio(min int, within time.Duration) types.GomegaMatcher {
 	if min < 0 || within < 0 {
 		return failed("HaveSentPlayAudio", fmt.Errorf("min (%d) and within (%s) must not be negative", min, within))
+	}
+	if min == 0 {
+		return failed("HaveSentPlayAudio", errors.New("min 0 expects nothing (an app that sent no playAudio at all would pass): ask for at least 1, or to expect none use Not(HaveSentPlayAudio(1, 0))"))
 	}
 	want := fmt.Sprintf("have received at least %s from the app", plural(min, "valid playAudio message", "valid playAudio messages"))
 	if within > 0 {
@@ -375,23 +389,43 @@ func HaveSentPlayAudio(min int, within time.Duration) types.GomegaMatcher {
 			if r.Violations > 0 {
 				found += " (and " + plural(r.Violations, "protocol violation", "protocol violations") + ")"
 			}
-			ok := r.PlayAudio >= min && (within == 0 || r.PlayAudio == 0 || r.FirstPlayAudio <= within)
+			ok := r.PlayAudio >= min && (within == 0 || r.FirstPlayAudio <= within)
 			return verdict{ok: ok, found: found}, nil
 		}})
 }
 
 // HaveNoViolations succeeds when the app sent nothing that breaks the
-// protocol; the failure lists the violations from the journal.
+// protocol; the failure lists the violations from the journal. On a stream
+// that never connected the app could break nothing, so there it is an error
+// (To and NotTo both fail) rather than a pass.
 func HaveNoViolations() types.GomegaMatcher {
-	return newMatcher(&check{name: "HaveNoViolations", want: "have no protocol violations from the app",
+	return violations("HaveNoViolations", "have no protocol violations from the app", 0)
+}
+
+// HaveAtMostViolations is HaveNoViolations allowing up to max violations.
+func HaveAtMostViolations(max int) types.GomegaMatcher {
+	if max < 0 {
+		return failed("HaveAtMostViolations", fmt.Errorf("max (%d) must not be negative", max))
+	}
+	return violations("HaveAtMostViolations", "have at most "+plural(max, "protocol violation", "protocol violations")+" from the app", max)
+}
+
+func violations(name, want string, max int) types.GomegaMatcher {
+	return newMatcher(&check{name: name, want: want,
 		test: func(s *subject) (verdict, error) {
 			r := s.result
-			v := verdict{ok: r.Violations == 0, found: "the app committed " + plural(r.Violations, "protocol violation", "protocol violations")}
+			if !r.Connected {
+				var b strings.Builder
+				fmt.Fprintf(&b, "%s never connected (it ended with %s), so the app had no chance to break the protocol: there is nothing to check for violations", s.label, r.Ending)
+				s.describe(&b, false)
+				return verdict{}, errors.New(b.String())
+			}
+			v := verdict{ok: r.Violations <= max, found: "the app committed " + plural(r.Violations, "protocol violation", "protocol violations")}
 			if r.Violations == 0 {
 				return v, nil
 			}
 			if s.stream == nil {
-				v.extra = "(match the *emulator.Stream rather than its result to see them from the journal)"
+				v.extra = "(match the stream rather than its result to see them from the journal)"
 				return v, nil
 			}
 			entries := s.stream.Call.Emulator().Journal().Entries()

@@ -55,8 +55,11 @@ type acceptance struct {
 type acceptOutcome struct {
 	step   string // the step that failed; "" when the stream was accepted
 	reason string
-	stream *emulator.Stream
-	result *emulator.StreamResult
+	// interrupted says what an interrupt cut off (the context ended, or
+	// Emulator.Shutdown cut a webhook): then there is no verdict.
+	interrupted string
+	stream      *emulator.Stream
+	result      *emulator.StreamResult
 }
 
 // The steps, as failure messages name them.
@@ -78,6 +81,10 @@ func (a *acceptance) match(e *emulator.Emulator) (bool, error) {
 	a.mu.Lock()
 	a.last = out
 	a.mu.Unlock()
+	if out.interrupted != "" {
+		// The app is not to blame, and nothing was shown either way.
+		return false, &plainError{msg: a.message(true)}
+	}
 	return out.step == "", nil
 }
 
@@ -86,6 +93,14 @@ func (a *acceptance) run(e *emulator.Emulator) acceptOutcome {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	out := a.steps(ctx, e)
+	if out.step != "" && ctx.Err() != nil {
+		out.interrupted = fmt.Sprintf("step %q was cut off (%s)", out.step, context.Cause(ctx))
+	}
+	return out
+}
+
+func (a *acceptance) steps(ctx context.Context, e *emulator.Emulator) acceptOutcome {
 	call, err := e.NewCall(nil)
 	if err != nil {
 		return acceptOutcome{step: stepCall, reason: err.Error()}
@@ -131,14 +146,22 @@ func (a *acceptance) run(e *emulator.Emulator) acceptOutcome {
 		// An app that closed with an error code as the stop crossed it.
 		out.step, out.reason = stepHandshake, fmt.Sprintf("the app answered with code %d%s, not a normal close (1000)", r.CloseReceived, parenthesized(r.CloseReason))
 	default:
-		var bad []string
+		var bad, cut []string
 		for _, d := range r.Deliveries {
-			if a := d.Final(); a.Error != "" || a.Status < 200 || a.Status > 299 {
+			a := d.Final()
+			switch {
+			case d.Interrupted():
+				cut = append(cut, "the "+deliveryName(d)+" webhook")
+			case a.Error != "" || a.Status < 200 || a.Status > 299:
 				bad = append(bad, fmt.Sprintf("the %s webhook was %s", deliveryName(d), describeAttempt(a)))
 			}
 		}
-		if len(bad) > 0 {
+		switch {
+		case len(bad) > 0:
 			out.step, out.reason = stepWebhooks, strings.Join(bad, "; ")
+		case len(cut) > 0:
+			out.step, out.reason = stepWebhooks, strings.Join(cut, ", ")+" cut off by an interrupt before the app answered"
+			out.interrupted = out.reason
 		}
 	}
 	return out
@@ -152,9 +175,15 @@ func (a *acceptance) message(failure bool) string {
 	a.mu.Unlock()
 	dest := redactURL(a.spec.Destination)
 	var b strings.Builder
-	if failure {
+	switch {
+	case out.interrupted != "":
+		fmt.Fprintf(&b, "interrupted: whether the app accepts a new stream to %s was not found out: %s (not a fault of the app)", dest, out.interrupted)
+		if out.reason != "" && !strings.Contains(out.interrupted, out.reason) {
+			fmt.Fprintf(&b, "\nthe step said: %s", out.reason)
+		}
+	case failure:
 		fmt.Fprintf(&b, "Expected the emulator to accept a new stream to %s, but step %q failed: %s", dest, out.step, out.reason)
-	} else {
+	default:
 		webhooks := "no webhooks were sent"
 		if out.result != nil && len(out.result.Deliveries) > 0 {
 			webhooks = fmt.Sprintf("its %s answered 2xx", plural(len(out.result.Deliveries), "webhook was", "webhooks were"))

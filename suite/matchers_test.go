@@ -138,12 +138,17 @@ func sends(msgs ...string) func(*websocket.Conn) {
 	}
 }
 
-// eventsApp answers webhooks with a fixed status, or never (hang).
+// eventsApp answers webhooks with a fixed status, or never (hang); with
+// answerFirst it answers that many before it hangs.
 type eventsApp struct {
-	srv    *httptest.Server
-	status int
-	hang   bool
-	quit   chan struct{}
+	srv         *httptest.Server
+	status      int
+	hang        bool
+	answerFirst int
+	quit        chan struct{}
+
+	mu   sync.Mutex
+	seen int
 }
 
 func newEvents(status int, hang bool) *eventsApp {
@@ -160,7 +165,11 @@ func (a *eventsApp) URL() string { return a.srv.URL + "/events" }
 
 func (a *eventsApp) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, r.Body)
-	if a.hang {
+	a.mu.Lock()
+	a.seen++
+	answer := a.seen <= a.answerFirst
+	a.mu.Unlock()
+	if a.hang && !answer {
 		select {
 		case <-r.Context().Done():
 		case <-a.quit:
@@ -257,7 +266,9 @@ var _ = Describe("stream matchers", func() {
 				Expect(actual).To(HaveClosed("", 1000))
 				Expect(actual).To(HaveCompletedCloseHandshake())
 				Expect(actual).To(HaveNoViolations())
-				Expect(actual).To(HaveSentPlayAudio(0, 0))
+				Expect(actual).NotTo(HaveSentPlayAudio(1, 0))
+				Expect(actual).To(HaveNoAppFault())
+				Expect(actual).To(HaveEnded(emulator.EndStopStream, HaveStopped("closed"), HaveCompletedCloseHandshake()))
 				Expect(actual).To(HaveWebhook("mediaStreamStarted"))
 				Expect(actual).To(HaveWebhook("mediaStreamStopped", BeAnsweredWith(204), BeAnsweredWithin(5*time.Second)))
 				Expect(actual).To(BeAnswered2xx())
@@ -339,6 +350,11 @@ var _ = Describe("stream matchers", func() {
 				Expect(err).To(MatchError(ContainSubstring("handshake")), "with the journal so far")
 			}
 			Expect(InterceptGomegaFailure(func() { Expect(s).NotTo(HaveEnded(emulator.EndHangup)) })).To(MatchError(ContainSubstring("is still live")))
+			err := InterceptGomegaFailure(func() {
+				Eventually(s).WithTimeout(100 * time.Millisecond).Should(HaveStopped("closed"))
+			})
+			Expect(err).To(MatchError(MatchRegexp(`^Timed out after 0\.\d+s\.\nstream "agent" \(s-[^)]+\) is still live`)), "the error in plain words, not as a Go value")
+			Expect(err.Error()).NotTo(ContainSubstring("errors.errorString"))
 			stopped(ctx, s)
 		}, timeout)
 
@@ -356,40 +372,98 @@ var _ = Describe("stream matchers", func() {
 			s = ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()}))
 		}, NodeTimeout(20*time.Second))
 
-		It("pass with the app's code and the connection-error cause", func() {
+		It("pass with the app's code and the connection-error cause once HaveEnded names the ending", func() {
 			Expect(s).To(HaveEnded(emulator.EndAppCloseCode))
-			Expect(s).To(HaveStopped("connection-error", "code 4001 (bye)"))
-			Expect(s).To(HaveStopped("connection-error", "code %d", 4001))
-			Expect(s).To(HaveStopped("connection-error", MatchRegexp(`^the websocket was closed by the destination with code 4001`)))
-			Expect(s).To(HaveClosed(emulator.ByApp, 4001))
-			Expect(s).To(HaveClosed("", 4001))
-			Expect(s).To(HaveCompletedCloseHandshake())
+			Expect(s).To(HaveEnded(emulator.EndAppCloseCode, HaveStopped("connection-error", "4001")))
+			Expect(s).To(HaveEnded(emulator.EndAppCloseCode,
+				HaveStopped("connection-error", "code 4001 (bye)"),
+				HaveStopped("connection-error", "code %d", 4001),
+				HaveStopped("connection-error", MatchRegexp(`^the websocket was closed by the destination with code 4001`)),
+				HaveClosed(emulator.ByApp, 4001),
+				HaveClosed("", 4001),
+				HaveCompletedCloseHandshake(),
+				HaveNoViolations(),
+				Not(HaveBeenRejected("duplicate")),
+				Not(HaveSentPlayAudio(1, 0)),
+				And(HaveClosed(emulator.ByApp, 0), Or(HaveStopped("closed"), HaveStopped("connection-error"))),
+				WithTransform(func(s *emulator.Stream) int { return s.Result().CloseReceived }, Equal(4001)),
+			))
+			Expect(s.Result()).To(HaveEnded(emulator.EndAppCloseCode, HaveClosed(emulator.ByApp, 4001)))
+			Expect(s).NotTo(HaveEnded(emulator.EndAppClose, HaveClosed(emulator.ByApp, 4001)))
 		})
 
-		It("HaveStopped fails showing the cause, errorMessage and the close in the journal", func() {
-			msg := failureOf(HaveStopped("closed"), s)
-			Expect(msg).To(ContainSubstring(`to have stopped with cause closed, but it ended as mediaStreamStopped with cause connection-error and errorMessage "the websocket was closed by the destination with code 4001 (bye)"`))
+		It("fail every other stream matcher, To and NotTo alike, naming the fault first", func() {
+			for _, m := range []types.GomegaMatcher{
+				HaveStopped("connection-error", "4001"), HaveStopped("closed"), HaveBeenRejected("duplicate"),
+				HaveClosed(emulator.ByApp, 4001), HaveCompletedCloseHandshake(), HaveNoViolations(),
+				HaveSentPlayAudio(1, 0), HaveWebhook("mediaStreamStopped"), BeAnswered2xx(),
+			} {
+				for _, actual := range []any{s, s.Result()} {
+					ok, err := m.Match(actual)
+					Expect(ok).To(BeFalse())
+					Expect(err).To(MatchError(MatchRegexp(`^(stream "agent" \(s-[^)]+\)|the stream result) ended with app-close-code, a fault of the app: cause connection-error, errorMessage "the websocket was closed by the destination with code 4001 \(bye\)"\n`)))
+					Expect(InterceptGomegaFailure(func() { Expect(actual).To(m) })).To(HaveOccurred())
+					Expect(InterceptGomegaFailure(func() { Expect(actual).NotTo(m) })).To(HaveOccurred())
+				}
+			}
+			err := InterceptGomegaFailure(func() { Expect(s).To(HaveStopped("connection-error", "4001")) })
+			Expect(err.Error()).To(ContainSubstring("  expected:   to have stopped with cause connection-error and an errorMessage containing \"4001\", which an ending by a fault of the app fails unless the test expects that ending\n"))
+			Expect(err.Error()).To(ContainSubstring("  caused by:  the app\n"))
+			Expect(err.Error()).To(ContainSubstring("  close:      the app closed with code 4001 (bye) and the emulator answered 4001: close handshake complete\n"))
+			Expect(err.Error()).To(ContainSubstring("if this ending is what the test expects, expect it by name (expect.ending: app-close-code in a scenario, suite.HaveEnded(emulator.EndAppCloseCode) in Go)"))
+			Expect(err.Error()).To(ContainSubstring("suite.HaveEnded(emulator.EndAppCloseCode, suite.HaveStopped(…)) checks the rest of such a stream"))
+			Expect(err.Error()).To(MatchRegexp(`close      app       close frame received: code 4001 \(bye\)`), "with the journal")
+		})
+
+		It("Eventually gives up at once on the fault and prints it without Go types", func() {
+			err := InterceptGomegaFailure(func() {
+				Eventually(s).WithTimeout(time.Minute).Should(HaveClosed(emulator.ByApp, 4001))
+			})
+			Expect(err).To(MatchError(ContainSubstring("No future change is possible")))
+			Expect(err).To(MatchError(ContainSubstring("ended with app-close-code, a fault of the app")))
+			Expect(err.Error()).NotTo(ContainSubstring("errors.errorString"))
+			Expect(err.Error()).NotTo(MatchRegexp(`<\*?\w+\.\w+`))
+		})
+
+		It("HaveEnded with matchers fails showing what each matcher said, the close in the journal", func() {
+			msg := failureOf(HaveEnded(emulator.EndAppCloseCode, HaveStopped("closed"), HaveClosed(emulator.ByApp, 4001)), s)
+			Expect(msg).To(HavePrefix(`Expected stream "agent" (` + s.ID + `) to have ended with app-close-code, then have stopped with cause closed and have been closed by app with code 4001, but it ended with app-close-code (by app) as expected, and then 1 of 2 matchers did not hold`))
+			Expect(msg).To(ContainSubstring(`what the matchers said:` + "\n" + `  want to have stopped with cause closed, but it ended as mediaStreamStopped with cause connection-error and errorMessage "the websocket was closed by the destination with code 4001 (bye)"`))
 			Expect(msg).To(ContainSubstring("ending:        app-close-code (by app, an app fault)"))
 			Expect(msg).To(ContainSubstring("close:         the app closed with code 4001 (bye) and the emulator answered 4001: close handshake complete"))
 			Expect(msg).To(MatchRegexp(`close      app       close frame received: code 4001 \(bye\)`))
+
+			msg = failureOf(HaveEnded(emulator.EndAppCloseCode, Not(HaveCompletedCloseHandshake())), s)
+			Expect(msg).To(ContainSubstring("then not have completed the close handshake, but"))
+			Expect(msg).To(ContainSubstring("want not to have completed the close handshake, but the app closed with code 4001 (bye) and the emulator answered 4001: close handshake complete"))
+
+			msg = failureOf(HaveEnded(emulator.EndHangup, HaveStopped("closed")), s)
+			Expect(msg).To(ContainSubstring(`to have ended with hangup, then have stopped with cause closed, but it ended with app-close-code, a fault of the app: cause connection-error, errorMessage "the websocket was closed by the destination with code 4001 (bye)"`))
+			Expect(msg).To(ContainSubstring("suite.HaveEnded(emulator.EndAppCloseCode) in Go"))
 		})
 
-		It("HaveStopped fails on the errorMessage, with the matcher's own words", func() {
-			msg := failureOf(HaveStopped("connection-error", "timed out"), s)
+		It("HaveEnded with matchers fails on the errorMessage, with the matcher's own words and no Go types", func() {
+			msg := failureOf(HaveEnded(emulator.EndAppCloseCode, HaveStopped("connection-error", "timed out")), s)
 			Expect(msg).To(ContainSubstring(`and an errorMessage containing "timed out", but it ended as mediaStreamStopped with cause connection-error and errorMessage "the websocket was closed`))
 			Expect(msg).To(ContainSubstring("the errorMessage matcher said:"))
 			Expect(msg).To(ContainSubstring("to contain substring"))
+			Expect(msg).NotTo(ContainSubstring("<string>"))
 
-			msg = failureOf(HaveStopped("connection-error", Equal("nope")), s)
+			msg = failureOf(HaveEnded(emulator.EndAppCloseCode, HaveStopped("connection-error", Equal("nope"))), s)
 			Expect(msg).To(ContainSubstring("and an errorMessage satisfying the given matcher"))
 			Expect(msg).To(ContainSubstring("to equal"))
 			Expect(msg).To(ContainSubstring("nope"))
+
+			msg = failureOf(HaveEnded(emulator.EndAppCloseCode, WithTransform(func(s *emulator.Stream) int { return s.Result().CloseReceived }, Equal(1000))), s)
+			Expect(msg).To(ContainSubstring("then satisfying the given matcher, but"))
+			Expect(msg).To(MatchRegexp(`Expected\s+4001\s+to equal\s+1000`))
+			Expect(msg).NotTo(MatchRegexp(`<\*?[\w.]+`), "no Go type names")
 		})
 
 		It("HaveClosed fails when the emulator is expected to have closed", func() {
-			msg := failureOf(HaveClosed(emulator.ByEmulator, 1000), s)
-			Expect(msg).To(ContainSubstring("to have been closed by emulator with code 1000, but the app closed with code 4001 (bye)"))
-			Expect(failureOf(HaveClosed(emulator.ByApp, 1000), s)).To(ContainSubstring("but the app closed with code 4001"))
+			msg := failureOf(HaveEnded(emulator.EndAppCloseCode, HaveClosed(emulator.ByEmulator, 1000)), s)
+			Expect(msg).To(ContainSubstring("want to have been closed by emulator with code 1000, but the app closed with code 4001 (bye)"))
+			Expect(failureOf(HaveEnded(emulator.EndAppCloseCode, HaveClosed(emulator.ByApp, 1000)), s)).To(ContainSubstring("but the app closed with code 4001"))
 		})
 	})
 
@@ -400,18 +474,21 @@ var _ = Describe("stream matchers", func() {
 			s = ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()}))
 		}, NodeTimeout(20*time.Second))
 
-		It("pass for an abnormal close by the app", func() {
-			Expect(s).To(HaveEnded(emulator.EndAppAbnormalClose))
-			Expect(s).To(HaveStopped("connection-error", "closed abnormally"))
-			Expect(s).To(HaveClosed(emulator.ByApp, 0))
-			Expect(s).NotTo(HaveCompletedCloseHandshake())
+		It("pass for an abnormal close by the app, once HaveEnded names it", func() {
+			Expect(s).To(HaveEnded(emulator.EndAppAbnormalClose,
+				HaveStopped("connection-error", "closed abnormally"),
+				HaveClosed(emulator.ByApp, 0),
+				Not(HaveCompletedCloseHandshake())))
+			_, err := HaveClosed(emulator.ByApp, 0).Match(s)
+			Expect(err).To(MatchError(ContainSubstring("ended with app-abnormal-close, a fault of the app")))
+			Expect(s).NotTo(HaveNoAppFault())
 		})
 
 		It("fail saying no close frame came", func() {
-			Expect(failureOf(HaveClosed(emulator.ByApp, 1000), s)).To(ContainSubstring(
-				"to have been closed by app with code 1000, but the app ended the connection without a close frame (app-abnormal-close): close handshake incomplete"))
-			msg := failureOf(HaveCompletedCloseHandshake(), s)
-			Expect(msg).To(ContainSubstring("to have completed the close handshake, but the app ended the connection without a close frame"))
+			Expect(failureOf(HaveEnded(emulator.EndAppAbnormalClose, HaveClosed(emulator.ByApp, 1000)), s)).To(ContainSubstring(
+				"want to have been closed by app with code 1000, but the app ended the connection without a close frame (app-abnormal-close): close handshake incomplete"))
+			msg := failureOf(HaveEnded(emulator.EndAppAbnormalClose, HaveCompletedCloseHandshake()), s)
+			Expect(msg).To(ContainSubstring("want to have completed the close handshake, but the app ended the connection without a close frame"))
 			Expect(msg).To(ContainSubstring("connection ended: the destination"))
 		})
 	})
@@ -420,9 +497,10 @@ var _ = Describe("stream matchers", func() {
 		It("HaveCompletedCloseHandshake fails with the timeout in the journal", func(ctx SpecContext) {
 			app := newWSApp(ignoresClose)
 			s := stopped(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()}))
-			Expect(s).To(HaveEnded(emulator.EndCloseHandshakeTimeout))
-			Expect(s).To(HaveClosed(emulator.ByEmulator, 1000))
-			msg := failureOf(HaveCompletedCloseHandshake(), s)
+			Expect(s).To(HaveEnded(emulator.EndCloseHandshakeTimeout, HaveClosed(emulator.ByEmulator, 1000)))
+			_, err := HaveCompletedCloseHandshake().Match(s)
+			Expect(err).To(MatchError(HavePrefix(`stream "agent" (` + s.ID + `) ended with close-handshake-timeout, a fault of the app: cause closed, no errorMessage`)))
+			msg := failureOf(HaveEnded(emulator.EndCloseHandshakeTimeout, HaveCompletedCloseHandshake()), s)
 			Expect(msg).To(ContainSubstring("but the emulator closed with code 1000 and the app never answered it (close-handshake-timeout): close handshake incomplete"))
 			Expect(msg).To(ContainSubstring("close handshake incomplete: no close frame from the app within 300ms"))
 		}, timeout)
@@ -470,9 +548,9 @@ var _ = Describe("stream matchers", func() {
 		It("passes for a refused connection reported as Rejected", func(ctx SpecContext) {
 			e := newEmulator(&emulator.Options{RejectOnConnectError: true})
 			s := ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: refusedURL()}))
-			Expect(s).To(HaveBeenRejected("connection-error", "connection refused"))
+			Expect(s).To(HaveEnded(emulator.EndConnectRefused, HaveBeenRejected("connection-error", "connection refused")))
 			Expect(s).To(HaveEnded(emulator.EndConnectRefused))
-			Expect(failureOf(HaveBeenRejected("connection-error", "timed out"), s)).To(ContainSubstring(
+			Expect(failureOf(HaveEnded(emulator.EndConnectRefused, HaveBeenRejected("connection-error", "timed out")), s)).To(ContainSubstring(
 				`errorMessage "could not connect to the websocket destination: connection refused (nothing listens at`))
 		}, timeout)
 	})
@@ -493,6 +571,25 @@ var _ = Describe("stream matchers", func() {
 			Expect(msg).To(MatchRegexp(`\njournal of stream %s \(the last 10 of \d+ entries\):\n  \(\d+ earlier entr(y|ies) before these\)\n`, s.ID))
 		}, timeout)
 
+		It("HaveNoViolations is an error on a stream that never connected: the app could break nothing", func(ctx SpecContext) {
+			app := newConsumer()
+			call, err := e.NewCall(nil)
+			Expect(err).NotTo(HaveOccurred())
+			first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), Pace: emulator.Fast})
+			Expect(err).NotTo(HaveOccurred())
+			dup, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), Pace: emulator.Fast})
+			Expect(err).To(HaveOccurred())
+			for _, m := range []types.GomegaMatcher{HaveNoViolations(), HaveAtMostViolations(3)} {
+				_, err = m.Match(dup)
+				Expect(err).To(MatchError(HavePrefix(`stream "agent" (` + dup.ID + `) never connected (it ended with duplicate), so the app had no chance to break the protocol`)))
+				Expect(InterceptGomegaFailure(func() { Expect(dup).NotTo(m) })).To(HaveOccurred())
+			}
+			_, err = HaveEnded(emulator.EndDuplicate, HaveNoViolations()).Match(dup)
+			Expect(err).To(MatchError(ContainSubstring("never connected")))
+			stopped(ctx, first)
+			Expect(first).To(HaveNoViolations())
+		}, timeout)
+
 		It("HaveNoViolations fails listing the violations from the journal", func(ctx SpecContext) {
 			app := newWSApp(sends(`{"eventType":"dance"}`, `not json at all`))
 			s := startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()})
@@ -504,7 +601,9 @@ var _ = Describe("stream matchers", func() {
 			Expect(msg).To(ContainSubstring("to have no protocol violations from the app, but the app committed 2 protocol violations"))
 			violations, _, _ := strings.Cut(msg[strings.Index(msg, "violations:\n"):], "\nresult:")
 			Expect(strings.Count(violations, "violation  app       protocol violation: ")).To(Equal(2), violations)
-			Expect(failureOf(HaveNoViolations(), s.Result())).To(ContainSubstring("match the *emulator.Stream rather than its result to see them"))
+			Expect(failureOf(HaveNoViolations(), s.Result())).To(ContainSubstring("match the stream rather than its result to see them"))
+			Expect(s).To(HaveAtMostViolations(2))
+			Expect(failureOf(HaveAtMostViolations(1), s)).To(ContainSubstring("to have at most 1 protocol violation from the app, but the app committed 2 protocol violations"))
 			Expect(failureOf(HaveSentPlayAudio(1, 0), s)).To(ContainSubstring("but the app sent 0 valid playAudio messages (and 2 protocol violations)"))
 		}, timeout)
 	})
@@ -522,6 +621,9 @@ var _ = Describe("stream matchers", func() {
 				{HaveStopped("closed", 42), &emulator.StreamResult{}, "must be a string or a Gomega matcher, got int"},
 				{HaveClosed("somebody", 0), &emulator.StreamResult{}, `HaveClosed: "somebody" is not emulator.ByEmulator, ByApp or ByNetwork`},
 				{HaveSentPlayAudio(-1, 0), &emulator.StreamResult{}, "must not be negative"},
+				{HaveSentPlayAudio(0, time.Second), &emulator.StreamResult{}, "HaveSentPlayAudio: min 0 expects nothing (an app that sent no playAudio at all would pass)"},
+				{HaveAtMostViolations(-1), &emulator.StreamResult{}, "must not be negative"},
+				{HaveEnded(emulator.EndHangup, nil), &emulator.StreamResult{}, "HaveEnded: matcher 1 is nil"},
 				{HaveWebhook("disconnect", nil), []*emulator.Delivery{}, "HaveWebhook: matcher 1 is nil"},
 				{HaveEnded(emulator.EndHangup), nil, "HaveEnded expects a *emulator.Stream or *emulator.StreamResult, got nil"},
 				{HaveEnded(emulator.EndHangup), "hangup", "HaveEnded expects a *emulator.Stream or *emulator.StreamResult, got string"},
@@ -594,8 +696,15 @@ var _ = Describe("webhook matchers", func() {
 		Expect(msg).To(ContainSubstring(`"eventType":"mediaStreamStopped"`))
 
 		msg = failureOf(HaveWebhook("mediaStreamStopped", WithTransform(func(d *emulator.Delivery) int { return d.Status() }, Equal(204))), e.Deliveries())
-		Expect(msg).To(ContainSubstring("to have a mediaStreamStopped webhook satisfying *matchers.WithTransformMatcher"))
-		Expect(msg).To(MatchRegexp(`Expected\s+<int>: 500\s+to equal\s+<int>: 204`))
+		Expect(msg).To(ContainSubstring("to have a mediaStreamStopped webhook satisfying the given matcher, but the only mediaStreamStopped webhook did not satisfy them"))
+		Expect(msg).To(MatchRegexp(`Expected\s+500\s+to equal\s+204`))
+		Expect(msg).NotTo(MatchRegexp(`<\*?[\w.]+|\*matchers\.`), "no Go type names")
+
+		msg = failureOf(HaveWebhook("mediaStreamStopped", HaveField("Method", "GET")), e.Deliveries())
+		Expect(msg).To(MatchRegexp(`Value for field 'Method' failed to satisfy matcher.\s+Expected\s+POST\s+to equal\s+GET`))
+		msg = failureOf(HaveWebhook("mediaStreamStopped", BeNil()), e.Deliveries())
+		Expect(msg).To(MatchRegexp(`Expected\s+the mediaStreamStopped \(closed\): POST, answered 500 Internal Server Error in \S+\s+to be nil`), "the delivery in one line, not as a Go value")
+		Expect(msg).NotTo(MatchRegexp(`<\*?[\w.]+|0xc0`), "no Go type names")
 	}, timeout)
 
 	It("BeAnswered2xx passes a 200 that BeAnsweredWith(204) fails", func(ctx SpecContext) {
@@ -637,6 +746,18 @@ var _ = Describe("webhook matchers", func() {
 		Expect(negatedFailureOf(HaveWebhook("mediaStreamStarted"), s)).To(ContainSubstring("not to have a mediaStreamStarted webhook, but there was one: mediaStreamStarted: POST, answered 204"))
 	}, timeout)
 
+	It("HaveCause checks the cause a webhook carried, in plain words", func(ctx SpecContext) {
+		s := withEvents(ctx, app.EventsURL())
+		Expect(s).To(HaveWebhook("mediaStreamStopped", HaveCause("closed")))
+		msg := failureOf(HaveWebhook("mediaStreamStopped", HaveCause("connection-error")), s)
+		Expect(msg).To(ContainSubstring("to have a mediaStreamStopped webhook with cause connection-error, but the only mediaStreamStopped webhook did not satisfy them"))
+		Expect(msg).To(ContainSubstring("not with cause connection-error: it carried cause closed"))
+		Expect(failureOf(HaveCause("closed"), s)).To(ContainSubstring("1 of 2 was not: the mediaStreamStarted webhook carried cause (none)"))
+		_, err := HaveWebhook("disconnect", HaveCause("hangup")).Match(s)
+		Expect(err).To(MatchError(HavePrefix("no disconnect webhook was delivered, so none was with cause hangup")))
+		Expect(err).To(MatchError(ContainSubstring("disconnect is a call webhook")))
+	}, timeout)
+
 	It("HaveWebhook finds the disconnect among the emulator's deliveries", func(ctx SpecContext) {
 		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: app.EventsURL()})
 		Expect(err).NotTo(HaveOccurred())
@@ -649,10 +770,25 @@ var _ = Describe("webhook matchers", func() {
 		Expect(s).To(HaveWebhook("mediaStreamStopped", BeAnsweredWith(204)))
 	}, timeout)
 
-	It("fail when there are no deliveries at all", func(ctx SpecContext) {
+	It("fail over no deliveries at all, To and NotTo alike, saying nothing was delivered", func(ctx SpecContext) {
 		s := stopped(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL()}))
-		Expect(failureOf(BeAnsweredWith(204), s)).To(ContainSubstring("but there were no webhook deliveries at all (was a streamEventUrl set?)"))
-		Expect(failureOf(BeAnswered2xx(), []*emulator.Delivery{})).To(ContainSubstring("webhooks:\n  (none)"))
+		for _, actual := range []any{s, s.Result(), []*emulator.Delivery{}, e.Deliveries()} {
+			for _, m := range []types.GomegaMatcher{BeAnsweredWith(204), BeAnswered2xx(), BeAnsweredWithin(time.Second),
+				HaveWebhook("mediaStreamStopped", BeAnsweredWith(500)), HaveWebhook("", BeAnswered2xx())} {
+				Expect(InterceptGomegaFailure(func() { Expect(actual).To(m) })).To(MatchError(ContainSubstring("was delivered, so none was ")))
+				Expect(InterceptGomegaFailure(func() { Expect(actual).NotTo(m) })).To(MatchError(ContainSubstring("was delivered, so none was ")))
+			}
+		}
+		_, err := BeAnsweredWith(204).Match(s)
+		Expect(err).To(MatchError(HavePrefix(`no webhook was delivered, so none was answered with 204: stream "agent" (` + s.ID + `) sent no webhook (it had no streamEventUrl?)`)))
+		_, err = BeAnswered2xx().Match([]*emulator.Delivery{})
+		Expect(err).To(MatchError(ContainSubstring("the list of deliveries is empty")))
+		Expect(err).To(MatchError(ContainSubstring("webhooks:\n  (none)")))
+		_, err = HaveWebhook("mediaStreamStopped", BeAnsweredWith(500)).Match(s)
+		Expect(err).To(MatchError(HavePrefix(`no mediaStreamStopped webhook was delivered, so none was answered with 500: stream "agent" (` + s.ID + `) had no deliveries`)))
+		// Without matchers, HaveWebhook states a fact either way.
+		Expect(s).NotTo(HaveWebhook("mediaStreamStopped"))
+		Expect(failureOf(HaveWebhook(""), s)).To(ContainSubstring("to have a webhook, but there was no webhook among no deliveries"))
 	}, timeout)
 })
 
@@ -749,4 +885,134 @@ var _ = Describe("JournalExcerpt", func() {
 		Expect(JournalExcerpt(entries, "s-9", 10)).To(Equal("(no journal entries for stream s-9)"))
 		Expect(JournalExcerpt(nil, "s-9", 10)).To(Equal("(no journal entries for stream s-9)"))
 	})
+})
+
+var _ = Describe("HaveNoAppFault", func() {
+	var e *emulator.Emulator
+	BeforeEach(func() { e = newEmulator(nil) })
+
+	It("passes a stream the emulator stopped, on the stream and on its result", func(ctx SpecContext) {
+		app := newConsumer()
+		s := stopped(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL()}))
+		Expect(s).To(HaveNoAppFault())
+		Expect(s.Result()).To(HaveNoAppFault())
+	}, timeout)
+
+	It("fails an app that closes with 4001, in plain words and with the advice", func(ctx SpecContext) {
+		app := newWSApp(closesWith(4001))
+		s := ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()}))
+		msg := failureOf(HaveNoAppFault(), s)
+		Expect(msg).To(HavePrefix(`Expected stream "agent" (` + s.ID + `) to have ended with no fault of the app, but it ended with app-close-code, a fault of the app: cause connection-error, errorMessage "the websocket was closed by the destination with code 4001 (bye)"`))
+		Expect(msg).To(ContainSubstring("caused by:  the app"))
+		Expect(msg).To(ContainSubstring("close:      the app closed with code 4001 (bye) and the emulator answered 4001: close handshake complete"))
+		Expect(msg).To(ContainSubstring("if this ending is what the test expects, expect it by name (expect.ending: app-close-code in a scenario, suite.HaveEnded(emulator.EndAppCloseCode) in Go)"))
+		Expect(msg).NotTo(MatchRegexp(`\*\w+\.\w+|<\w+`), "no Go type names")
+		Expect(s).NotTo(HaveNoAppFault())
+		Expect(failureOf(HaveNoAppFault(), s.Result())).To(HavePrefix("Expected the stream result to have ended with no fault of the app, but it ended with app-close-code"))
+	}, timeout)
+
+	It("fails an app that is down", func(ctx SpecContext) {
+		s := ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: refusedURL()}))
+		msg := failureOf(HaveNoAppFault(), s)
+		Expect(msg).To(ContainSubstring("but it ended with connect-refused, a fault of the app: cause connection-error, errorMessage \"could not connect to the websocket destination: connection refused"))
+		Expect(msg).To(ContainSubstring("close:      the stream never connected: nothing was closed"))
+		Expect(msg).To(ContainSubstring("suite.HaveEnded(emulator.EndConnectRefused)"))
+	}, timeout)
+})
+
+var _ = Describe("an interrupted run", func() {
+	It("does not blame the app for webhooks cut off by Shutdown", func(ctx SpecContext) {
+		app := newConsumer()
+		events := newEvents(204, true)
+		events.answerFirst = 1 // mediaStreamStarted is answered, then the app hangs
+		e := emulator.New(&emulator.Options{Timeouts: emulator.Timeouts{Callback: time.Minute}})
+		DeferCleanup(e.Close)
+		s := startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: events.URL()})
+		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+		Eventually(func() int { return len(e.Deliveries()) }).WithTimeout(5 * time.Second).Should(Equal(1))
+		Eventually(func() bool { return e.Deliveries()[0].Delivered() }).WithTimeout(5 * time.Second).Should(BeTrue())
+
+		budget, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		Expect(e.Shutdown(budget)).To(MatchError(context.DeadlineExceeded))
+		Expect(s).To(HaveNoAppFault())
+		Expect(s).To(HaveWebhook("mediaStreamStarted", BeAnsweredWith(204)))
+		var hook *emulator.Delivery
+		for _, d := range s.Result().Deliveries {
+			if d.Event.EventType == "mediaStreamStopped" {
+				hook = d
+			}
+		}
+		Expect(hook).NotTo(BeNil())
+		Expect(hook.Interrupted()).To(BeTrue())
+
+		for _, actual := range []any{hook, s, s.Result(), e.Deliveries()} {
+			for _, m := range []types.GomegaMatcher{BeAnsweredWith(204), BeAnswered2xx(), BeAnsweredWithin(time.Minute)} {
+				ok, err := m.Match(actual)
+				Expect(ok).To(BeFalse())
+				Expect(err).To(MatchError(HavePrefix("interrupted: the mediaStreamStopped (closed) webhook was cut off by an interrupt before the app answered, so it cannot be judged ")))
+				Expect(err).To(MatchError(ContainSubstring("(not a fault of the app)")))
+				Expect(InterceptGomegaFailure(func() { Expect(actual).NotTo(m) })).To(HaveOccurred())
+			}
+		}
+		_, err := BeAnsweredWith(204).Match(s)
+		Expect(err).To(MatchError(ContainSubstring("; the other 1 was answered with 204")))
+		_, err = HaveWebhook("mediaStreamStopped", BeAnsweredWith(204)).Match(s)
+		Expect(err).To(MatchError(ContainSubstring("cut off by an interrupt")))
+		// A real failure beside an interrupted delivery is still the app's.
+		msg := failureOf(BeAnsweredWith(200), s)
+		Expect(msg).To(ContainSubstring("1 of 1 was not: the mediaStreamStarted webhook was answered 204 No Content"))
+		Expect(msg).To(ContainSubstring("(not judged: the mediaStreamStopped (closed) webhook, cut off by an interrupt before the app answered)"))
+	}, timeout)
+
+	It("AcceptNewStream says interrupted, not that a step failed, when its context ends", func(ctx SpecContext) {
+		e := newEmulator(nil)
+		app := newConsumer()
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		m := AcceptNewStream(cancelled, emulator.StreamSpec{Destination: app.WebSocketURL()})
+		ok, err := m.Match(e)
+		Expect(ok).To(BeFalse())
+		Expect(err).To(MatchError(MatchRegexp(`^interrupted: whether the app accepts a new stream to ws://\S+ was not found out: step "[^"]+" was cut off \(context canceled\) \(not a fault of the app\)`)))
+		Expect(InterceptGomegaFailure(func() { Expect(e).NotTo(m) })).To(MatchError(HavePrefix("interrupted:")))
+	}, timeout)
+})
+
+var _ = Describe("a correct app that closes first, answers only POST and keeps its endpoints apart", func() {
+	It("passes every matcher", func(ctx SpecContext) {
+		app, err := consumer.Start("127.0.0.1:0", &consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(app.Close)
+		e := newEmulator(nil)
+		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: app.DisconnectURL()})
+		Expect(err).NotTo(HaveOccurred())
+		spec := emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL(), Pace: emulator.Fast}
+		spec.Name = "stopped"
+		s, err := call.StartStream(ctx, spec)
+		Expect(err).NotTo(HaveOccurred())
+		stopped(ctx, s)
+		spec.Name = "hungup"
+		h, err := call.StartStream(ctx, spec)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(h.Media(ctx, 40*time.Millisecond)).To(Succeed())
+		Expect(call.Hangup(ctx)).To(Succeed())
+
+		Expect(s).To(HaveNoAppFault())
+		Expect(s).To(HaveEnded(emulator.EndStopStream))
+		Expect(h).To(HaveEnded(emulator.EndHangup))
+		for _, x := range []*emulator.Stream{s, h} {
+			Expect(x).To(HaveNoAppFault())
+			Expect(x).To(HaveStopped("closed"))
+			Expect(x).To(HaveCompletedCloseHandshake())
+			Expect(x).To(HaveClosed("", 1000))
+			Expect(x).To(HaveNoViolations())
+			Expect(x).To(HaveWebhook("mediaStreamStarted", BeAnsweredWith(204)))
+			Expect(x).To(HaveWebhook("mediaStreamStopped", HaveCause("closed"), BeAnsweredWith(204)))
+			Expect(x).To(BeAnsweredWith(204))
+		}
+		Expect(e.Deliveries()).To(HaveWebhook("disconnect", HaveCause("hangup"), BeAnsweredWith(204)))
+		Expect(e.Deliveries()).To(BeAnsweredWith(204))
+		Expect(e.Deliveries()).To(BeAnsweredWithin(5 * time.Second))
+		Expect(e).To(AcceptNewStream(ctx, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL()}))
+	}, timeout)
 })

@@ -20,20 +20,17 @@ import (
 func HaveWebhook(eventType string, matchers ...types.GomegaMatcher) types.GomegaMatcher {
 	descs := make([]string, 0, len(matchers))
 	for i, m := range matchers {
-		switch mm := m.(type) {
-		case nil:
+		if m == nil {
 			return failed("HaveWebhook", fmt.Errorf("matcher %d is nil", i+1))
-		case matcher:
-			descs = append(descs, firstNonEmpty(mm.c.nested, mm.c.want))
-		default:
-			descs = append(descs, fmt.Sprintf("satisfying %T", m))
 		}
+		descs = append(descs, describeMatcher(m, i, len(matchers)))
 	}
-	kind := eventType
-	if kind == "" {
-		kind = "any"
+	// hook names the webhooks looked for: "mediaStreamStopped webhook".
+	hook := "webhook"
+	if eventType != "" {
+		hook = eventType + " webhook"
 	}
-	want := "have a " + kind + " webhook"
+	want := "have a " + hook
 	if len(descs) > 0 {
 		want += " " + strings.Join(descs, " and ")
 	}
@@ -45,8 +42,13 @@ func HaveWebhook(eventType string, matchers ...types.GomegaMatcher) types.Gomega
 					cands = append(cands, d)
 				}
 			}
+			if len(cands) == 0 && len(matchers) > 0 {
+				// "it had no X webhook answered 500" would hold only
+				// because no X webhook was sent.
+				return verdict{}, noneToJudge(s, hook, descs)
+			}
 			if len(cands) == 0 {
-				v := verdict{found: fmt.Sprintf("there was no %s webhook among %s", kind, deliveryTypes(s.deliveries))}
+				v := verdict{found: fmt.Sprintf("there was no %s among %s", hook, deliveryTypes(s.deliveries))}
 				if eventType == protocol.EventDisconnect && s.result != nil {
 					v.extra = "(disconnect is a call webhook, not a stream's: match Emulator.Deliveries() to find it)"
 				}
@@ -74,9 +76,9 @@ func HaveWebhook(eventType string, matchers ...types.GomegaMatcher) types.Gomega
 			if len(errs) > 0 {
 				return verdict{}, fmt.Errorf("HaveWebhook: %w", errors.Join(errs...))
 			}
-			found := fmt.Sprintf("none of the %d %s webhooks satisfied them", len(cands), kind)
+			found := fmt.Sprintf("none of the %s satisfied them", plural(len(cands), hook, hook+"s"))
 			if len(cands) == 1 {
-				found = fmt.Sprintf("the only %s webhook did not satisfy them", kind)
+				found = fmt.Sprintf("the only %s did not satisfy them", hook)
 			}
 			return verdict{
 				found: found,
@@ -85,12 +87,16 @@ func HaveWebhook(eventType string, matchers ...types.GomegaMatcher) types.Gomega
 		}})
 }
 
-// nestedFailure is one matcher's complaint about one delivery.
-func nestedFailure(m types.GomegaMatcher, d *emulator.Delivery) string {
-	if mm, ok := m.(matcher); ok {
-		return mm.c.summary(d)
+// noneToJudge is the error of HaveWebhook with matchers when no webhook of
+// the event type was delivered.
+func noneToJudge(s *subject, hook string, descs []string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no %s was delivered, so none was %s: %s had %s", hook, strings.Join(descs, " and "), s.label, deliveryTypes(s.deliveries))
+	if strings.HasPrefix(hook, protocol.EventDisconnect+" ") && s.result != nil {
+		b.WriteString("\n(disconnect is a call webhook, not a stream's: match Emulator.Deliveries() to find it)")
 	}
-	return m.FailureMessage(d)
+	s.describe(&b, true)
+	return errors.New(b.String())
 }
 
 // deliveryTypes lists the event types delivered, for "there was none".
@@ -134,9 +140,20 @@ func BeAnsweredWithin(limit time.Duration) types.GomegaMatcher {
 	})
 }
 
-// eachDelivery builds a matcher that every delivery of the actual must satisfy.
+// eachDelivery builds a matcher that every delivery of the actual must
+// satisfy. There must be at least one: over none, the expectation holds
+// only because nothing happened, so it is an error (To and NotTo both
+// fail). A delivery cut off by an interrupt (Emulator.Shutdown) is not the
+// app's doing: it is judged neither way, and when it leaves the verdict
+// open the match is an error that says so.
 func eachDelivery(name, nested string, pred func(*emulator.Delivery) (bool, string)) types.GomegaMatcher {
-	return newMatcher(&check{name: name, want: "be " + nested, nested: nested, accepts: takesDeliveries, webhooks: true,
+	return deliveryCheck(name, "be "+nested, nested, true, pred)
+}
+
+// deliveryCheck is eachDelivery; answer says the check is about the app's
+// answer, which an interrupt leaves unknown.
+func deliveryCheck(name, want, nested string, answer bool, pred func(*emulator.Delivery) (bool, string)) types.GomegaMatcher {
+	return newMatcher(&check{name: name, want: want, nested: nested, accepts: takesDeliveries, webhooks: true,
 		what: func(s *subject) string {
 			switch {
 			case s.single:
@@ -148,26 +165,85 @@ func eachDelivery(name, nested string, pred func(*emulator.Delivery) (bool, stri
 		},
 		test: func(s *subject) (verdict, error) {
 			if len(s.deliveries) == 0 {
-				return verdict{found: "there were no webhook deliveries at all (was a streamEventUrl set?)"}, nil
+				return verdict{}, noDeliveries(s, nested)
 			}
-			var bad []string
+			var bad, cut []string
 			last := ""
 			for _, d := range s.deliveries {
+				if answer && d.Interrupted() {
+					cut = append(cut, "the "+deliveryName(d)+" webhook")
+					continue
+				}
 				ok, what := pred(d)
 				last = what
 				if !ok {
 					bad = append(bad, fmt.Sprintf("the %s webhook %s", deliveryName(d), what))
 				}
 			}
-			switch {
-			case s.single:
-				return verdict{ok: len(bad) == 0, found: "it " + last}, nil
-			case len(bad) == 0:
-				return verdict{ok: true, found: fmt.Sprintf("all %d were", len(s.deliveries))}, nil
+			judged := len(s.deliveries) - len(cut)
+			notJudged := ""
+			if len(cut) > 0 {
+				notJudged = fmt.Sprintf(" (not judged: %s, cut off by an interrupt before the app answered)", strings.Join(cut, ", "))
 			}
-			return verdict{found: fmt.Sprintf("%d of %d %s not: %s", len(bad), len(s.deliveries),
-				map[bool]string{true: "was", false: "were"}[len(bad) == 1], strings.Join(bad, "; "))}, nil
+			switch {
+			case len(bad) > 0 && s.single:
+				return verdict{found: "it " + last}, nil
+			case len(bad) > 0:
+				return verdict{found: fmt.Sprintf("%d of %d %s not: %s%s", len(bad), judged,
+					map[bool]string{true: "was", false: "were"}[len(bad) == 1], strings.Join(bad, "; "), notJudged)}, nil
+			case len(cut) > 0:
+				return verdict{}, interruptedError(s, cut, judged, nested)
+			case s.single:
+				return verdict{ok: true, found: "it " + last}, nil
+			}
+			return verdict{ok: true, found: fmt.Sprintf("all %d were", len(s.deliveries))}, nil
 		}})
+}
+
+// HaveCause succeeds when the webhook event carried this cause (the
+// disconnect's cause, or mediaStreamStopped's): HaveWebhook("disconnect",
+// HaveCause("hangup")). The actual is as for BeAnsweredWith: every delivery
+// must carry it.
+func HaveCause(cause string) types.GomegaMatcher {
+	return deliveryCheck("HaveCause", "carry cause "+cause, "with cause "+cause, false, func(d *emulator.Delivery) (bool, string) {
+		got := ""
+		if d.Event != nil {
+			got = d.Event.Cause
+		}
+		return got == cause, "carried cause " + orNone(got)
+	})
+}
+
+// noDeliveries is the error of a delivery matcher over no delivery at all.
+func noDeliveries(s *subject, nested string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no webhook was delivered, so none was %s", nested)
+	switch {
+	case s.stream != nil || s.result != nil:
+		fmt.Fprintf(&b, ": %s sent no webhook (it had no streamEventUrl?)", s.label)
+	default:
+		b.WriteString(": the list of deliveries is empty (no streamEventUrl or disconnect URL was set?)")
+	}
+	b.WriteString("; an expectation about webhooks needs at least one")
+	s.describe(&b, true)
+	return errors.New(b.String())
+}
+
+// interruptedError is the error of a delivery matcher whose verdict an
+// interrupt left open: the app is not to blame.
+func interruptedError(s *subject, cut []string, judged int, nested string) error {
+	var b strings.Builder
+	verb, pron := "was", "it"
+	if len(cut) > 1 {
+		verb, pron = "were", "they"
+	}
+	fmt.Fprintf(&b, "interrupted: %s %s cut off by an interrupt before the app answered, so %s cannot be judged %s (not a fault of the app)",
+		strings.Join(cut, ", "), verb, pron, nested)
+	if judged > 0 {
+		fmt.Fprintf(&b, "; the other %s", plural(judged, "was "+nested, "were "+nested))
+	}
+	s.describe(&b, true)
+	return errors.New(b.String())
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -23,7 +23,8 @@ import (
 	"github.com/zaf/g711"
 )
 
-// App is the transcriber's HTTP handler: /media, /events, /transcript/{callId}.
+// App is the transcriber's HTTP handler: /media, /events, /disconnect,
+// /transcript/{callId}.
 type App struct {
 	mux      *http.ServeMux
 	upgrader websocket.Upgrader
@@ -52,6 +53,9 @@ func New() *App {
 	a.mux.HandleFunc("GET /media", a.media)
 	a.mux.HandleFunc("POST /events", a.event)
 	a.mux.HandleFunc("GET /events", a.event)
+	// The call's disconnectUrl: Bandwidth sends disconnect there, never
+	// to a stream's streamEventUrl.
+	a.mux.HandleFunc("POST /disconnect", a.event)
 	a.mux.HandleFunc("GET /transcript/{callId}", a.transcript)
 	return a
 }

@@ -13,7 +13,7 @@ var _ = Describe("the transcriber's conformance", func() {
 	var target conformance.Target
 	BeforeEach(func() {
 		base, ws := startApp()
-		target = conformance.Target{WebSocket: ws + "/media", Events: base + "/events"}
+		target = conformance.Target{WebSocket: ws + "/media", Events: base + "/events", Disconnect: base + "/disconnect"}
 	})
 	specs.ConformanceSpecs(func() conformance.Target { return target }, conformance.Options{})
 })

@@ -46,7 +46,7 @@ var _ = Describe("the transcriber", func() {
 
 	It("transcribes 2 s of a WAV, and answers mediaStreamStopped with 204", func(ctx SpecContext) {
 		e := specs.Emulator(nil)
-		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: base + "/events"})
+		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: base + "/disconnect"})
 		s := specs.Stream(ctx, call, emulator.StreamSpec{
 			Name: "transcriber", Destination: ws + "/media", StreamEventURL: base + "/events",
 			Audio: specs.WAV("testdata/hello-440hz.wav"), Pace: emulator.Fast,
@@ -54,9 +54,11 @@ var _ = Describe("the transcriber", func() {
 		Expect(s.Media(ctx, 2*time.Second)).To(Succeed())
 		Expect(call.Hangup(ctx)).To(Succeed())
 
+		Expect(s).To(suite.HaveNoAppFault())
 		Expect(s).To(suite.HaveStopped("closed"))
 		Expect(s).To(suite.HaveCompletedCloseHandshake())
 		Expect(s).To(suite.HaveWebhook("mediaStreamStopped", suite.BeAnsweredWith(204)))
+		Expect(e.Deliveries()).To(suite.HaveWebhook("disconnect", suite.HaveCause("hangup"), suite.BeAnsweredWith(204)))
 		Expect(e.Deliveries()).To(suite.BeAnsweredWithin(time.Second))
 		Eventually(transcript(base, call.ID)).Should(And(
 			HaveField("Text", "a 440 Hz tone for 2.0 seconds"),

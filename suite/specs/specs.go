@@ -6,12 +6,15 @@
 //	var _ = Describe("my transcriber", func() {
 //		It("transcribes a call", func(ctx SpecContext) {
 //			e := specs.Emulator(nil)
-//			call := specs.Call(e, &emulator.CallSpec{DisconnectURL: app + "/events"})
-//			s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app + "/media", Audio: specs.WAV("testdata/hello.wav")})
+//			call := specs.Call(e, &emulator.CallSpec{DisconnectURL: app + "/disconnect"})
+//			s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: ws + "/media", StreamEventURL: app + "/events",
+//				Audio: specs.WAV("testdata/hello.wav")})
 //			Expect(s.Media(ctx, 2*time.Second)).To(Succeed())
 //			Expect(call.Hangup(ctx)).To(Succeed())
+//			Expect(s).To(suite.HaveNoAppFault())
 //			Expect(s).To(suite.HaveStopped("closed"))
 //			Expect(s).To(suite.HaveWebhook("mediaStreamStopped", suite.BeAnsweredWith(204)))
+//			Expect(e.Deliveries()).To(suite.HaveWebhook("disconnect", suite.BeAnsweredWith(204)))
 //		})
 //	})
 //
