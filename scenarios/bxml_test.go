@@ -21,7 +21,7 @@ import (
 // bxmlApp is an app under test that serves BXML: /stream-pause starts a
 // stream to ws and pauses, /last-verb ends with StartStream, /invalid is
 // not BXML, /hangup hangs the call up through the Voice API at api
-// before answering; /events answers every webhook 204.
+// before answering; /events and /disconnect answer every webhook 204.
 type bxmlApp struct {
 	srv *httptest.Server
 	ws  string // the stream destination
@@ -40,7 +40,7 @@ func (a *bxmlApp) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	startStream := fmt.Sprintf(`<StartStream name="agent" destination="%s" streamEventUrl="/events"/>`, a.ws)
 	switch r.URL.Path {
-	case "/events":
+	case "/events", "/disconnect":
 		w.WriteHeader(http.StatusNoContent)
 		return
 	case "/stream-pause":

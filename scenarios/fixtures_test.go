@@ -51,7 +51,12 @@ func runFiles(ctx context.Context, opts scenarios.RunOptions, files ...*scenario
 	Expect(err).NotTo(HaveOccurred())
 	n := 0
 	for _, f := range files {
-		n += len(f.Scenarios)
+		for _, sc := range f.Scenarios {
+			n++
+			if opts.Repeat > 1 && opts.Selected(sc) {
+				n += opts.Repeat - 1
+			}
+		}
 	}
 	Expect(results).To(HaveLen(n))
 	return results
@@ -71,9 +76,14 @@ func runOne(ctx context.Context, src string, opts scenarios.RunOptions) *scenari
 	return rs[0]
 }
 
-// against points a run at an app: its WebSocket URL and webhook URL.
-func against(ws, events string) scenarios.RunOptions {
-	return scenarios.RunOptions{WebSocket: ws, Events: events}
+// against points a run at an app: its WebSocket URL, its stream event URL
+// and, when given, its disconnect URL.
+func against(ws, events string, disconnect ...string) scenarios.RunOptions {
+	o := scenarios.RunOptions{WebSocket: ws, Events: events}
+	if len(disconnect) > 0 {
+		o.Disconnect = disconnect[0]
+	}
+	return o
 }
 
 // lineOf is the 1-based line of src holding needle, which must occur on

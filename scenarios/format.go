@@ -273,6 +273,13 @@ func formatExpect(e, base Expect) mapSlice {
 	if e.Started != nil && !samePart(e.Started, base.Started) {
 		m.add("started", e.Started)
 	}
+	if x := e.Ending; x != nil && !samePart(x, base.Ending) {
+		if x.Stream == "" {
+			m.add("ending", string(x.Is))
+		} else {
+			m = append(m, yaml.MapItem{Key: "ending", Value: yaml.MapSlice{{Key: "stream", Value: x.Stream}, {Key: "is", Value: string(x.Is)}}})
+		}
+	}
 	ending := func(key string, x, b *EndingExpect) {
 		if x == nil || samePart(x, b) {
 			return

@@ -85,6 +85,7 @@ func Parse(path string, data []byte) (*File, error) {
 		sortErrors(l.errs)
 		return nil, l.errs
 	}
+	keepSource(f, l.lines)
 	return f, nil
 }
 

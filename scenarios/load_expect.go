@@ -4,10 +4,12 @@ import (
 	"strconv"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/bwemu/bwemu/emulator"
 )
 
 var (
-	expectKeys = []string{"started", "stopped", "rejected", "disconnect", "webhooks", "close", "playAudio", "violations", "acceptsNewStream", "api", "bxmlWarnings"}
+	expectKeys = []string{"started", "ending", "stopped", "rejected", "disconnect", "webhooks", "close", "playAudio", "violations", "acceptsNewStream", "api", "bxmlWarnings"}
 
 	// apiOperations are the Voice API operations on one call that
 	// expect.api may name, as the journal names them.
@@ -31,6 +33,15 @@ var (
 	closedBy = []string{"emulator", "app", "network"}
 	// webhookStatuses are the accepted webhooks.status policies.
 	webhookStatuses = []string{"204", "2xx"}
+	// endingNames are the endings expect.ending may name: the rows of
+	// emulator.Terminations, in its order.
+	endingNames = func() []string {
+		out := make([]string, len(emulator.Terminations))
+		for i, t := range emulator.Terminations {
+			out[i] = string(t.Ending)
+		}
+		return out
+	}()
 )
 
 // The range of close codes an expectation may name (RFC 6455 §7.4).
@@ -46,7 +57,13 @@ func (l *loader) expect(f *field) Expect {
 		return e
 	}
 	e.Started = l.boolPtr(o, "started")
+	if v, ok := o.get("started"); ok {
+		e.StartedPos = v.kpos
+	}
 	e.AcceptsNewStream = l.boolPtr(o, "acceptsNewStream")
+	if v, ok := o.get("ending"); ok {
+		e.Ending = l.endingIs(v)
+	}
 	if v, ok := o.get("stopped"); ok {
 		e.Stopped = l.ending(v, stoppedCauses)
 	}
@@ -148,6 +165,35 @@ func (l *loader) expect(f *field) Expect {
 			}
 		}
 	}
+	return e
+}
+
+// endingIs reads ending: NAME (the first stream) or ending: {stream: S,
+// is: NAME}.
+func (l *loader) endingIs(f *field) *EndingIs {
+	if _, isMap := l.entries(f.node); !isMap && !isNull(f.node) {
+		name, ok := l.enum(f, endingNames...)
+		if !ok {
+			return nil
+		}
+		return &EndingIs{Pos: f.pos, Is: emulator.Ending(name)}
+	}
+	o := l.obj(f, "ending", []string{"stream", "is"})
+	if o == nil {
+		return nil
+	}
+	e := &EndingIs{Pos: o.pos}
+	e.Stream = l.expectStream(o)
+	v, ok := o.get("is")
+	if !ok {
+		l.missing(o, "is", "ending: missing key \"is\" (the ending the stream must have, e.g. connect-refused)")
+		return nil
+	}
+	name, ok := l.enum(v, endingNames...)
+	if !ok {
+		return nil
+	}
+	e.Is = emulator.Ending(name)
 	return e
 }
 

@@ -63,8 +63,14 @@ func mergeStream(d, s Stream) Stream {
 }
 
 func mergeExpect(d, s Expect) Expect {
+	startedPos := d.StartedPos
+	if s.Started != nil {
+		startedPos = s.StartedPos
+	}
 	e := Expect{
 		Started:          clonePtr(orPtr(s.Started, d.Started)),
+		StartedPos:       startedPos,
+		Ending:           clonePtr(orPtr(s.Ending, d.Ending)),
 		Stopped:          clonePtr(orPtr(s.Stopped, d.Stopped)),
 		Rejected:         clonePtr(orPtr(s.Rejected, d.Rejected)),
 		Disconnect:       clonePtr(orPtr(s.Disconnect, d.Disconnect)),
@@ -185,6 +191,9 @@ func (l *loader) checkRefs(s *Scenario) {
 	}
 	if e.Close != nil {
 		check(e.Close.Pos, e.Close.Stream)
+	}
+	if e.Ending != nil {
+		check(e.Ending.Pos, e.Ending.Stream)
 	}
 	if p := e.PlayAudio; p != nil {
 		check(p.Pos, p.Stream)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
 )
@@ -26,17 +27,26 @@ type File struct {
 }
 
 // Target is the app under test. Empty WebSocket means the built-in
-// reference consumer.
+// reference consumer; when the target names no webhook URL either (neither
+// Events nor Disconnect), the consumer's /events and /disconnect take the
+// webhooks.
 type Target struct {
-	WebSocket     string // websocket: ws:// or wss:// URL of the app's stream endpoint
-	Events        string // events: http(s) URL of the app's webhook endpoint (streamEventUrl)
-	EventMethod   string // eventMethod: POST (default) or GET
-	Disconnect    string // disconnect: where disconnect goes (default: Events)
+	WebSocket   string // websocket: ws:// or wss:// URL of the app's stream endpoint
+	Events      string // events: http(s) URL of the app's webhook endpoint (streamEventUrl)
+	EventMethod string // eventMethod: POST (default) or GET
+	// Disconnect (disconnect:) is the call's disconnectUrl, where the
+	// disconnect webhook goes; none is sent when it is unset. It never
+	// defaults to Events: on Bandwidth the streamEventUrl receives only
+	// stream events.
+	Disconnect    string
 	WSUser        string // wsUser: destinationUsername
 	WSPassword    string // wsPassword: destinationPassword
 	EventUser     string // eventUser: webhook Basic user
 	EventPassword string // eventPassword: webhook Basic password
-	CA            string // ca: PEM file to trust for wss://, resolved against the file's directory
+	// CA (ca:) is a PEM file to trust for wss:// streams, https://
+	// webhooks and https:// BXML fetches, resolved against the file's
+	// directory.
+	CA string
 	// API (api:) is a host:port such as 127.0.0.1:8090. When set, the run
 	// serves the mock Voice API there for the whole file: the app under
 	// test, configured with http://API/api/v2 as its Voice API base URL,
@@ -75,7 +85,7 @@ type Settings struct {
 // streams, and steps and expectations name them by their BXML name (a step
 // naming a stream the BXML has not started yet waits for it, up to the
 // handshake timeout). The call's identity comes from call:, its disconnect
-// webhook goes to target.disconnect (default target.events).
+// webhook goes to target.disconnect (none when it is unset).
 type BXML struct {
 	Pos Pos
 	// URL (url:) serves the first BXML: the app's call-initiated URL, or
@@ -184,9 +194,15 @@ type Step struct {
 }
 
 // Expect holds a scenario's expectations; nil parts are not checked,
-// except Webhooks and Violations, which always are (exactly 204, none).
+// except Webhooks, Violations and Ending, which always are: every webhook
+// answered exactly 204 (when any could be sent), no protocol violation,
+// and no stream ended by a fault of the app (an ending whose AppFault is
+// set in emulator.Terminations) unless Ending names that very ending.
 type Expect struct {
-	Started          *bool             // started: mediaStreamStarted answered
+	Started *bool // started: mediaStreamStarted sent for the first stream (true) or not (false)
+	// StartedPos is where started: is, for messages.
+	StartedPos       Pos
+	Ending           *EndingIs         // ending: how a stream must end
 	Stopped          *EndingExpect     // stopped: mediaStreamStopped with cause / errorMessage
 	Rejected         *EndingExpect     // rejected: mediaStreamRejected with cause
 	Disconnect       *DisconnectExpect // disconnect:
@@ -202,6 +218,16 @@ type Expect struct {
 	// BXMLWarnings (bxmlWarnings:) is how many BXML warnings the call's
 	// documents may carry at most; nil is not checked.
 	BXMLWarnings *int
+}
+
+// EndingIs names the way a stream must end (expect.ending): a row of
+// emulator.Terminations, such as connect-refused or app-close-code. It is
+// how a scenario expects an ending that is a fault of the app; every other
+// stream expectation then judges the rest of that stream.
+type EndingIs struct {
+	Pos    Pos
+	Stream string          // stream: which stream (default: the first)
+	Is     emulator.Ending // is: (the short form's value)
 }
 
 // APIExpect checks the Voice API requests the app made on the call.

@@ -12,12 +12,15 @@ import (
 
 // Summary counts results by status.
 type Summary struct {
-	Total    int           `json:"total"`
-	Passed   int           `json:"passed"`
-	Failed   int           `json:"failed"`
-	Errors   int           `json:"errors"`
-	Skipped  int           `json:"skipped"`
-	Duration time.Duration `json:"durationNs"`
+	Total   int `json:"total"`
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Errors  int `json:"errors"`
+	Skipped int `json:"skipped"`
+	// Interrupted counts the scenarios an interrupt cut short or kept
+	// from starting: they have no verdict.
+	Interrupted int           `json:"interrupted"`
+	Duration    time.Duration `json:"durationNs"`
 }
 
 // Summarize counts results.
@@ -31,6 +34,8 @@ func Summarize(results []*Result, took time.Duration) Summary {
 			s.Failed++
 		case Errored:
 			s.Errors++
+		case Interrupted:
+			s.Interrupted++
 		default:
 			s.Skipped++
 		}
@@ -38,8 +43,8 @@ func Summarize(results []*Result, took time.Duration) Summary {
 	return s
 }
 
-// OK reports whether nothing failed or broke.
-func (s Summary) OK() bool { return s.Failed == 0 && s.Errors == 0 }
+// OK reports whether nothing failed, broke or was interrupted.
+func (s Summary) OK() bool { return s.Failed == 0 && s.Errors == 0 && s.Interrupted == 0 }
 
 // WriteJSON writes the JSON report: the summary, then every result with its
 // failures, streams and webhook exchanges.
@@ -64,7 +69,7 @@ func WriteJUnit(w io.Writer, results []*Result, took time.Duration, started time
 			index[r.File] = i
 			suites = append(suites, junit.Suite{Name: r.File, Timestamp: started.UTC().Format(time.RFC3339)})
 		}
-		c := junit.Case{Name: r.Name, Classname: r.File, File: r.File}
+		c := junit.Case{Name: r.Label(), Classname: r.File, File: r.File}
 		if r.Scenario != nil {
 			c.Line = r.Scenario.Pos.Line
 		}
@@ -81,6 +86,9 @@ func WriteJUnit(w io.Writer, results []*Result, took time.Duration, started time
 			c.Failure = &junit.Message{Message: r.Failures[0].summary(), Type: "expectation", Text: text.String()}
 		case Errored:
 			c.Error = &junit.Message{Message: r.Error, Type: "error", Text: r.Error}
+		case Interrupted:
+			// No verdict: the run was interrupted (not a fault of the app).
+			c.Error = &junit.Message{Message: "interrupted", Type: "interrupted", Text: r.Error}
 		case Skipped:
 			c.Skipped = &junit.Message{Message: "not run"}
 		}
@@ -110,7 +118,10 @@ func prefixPos(pos string) string {
 // terminals: each failed expectation, what was seen and the journal.
 func FailureText(r *Result) string {
 	var b strings.Builder
-	if r.Error != "" {
+	switch {
+	case r.Status == Interrupted:
+		fmt.Fprintf(&b, "%s\n", r.Error)
+	case r.Error != "":
 		fmt.Fprintf(&b, "error: %s\n", r.Error)
 	}
 	for _, f := range r.Failures {

@@ -149,7 +149,7 @@ var _ = Describe("reports", func() {
 	)
 	BeforeEach(func(ctx SpecContext) {
 		ref := newReference()
-		opts := against(ref.WebSocketURL(), ref.EventsURL())
+		opts := against(ref.WebSocketURL(), ref.EventsURL(), ref.DisconnectURL())
 		opts.Focus = regexp.MustCompile(`^(passes|fails|breaks)`)
 		started = time.Now()
 		results = runFiles(ctx, opts, parseInline(src), parseAs("other.yaml", other))

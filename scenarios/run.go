@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,13 +21,20 @@ import (
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
 	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // RunOptions control a run of scenario files.
 type RunOptions struct {
-	// WebSocket and Events override every file's target.
-	WebSocket string
-	Events    string
+	// WebSocket, Events and Disconnect override every file's target
+	// (target.websocket, target.events, target.disconnect).
+	WebSocket  string
+	Events     string
+	Disconnect string
+	// CA overrides every file's target.ca: a PEM file (relative to the
+	// working directory) trusted for wss:// streams, https:// webhooks and
+	// https:// BXML fetches.
+	CA string
 	// Pace overrides every scenario's pace ("" keeps it; realtime when
 	// neither says).
 	Pace string
@@ -34,6 +42,13 @@ type RunOptions struct {
 	Parallel int
 	// Focus, when set, runs only scenarios whose name matches.
 	Focus *regexp.Regexp
+	// Skip, when set, skips the scenarios whose name matches (of those
+	// Focus selects).
+	Skip *regexp.Regexp
+	// Repeat runs each selected scenario that many times (default once),
+	// each repetition a Result of its own, in order after the scenario's
+	// first; any failing repetition fails the run.
+	Repeat int
 	// FailFast skips the scenarios not yet started once one fails.
 	FailFast bool
 	// JournalDir, when set, receives one JSON Lines journal per scenario.
@@ -44,17 +59,33 @@ type RunOptions struct {
 	OnResult func(*Result)
 }
 
+// Selected reports whether a run with these options runs the scenario:
+// its name matches Focus (when set) and not Skip (when set).
+func (o RunOptions) Selected(sc *Scenario) bool {
+	return (o.Focus == nil || o.Focus.MatchString(sc.Name)) && (o.Skip == nil || !o.Skip.MatchString(sc.Name))
+}
+
+// ErrNothingSelected is returned by Run when Focus and Skip leave no
+// scenario to run: a run of nothing would pass, and say nothing.
+var ErrNothingSelected = errors.New("no scenario is left to run")
+
 // DefaultParallel is how many scenarios run at once unless told: streams
 // mostly wait on the clock and the app, so a few at a time cost little.
 const DefaultParallel = 4
 
-// Result is the outcome of one scenario.
+// Result is the outcome of one scenario (of one repetition of it).
 type Result struct {
 	File     string    `json:"file"`
 	Scenario *Scenario `json:"-"`
 	Name     string    `json:"name"`
 	Pos      string    `json:"pos"`
-	// Status is passed, failed, skipped or error (the run itself broke).
+	// Repetition is which run of the scenario this is, from 1, of
+	// Repetitions, when RunOptions.Repeat is above 1 (both 0 otherwise).
+	Repetition  int `json:"repetition,omitempty"`
+	Repetitions int `json:"repetitions,omitempty"`
+	// Status is passed, failed, skipped, error (the run itself broke) or
+	// interrupted (the run was interrupted before the scenario finished:
+	// no verdict on the app).
 	Status   string        `json:"status"`
 	Duration time.Duration `json:"durationNs"`
 	Failures []Failure     `json:"failures,omitempty"`
@@ -66,12 +97,22 @@ type Result struct {
 	JournalFile string               `json:"journal,omitempty"`
 }
 
+// Label names the result in reports: the scenario's name, followed by
+// [i/n] for a repetition.
+func (r *Result) Label() string {
+	if r.Repetitions > 1 {
+		return fmt.Sprintf("%s [%d/%d]", r.Name, r.Repetition, r.Repetitions)
+	}
+	return r.Name
+}
+
 // Result statuses.
 const (
-	Passed  = "passed"
-	Failed  = "failed"
-	Skipped = "skipped"
-	Errored = "error"
+	Passed      = "passed"
+	Failed      = "failed"
+	Skipped     = "skipped"
+	Errored     = "error"
+	Interrupted = "interrupted"
 )
 
 // Failure is one expectation that did not hold.
@@ -93,10 +134,37 @@ type StreamRun struct {
 	stream *emulator.Stream
 }
 
-// Run runs the scenarios of files and returns their results in file order.
+// job is one scenario (one repetition of it) to run.
+type job struct {
+	f       *File
+	sc      *Scenario
+	res     *Result
+	t       Target
+	api     *apiServer // the file's Voice API, for bxml: scenarios
+	journal string     // the journal file's name in JournalDir
+}
+
+// Run runs the scenarios of files and returns their results in file order
+// (a scenario's repetitions together). Before anything runs it checks the
+// files against the targets the options give them (see Check), and
+// returns those Errors; and ErrNothingSelected when Focus and Skip leave
+// nothing to run.
+//
+// When ctx ends (an interrupt), the live calls are hung up with their
+// webhooks within emulator.InterruptGrace, the scenarios cut short are
+// Interrupted and those not started too; Run then returns the results.
 func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error) {
 	if opts.Parallel <= 0 {
 		opts.Parallel = DefaultParallel
+	}
+	if opts.Repeat <= 0 {
+		opts.Repeat = 1
+	}
+	if err := Check(files, opts); err != nil {
+		return nil, err
+	}
+	if selected(files, opts) == 0 {
+		return nil, ErrNothingSelected
 	}
 	if opts.JournalDir != "" {
 		if err := os.MkdirAll(opts.JournalDir, 0o755); err != nil {
@@ -116,42 +184,25 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			a.close()
 		}
 	}()
-	type job struct {
-		f       *File
-		sc      *Scenario
-		res     *Result
-		t       Target
-		api     *apiServer // the file's Voice API, for bxml: scenarios
-		journal string     // the journal file's name in JournalDir
-	}
 	var jobs []*job
 	journals := map[string]bool{} // names taken: files may share a base name
 	for _, f := range files {
-		t := f.Target
-		if opts.WebSocket != "" {
-			t.WebSocket = opts.WebSocket
-		}
-		if opts.Events != "" {
-			t.Events = opts.Events
-		}
-		if t.WebSocket == "" {
+		t, builtin := effectiveTarget(f.Target, opts)
+		if builtin {
 			creds := consumer.Options{WSUser: t.WSUser, WSPassword: t.WSPassword, EventUser: t.EventUser, EventPassword: t.EventPassword}
-			builtin := builtins[creds]
-			if builtin == nil {
-				srv, err := consumer.Start("127.0.0.1:0", &creds)
-				if err != nil {
+			srv := builtins[creds]
+			if srv == nil {
+				var err error
+				if srv, err = consumer.Start("127.0.0.1:0", &creds); err != nil {
 					return nil, fmt.Errorf("starting the built-in reference consumer: %w", err)
 				}
-				builtin, builtins[creds] = srv, srv
+				builtins[creds] = srv
 			}
-			t.WebSocket = builtin.WebSocketURL()
-			if t.Events == "" {
-				t.Events = builtin.EventsURL()
-			}
+			t = useBuiltin(t, srv)
 		}
 		var api *apiServer
-		if t.API != "" {
-			a, err := startAPI(f, t, pace(opts.Pace, f.Defaults.Pace))
+		if t.API != "" && fileSelected(f, opts) {
+			a, err := startAPI(ctx, f, t, pace(opts.Pace, f.Defaults.Pace))
 			if err != nil {
 				return nil, err
 			}
@@ -159,15 +210,24 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			api = a
 		}
 		for _, sc := range f.Scenarios {
-			r := &Result{File: f.Path, Scenario: sc, Name: sc.Name, Pos: sc.Pos.String()}
-			if opts.Focus != nil && !opts.Focus.MatchString(sc.Name) {
-				r.Status = Skipped
+			reps := opts.Repeat
+			if !opts.Selected(sc) {
+				reps = 1
 			}
-			j := &job{f: f, sc: sc, res: r, t: t, api: api}
-			if opts.JournalDir != "" && r.Status != Skipped {
-				j.journal = uniqueName(journals, journalName(f, sc))
+			for i := 1; i <= reps; i++ {
+				r := &Result{File: f.Path, Scenario: sc, Name: sc.Name, Pos: sc.Pos.String()}
+				if opts.Repeat > 1 && opts.Selected(sc) {
+					r.Repetition, r.Repetitions = i, opts.Repeat
+				}
+				if !opts.Selected(sc) {
+					r.Status = Skipped
+				}
+				j := &job{f: f, sc: sc, res: r, t: t, api: api}
+				if opts.JournalDir != "" && r.Status != Skipped {
+					j.journal = uniqueName(journals, journalName(f, sc, r.Repetition))
+				}
+				jobs = append(jobs, j)
 			}
-			jobs = append(jobs, j)
 		}
 	}
 
@@ -188,13 +248,16 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 		case <-ctx.Done():
 		}
 		mu.Lock()
-		stop := (opts.FailFast && failed) || ctx.Err() != nil
+		failFast := opts.FailFast && failed
 		mu.Unlock()
-		if stop {
+		if ctx.Err() != nil || failFast {
 			if acquired {
 				<-sem // the slot was taken for a scenario that will not run
 			}
 			j.res.Status = Skipped
+			if ctx.Err() != nil {
+				j.res.Status, j.res.Error = Interrupted, "interrupted before it started: not run"
+			}
 			continue
 		}
 		wg.Go(func() {
@@ -202,7 +265,7 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 			if opts.OnStart != nil {
 				opts.OnStart(j.sc)
 			}
-			runScenario(ctx, j.f, j.t, j.sc, j.api, opts, j.journal, j.res)
+			runScenario(ctx, j, opts)
 			mu.Lock()
 			if j.res.Status != Passed {
 				failed = true
@@ -221,17 +284,37 @@ func Run(ctx context.Context, files []*File, opts RunOptions) ([]*Result, error)
 	return out, nil
 }
 
+// selected counts the scenarios a run with opts runs (once each).
+func selected(files []*File, opts RunOptions) int {
+	n := 0
+	for _, f := range files {
+		for _, sc := range f.Scenarios {
+			if opts.Selected(sc) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func fileSelected(f *File, opts RunOptions) bool {
+	return selected([]*File{f}, opts) > 0
+}
+
 // runScenario plays one call flow and checks its expectations. A bxml:
 // scenario of a file with target.api runs on the file's shared emulator
 // (api); every other scenario has an emulator of its own.
-func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, api *apiServer, opts RunOptions, journal string, r *Result) {
+func runScenario(ctx context.Context, j *job, opts RunOptions) {
+	r, sc := j.res, j.sc
 	began := time.Now()
 	defer func() { r.Duration = time.Since(began) }()
-	p := &play{ctx: ctx, f: f, t: t, sc: sc, pace: pace(opts.Pace, sc.Pace), streams: map[string]*StreamRun{}}
-	if sc.BXML != nil && api != nil {
-		p.e, p.engine, p.api, p.shared = api.e, api.engine, api.api, true
+	p := &play{ctx: ctx, f: j.f, t: j.t, sc: sc, pace: pace(opts.Pace, sc.Pace), streams: map[string]*StreamRun{}}
+	var guard *interruptGuard
+	if sc.BXML != nil && j.api != nil {
+		p.e, p.engine, p.api, p.shared = j.api.e, j.api.engine, j.api.api, true
+		guard = j.api.guard
 	} else {
-		e, err := newEmulator(f, t, sc.Settings)
+		e, tlsConf, err := newEmulator(j.f, j.t, sc.Settings)
 		if err != nil {
 			r.Status, r.Error = Errored, err.Error()
 			return
@@ -239,34 +322,125 @@ func runScenario(ctx context.Context, f *File, t Target, sc *Scenario, api *apiS
 		defer e.Close()
 		p.e = e
 		if sc.BXML != nil {
-			p.engine = &bxml.Engine{Emulator: e, Pace: p.pace}
+			p.engine = newEngine(e, p.pace, tlsConf)
 		}
+		// An interrupt hangs up the scenario's live calls at once, with
+		// their webhooks, within emulator.InterruptGrace.
+		guard = watchInterrupt(ctx, e)
 	}
-	if err := p.run(); err != nil {
-		r.Status, r.Error = Errored, err.Error()
+	runErr := p.run()
+	var failures []Failure
+	if runErr == nil && ctx.Err() == nil {
+		p.results()
+		failures = p.check()
 	}
-	if p.bxmlRun != nil {
-		p.collect()
+	var interrupted bool
+	if p.shared {
+		interrupted = guard.wait(ctx)
+	} else {
+		interrupted = guard.finish()
 	}
+	p.results()
 	for _, sr := range p.order {
-		sr.Result = sr.stream.Result()
 		r.Streams = append(r.Streams, *sr)
 	}
 	r.Webhooks = p.deliveries()
-	if r.Status == "" {
-		r.Failures = p.check()
+	switch {
+	case interrupted:
+		// Whatever was seen so far, the scenario did not run to its end:
+		// its expectations say nothing about the app.
+		r.Status, r.Error = Interrupted, "interrupted before the scenario finished; its live calls were hung up"
+		if guard.err != nil {
+			r.Error += fmt.Sprintf(" (webhooks still unanswered after %s were cut off)", emulator.InterruptGrace)
+		}
+	case runErr != nil:
+		r.Status, r.Error = Errored, p.rootCause(runErr)
+	default:
+		r.Failures = failures
 		r.Status = Passed
-		if len(r.Failures) > 0 {
+		if len(failures) > 0 {
 			r.Status = Failed
 		}
 	}
 	r.Journal = p.entries()
 	if opts.JournalDir != "" {
-		r.JournalFile = filepath.Join(opts.JournalDir, journal)
-		if err := writeJournal(r.JournalFile, r.Journal); err != nil {
+		r.JournalFile = filepath.Join(opts.JournalDir, j.journal)
+		if err := writeJournal(r.JournalFile, r.Journal); err != nil && r.Status != Interrupted {
 			r.Status, r.Error = Errored, fmt.Sprintf("writing the journal: %v", err)
 		}
 	}
+}
+
+// results records the final result of every stream (and, with bxml:, the
+// streams the BXML started).
+func (p *play) results() {
+	if p.bxmlRun != nil {
+		p.collect()
+	}
+	for _, sr := range p.order {
+		sr.Result = sr.stream.Result()
+	}
+}
+
+// rootCause puts what broke the call's BXML, when it did, before the
+// error of the step that found the call over.
+func (p *play) rootCause(err error) string {
+	if p.bxmlRun != nil {
+		if berr := p.bxmlRun.Err(); berr != nil && !errors.Is(berr, bxml.ErrCallEnded) && !strings.Contains(err.Error(), berr.Error()) {
+			return fmt.Sprintf("the call's BXML failed: %v; then %v", berr, err)
+		}
+	}
+	return err.Error()
+}
+
+// interruptGuard hangs up an emulator's live calls when the run's context
+// ends, and tells whether it did.
+type interruptGuard struct {
+	ctx  context.Context
+	e    *emulator.Emulator
+	stop func() bool
+	done chan struct{}
+	err  error // Shutdown's: the grace ran out
+}
+
+// watchInterrupt arranges for e.Shutdown, bounded by
+// emulator.InterruptGrace, as soon as ctx ends.
+func watchInterrupt(ctx context.Context, e *emulator.Emulator) *interruptGuard {
+	g := &interruptGuard{ctx: ctx, e: e, done: make(chan struct{})}
+	g.stop = context.AfterFunc(ctx, g.shutdown)
+	return g
+}
+
+func (g *interruptGuard) shutdown() {
+	defer close(g.done)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(g.ctx), emulator.InterruptGrace)
+	defer cancel()
+	g.err = g.e.Shutdown(sctx)
+}
+
+// finish stops watching; when the interrupt came first it makes sure the
+// shutdown ran (the context is done before its AfterFuncs start, so stop
+// may win the race), waits for it and reports true.
+func (g *interruptGuard) finish() bool {
+	if g.stop() {
+		if g.ctx.Err() == nil {
+			return false
+		}
+		g.shutdown()
+		return true
+	}
+	<-g.done
+	return true
+}
+
+// wait is finish for a guard shared by several scenarios, which stays
+// armed: it reports whether the interrupt came, after the shutdown.
+func (g *interruptGuard) wait(ctx context.Context) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	<-g.done
+	return true
 }
 
 // writeJournal writes entries as JSON Lines, as Journal.WriteFile does.
@@ -293,9 +467,14 @@ func pace(override, own string) emulator.Pace {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-func journalName(f *File, sc *Scenario) string {
+// journalName is BASE-LINE-NAME.jsonl, with -rN before the extension for
+// the Nth repetition.
+func journalName(f *File, sc *Scenario, repetition int) string {
 	base := strings.TrimSuffix(filepath.Base(f.Path), filepath.Ext(f.Path))
 	name := strings.Trim(unsafeName.ReplaceAllString(sc.Name, "-"), "-")
+	if repetition > 0 {
+		return fmt.Sprintf("%s-%d-%s-r%d.jsonl", base, sc.Pos.Line, name, repetition)
+	}
 	return fmt.Sprintf("%s-%d-%s.jsonl", base, sc.Pos.Line, name)
 }
 
@@ -311,23 +490,51 @@ func uniqueName(taken map[string]bool, name string) string {
 	return n
 }
 
-func newEmulator(f *File, t Target, sc Settings) (*emulator.Emulator, error) {
+// newEmulator makes a scenario's emulator (or a file's shared one) and
+// returns the TLS configuration of the target's CA, nil when it has none:
+// the emulator uses it for wss:// streams and https:// webhooks, and the
+// BXML engine must be given it for https:// fetches (newEngine).
+func newEmulator(f *File, t Target, sc Settings) (*emulator.Emulator, *tls.Config, error) {
 	o := emulator.Options{Timeouts: emulator.Timeouts(sc.Timeouts)}
 	o.DuplicateWebhooks = isTrue(sc.Options.DuplicateWebhooks)
 	o.RejectOnConnectError = isTrue(sc.Options.RejectOnConnectError)
 	o.AppCloseAsError = isTrue(sc.Options.AppCloseAsError)
-	if t.CA != "" {
-		pem, err := os.ReadFile(resolvePath(f, t.CA))
-		if err != nil {
-			return nil, fmt.Errorf("target.ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("target.ca: %s holds no PEM certificate", t.CA)
-		}
-		o.TLSConfig = &tls.Config{RootCAs: pool}
+	conf, err := tlsConfig(f, t)
+	if err != nil {
+		return nil, nil, err
 	}
-	return emulator.New(&o), nil
+	o.TLSConfig = conf
+	return emulator.New(&o), conf, nil
+}
+
+// tlsConfig trusts the target's CA; nil when it names none.
+func tlsConfig(f *File, t Target) (*tls.Config, error) {
+	if t.CA == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(resolvePath(f, t.CA))
+	if err != nil {
+		return nil, fmt.Errorf("target.ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("target.ca: %s holds no PEM certificate", t.CA)
+	}
+	return &tls.Config{RootCAs: pool}, nil
+}
+
+// newEngine makes a BXML engine on e. With a CA to trust, its fetches
+// (BXML, PlayAudio files) trust it too; like the engine's own client, its
+// transport keeps no idle connection, so nothing outlives the run.
+func newEngine(e *emulator.Emulator, pc emulator.Pace, conf *tls.Config) *bxml.Engine {
+	en := &bxml.Engine{Emulator: e, Pace: pc}
+	if conf != nil {
+		tr := weburl.NewTransport()
+		tr.DisableKeepAlives = true
+		tr.TLSClientConfig = conf.Clone()
+		en.HTTPClient = &http.Client{Transport: tr}
+	}
+	return en
 }
 
 func resolvePath(f *File, p string) string {
@@ -375,10 +582,11 @@ func (p *play) run() (runErr error) {
 	// an interrupt), the call is hung up, as when BXML runs out, so the app
 	// sees a proper end and its webhooks.
 	defer func() {
-		if !call.Ended() {
+		// On an interrupt the emulator's Shutdown hangs up (watchInterrupt).
+		if !call.Ended() && p.ctx.Err() == nil {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), hangupGrace(sc.Timeouts))
 			defer cancel()
-			if err := call.Hangup(ctx); err != nil && runErr == nil {
+			if err := call.Hangup(ctx); err != nil && !errors.Is(err, emulator.ErrCallEnded) && runErr == nil {
 				runErr = fmt.Errorf("hanging up at the end: %w", err)
 			}
 		}
@@ -409,12 +617,10 @@ func (p *play) callSpec() emulator.CallSpec {
 		CallbackTimeout: p.sc.Timeouts.Callback}
 }
 
-// disconnectURL is where the disconnect webhook goes.
+// disconnectURL is where the disconnect webhook goes: the target's
+// disconnect URL only (none when unset), never its events URL.
 func (p *play) disconnectURL() string {
-	if p.t.Disconnect != "" {
-		return p.t.Disconnect
-	}
-	return p.t.Events
+	return p.t.Disconnect
 }
 
 // hangupGrace bounds the final hangup: a close handshake and two webhooks.

@@ -23,11 +23,14 @@ type apiServer struct {
 	api    *voiceapi.Server
 	srv    *http.Server
 	done   chan struct{}
+	// guard hangs up the calls of every scenario on the emulator when the
+	// run is interrupted.
+	guard *interruptGuard
 }
 
 // startAPI serves the Voice API on t.API.
-func startAPI(f *File, t Target, pc emulator.Pace) (*apiServer, error) {
-	e, err := newEmulator(f, t, f.Defaults)
+func startAPI(ctx context.Context, f *File, t Target, pc emulator.Pace) (*apiServer, error) {
+	e, conf, err := newEmulator(f, t, f.Defaults)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +39,8 @@ func startAPI(f *File, t Target, pc emulator.Pace) (*apiServer, error) {
 		e.Close()
 		return nil, fmt.Errorf("%s: target.api: %w", f.Path, err)
 	}
-	a := &apiServer{e: e, engine: &bxml.Engine{Emulator: e, Pace: pc}, done: make(chan struct{})}
+	a := &apiServer{e: e, engine: newEngine(e, pc, conf), done: make(chan struct{})}
+	a.guard = watchInterrupt(ctx, e)
 	a.api = voiceapi.New(voiceapi.Options{Engine: a.engine, Username: t.APIUsername, Password: t.APIPassword,
 		ClientID: t.APIClientID, ClientSecret: t.APIClientSecret})
 	a.srv = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
@@ -49,6 +53,7 @@ func startAPI(f *File, t Target, pc emulator.Pace) (*apiServer, error) {
 
 // close ends the calls still live, then the server and the emulator.
 func (a *apiServer) close() {
+	a.guard.finish()
 	_ = a.api.Close()
 	_ = a.srv.Close()
 	<-a.done
@@ -81,9 +86,14 @@ func (p *play) runBXML() (runErr error) {
 	// its webhooks are answered before the expectations are checked.
 	defer func() {
 		grace := hangupGrace(sc.Timeouts)
+		if p.ctx.Err() != nil {
+			// Interrupted: the emulator's Shutdown hangs up
+			// (watchInterrupt); the run ends with the call.
+			grace = emulator.InterruptGrace + time.Second
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), grace)
 		defer cancel()
-		if !p.call.Ended() {
+		if !p.call.Ended() && p.ctx.Err() == nil {
 			if err := p.bxmlRun.Hangup(ctx); err != nil && !errors.Is(err, bxml.ErrCallEnded) && runErr == nil {
 				runErr = fmt.Errorf("hanging up at the end: %w", err)
 			}

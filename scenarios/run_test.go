@@ -83,7 +83,7 @@ var _ = Describe("Run", func() {
 		BeforeEach(func() {
 			app = newReference()
 			file = func(scenario string) string {
-				return fmt.Sprintf("target: {websocket: %q, events: %q}\n", app.WebSocketURL(), app.EventsURL()) +
+				return fmt.Sprintf("target: {websocket: %q, events: %q, disconnect: %q}\n", app.WebSocketURL(), app.EventsURL(), app.DisconnectURL()) +
 					quick + "scenarios:\n" + scenario
 			}
 		})
@@ -164,7 +164,7 @@ var _ = Describe("Run", func() {
     expect:
       stopped: {cause: closed}
       close: {by: app, code: 1000, handshake: true}
-`, against(closer.URL(), app.EventsURL()))
+`, against(closer.URL(), app.EventsURL(), app.DisconnectURL()))
 			Expect(r).To(passed())
 			Expect(endings(r)).To(Equal([]ending{{emulator.EndAppClose, protocol.EventMediaStreamStopped, "closed"}}))
 			Expect(r.Streams[0].Result.CloseReason).To(Equal("done"))
@@ -346,14 +346,14 @@ var _ = Describe("Run", func() {
 				"the consumer recognised each second copy")
 		}, timeout)
 
-		It("RunOptions.WebSocket and Events override the file's target", func(ctx SpecContext) {
+		It("RunOptions.WebSocket, Events and Disconnect override the file's target", func(ctx SpecContext) {
 			other := newReference()
 			r := runOne(ctx, file(`
   - name: elsewhere
     stream: {name: agent}
     steps:
       - media: 60ms
-`), against(other.WebSocketURL(), other.EventsURL()))
+`), against(other.WebSocketURL(), other.EventsURL(), other.DisconnectURL()))
 			Expect(r).To(passed())
 			Expect(app.Streams()).To(BeEmpty())
 			Expect(app.Events()).To(BeEmpty())
@@ -386,7 +386,7 @@ var _ = Describe("Run", func() {
     expect:
       webhooks: {status: 204}
 `
-			r := runOne(ctx, src, against(ref.WebSocketURL(), hooks.URL()))
+			r := runOne(ctx, src, against(ref.WebSocketURL(), hooks.URL(), hooks.URL()))
 			Expect(expectations(r)).To(Equal([]string{"expect.webhooks.status"}))
 			f := failure(r, "expect.webhooks.status")
 			reported(f, lineOf(src, "webhooks: {status: 204}"))
@@ -444,7 +444,7 @@ var _ = Describe("Run", func() {
     expect:
       webhooks: {within: 1500ms}
 `
-			results := runInline(ctx, src, against(ref.WebSocketURL(), hooks.URL()))
+			results := runInline(ctx, src, against(ref.WebSocketURL(), hooks.URL(), hooks.URL()))
 			r := named(results, "slow")
 			Expect(expectations(r)).To(Equal([]string{"expect.webhooks.within"}), "the status was right")
 			f := failure(r, "expect.webhooks.within")
@@ -466,6 +466,7 @@ var _ = Describe("Run", func() {
       - media: 60ms
       - stopStream: {name: agent, wait: true, timeout: 5s}
     expect:
+      ending: app-close-code # the app's fault, expected: the rest is judged
       stopped: {cause: closed}
 `
 			r := runOne(ctx, src, against(app.URL(), ref.EventsURL()))
@@ -489,6 +490,7 @@ var _ = Describe("Run", func() {
       - media: 10s
       - media: 10s
     expect:
+      ending: app-close-code
       stopped: {cause: connection-error, errorMessage: code 4001}
       close: {by: app, code: 4001}
 `, against(app.URL(), ref.EventsURL()))
@@ -506,6 +508,7 @@ var _ = Describe("Run", func() {
       - media: 60ms
       - stopStream
     expect:
+      ending: close-handshake-timeout
       stopped: {cause: closed}
       close: {by: emulator, handshake: true}
 `
@@ -839,12 +842,13 @@ var _ = Describe("Run", func() {
 			began := time.Now()
 			results := runFiles(runCtx, scenarios.RunOptions{WebSocket: app.URL(), Events: ref.EventsURL(), Parallel: 1}, parseInline(src))
 			Expect(time.Since(began)).To(BeNumerically("<", 10*time.Second))
+			// An interrupt is no verdict on the app: neither a failure nor an
+			// error of the run.
 			long := named(results, "long")
-			Expect(long.Status).To(Equal(scenarios.Errored))
-			Expect(long.Error).To(ContainSubstring("context canceled"))
-			Expect(long.Error).To(HavePrefix(fmt.Sprintf("%s:%d:", inlineName, lineOf(src, "- media: 30s"))), "the error names the step")
-			Expect(named(results, "never started").Status).To(Equal(scenarios.Skipped))
-			Expect(named(results, "nor this one").Status).To(Equal(scenarios.Skipped))
+			Expect(long.Status).To(Equal(scenarios.Interrupted))
+			Expect(long.Error).To(HavePrefix("interrupted before the scenario finished"))
+			Expect(named(results, "never started").Status).To(Equal(scenarios.Interrupted))
+			Expect(named(results, "nor this one").Status).To(Equal(scenarios.Interrupted))
 			Expect(app.Connections()).To(Equal(1))
 		}, timeout)
 
@@ -856,7 +860,7 @@ var _ = Describe("Run", func() {
       - hangup
       - start: {name: late}
 `
-			r := runOne(ctx, src, against(ref.WebSocketURL(), ref.EventsURL()))
+			r := runOne(ctx, src, against(ref.WebSocketURL(), ref.EventsURL(), ref.DisconnectURL()))
 			Expect(r.Status).To(Equal(scenarios.Errored))
 			Expect(r.Error).To(HavePrefix(fmt.Sprintf("%s:%d:", inlineName, lineOf(src, "- start: {name: late}"))))
 			Expect(r.Error).To(ContainSubstring("call has ended"))

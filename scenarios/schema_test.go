@@ -141,6 +141,9 @@ var _ = Describe("the JSON Schema", func() {
 			{"expect: {webhooks: {status: 200}}", false}, {"expect: {webhooks: {status: 3xx}}", false},
 			{"expect: {close: {code: 1000}}", true}, {"expect: {close: {code: 4999}}", true},
 			{"expect: {close: {code: 5000}}", false}, {"expect: {playAudio: {min: 0}}", false},
+			{"expect: {ending: connect-refused}", true}, {"expect: {ending: {is: app-close-code}}", true},
+			{"expect: {ending: conect-refused}", false}, {"expect: {ending: {stream: agent}}", false},
+			{"expect: {ending: {is: reset, by: app}}", false}, {"expect: {ending: 4001}", false},
 		}
 		for _, p := range probes {
 			src := []byte("defaults:\n  " + p.yaml + "\nscenarios:\n  - name: a\n    stream: {mode: bidirectional}\n    steps: [hangup]\n")

@@ -76,9 +76,20 @@ const realtimeDefaults = `defaults:
   timeouts: {handshake: 1s, closeHandshake: 300ms, deadPeer: 200ms, callback: 1s}
 `
 
-// target is the target: block of a file aimed at a fake app.
-func target(ws, events string) string {
-	return "target:\n  websocket: " + ws + "\n  events: " + events + "\n"
+// target is the target: block of a file aimed at a fake app: its
+// WebSocket URL, its stream event URL and, when given, its disconnect URL.
+func target(ws, events string, disconnect ...string) string {
+	t := "target:\n  websocket: " + ws + "\n  events: " + events + "\n"
+	if len(disconnect) > 0 {
+		t += "  disconnect: " + disconnect[0] + "\n"
+	}
+	return t
+}
+
+// disconnectOf is a disconnect URL on the events app's server, beside its
+// stream event URL.
+func disconnectOf(e *eventsApp) string {
+	return strings.TrimSuffix(e.URL, "/stream-events") + "/disconnect"
 }
 
 // lineOf is the 1-based number of the first line of src containing s.
@@ -110,6 +121,9 @@ var progressLine = regexp.MustCompile(`^\[(\d+)/(\d+)\] (\S+) +(.+) \((\d+(?:\.\
 type closingApp struct {
 	URL  string
 	code int
+	// every, when above 0, closes only every nth stream; the others are
+	// read until the emulator closes them.
+	every int
 
 	mu         sync.Mutex
 	handshakes int
@@ -127,6 +141,7 @@ func newClosingApp(code int) *closingApp {
 func (a *closingApp) serve(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.handshakes++
+	closes := a.every == 0 || a.handshakes%a.every == 0
 	a.mu.Unlock()
 	up := websocket.Upgrader{}
 	c, err := up.Upgrade(w, r, nil)
@@ -139,6 +154,14 @@ func (a *closingApp) serve(w http.ResponseWriter, r *http.Request) {
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second)) // a bug cannot hang the suite
 	if _, _, err := c.ReadMessage(); err != nil {          // start
 		return
+	}
+	if !closes {
+		c.SetCloseHandler(nil) // answer the emulator's close, as a correct app does
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
 	}
 	msg := websocket.FormatCloseMessage(a.code, "unauthorized")
 	if err := c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
@@ -156,6 +179,17 @@ func (a *closingApp) Handshakes() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.handshakes
+}
+
+// newClosingEvery is a closingApp that closes only every nth stream (with
+// 4000) and serves the others as a correct app does: a flaky app.
+func newClosingEvery(n int) *closingApp {
+	GinkgoHelper()
+	a := &closingApp{code: 4000, every: n}
+	srv := httptest.NewServer(http.HandlerFunc(a.serve))
+	DeferCleanup(srv.Close)
+	a.URL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/media"
+	return a
 }
 
 // ---------------------------------------------------------------------------
@@ -187,7 +221,11 @@ type junitDoc struct {
 				Type    string `xml:"type,attr"`
 				Text    string `xml:",chardata"`
 			} `xml:"failure"`
-			Error   *struct{} `xml:"error"`
+			Error *struct {
+				Message string `xml:"message,attr"`
+				Type    string `xml:"type,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"error"`
 			Skipped *struct {
 				Message string `xml:"message,attr"`
 			} `xml:"skipped"`
@@ -226,15 +264,18 @@ func readJUnit(path string) junitDoc {
 // jsonReport is the --json report, decoded independently of the writer.
 type jsonReport struct {
 	Summary struct {
-		Total, Passed, Failed, Errors, Skipped int
-		DurationNs                             int64
+		Total, Passed, Failed, Errors, Skipped, Interrupted int
+		DurationNs                                          int64
 	} `json:"summary"`
 	Results []struct {
-		File     string `json:"file"`
-		Name     string `json:"name"`
-		Pos      string `json:"pos"`
-		Status   string `json:"status"`
-		Failures []struct {
+		File        string `json:"file"`
+		Name        string `json:"name"`
+		Pos         string `json:"pos"`
+		Repetition  int    `json:"repetition"`
+		Repetitions int    `json:"repetitions"`
+		Status      string `json:"status"`
+		Error       string `json:"error"`
+		Failures    []struct {
 			Expectation, Pos, Message, Excerpt string
 		} `json:"failures"`
 		Streams []struct {

@@ -9,11 +9,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/consumer"
 )
 
 var _ = Describe("bwemu validate", func() {
@@ -220,7 +224,7 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusOK)
 		const name = "the app answers webhooks 200"
-		src := target(app.URL, events.URL) + fastDefaults + `scenarios:
+		src := target(app.URL, events.URL, disconnectOf(events)) + fastDefaults + `scenarios:
   - name: ` + name + `
     steps:
       - media: 200ms
@@ -267,7 +271,7 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
 	It("shows the failing stream webhooks in the journal excerpt of expect.webhooks.status", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusOK)
-		path := scenarioFile("webhooks.yaml", target(app.URL, events.URL)+fastDefaults+`scenarios:
+		path := scenarioFile("webhooks.yaml", target(app.URL, events.URL, disconnectOf(events))+fastDefaults+`scenarios:
   - name: answered 200
     steps: [{media: 100ms}]
 `)
@@ -288,11 +292,13 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
     steps:
       - media: 10s # ended by the app's close long before
     expect:
+      ending: app-close-code # the app's fault, expected: the rest is judged
       stopped: {cause: connection-error, errorMessage: code 4001}
   - name: ` + failing + `
     steps:
       - media: 10s
     expect:
+      ending: app-close-code
       stopped: {cause: closed}
 `
 		path := scenarioFile("close.yaml", src)
@@ -356,7 +362,7 @@ var _ = Describe("bwemu run flags", func() {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusNoContent)
 		path := scenarioFile("targetless.yaml", targetless)
-		out := runCmd(ctx, path, "--ws", app.URL, "--events", events.URL, "--parallel", "1")
+		out := runCmd(ctx, path, "--ws", app.URL, "--events", events.URL, "--disconnect", disconnectOf(events), "--parallel", "1")
 		Expect(out.code).To(Equal(exitPass))
 		Expect(out.stdout).To(MatchRegexp(tableRow("first", "PASSED", path)))
 		Expect(out.stdout).To(MatchRegexp(tableRow("second", "PASSED", path)))
@@ -371,7 +377,7 @@ var _ = Describe("bwemu run flags", func() {
 	It("--ws overrides a file's own target", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusNoContent)
-		path := scenarioFile("elsewhere.yaml", target(refusedURL(), events.URL)+targetless)
+		path := scenarioFile("elsewhere.yaml", target(refusedURL(), events.URL, disconnectOf(events))+targetless)
 		out := runCmd(ctx, path, "--ws", app.URL)
 		Expect(out.code).To(Equal(exitPass))
 		Expect(app.Handshakes()).To(Equal(2))
@@ -408,6 +414,7 @@ var _ = Describe("bwemu run flags", func() {
   - name: passes
     steps: [{media: 10s}]
     expect:
+      ending: app-close-code
       stopped: {cause: connection-error}
   - name: fails
     steps: [{media: 10s}]
@@ -467,6 +474,7 @@ var _ = Describe("bwemu run flags", func() {
   - name: still runs
     steps: [{media: 10s}]
     expect:
+      ending: app-close-code
       stopped: {cause: connection-error}
 `
 		out := runCmd(ctx, scenarioFile("all.yaml", src), "--parallel", "1")
@@ -546,25 +554,50 @@ scenarios:
 		))
 	}, timeout)
 
-	It("stops when interrupted: exit 1, the scenario reported, the app's socket closed", func(ctx SpecContext) {
+	// An interrupt says nothing about the app: exit 130, "interrupted" in
+	// every report, never FAIL or exit 1. The live call still ends with its
+	// webhooks, but no slow app holds the run past emulator.InterruptGrace.
+	It("stops when interrupted: exit 130 within the grace, INTERRUPTED in the table, JUnit and JSON", func(ctx SpecContext) {
 		interrupt, cancel := context.WithCancel(ctx)
 		defer cancel()
-		app := newWSApp(wsOptions{onStart: func(*websocket.Conn) { cancel() }})
-		events := newEventsApp(http.StatusNoContent)
-		path := scenarioFile("long.yaml", target(app.URL, events.URL)+`defaults: {pace: realtime}
+		var cancelled atomic.Int64
+		app := newWSApp(wsOptions{onStart: func(*websocket.Conn) { cancelled.Store(time.Now().UnixNano()); cancel() }})
+		events := newSlowEventsApp() // answers no webhook before the callback timeout
+		path := scenarioFile("long.yaml", target(app.URL, events.URL, disconnectOf(events))+`defaults: {pace: realtime}
 scenarios:
   - name: a long call
     steps: [{media: 60s}]
+  - name: never started
+    steps: [{media: 1s}]
 `)
-		began := time.Now()
-		out := runCmd(interrupt, path)
-		Expect(time.Since(began)).To(BeNumerically("<", 10*time.Second))
-		Expect(out.code).To(Equal(exitFail))
+		dir := GinkgoT().TempDir()
+		junit, jsonPath := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "report.json")
+		out := runCmd(interrupt, path, "--parallel", "1", "--junit", junit, "--json", jsonPath)
+		Expect(time.Since(time.Unix(0, cancelled.Load()))).To(BeNumerically("<", emulator.InterruptGrace+2*time.Second))
+		Expect(out.code).To(Equal(exitInterrupted))
 		Expect(out.stderr).To(HaveSuffix("bwemu: interrupted\n"))
-		Expect(out.stdout).To(MatchRegexp(tableRow("a long call", "ERROR", path)))
-		Expect(out.stdout).To(ContainSubstring("context canceled"))
-		Expect(out.stdout).To(MatchRegexp(`\nFAIL: 0 passed, 0 failed, 1 errors, 0 skipped in \S+\n$`))
+		Expect(out.stdout).To(MatchRegexp(tableRow("a long call", "INTERRUPTED", path)))
+		Expect(out.stdout).To(MatchRegexp(tableRow("never started", "INTERRUPTED", path)))
+		Expect(out.stdout).NotTo(ContainSubstring("FAIL"))
+		Expect(out.stdout).NotTo(ContainSubstring("context canceled"))
+		Expect(out.stdout).To(MatchRegexp(`\nINTERRUPTED: 0 passed, 0 failed, 0 errors, 2 interrupted, 0 skipped in \S+\n$`))
 		Expect(app.Handshakes()).To(Equal(1))
+
+		doc := readJUnit(junit)
+		Expect(doc.Failures).To(BeZero())
+		Expect(doc.Suites[0].Cases).To(HaveLen(2))
+		for _, c := range doc.Suites[0].Cases {
+			Expect(c.Error).NotTo(BeNil(), c.Name)
+			Expect(c.Error.Type).To(Equal("interrupted"))
+			Expect(c.Error.Message).To(Equal("interrupted"))
+		}
+		rep := readJSONReport(jsonPath)
+		Expect(rep.Summary.Interrupted).To(Equal(2))
+		Expect(rep.Summary.Failed).To(BeZero())
+		for _, r := range rep.Results {
+			Expect(r.Status).To(Equal("interrupted"))
+			Expect(r.Error).To(HavePrefix("interrupted"))
+		}
 	}, timeout)
 
 	// An interrupt still ends the call: stop, close frame, mediaStreamStopped
@@ -574,13 +607,13 @@ scenarios:
 		defer cancel()
 		app := newWSApp(wsOptions{onStart: func(*websocket.Conn) { cancel() }})
 		events := newEventsApp(http.StatusNoContent)
-		path := scenarioFile("long.yaml", target(app.URL, events.URL)+`defaults: {pace: realtime}
+		path := scenarioFile("long.yaml", target(app.URL, events.URL, disconnectOf(events))+`defaults: {pace: realtime}
 scenarios:
   - name: a long call
     steps: [{media: 60s}]
 `)
 		out := runCmd(interrupt, path)
-		Expect(out.code).To(Equal(exitFail))
+		Expect(out.code).To(Equal(exitInterrupted))
 		Expect(out.stderr).To(HaveSuffix("bwemu: interrupted\n"))
 		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
 		Expect(app.EventTypes()).To(HaveExactElements(append(append([]any{"start"}, repeat("media", len(app.EventTypes())-2)...), "stop")...))
@@ -595,7 +628,7 @@ scenarios:
 		BeforeEach(func() {
 			app = newWSApp(wsOptions{})
 			events := newEventsApp(http.StatusNoContent)
-			path = scenarioFile("app.yaml", target(app.URL, events.URL)+targetless)
+			path = scenarioFile("app.yaml", target(app.URL, events.URL, disconnectOf(events))+targetless)
 		})
 
 		DescribeTable("rejects",
@@ -611,6 +644,13 @@ scenarios:
 			entry("--parallel 0", func() []string { return []string{path, "--parallel", "0"} }, "bwemu: --parallel must be at least 1\n"),
 			entry("--parallel -3", func() []string { return []string{path, "--parallel", "-3"} }, "bwemu: --parallel must be at least 1\n"),
 			entry("a bad --focus regex", func() []string { return []string{path, "--focus", "(unclosed"} }, "bwemu: --focus: error parsing regexp: missing closing ): `(unclosed`\n"),
+			entry("a --focus that matches nothing", func() []string { return []string{path, "--focus", "zzz"} }, "bwemu: --focus: no scenario matches \"zzz\"\n"),
+			entry("a --skip that matches everything", func() []string { return []string{path, "--skip", "."} }, "bwemu: --skip: every scenario matches \".\", so none is left to run\n"),
+			entry("--focus and --skip that leave nothing", func() []string { return []string{path, "--focus", "first", "--skip", "fir"} }, "bwemu: --focus \"first\" and --skip \"fir\" leave no scenario to run\n"),
+			entry("a bad --skip regex", func() []string { return []string{path, "--skip", "a(b"} }, "bwemu: --skip: error parsing regexp: missing closing ): `a(b`\n"),
+			entry("--repeat 0", func() []string { return []string{path, "--repeat", "0"} }, "bwemu: --repeat must be at least 1\n"),
+			entry("--disconnect ws://x", func() []string { return []string{path, "--disconnect", "ws://x"} }, `bwemu: --disconnect: "ws://x" is not an http:// or https:// URL`),
+			entry("a --ca that is no certificate", func() []string { return []string{path, "--ca", path} }, "bwemu: --ca: "),
 			entry("--ws http://x", func() []string { return []string{path, "--ws", "http://x"} }, `bwemu: --ws: "http://x" is not a ws:// or wss:// URL`),
 			entry("--events ws://x", func() []string { return []string{path, "--events", "ws://x"} }, `bwemu: --events: "ws://x" is not an http:// or https:// URL`),
 			entry("--pace slow", func() []string { return []string{path, "--pace", "slow"} }, "want one of realtime, fast"),
@@ -656,6 +696,127 @@ scenarios:
 			Expect(app.Handshakes()).To(BeZero())
 		}, timeout)
 	})
+})
+
+var _ = Describe("bwemu run gives true verdicts", func() {
+	It("fails an app that is down: exit 1, the stream's ending named as the app's fault", func(ctx SpecContext) {
+		events := newEventsApp(http.StatusNoContent)
+		junit := filepath.Join(GinkgoT().TempDir(), "junit.xml")
+		out := runCmd(ctx, exampleFile, "--ws", refusedURL(), "--events", events.URL, "--disconnect", disconnectOf(events), "--focus", "204", "--junit", junit)
+		Expect(out.code).To(Equal(exitFail))
+		const name = "every webhook is answered 204 within a second"
+		Expect(out.stdout).To(MatchRegexp(tableRow(name, "FAILED", exampleFile)))
+		block := failureBlock(out.stdout, name)
+		Expect(block).To(MatchRegexp(`(?m)^` + regexp.QuoteMeta(exampleFile) + `:\d+:\d+: expect\.ending$`))
+		Expect(block).To(ContainSubstring("ended with connect-refused, a fault of the app"))
+		Expect(block).To(ContainSubstring("expect.ending: connect-refused"))
+		Expect(block).NotTo(MatchRegexp(`\*\w+\.\w+Matcher`))
+		Expect(out.stdout).To(MatchRegexp(`\nFAIL: 0 passed, 1 failed, 0 errors, 11 skipped in \S+\n$`))
+		doc := readJUnit(junit)
+		Expect(doc.Failures).To(Equal(1))
+	}, timeout)
+
+	It("refuses, before running, an expectation about webhooks that could not be sent: exit 2 at FILE:LINE:COL", func(ctx SpecContext) {
+		By("the example pointed at an app by --ws alone: no events URL for expect.webhooks")
+		out := runCmd(ctx, exampleFile, "--ws", refusedURL(), "--focus", "204")
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stdout).To(BeEmpty(), "nothing ran")
+		src, err := os.ReadFile(exampleFile)
+		Expect(err).NotTo(HaveOccurred())
+		line := lineOf(string(src), "webhooks: {status: 204, within: 1s}")
+		got := lines(out.stderr)
+		Expect(got).To(HaveLen(3))
+		Expect(got[0]).To(MatchRegexp(`^` + regexp.QuoteMeta(fmt.Sprintf("%s:%d:", exampleFile, line)) + `\d+: expect\.webhooks needs target\.events`))
+		Expect(got[0]).To(ContainSubstring("--events URL"))
+		Expect(got[1]).To(ContainSubstring("webhooks: {status: 204, within: 1s}"))
+		Expect(got[2]).To(MatchRegexp(`^ +\^$`))
+
+		By("a file whose target has no disconnect URL, for expect.disconnect; validate says the same")
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusNoContent)
+		fileSrc := target(app.URL, events.URL) + fastDefaults + `scenarios:
+  - name: hangs up
+    steps: [{media: 100ms}, hangup]
+    expect:
+      disconnect: {cause: hangup}
+`
+		path := scenarioFile("nodisconnect.yaml", fileSrc)
+		for _, o := range []outcome{runCmd(ctx, path), validateCmd(ctx, path)} {
+			Expect(o.code).To(Equal(exitUsage))
+			Expect(o.stdout).To(BeEmpty())
+			Expect(o.stderr).To(HavePrefix(fmt.Sprintf("%s:%d:", path, lineOf(fileSrc, "disconnect: {cause: hangup}"))))
+			Expect(o.stderr).To(ContainSubstring("expect.disconnect needs target.disconnect"))
+		}
+		Expect(app.Handshakes()).To(BeZero())
+		By("--disconnect supplies it")
+		Expect(validateCmd(ctx, path, "--disconnect", disconnectOf(events)).code).To(Equal(exitPass))
+		out = runCmd(ctx, path, "--disconnect", disconnectOf(events))
+		Expect(out.code).To(Equal(exitPass))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+	}, timeout)
+
+	It("passes a correct app that differs from the reference consumer, every time", func(ctx SpecContext) {
+		app, err := consumer.Start("127.0.0.1:0", &consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(app.Close)
+		out := runCmd(ctx, exampleFile, "--ws", app.WebSocketURL(), "--events", app.EventsURL(), "--disconnect", app.DisconnectURL(), "--pace", "fast", "--repeat", "3")
+		Expect(out.code).To(Equal(exitPass), out.stdout)
+		Expect(out.stdout).To(MatchRegexp(`\nPASS: 36 passed, 0 failed, 0 errors, 0 skipped in \S+\n$`))
+	}, SpecTimeout(60*time.Second))
+
+	It("--skip skips the matching scenarios; --repeat runs each N times and reports each repetition", func(ctx SpecContext) {
+		app := newClosingEvery(2) // every second stream is closed with 4000: a flaky app
+		events := newEventsApp(http.StatusNoContent)
+		path := scenarioFile("repeat.yaml", target(app.URL, events.URL, disconnectOf(events))+fastDefaults+`scenarios:
+  - name: alpha
+    steps: [{media: 100ms}]
+  - name: beta
+    steps: [{media: 100ms}]
+  - name: gamma
+    steps: [{media: 100ms}]
+`)
+		dir := GinkgoT().TempDir()
+		junit, jsonPath := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "report.json")
+		out := runCmd(ctx, path, "--skip", "^beta$", "--repeat", "2", "--parallel", "1", "--junit", junit, "--json", jsonPath)
+		Expect(out.code).To(Equal(exitFail), "one repetition of each failed")
+		Expect(app.Handshakes()).To(Equal(4))
+		for _, row := range []struct{ name, status string }{
+			{"alpha [1/2]", "PASSED"}, {"alpha [2/2]", "FAILED"}, {"beta", "SKIPPED"}, {"gamma [1/2]", "PASSED"}, {"gamma [2/2]", "FAILED"},
+		} {
+			Expect(out.stdout).To(MatchRegexp(tableRow(row.name, row.status, path)))
+		}
+		Expect(failureBlock(out.stdout, "alpha [2/2]")).To(ContainSubstring("app-close-code"))
+		Expect(out.stdout).To(MatchRegexp(`\nFAIL: 2 passed, 2 failed, 0 errors, 1 skipped in \S+\n$`))
+		Expect(lines(out.stderr)).To(HaveExactElements(
+			MatchRegexp(`^\[1/4\] PASSED +alpha \[1/2\] \(`), MatchRegexp(`^\[2/4\] FAILED +alpha \[2/2\] \(`),
+			MatchRegexp(`^\[3/4\] PASSED +gamma \[1/2\] \(`), MatchRegexp(`^\[4/4\] FAILED +gamma \[2/2\] \(`),
+		))
+
+		doc := readJUnit(junit)
+		var names []string
+		for _, c := range doc.Suites[0].Cases {
+			names = append(names, c.Name)
+		}
+		Expect(names).To(Equal([]string{"alpha [1/2]", "alpha [2/2]", "beta", "gamma [1/2]", "gamma [2/2]"}))
+		Expect(doc.Failures).To(Equal(2))
+		rep := readJSONReport(jsonPath)
+		Expect(rep.Results).To(HaveLen(5))
+		Expect(rep.Results[1].Name).To(Equal("alpha"))
+		Expect([]int{rep.Results[1].Repetition, rep.Results[1].Repetitions}).To(Equal([]int{2, 2}))
+		Expect([]int{rep.Results[2].Repetition, rep.Results[2].Repetitions}).To(Equal([]int{0, 0}), "a skipped scenario is not repeated")
+	}, timeout)
+
+	It("--ca trusts the CA for https:// webhooks", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events, caFile := newTLSEventsApp(http.StatusNoContent)
+		path := scenarioFile("tls.yaml", target(app.URL, events.URL, disconnectOf(events))+fastDefaults+"scenarios:\n  - name: over https\n    steps: [{media: 100ms}]\n")
+		out := runCmd(ctx, path, "--ca", caFile)
+		Expect(out.code).To(Equal(exitPass), out.stdout)
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		out = runCmd(ctx, path)
+		Expect(out.code).To(Equal(exitFail))
+		Expect(failureBlock(out.stdout, "over https")).To(ContainSubstring("x509"))
+	}, timeout)
 })
 
 // failureBlock is the "--- FAILED: name" account in stdout, up to the next
