@@ -33,8 +33,8 @@ func consumerCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "bwemu: cannot listen on %s: %v\n", *listen, err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "reference consumer listening\n  websocket  %s\n  events     %s\n  health     %s\n  state      %s\n(Ctrl-C to stop)\n",
-		srv.WebSocketURL(), srv.EventsURL(), srv.HealthURL(), srv.StateURL())
+	fmt.Fprintf(stdout, "reference consumer listening\n  websocket  %s\n  events     %s\n  disconnect %s\n  health     %s\n  state      %s\n(Ctrl-C to stop)\n",
+		srv.WebSocketURL(), srv.EventsURL(), srv.DisconnectURL(), srv.HealthURL(), srv.StateURL())
 	<-ctx.Done()
 	if err := srv.Close(); err != nil {
 		fmt.Fprintf(stderr, "bwemu: %v\n", err)

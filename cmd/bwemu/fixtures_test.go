@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"log"
 	"math"
 	"net"
 	"net/http"
@@ -285,6 +287,25 @@ func newEventsApp(status int) *eventsApp {
 	})
 	e.URL = srv.URL + "/bandwidth/stream-events"
 	return e
+}
+
+// newTLSEventsApp is an eventsApp served over https with httptest's
+// self-signed certificate; caFile is that certificate as PEM.
+func newTLSEventsApp(status int) (app *eventsApp, caFile string) {
+	GinkgoHelper()
+	e := &eventsApp{status: status, release: make(chan struct{})}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
+	// Refused TLS handshakes are expected: keep them out of the log.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	DeferCleanup(func() {
+		close(e.release)
+		srv.Close()
+	})
+	e.URL = srv.URL + "/bandwidth/stream-events"
+	caFile = filepath.Join(GinkgoT().TempDir(), "ca.pem")
+	Expect(os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)).To(Succeed())
+	return e, caFile
 }
 
 func newSlowEventsApp() *eventsApp {

@@ -14,12 +14,14 @@ import (
 
 // report prints the readable account of one stream.
 type report struct {
-	w       io.Writer
-	target  string
-	call    *emulator.Call
-	audio   media.Audio
-	events  string
-	journal *emulator.Journal
+	w      io.Writer
+	target string
+	call   *emulator.Call
+	audio  media.Audio
+	events string
+	// disconnect is the call's disconnectUrl ("" for none).
+	disconnect, disconnectMethod string
+	journal                      *emulator.Journal
 }
 
 func (r *report) header(spec emulator.StreamSpec) {
@@ -43,15 +45,20 @@ func (r *report) header(spec emulator.StreamSpec) {
 	} else {
 		fmt.Fprintf(r.w, "  webhooks %s %s\n", spec.StreamEventMethod, r.events)
 	}
+	if r.disconnect == "" {
+		fmt.Fprintf(r.w, "  disconnect none (no --disconnect URL)\n")
+	} else {
+		fmt.Fprintf(r.w, "  disconnect %s %s\n", r.disconnectMethod, r.disconnect)
+	}
 }
 
-// result prints what happened and returns the exit code.
-func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliveries []*emulator.Delivery, journalFile string, interrupted bool) int {
+// result prints what happened and returns the exit code. An interrupted
+// run (interruptedAt not zero) gives no verdict: it says so, lists what
+// the app got wrong before the interrupt, and returns exitInterrupted.
+func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliveries []*emulator.Delivery, journalFile string, interruptedAt time.Time, elapsed time.Duration) int {
 	w := r.w
+	interrupted := !interruptedAt.IsZero()
 	var problems []string
-	if interrupted {
-		problems = append(problems, fmt.Sprintf("interrupted after %s of media", res.MediaDuration))
-	}
 	fmt.Fprintln(w)
 	if res.Connected {
 		fmt.Fprintf(w, "  connected    handshake answered %d\n", res.HandshakeStatus)
@@ -85,10 +92,16 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 	fmt.Fprintf(w, "  ended        %s: %s\n", res.Ending, emulator.TerminationOf(res.Ending).Wire)
 	fmt.Fprintf(w, "  close        %s\n", describeClose(res))
 	fmt.Fprintf(w, "  webhook      %s, cause %s%s\n", res.Event, res.Cause, prefixed(", errorMessage: ", res.ErrorMessage))
-	if res.Ending != asked {
+	switch {
+	case interrupted && res.AppFault && res.EndTime.Before(interruptedAt):
+		// The app ended the stream badly before the interrupt.
+		problems = append(problems, fmt.Sprintf("the stream ended by %s%s", res.Ending, prefixed(": ", res.ErrorMessage)))
+	case interrupted:
+		// The interrupt decided how the stream ended (a close handshake
+		// cut short is no fault of the app's).
+	case res.Ending != asked:
 		problems = append(problems, fmt.Sprintf("the stream was to end by %s but ended by %s%s", asked, res.Ending, prefixed(": ", res.ErrorMessage)))
-	}
-	if res.AppFault && res.Ending == asked {
+	case res.AppFault:
 		problems = append(problems, fmt.Sprintf("%s is the app's fault", res.Ending))
 	}
 
@@ -106,9 +119,12 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 		}
 		verdict := "ok"
 		switch {
+		case d.Interrupted():
+			// Cut off by the interrupt: says nothing about the app.
+			verdict = "cut off by the interrupt"
 		case a.Error != "":
-			verdict = "FAIL " + a.Error
-			problems = append(problems, fmt.Sprintf("%s was not delivered: %s", d.Event.EventType, a.Error))
+			verdict = "FAIL " + a.Error + tlsAdvice(a.Error)
+			problems = append(problems, fmt.Sprintf("%s was not delivered: %s%s", d.Event.EventType, a.Error, tlsAdvice(a.Error)))
 		case a.Status != 204:
 			verdict = fmt.Sprintf("FAIL want 204%s", bodyNote(a.Body))
 			problems = append(problems, fmt.Sprintf("%s was answered %d, not 204", d.Event.EventType, a.Status))
@@ -117,12 +133,31 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 		if len(d.Attempts) > 1 {
 			retry = " after a retry"
 		}
-		fmt.Fprintf(w, "    %-40s %s %3d in %-10s%s %s\n", what, d.Method, a.Status, a.Latency.Round(10*time.Microsecond), retry, verdict)
+		if d.Interrupted() {
+			answer := "not sent"
+			if a.Latency > 0 {
+				answer = "no answer in " + roundLatency(a.Latency).String()
+			}
+			fmt.Fprintf(w, "    %-40s %s %s: %s\n", what, d.Method, answer, verdict)
+			continue
+		}
+		fmt.Fprintf(w, "    %-40s %s %3d in %-10s%s %s\n", what, d.Method, a.Status, roundLatency(a.Latency), retry, verdict)
 	}
 	if journalFile != "" {
 		fmt.Fprintf(w, "\n  journal      %s (%d entries)\n", journalFile, r.journal.Len())
 	}
+	fmt.Fprintf(w, "\n  took         %s\n", elapsed.Round(time.Millisecond))
 	fmt.Fprintln(w)
+	if interrupted {
+		fmt.Fprintf(w, "INTERRUPTED after %s (%s of media): no verdict on the app\n", elapsed.Round(time.Millisecond), res.MediaDuration)
+		if len(problems) > 0 {
+			fmt.Fprintln(w, "  before the interrupt:")
+		}
+		for _, p := range problems {
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
+		return exitInterrupted
+	}
 	if len(problems) == 0 {
 		fmt.Fprintln(w, "PASS: the stream ran as asked and every webhook was answered 204")
 		return exitPass
@@ -132,6 +167,22 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 		fmt.Fprintf(w, "  - %s\n", p)
 	}
 	return exitFail
+}
+
+// roundLatency keeps three significant digits or so: 1.23ms, 2.523s.
+func roundLatency(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(10 * time.Microsecond)
+}
+
+// tlsAdvice says what to do about a certificate the emulator did not trust.
+func tlsAdvice(errText string) string {
+	if strings.Contains(errText, "x509:") || strings.Contains(errText, "certificate") {
+		return " (to trust the app's certificate, pass its CA with --ca FILE)"
+	}
+	return ""
 }
 
 func describeClose(res *emulator.StreamResult) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,13 +15,14 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
-const serveSynopsis = "bwemu serve [--listen ADDR] [--account-id ID] [--username U --password P] [--client-id ID --client-secret S] [--pace realtime|fast]"
+const serveSynopsis = "bwemu serve [--listen ADDR] [--account-id ID] [--username U --password P] [--client-id ID --client-secret S] [--pace realtime|fast] [--ca FILE]"
 
 // serveShutdownTimeout bounds how long requests in flight may take once
 // the live calls have ended.
-const serveShutdownTimeout = 5 * time.Second
+const serveShutdownTimeout = 2 * time.Second
 
 // kindControl is the journal kind of control API requests.
 const kindControl = "control"
@@ -28,7 +30,8 @@ const kindControl = "control"
 // serveCommand serves the mock Voice API (and its OAuth token endpoint) for
 // apps in any language, with a control API that plays the caller and the
 // network, until its context ends; then it hangs up every live call with
-// its webhooks and exits 0.
+// its webhooks (cut off after emulator.InterruptGrace) and exits 0: being
+// stopped is how serve ends.
 //
 // The control API, under /control/ (no authentication: it is for the test
 // driver on loopback; answers are JSON, errors {"error": "…"}):
@@ -51,6 +54,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret")
 	pace := newChoice("realtime", "realtime", "fast")
 	fs.Var(pace, "pace", "media pace of the streams: realtime (20 ms per frame), or fast (only what POST …/media lets through)")
+	caFile := fs.String("ca", "", "PEM file of a CA to trust for wss:// destinations, https:// webhooks and BXML fetches")
 	pos, code, ok := parseFlags(fs, serveSynopsis, args, stdout, stderr)
 	if !ok {
 		return code
@@ -65,15 +69,31 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case (o.ClientID == "") != (o.ClientSecret == ""):
 		return usageError(stderr, serveSynopsis, "--client-id and --client-secret go together")
 	}
+	var tlsConfig *tls.Config
+	if *caFile != "" {
+		pool, err := loadCA(*caFile)
+		if err != nil {
+			return usageError(stderr, serveSynopsis, "--ca: %v", err)
+		}
+		tlsConfig = &tls.Config{RootCAs: pool}
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "bwemu: cannot listen on %s: %v\n", *listen, err)
 		return exitUsage
 	}
 
-	em := emulator.New(&emulator.Options{AccountID: *accountID})
+	em := emulator.New(&emulator.Options{AccountID: *accountID, TLSConfig: tlsConfig})
 	o.AccountID = *accountID
 	o.Engine = &bxml.Engine{Emulator: em, Pace: emulator.Pace(pace.value)}
+	if tlsConfig != nil {
+		// BXML fetches and PlayAudio files trust the CA too. No idle
+		// connection outlives a fetch, as with the engine's own client.
+		t := weburl.NewTransport()
+		t.DisableKeepAlives = true
+		t.TLSClientConfig = tlsConfig
+		o.Engine.HTTPClient = &http.Client{Transport: t}
+	}
 	api := voiceapi.New(o)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
@@ -121,9 +141,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "shutting down: hanging up %d live calls\n", live)
 	// Calls end first, while the API still answers: an app may query a
-	// call from its disconnect handler.
+	// call from its disconnect handler. Their webhooks get
+	// emulator.InterruptGrace in all; then the runs end.
+	emulatorShutdown(ctx, em, stderr)
 	_ = api.Close()
-	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), serveShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()

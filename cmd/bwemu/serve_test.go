@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -28,14 +33,29 @@ import (
 type voiceApp struct {
 	srv *httptest.Server
 
-	mu    sync.Mutex
-	docs  map[string]string
-	whats []string
+	mu     sync.Mutex
+	docs   map[string]string
+	slow   map[string]bool // paths that answer only when the spec ends
+	whats  []string
+	paths  []string // the path of each of whats
+	caFile string
 }
 
 func newVoiceApp() *voiceApp {
-	a := &voiceApp{docs: map[string]string{}}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return startVoiceApp(false)
+}
+
+// newTLSVoiceApp is a voiceApp on https with httptest's self-signed
+// certificate, which CAFile holds as PEM.
+func newTLSVoiceApp() *voiceApp {
+	return startVoiceApp(true)
+}
+
+func startVoiceApp(tls bool) *voiceApp {
+	GinkgoHelper()
+	a := &voiceApp{docs: map[string]string{}, slow: map[string]bool{}}
+	release := make(chan struct{})
+	a.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body)
 		if err != nil || ev.EventType == "" {
@@ -51,8 +71,17 @@ func newVoiceApp() *voiceApp {
 		}
 		a.mu.Lock()
 		a.whats = append(a.whats, what)
+		a.paths = append(a.paths, r.URL.Path)
 		doc, ok := a.docs[r.URL.Path]
+		slow := a.slow[r.URL.Path]
 		a.mu.Unlock()
+		if slow {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
 		if !ok {
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -60,8 +89,40 @@ func newVoiceApp() *voiceApp {
 		w.Header().Set("Content-Type", "application/xml")
 		_, _ = io.WriteString(w, doc)
 	}))
-	DeferCleanup(a.srv.Close)
+	a.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused TLS handshakes are expected
+	if tls {
+		a.srv.StartTLS()
+		a.caFile = filepath.Join(GinkgoT().TempDir(), "voice-ca.pem")
+		Expect(os.WriteFile(a.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.srv.Certificate().Raw}), 0o644)).To(Succeed())
+	} else {
+		a.srv.Start()
+	}
+	DeferCleanup(func() {
+		close(release)
+		a.srv.Close()
+	})
 	return a
+}
+
+// Slow makes requests to path wait until the spec ends: an app slower than
+// any callback timeout.
+func (a *voiceApp) Slow(path string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.slow[path] = true
+}
+
+// WhatsAt is every webhook that went to path, in order.
+func (a *voiceApp) WhatsAt(path string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for i, p := range a.paths {
+		if p == path {
+			out = append(out, a.whats[i])
+		}
+	}
+	return out
 }
 
 func (a *voiceApp) URL(path string) string { return a.srv.URL + path }
@@ -297,4 +358,149 @@ var _ = Describe("bwemu serve", func() {
 		}
 		Expect(bwemu(ctx, "--help").stdout).To(ContainSubstring("bwemu serve [--listen ADDR]"))
 	}, timeout)
+})
+
+var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
+	var client *http.Client
+	BeforeEach(func() {
+		tr := &http.Transport{DisableKeepAlives: true}
+		DeferCleanup(tr.CloseIdleConnections)
+		client = &http.Client{Transport: tr}
+	})
+
+	// place places an inbound call through the control API and returns its id.
+	place := func(ctx context.Context, base string, req map[string]any) string {
+		GinkgoHelper()
+		body, _ := json.Marshal(req)
+		status, data := httpDo(ctx, client, http.MethodPost, base+"/control/calls", "application/json", string(body))
+		Expect(status).To(Equal(http.StatusCreated), "body %s", data)
+		return decodeJSON(data)["callId"].(string)
+	}
+	hangup := func(ctx context.Context, base, callID string) {
+		GinkgoHelper()
+		status, data := httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+callID+"/hangup", "", "")
+		Expect(status).To(Equal(http.StatusOK), "body %s", data)
+	}
+	// streamingApp answers /initiate and /answer with a stream to cons
+	// whose events go to eventsPath.
+	streamingApp := func(app *voiceApp, cons *consumer.Server, eventsPath string) {
+		doc := fmt.Sprintf(`<Response><StartStream name="caller" destination="%s" streamEventUrl="%s"/><Pause duration="600"/></Response>`,
+			cons.WebSocketURL(), eventsPath)
+		app.Serve("/initiate", doc)
+		app.Serve("/answer", doc)
+	}
+	startConsumer := func(o *consumer.Options) *consumer.Server {
+		GinkgoHelper()
+		cons, err := consumer.Start("127.0.0.1:0", o)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(cons.Close)
+		return cons
+	}
+
+	It("sends stream events to the streamEventUrl only, and disconnect to the disconnectUrl only, none without one", func(ctx SpecContext) {
+		app := newVoiceApp()
+		cons := startConsumer(&consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
+		streamingApp(app, cons, "/events")
+		base, _, _, stop := serving(ctx, "--pace", "fast")
+
+		By("a call placed without a disconnectUrl")
+		id := place(ctx, base, map[string]any{"url": app.URL("/initiate")})
+		Eventually(ctx, app.Whats).Should(ContainElement("mediaStreamStarted caller"))
+		hangup(ctx, base, id)
+		Expect(app.Whats()).To(Equal([]string{"initiate", "mediaStreamStarted caller", "mediaStreamStopped (closed) caller"}))
+
+		By("a call placed with one")
+		id = place(ctx, base, map[string]any{"url": app.URL("/initiate"), "disconnectUrl": app.URL("/hangups")})
+		Eventually(ctx, func() []string { return app.WhatsAt("/events") }).Should(HaveLen(3))
+		hangup(ctx, base, id)
+		Expect(app.WhatsAt("/hangups")).To(Equal([]string{"disconnect (hangup)"}))
+
+		By("a call created through the Voice API without a disconnectUrl")
+		create, _ := json.Marshal(map[string]any{"to": "+19195551234", "from": "+19195554321", "applicationId": "app-1",
+			"answerUrl": app.URL("/answer")})
+		status, body := httpDo(ctx, client, http.MethodPost, base+"/api/v2/accounts/"+emulator.DefaultAccountID+"/calls", "application/json", string(create))
+		Expect(status).To(Equal(http.StatusCreated), "body %s", body)
+		Eventually(ctx, func() []string { return app.WhatsAt("/events") }).Should(HaveLen(5))
+		Expect(stop()).To(Equal(exitPass))
+
+		Expect(app.WhatsAt("/events")).To(HaveEach(HavePrefix("mediaStream")))
+		Expect(app.WhatsAt("/events")).To(HaveLen(6))
+		Expect(app.WhatsAt("/hangups")).To(HaveLen(1))
+		Expect(app.WhatsAt("/initiate")).To(HaveLen(2))
+		Expect(app.WhatsAt("/answer")).To(HaveLen(1))
+		Expect(app.Whats()).To(HaveLen(2+1+6+1), "no webhook went anywhere else")
+	}, timeout)
+
+	Describe("--ca", func() {
+		It("trusts the CA for https:// BXML fetches and webhooks", func(ctx SpecContext) {
+			app := newTLSVoiceApp()
+			cons := startConsumer(nil)
+			streamingApp(app, cons, "/events")
+			base, _, _, stop := serving(ctx, "--pace", "fast", "--ca", app.caFile)
+			id := place(ctx, base, map[string]any{"url": app.URL("/initiate"), "disconnectUrl": app.URL("/hangups")})
+			Eventually(ctx, app.Whats).Should(Equal([]string{"initiate", "mediaStreamStarted caller"}))
+			hangup(ctx, base, id)
+			Expect(app.Whats()).To(Equal([]string{"initiate", "mediaStreamStarted caller", "mediaStreamStopped (closed) caller", "disconnect (hangup)"}))
+			Expect(stop()).To(Equal(exitPass))
+		}, timeout)
+
+		It("without it, an https:// app is not trusted and the journal says why", func(ctx SpecContext) {
+			app := newTLSVoiceApp()
+			base, _, _, stop := serving(ctx, "--pace", "fast")
+			place(ctx, base, map[string]any{"url": app.URL("/initiate")})
+			Eventually(ctx, func() string {
+				_, body := httpDo(ctx, client, http.MethodGet, base+"/control/calls", "", "")
+				return string(body)
+			}).Should(ContainSubstring(`"state":"disconnected"`))
+			_, body := httpDo(ctx, client, http.MethodGet, base+"/control/journal", "", "")
+			Expect(string(body)).To(ContainSubstring("x509: certificate signed by unknown authority"))
+			Expect(app.Whats()).To(BeEmpty())
+			Expect(stop()).To(Equal(exitPass))
+		}, timeout)
+
+		It("exits 2 for a --ca file with no certificate", func(ctx SpecContext) {
+			path := filepath.Join(GinkgoT().TempDir(), "empty.pem")
+			Expect(os.WriteFile(path, []byte("not a certificate\n"), 0o644)).To(Succeed())
+			out := bwemu(ctx, "serve", "--listen", "127.0.0.1:0", "--ca", path)
+			Expect(out.code).To(Equal(exitUsage))
+			Expect(lines(out.stderr)[0]).To(Equal("bwemu: --ca: " + path + ": no PEM certificate found"))
+		}, timeout)
+	})
+
+	Describe("when stopped", func() {
+		It("ends a live call whose webhooks hang within the grace, and exits 0", func(ctx SpecContext) {
+			app := newVoiceApp()
+			cons := startConsumer(nil)
+			streamingApp(app, cons, "/slow-events")
+			app.Slow("/slow-events")
+			base, stdout, _, stop := serving(ctx)
+			place(ctx, base, map[string]any{"url": app.URL("/initiate"), "disconnectUrl": app.URL("/slow-events")})
+			Eventually(ctx, app.Whats).Should(ContainElement("mediaStreamStarted caller"))
+			_, err := cons.WaitStream(ctx, func(r consumer.StreamRecord) bool { return r.StreamName == "caller" })
+			Expect(err).NotTo(HaveOccurred())
+
+			began := time.Now()
+			Expect(stop()).To(Equal(exitPass))
+			Expect(time.Since(began)).To(BeNumerically("<", grace))
+			Expect(string(stdout.Contents())).To(ContainSubstring("shutting down: hanging up 1 live calls\n"))
+			Expect(string(stdout.Contents())).To(HaveSuffix("stopped\n"))
+			By("the app's socket was stopped and closed properly")
+			rec, err := cons.WaitStream(ctx, func(r consumer.StreamRecord) bool { return r.StreamName == "caller" && r.Closed })
+			Expect(err).NotTo(HaveOccurred())
+			Expect(rec.StopSeen).To(BeTrue())
+			Expect(rec.CloseCode).To(Equal(1000))
+		}, timeout)
+
+		It("ends a call whose BXML fetch hangs within the grace, and exits 0", func(ctx SpecContext) {
+			app := newVoiceApp()
+			app.Slow("/initiate")
+			base, _, _, stop := serving(ctx)
+			place(ctx, base, map[string]any{"url": app.URL("/initiate")})
+			Eventually(ctx, app.Whats).Should(ContainElement("initiate"))
+
+			began := time.Now()
+			Expect(stop()).To(Equal(exitPass))
+			Expect(time.Since(began)).To(BeNumerically("<", grace))
+		}, timeout)
+	})
 })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ type streamFlags struct {
 	journal                          string
 	timeouts                         emulator.Timeouts
 	disconnect                       string
+	disconnectMethod                 *choiceFlag
 	from, to, tag, accountID         string
 	caFile                           string
 	duplicate, rejectOnConnect       bool
@@ -67,12 +69,14 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeouts.CloseHandshake, "close-timeout", emulator.DefaultCloseHandshakeTimeout, "how long to wait for the app's close frame")
 	fs.DurationVar(&f.timeouts.Callback, "callback-timeout", emulator.DefaultCallbackTimeout, "callbackTimeout: bound on each webhook request (1s–25s on Bandwidth)")
 	fs.DurationVar(&f.timeouts.DeadPeer, "dead-peer-timeout", emulator.DefaultDeadPeerTimeout, "after --end drop, how long until the stream is declared dead")
-	fs.StringVar(&f.disconnect, "disconnect", "", "where the disconnect webhook goes (default: the --events URL)")
+	fs.StringVar(&f.disconnect, "disconnect", "", "disconnectUrl: where the call's disconnect webhook goes; none without it (default: the built-in consumer's, when it is the target)")
+	f.disconnectMethod = newChoice("POST", "POST", "GET")
+	fs.Var(f.disconnectMethod, "disconnect-method", "disconnectMethod: POST or GET")
 	fs.StringVar(&f.from, "from", emulator.DefaultFrom, "caller number")
 	fs.StringVar(&f.to, "to", emulator.DefaultTo, "called number")
 	fs.StringVar(&f.tag, "tag", "", "call tag (absent from webhooks when empty)")
 	fs.StringVar(&f.accountID, "account-id", emulator.DefaultAccountID, "account id")
-	fs.StringVar(&f.caFile, "ca", "", "PEM file of a CA to trust for wss:// destinations")
+	fs.StringVar(&f.caFile, "ca", "", "PEM file of a CA to trust for wss:// destinations and https:// webhooks")
 	fs.BoolVar(&f.duplicate, "duplicate-webhooks", false, "deliver every webhook twice (idempotency test)")
 	fs.BoolVar(&f.rejectOnConnect, "reject-on-connect-error", false, "report a failed connection as mediaStreamRejected instead of mediaStreamStopped")
 	fs.BoolVar(&f.appCloseAsError, "app-close-as-error", false, "report the app's own close with 1000/1001 as connection-error")
@@ -134,6 +138,9 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if f.events == "" {
 			f.events = srv.EventsURL()
 		}
+		if f.disconnect == "" {
+			f.disconnect = srv.DisconnectURL()
+		}
 	}
 	for _, u := range []struct{ flag, v string }{{"--events", f.events}, {"--disconnect", f.disconnect}} {
 		if u.v != "" {
@@ -141,9 +148,6 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 				return usageError(stderr, streamSynopsis, "%s: %v", u.flag, err)
 			}
 		}
-	}
-	if f.disconnect == "" {
-		f.disconnect = f.events
 	}
 	spec := emulator.StreamSpec{Name: f.name, Mode: f.mode.value, Tracks: f.tracks.value, Destination: dest,
 		DestinationUsername: f.wsUser, DestinationPassword: f.wsPassword,
@@ -167,12 +171,14 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	e := emulator.New(&opts)
 	defer e.Close()
 	call, err := e.NewCall(&emulator.CallSpec{From: f.from, To: f.to, Tag: f.tag, DisconnectURL: f.disconnect,
-		DisconnectMethod: f.eventMethod.value, Username: f.eventUser, Password: f.eventPassword})
+		DisconnectMethod: f.disconnectMethod.value, Username: f.eventUser, Password: f.eventPassword})
 	if err != nil {
 		return usageError(stderr, streamSynopsis, "%v", err)
 	}
-	r := &report{w: stdout, target: target, call: call, audio: audio, events: f.events, journal: e.Journal()}
+	r := &report{w: stdout, target: target, call: call, audio: audio, events: f.events,
+		disconnect: f.disconnect, disconnectMethod: f.disconnectMethod.value, journal: e.Journal()}
 	r.header(spec)
+	began := time.Now()
 	s, err := call.StartStream(ctx, spec)
 	if err != nil {
 		fmt.Fprintf(stderr, "bwemu: %v\n", err)
@@ -181,25 +187,23 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	stopProgress := startProgress(stderr, s, f.forDur)
 	mediaErr := s.Media(ctx, f.forDur)
 	stopProgress()
-	interrupted := ctx.Err() != nil
-	// Endings and webhooks get their own time even after an interrupt, so
-	// the app still sees a proper end of the call.
-	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeouts.Callback*3+f.timeouts.CloseHandshake+f.timeouts.DeadPeer+5*time.Second)
-	defer cancel()
 	asked := endings[f.end.value]
-	if mediaErr == nil && asked != emulator.EndHangup {
-		_, err = s.Inject(endCtx, asked)
+	var res *emulator.StreamResult
+	if ctx.Err() == nil {
+		res, err = endCall(ctx, call, s, asked, mediaErr == nil)
 	}
-	if err == nil {
-		err = call.Hangup(endCtx)
+	interrupted := ctx.Err() != nil
+	var interruptedAt time.Time // what ended after it was the interrupt's doing
+	if interrupted {
+		interruptedAt = time.Now()
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "bwemu: ending the call: %v\n", err)
-	}
-	res, err := s.Wait(endCtx)
-	if err != nil {
-		fmt.Fprintf(stderr, "bwemu: %v\n", err)
-		return exitFail
+	if interrupted || err != nil {
+		// Interrupted (or, against every bound, still not over): end the
+		// call with its webhooks, each cut off when the grace is over.
+		if !interrupted {
+			fmt.Fprintf(stderr, "bwemu: %v; ending it within %s\n", err, emulator.InterruptGrace)
+		}
+		res = shutdown(ctx, e, s, stderr)
 	}
 	if journal != nil {
 		if err := e.Journal().WriteJSONLines(journal); err != nil {
@@ -207,12 +211,80 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return exitFail
 		}
 	}
-	code = r.result(res, asked, e.Deliveries(), f.journal, interrupted)
-	if interrupted {
-		fmt.Fprintln(stderr, "bwemu: interrupted")
+	if res == nil {
+		fmt.Fprintf(stderr, "bwemu: the stream had still not ended %s after the emulator was told to end every call\n", emulator.InterruptGrace)
+		if interrupted {
+			return exitInterrupted
+		}
 		return exitFail
 	}
+	code = r.result(res, asked, e.Deliveries(), f.journal, interruptedAt, time.Since(began))
+	if interrupted {
+		fmt.Fprintln(stderr, "bwemu: interrupted")
+		return exitInterrupted
+	}
 	return code
+}
+
+// endCall ends the stream as asked (after the media, when it is still
+// live), hangs up and returns the stream's result. Every step is bounded
+// by the emulator's own timeouts; ctx (the interrupt) cuts the waiting
+// short, and the caller then shuts the emulator down.
+func endCall(ctx context.Context, call *emulator.Call, s *emulator.Stream, asked emulator.Ending, live bool) (*emulator.StreamResult, error) {
+	t := call.Emulator().Options().Timeouts
+	// Three webhooks (Stopped, disconnect, and a Started still in flight),
+	// each retried once on a connection failure; one close handshake; a
+	// dead peer.
+	bound := 6*t.Callback + t.CloseHandshake + t.DeadPeer + t.Write + 5*time.Second
+	endCtx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	var err error
+	if live && asked != emulator.EndHangup {
+		_, err = s.Inject(endCtx, asked)
+	}
+	if err == nil {
+		err = call.Hangup(endCtx)
+	}
+	var res *emulator.StreamResult
+	if err == nil {
+		res, err = s.Wait(endCtx)
+	}
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("the call did not end within %s", bound)
+	}
+	return res, err
+}
+
+// shutdown ends every live call of e with its webhooks, giving them
+// emulator.InterruptGrace in all, says on stderr what it had to cut off,
+// and returns s's result (nil if it has none even then).
+func shutdown(ctx context.Context, e *emulator.Emulator, s *emulator.Stream, stderr io.Writer) *emulator.StreamResult {
+	emulatorShutdown(ctx, e, stderr)
+	return s.Result()
+}
+
+// emulatorShutdown is e.Shutdown with the grace, for stream and serve.
+func emulatorShutdown(ctx context.Context, e *emulator.Emulator, stderr io.Writer) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emulator.InterruptGrace)
+	defer cancel()
+	err := e.Shutdown(sctx)
+	cut := 0
+	for _, d := range e.Deliveries() {
+		if d.Interrupted() {
+			cut++
+		}
+	}
+	switch {
+	case cut > 0:
+		what := fmt.Sprintf("%d webhooks", cut)
+		if cut == 1 {
+			what = "1 webhook"
+		}
+		fmt.Fprintf(stderr, "bwemu: the calls took longer than %s to end: %s still waiting for the app cut off\n",
+			emulator.InterruptGrace, what)
+	case err != nil && !errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(stderr, "bwemu: ending the calls: %v\n", err)
+	}
 }
 
 func checkURL(raw string, schemes ...string) error {

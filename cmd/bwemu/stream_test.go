@@ -16,6 +16,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
+
+	"github.com/bwemu/bwemu/internal/consumer"
 )
 
 // timeout bounds every spec; a healthy one takes well under a second.
@@ -90,7 +92,8 @@ var _ = Describe("bwemu stream against the built-in reference consumer", func() 
 		Expect(out.stdout).To(MatchRegexp(`webhooks GET http://127\.0\.0\.1:\d+/events`))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "GET", 204, "ok")))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "GET", 204, "ok")))
-		Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "GET", 204, "ok")))
+		// disconnectMethod is the call's own setting: still POST.
+		Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "POST", 204, "ok")))
 		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
 	}, timeout)
 
@@ -131,14 +134,16 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 	It("streams what it says to the app's socket and webhooks", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusNoContent)
+		disconnect := newEventsApp(http.StatusNoContent)
 
 		// DESTINATION after a flag: flags and the positional interleave.
-		out := stream(ctx, "--for", "1s", app.URL, "--events", events.URL,
+		out := stream(ctx, "--for", "1s", app.URL, "--events", events.URL, "--disconnect", disconnect.URL,
 			"--name", "agent", "--param", "a=1", "--param", "b=2")
 		Expect(out.code).To(Equal(exitPass))
 		Expect(out.stderr).To(BeEmpty())
 		Expect(out.stdout).To(ContainSubstring("bwemu stream → " + app.URL + " (your app)"))
 		Expect(out.stdout).To(ContainSubstring("webhooks POST " + events.URL))
+		Expect(out.stdout).To(ContainSubstring("disconnect POST " + disconnect.URL))
 		Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
 		Expect(out.stdout).To(ContainSubstring("close        handshake complete: emulator sent 1000, got 1000 back"))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
@@ -171,9 +176,10 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 			})),
 		)))
 
-		By("the webhooks: started, stopped (closed), disconnect, as JSON POSTs")
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
-		hooks := events.Hooks()
+		By("the webhooks: started and stopped (closed) to --events, disconnect to --disconnect, as JSON POSTs")
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)"}))
+		Expect(disconnect.Whats()).To(Equal([]string{"disconnect"}))
+		hooks := append(events.Hooks(), disconnect.Hooks()...)
 		for _, h := range hooks {
 			Expect(h.Method).To(Equal(http.MethodPost))
 			Expect(h.ContentType).To(HavePrefix("application/json"))
@@ -190,7 +196,7 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 	It("streams both tracks to the app", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--tracks", "both", "--end", "stop")
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--tracks", "both", "--end", "stop")
 		Expect(out.code).To(Equal(exitPass))
 		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50, "outbound": 50}))
 		Expect(app.Start()).NotTo(HaveKey("streamParams"))
@@ -200,13 +206,13 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 	It("sends webhooks as GET with query parameters under --event-method GET", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--event-method", "GET")
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--event-method", "GET")
 		Expect(out.code).To(Equal(exitPass))
 		hooks := events.Hooks()
 		Expect(hooks).To(HaveLen(3))
-		for _, h := range hooks {
-			Expect(h.Method).To(Equal(http.MethodGet))
-		}
+		Expect(hooks[0].Method).To(Equal(http.MethodGet))
+		Expect(hooks[1].Method).To(Equal(http.MethodGet))
+		Expect(hooks[2].Method).To(Equal(http.MethodPost), "disconnect follows --disconnect-method, not --event-method")
 		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
 	}, timeout)
 
@@ -233,7 +239,7 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 			app := newWSApp(wsOptions{})
 			events := newEventsApp(http.StatusNoContent)
 			journal := filepath.Join(GinkgoT().TempDir(), "run.jsonl")
-			out := stream(ctx, app.URL, "--events", events.URL,
+			out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL,
 				"--ws-user", wsUser, "--ws-password", wsPassword,
 				"--event-user", eventUser, "--event-password", eventPassword,
 				"--journal", journal)
@@ -293,7 +299,7 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 	It("fails when the webhooks are answered 200, not 204", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusOK)
-		out := stream(ctx, app.URL, "--events", events.URL)
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL)
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 200, "FAIL want 204")))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "POST", 200, "FAIL want 204")))
@@ -309,7 +315,7 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 	It("fails when the webhooks are answered 500, and shows the body", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{})
 		events := newEventsApp(http.StatusInternalServerError)
-		out := stream(ctx, app.URL, "--events", events.URL)
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL)
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 500, `FAIL want 204 (body "boom")`)))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
@@ -320,7 +326,7 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 	It("fails when a webhook takes longer than --callback-timeout", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{})
 		events := newSlowEventsApp()
-		out := stream(ctx, app.URL, "--events", events.URL)
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL)
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(MatchRegexp(`(?m)^    mediaStreamStarted .*FAIL `))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
@@ -335,7 +341,7 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 	It("fails when nothing listens at the destination", func(ctx SpecContext) {
 		dest := refusedURL()
 		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, dest, "--events", events.URL)
+		out := stream(ctx, dest, "--events", events.URL, "--disconnect", events.URL)
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(ContainSubstring("  not connected\n"))
 		Expect(out.stdout).To(ContainSubstring("close        none (never connected)"))
@@ -348,7 +354,7 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 	It("fails when the WebSocket server answers 403", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{status: http.StatusForbidden})
 		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL)
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL)
 		Expect(out.code).To(Equal(exitFail))
 		Expect(app.Handshakes()).To(Equal(1))
 		Expect(out.stdout).To(ContainSubstring("  not connected\n"))
@@ -363,7 +369,7 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 	It("fails when the app drops the connection without a close frame", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{dropAfter: 3})
 		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--for", "20s")
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--for", "20s")
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(ContainSubstring("connected    handshake answered 101"))
 		Expect(out.stdout).To(ContainSubstring("close        no close frames (app ended the connection)"))
@@ -377,7 +383,7 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 	It("fails when the app never answers the close frame after a StopStream", func(ctx SpecContext) {
 		app := newWSApp(wsOptions{ignoreClose: true})
 		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--end", "stop")
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--end", "stop")
 		Expect(out.code).To(Equal(exitFail))
 		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
 		Expect(app.EventTypes()).To(HaveLen(52))
@@ -496,7 +502,7 @@ var _ = Describe("bwemu help and version", func() {
 		Expect(out.code).To(Equal(exitPass))
 		Expect(out.stderr).To(BeEmpty())
 		Expect(out.stdout).To(ContainSubstring("bwemu stream [DESTINATION]"))
-		Expect(out.stdout).To(ContainSubstring("exit codes: 0 the app passed, 1 the app failed, 2 bad usage or input"))
+		Expect(out.stdout).To(ContainSubstring("exit codes: 0 the app passed, 1 the app failed, 2 bad usage or input,\n  130 interrupted"))
 	}, timeout)
 
 	It("prints consumer's flags for consumer --help", func(ctx SpecContext) {
@@ -511,8 +517,8 @@ var _ = Describe("bwemu help and version", func() {
 			out := bwemu(ctx, arg)
 			Expect(out.code).To(Equal(exitPass))
 			Expect(out.stderr).To(BeEmpty())
-			Expect(out.stdout).To(Equal("bwemu " + version + "\n"))
-			Expect(version).NotTo(BeEmpty())
+			Expect(out.stdout).To(Equal(versionLine() + "\n"))
+			Expect(out.stdout).To(MatchRegexp(`^bwemu \S+`))
 		},
 		entry("version", "version"),
 		entry("--version", "--version"),
@@ -537,6 +543,7 @@ var _ = Describe("bwemu consumer", func() {
 			WithContext(ctx).Should(HaveLen(2))
 		healthURL = health.FindStringSubmatch(string(stdout.Contents()))[1]
 		Expect(string(stdout.Contents())).To(MatchRegexp(`websocket\s+ws://127\.0\.0\.1:\d+/media`))
+		Expect(string(stdout.Contents())).To(MatchRegexp(`disconnect http://127\.0\.0\.1:\d+/disconnect\n`))
 		Consistently(done).WithTimeout(50 * time.Millisecond).ShouldNot(Receive())
 
 		tr := &http.Transport{DisableKeepAlives: true}
@@ -551,7 +558,8 @@ var _ = Describe("bwemu consumer", func() {
 		By("streaming to it from another bwemu")
 		wsURL := regexp.MustCompile(`websocket\s+(ws://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
 		eventsURL := regexp.MustCompile(`events\s+(http://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
-		out := stream(ctx, wsURL, "--events", eventsURL)
+		disconnectURL := regexp.MustCompile(`disconnect (http://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
+		out := stream(ctx, wsURL, "--events", eventsURL, "--disconnect", disconnectURL)
 		Expect(out.code).To(Equal(exitPass))
 		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
 
@@ -621,7 +629,7 @@ var _ = Describe("bwemu stream edge cases", func() {
 		Expect(disconnect.Whats()).To(Equal([]string{"disconnect"}))
 	}, timeout)
 
-	It("still ends the call properly when interrupted, and exits 1", func(ctx SpecContext) {
+	It("still ends the call properly when interrupted, and exits 130 without a verdict", func(ctx SpecContext) {
 		started, proceed := make(chan struct{}), make(chan struct{})
 		app := newWSApp(wsOptions{onStart: func(*websocket.Conn) {
 			close(started)
@@ -638,7 +646,7 @@ var _ = Describe("bwemu stream edge cases", func() {
 		done := make(chan int, 1)
 		go func() {
 			defer GinkgoRecover()
-			done <- run(runCtx, append(append([]string{"stream"}, fastFlags...), app.URL, "--events", events.URL, "--for", "1h"), stdout, stderr)
+			done <- run(runCtx, append(append([]string{"stream"}, fastFlags...), app.URL, "--events", events.URL, "--disconnect", events.URL, "--for", "1h"), stdout, stderr)
 		}()
 		Eventually(started).WithContext(ctx).Should(BeClosed())
 		cancel()
@@ -647,13 +655,48 @@ var _ = Describe("bwemu stream edge cases", func() {
 		Eventually(done).WithContext(ctx).WithTimeout(10 * time.Second).Should(Receive(&code))
 		AddReportEntry("interrupted bwemu stream", ReportEntryVisibilityFailureOrVerbose,
 			"exit "+itoa(code)+"\n--- stdout\n"+string(stdout.Contents())+"--- stderr\n"+string(stderr.Contents()))
-		Expect(code).To(Equal(exitFail))
+		Expect(code).To(Equal(exitInterrupted))
 		Expect(string(stderr.Contents())).To(ContainSubstring("bwemu: interrupted\n"))
+		Expect(string(stdout.Contents())).To(MatchRegexp(`(?m)^INTERRUPTED after \d[\d.]*m?s \(.+ of media\): no verdict on the app$`))
+		Expect(string(stdout.Contents())).NotTo(ContainSubstring("FAIL"))
+		Expect(string(stdout.Contents())).NotTo(ContainSubstring("misbehaved"))
 		// The app still saw a proper end of the call.
 		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
 		Expect(app.EventTypes()).To(HaveExactElements(append(append([]any{"start"}, repeat("media", len(app.EventTypes())-2)...), "stop")...))
 		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
 		Expect(string(stdout.Contents())).To(ContainSubstring("mediaStreamStopped (closed)"))
+	}, timeout)
+})
+
+var _ = Describe("bwemu stream interrupted while the call ends", func() {
+	It("stops waiting for a slow app, cuts its webhooks off within the grace and exits 130", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newSlowEventsApp()
+		runCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stdout, stderr := gbytes.NewBuffer(), gbytes.NewBuffer()
+		done := make(chan int, 1)
+		go func() {
+			defer GinkgoRecover()
+			done <- run(runCtx, []string{"stream", app.URL, "--events", events.URL, "--disconnect", events.URL,
+				"--pace", "fast", "--for", "100ms", "--callback-timeout", "20s"}, stdout, stderr)
+		}()
+		// The media is over and the ending waits for mediaStreamStarted,
+		// which the app never answers.
+		Eventually(ctx, app.EventTypes).Should(ContainElement("stop"))
+		Eventually(ctx, events.Whats).Should(ContainElement("mediaStreamStarted"))
+		began := time.Now()
+		cancel()
+		var code int
+		Eventually(done).WithContext(ctx).WithTimeout(grace).Should(Receive(&code))
+		Expect(time.Since(began)).To(BeNumerically("<", grace))
+		AddReportEntry("interrupted bwemu stream", ReportEntryVisibilityFailureOrVerbose,
+			"exit "+itoa(code)+"\n--- stdout\n"+string(stdout.Contents())+"--- stderr\n"+string(stderr.Contents()))
+		Expect(code).To(Equal(exitInterrupted))
+		Expect(string(stdout.Contents())).To(MatchRegexp(`(?m)^    mediaStreamStarted +POST no answer in \S+: cut off by the interrupt$`))
+		Expect(string(stdout.Contents())).To(ContainSubstring("INTERRUPTED after"))
+		Expect(string(stdout.Contents())).NotTo(ContainSubstring("FAIL"))
+		Expect(string(stderr.Contents())).To(ContainSubstring("bwemu: the calls took longer than 2s to end: 3 webhooks still waiting for the app cut off\n"))
 	}, timeout)
 })
 
@@ -664,3 +707,150 @@ func repeat(s string, n int) []any {
 	}
 	return out
 }
+
+var _ = Describe("bwemu stream webhook routing", func() {
+	It("sends no disconnect webhook without --disconnect: the events URL gets stream events only", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL)
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(ContainSubstring("  disconnect none (no --disconnect URL)\n"))
+		Expect(out.stdout).NotTo(ContainSubstring("disconnect (hangup)"))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)"}))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	It("passes an app whose events URL answers 400 to anything but stream events", func(ctx SpecContext) {
+		cons, err := consumer.Start("127.0.0.1:0", &consumer.Options{StrictEvents: true})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(cons.Close)
+		out := stream(ctx, cons.WebSocketURL(), "--events", cons.EventsURL())
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		Expect(cons.Events()).To(HaveExactElements(
+			HaveField("Event.EventType", "mediaStreamStarted"), HaveField("Event.EventType", "mediaStreamStopped")))
+	}, timeout)
+
+	It("sends disconnect to the built-in consumer's own disconnect URL when it is the target", func(ctx SpecContext) {
+		out := stream(ctx)
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  webhooks POST http://127\.0\.0\.1:\d+/events$`))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  disconnect POST http://127\.0\.0\.1:\d+/disconnect$`))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "POST", 204, "ok")))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	It("sends disconnect as GET under --disconnect-method GET, stream events staying POST", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusNoContent)
+		disconnect := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", disconnect.URL, "--disconnect-method", "GET")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(ContainSubstring("  disconnect GET " + disconnect.URL + "\n"))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "GET", 204, "ok")))
+		Expect(events.Hooks()).To(HaveEach(HaveField("Method", http.MethodPost)))
+		Expect(disconnect.Hooks()).To(ConsistOf(HaveField("Method", http.MethodGet)))
+		Expect(disconnect.Whats()).To(Equal([]string{"disconnect"}))
+	}, timeout)
+
+	It("sends disconnect as POST under --event-method GET: the two methods are separate settings", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events := newEventsApp(http.StatusNoContent)
+		disconnect := newEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--event-method", "GET", "--disconnect", disconnect.URL)
+		Expect(out.code).To(Equal(exitPass))
+		Expect(events.Hooks()).To(HaveEach(HaveField("Method", http.MethodGet)))
+		Expect(disconnect.Hooks()).To(ConsistOf(HaveField("Method", http.MethodPost)))
+	}, timeout)
+
+	It("exits 2 for a bad --disconnect-method", func(ctx SpecContext) {
+		out := stream(ctx, "--disconnect-method", "PUT")
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(lines(out.stderr)[0]).To(Equal(`bwemu: invalid value "PUT" for flag -disconnect-method: want one of POST, GET`))
+	}, timeout)
+})
+
+var _ = Describe("bwemu stream verdicts against correct apps that differ", func() {
+	// strictApp is a correct app unlike the default consumer: it closes
+	// the socket itself the moment it reads stop, answers GET webhooks 405
+	// and takes only its own event types on each URL.
+	strictApp := func() *consumer.Server {
+		GinkgoHelper()
+		cons, err := consumer.Start("127.0.0.1:0", &consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(cons.Close)
+		return cons
+	}
+
+	DescribeTable("passes, every time",
+		func(ctx SpecContext, end string) {
+			cons := strictApp()
+			out := stream(ctx, cons.WebSocketURL(), "--events", cons.EventsURL(), "--disconnect", cons.DisconnectURL(), "--end", end)
+			Expect(out.code).To(Equal(exitPass))
+			Expect(out.stderr).To(BeEmpty())
+			Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
+			Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "POST", 204, "ok")))
+			Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "POST", 204, "ok")))
+			Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		},
+		entry("--end stop", "stop", MustPassRepeatedly(5)),
+		entry("--end hangup", "hangup", MustPassRepeatedly(5)),
+	)
+
+	DescribeTable("fails (exit 1) when nothing listens at the destination, whatever the ending asked",
+		func(ctx SpecContext, end string) {
+			events := newEventsApp(http.StatusNoContent)
+			out := stream(ctx, refusedURL(), "--events", events.URL, "--end", end)
+			Expect(out.code).To(Equal(exitFail))
+			Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+			Expect(out.stdout).To(MatchRegexp(`(?m)^  - the stream was to end by \S+ but ended by connect-refused: could not connect`))
+			Expect(out.stdout).NotTo(ContainSubstring("PASS"))
+		},
+		entry("stop", "stop"), entry("hangup", "hangup"), entry("reset", "reset"), entry("drop", "drop"), entry("error", "error"),
+	)
+})
+
+var _ = Describe("bwemu stream to https:// webhooks", func() {
+	It("trusts the --ca for https:// webhooks too", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events, ca := newTLSEventsApp(http.StatusNoContent)
+		// A TLS handshake under -race on a loaded machine can take longer
+		// than fastFlags' 300ms.
+		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--ca", ca, "--callback-timeout", "5s")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	}, timeout)
+
+	It("without it, fails with the certificate problem first and what to do about it", func(ctx SpecContext) {
+		app := newWSApp(wsOptions{})
+		events, _ := newTLSEventsApp(http.StatusNoContent)
+		out := stream(ctx, app.URL, "--events", events.URL, "--callback-timeout", "5s")
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^  - mediaStreamStarted was not delivered: [^\n]*x509: certificate signed by unknown authority \(to trust the app's certificate, pass its CA with --ca FILE\)$`))
+		Expect(events.Hooks()).To(BeEmpty())
+	}, timeout)
+})
+
+var _ = Describe("bwemu stream messages", func() {
+	// goType matches a Go type name such as *matchers.WithTransformMatcher
+	// or emulator.StreamResult.
+	goType := regexp.MustCompile(`\*?\b[a-z]+\.[A-Z][A-Za-z]+\b`)
+
+	It("speak the user's language: no Go type names, the real time taken", func(ctx SpecContext) {
+		for _, args := range [][]string{
+			{refusedURL()},
+			{newWSApp(wsOptions{status: http.StatusForbidden}).URL},
+			{newWSApp(wsOptions{}).URL, "--events", newSlowEventsApp().URL},
+		} {
+			out := stream(ctx, args...)
+			Expect(out.code).To(Equal(exitFail))
+			Expect(out.stdout + out.stderr).NotTo(MatchRegexp(goType.String()))
+			Expect(out.stdout + out.stderr).NotTo(ContainSubstring("context deadline exceeded"))
+			Expect(out.stdout).To(MatchRegexp(`(?m)^  took         \d[\d.]*m?s$`))
+		}
+	}, timeout)
+})
