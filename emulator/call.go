@@ -71,6 +71,9 @@ type Call struct {
 	// release is closed when the call ends, freeing connections held
 	// half-open by a silent drop.
 	release chan struct{}
+	// finished is closed once the call's end has run to completion: its
+	// streams stopped and every webhook, disconnect last, delivered.
+	finished chan struct{}
 	// outbound is what the call plays to the caller now (SpeakSentence,
 	// PlayAudio), heard on every stream's outbound track.
 	outbound atomic.Pointer[playback]
@@ -134,7 +137,7 @@ func (e *Emulator) NewCall(spec *CallSpec) (*Call, error) {
 		ID: protocol.NewCallID(), AccountID: e.opts.AccountID, ApplicationID: firstNonEmpty(s.ApplicationID, e.opts.ApplicationID),
 		From: s.From, To: s.To, Direction: s.Direction, Tag: s.Tag,
 		StartTime: now, AnswerTime: now,
-		e: e, spec: s, release: make(chan struct{}),
+		e: e, spec: s, release: make(chan struct{}), finished: make(chan struct{}),
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -255,6 +258,7 @@ func (c *Call) finish(streams []*Stream, cause, errorMessage string) {
 	ev.Cause, ev.ErrorMessage = cause, errorMessage
 	ev.EndTime = protocol.TimePtr(c.endTime)
 	<-c.webhooks.send(c.disconnectTarget(), ev, entryIDs{call: c.ID})
+	close(c.finished)
 }
 
 // abort ends the call at once without webhooks, for Emulator.Close.
@@ -267,8 +271,9 @@ func (c *Call) abort() {
 	for _, s := range streams {
 		s.cancel()
 	}
-	if !wasEnded {
+	if !wasEnded { // otherwise finish, running, closes both
 		close(c.release)
+		close(c.finished)
 	}
 }
 

@@ -137,29 +137,36 @@ func (e *Emulator) Close() error {
 const InterruptGrace = 2 * time.Second
 
 // Shutdown ends every live call as a hangup does — stop, close handshake,
-// mediaStreamStopped, disconnect — then closes the emulator. When ctx ends
-// first, webhook requests still waiting for the app are cut off (recorded
-// as interrupted, see Delivery.Interrupted) and the streams still closing
-// are aborted; Shutdown then returns ctx's error. Use it when a run is
-// interrupted: the app gets its endings, but nobody waits out a slow app.
+// mediaStreamStopped, disconnect — waits for calls already ending to finish
+// theirs, then closes the emulator. When ctx ends first, webhook requests
+// still waiting for the app are cut off (recorded as interrupted, see
+// Delivery.Interrupted) and the streams still closing are aborted, none of
+// it counted against the app; Shutdown then returns ctx's error. Use it
+// when a run is interrupted: the app gets its endings, but nobody waits out
+// a slow app.
 func (e *Emulator) Shutdown(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, e.interrupt)
 	defer stop()
 	var wg sync.WaitGroup
+	var cut atomic.Bool
 	for _, c := range e.Calls() {
-		if c.Ended() {
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = c.Hangup(ctx) // ErrCallEnded when it ended meanwhile
+			_ = c.Hangup(ctx) // ErrCallEnded when it is ending already
+			select {
+			case <-c.finished:
+			case <-ctx.Done():
+				cut.Store(true)
+			}
 		}()
 	}
 	wg.Wait()
-	err := ctx.Err()
 	_ = e.Close()
-	return err
+	if cut.Load() {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // spawn runs f on a goroutine that Close waits for.

@@ -91,6 +91,9 @@ func (ss *session) end(e Ending) (Ending, string) {
 			return ss.writeFailed(err)
 		}
 		answered, rr := ss.closeHandshake(websocket.CloseNormalClosure, "")
+		if ss.abort.Err() != nil {
+			return "", "" // cut short by Close or Shutdown: not the app's doing
+		}
 		if rr != nil && rr.closeFrame && !normalClose(rr.code) {
 			// The app closed with an error code as the stream was being
 			// stopped: that is its ending, not an answer.

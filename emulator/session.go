@@ -86,8 +86,8 @@ func (s *Stream) run() {
 
 // connectAndStream runs the stream until it ends and says how.
 func (ss *session) connectAndStream() (Ending, string) {
-	if ending, detail := ss.dial(); ending != "" {
-		return ending, detail
+	if ending, detail := ss.dial(); ending != "" || ss.conn == nil {
+		return ending, detail // no ending and no connection: aborted
 	}
 	close(ss.s.connected)
 	ss.res.Connected = true
@@ -131,8 +131,18 @@ func (ss *session) metadata() protocol.Metadata {
 // dial opens the WebSocket; a failure comes back as its ending and detail.
 func (ss *session) dial() (Ending, string) {
 	t := ss.e.opts.Timeouts
+	// gorilla/websocket turns the context into a deadline only, so an abort
+	// (Close, an interrupted run) would wait out a handshake the app never
+	// answers: close the connection on abort instead.
+	var unwatch func() bool
 	d := websocket.Dialer{HandshakeTimeout: t.Handshake, TLSClientConfig: ss.e.opts.TLSConfig,
-		NetDialContext: (&net.Dialer{}).DialContext}
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				unwatch = context.AfterFunc(ss.abort, func() { _ = c.Close() })
+			}
+			return c, err
+		}}
 	h := http.Header{}
 	spec := ss.s.spec
 	auth := ""
@@ -145,6 +155,15 @@ func (ss *session) dial() (Ending, string) {
 	began := time.Now()
 	conn, resp, err := d.DialContext(ctx, spec.Destination, h)
 	lat := time.Since(began)
+	if unwatch != nil {
+		unwatch()
+	}
+	if ss.abort.Err() != nil {
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return "", "" // aborted: not the app's doing
+	}
 	dest := weburl.Redact(spec.Destination)
 	if err != nil {
 		ending, detail := classifyDial(err, resp, t.Handshake)

@@ -76,6 +76,70 @@ var _ = Describe("Shutdown, for an interrupted run", func() {
 	}, SpecTimeout(20*time.Second))
 })
 
+var _ = Describe("Shutdown cutting things short", func() {
+	It("does not wait out a handshake the app never answers", func(ctx SpecContext) {
+		e := emulator.New(nil) // the default 10 s handshake timeout
+		DeferCleanup(e.Close)
+		call, err := e.NewCall(nil)
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: silentListener(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() []emulator.Entry { return e.Journal().Entries() }).Should(ContainElement(HaveField("Kind", emulator.KindCall)))
+
+		budget, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		began := time.Now()
+		Expect(e.Shutdown(budget)).To(MatchError(context.DeadlineExceeded))
+		Expect(time.Since(began)).To(BeNumerically("<", 3*time.Second), "the handshake is cut off, not waited out")
+		res := s.Result()
+		Expect(res).NotTo(BeNil())
+		Expect(res.Aborted).To(BeTrue())
+		Expect(res.AppFault).To(BeFalse(), "an interrupted handshake says nothing about the app")
+	}, SpecTimeout(15*time.Second))
+
+	It("does not blame the app for a close handshake it cut short", func(ctx SpecContext) {
+		app := newTestApp(behaviour{ignoreClose: true})
+		e := emulator.New(nil) // the default 5 s close timeout
+		DeferCleanup(e.Close)
+		call, err := e.NewCall(nil)
+		Expect(err).NotTo(HaveOccurred())
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+
+		budget, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		Expect(e.Shutdown(budget)).To(MatchError(context.DeadlineExceeded))
+		res := s.Result()
+		Expect(res.Aborted).To(BeTrue())
+		Expect(res.Ending).To(BeEmpty(), "not close-handshake-timeout: the app had no chance to answer")
+		Expect(res.AppFault).To(BeFalse())
+	}, SpecTimeout(15*time.Second))
+
+	It("waits for a call that was already ending, within its budget", func(ctx SpecContext) {
+		app := newTestApp(behaviour{})
+		events := newEventsServer(204)
+		e := emulator.New(nil)
+		DeferCleanup(e.Close)
+		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: events.URL()})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred())
+		events.mu.Lock()
+		events.delay = time.Minute
+		events.mu.Unlock()
+		ending, cancelEnding := context.WithCancel(ctx)
+		cancelEnding()
+		Expect(call.Hangup(ending)).To(MatchError(context.Canceled), "the call goes on ending on its own")
+
+		budget, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		began := time.Now()
+		Expect(e.Shutdown(budget)).To(MatchError(context.DeadlineExceeded), "its webhooks were cut off")
+		Expect(time.Since(began)).To(BeNumerically("<", 5*time.Second))
+	}, SpecTimeout(15*time.Second))
+})
+
 var _ = Describe("https webhooks", func() {
 	It("trust the CA given for wss:// (Options.TLSConfig)", func(ctx SpecContext) {
 		app := newTestApp(behaviour{})

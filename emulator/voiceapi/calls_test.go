@@ -1,9 +1,13 @@
 package voiceapi_test
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -11,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 	. "github.com/onsi/gomega/gstruct"
 
+	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
@@ -291,5 +296,41 @@ var _ = Describe("get call state and list calls", func() {
 		Expect(list("?minStartTime=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339))).To(BeEmpty())
 		h.send(ctx, http.MethodGet, calls()+"?pageSize=0", nil, apiBasic).
 			expectError(http.StatusBadRequest, voiceapi.TypeValidation, "pageSize must be within the range [1, 10000], but was 0")
+	}, timeout)
+})
+
+var _ = Describe("https:// answer URLs", func() {
+	It("trust the CA the emulator trusts (Options.TLSConfig)", func(ctx SpecContext) {
+		got := make(chan string, 4)
+		app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got <- r.URL.Path
+			if r.URL.Path == "/answer" {
+				w.Header().Set("Content-Type", "application/xml")
+				_, _ = io.WriteString(w, `<Response><Hangup/></Response>`)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		app.StartTLS()
+		DeferCleanup(app.Close)
+		pool := x509.NewCertPool()
+		pool.AddCert(app.Certificate())
+
+		em := emulator.New(&emulator.Options{AccountID: account, TLSConfig: &tls.Config{RootCAs: pool}})
+		DeferCleanup(em.Close)
+		api := voiceapi.New(voiceapi.Options{Engine: &bxml.Engine{Emulator: em, Pace: emulator.Fast}})
+		srv := httptest.NewServer(api)
+		DeferCleanup(srv.Close)
+		DeferCleanup(api.Close)
+
+		tr := &http.Transport{DisableKeepAlives: true}
+		r := do(ctx, &http.Client{Transport: tr}, http.MethodPost, srv.URL+calls(), map[string]any{
+			"to": "+19195551234", "from": "+19195554321", "applicationId": appID,
+			"answerUrl": app.URL + "/answer", "disconnectUrl": app.URL + "/disconnect",
+		}, nil)
+		Expect(r.status).To(Equal(http.StatusCreated), "body %s", r.body)
+		Eventually(got).WithTimeout(5 * time.Second).Should(Receive(Equal("/answer")))
+		Eventually(got).WithTimeout(5 * time.Second).Should(Receive(Equal("/disconnect")), "the BXML was fetched and ran: no callback-error")
+		Expect(em.Journal().Entries()).NotTo(ContainElement(HaveField("Error", ContainSubstring("certificate"))))
 	}, timeout)
 })

@@ -2,6 +2,7 @@ package voiceapi
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 
 	"github.com/bwemu/bwemu/internal/weburl"
@@ -42,8 +43,9 @@ func (t gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // gatedClient wraps the engine's client (nil: a client like the engine's
-// own, which keeps no idle connections so nothing lingers after a run).
-func gatedClient(c *http.Client) *http.Client {
+// own, which keeps no idle connections so nothing lingers after a run and
+// trusts the CA the emulator trusts).
+func gatedClient(c *http.Client, tlsConfig *tls.Config) *http.Client {
 	if c == nil {
 		// The same transport as the engine's own client (weburl.NewTransport
 		// copes with an httpmock-swapped default: webhooks need the network).
@@ -52,6 +54,7 @@ func gatedClient(c *http.Client) *http.Client {
 			t.Proxy = http.ProxyFromEnvironment
 		}
 		t.DisableKeepAlives = true
+		t.TLSClientConfig = tlsConfig.Clone()
 		return &http.Client{Transport: gateTransport{t}}
 	}
 	cp := *c

@@ -99,7 +99,7 @@ func New(o Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	o.Engine.HTTPClient = gatedClient(o.Engine.HTTPClient)
+	o.Engine.HTTPClient = gatedClient(o.Engine.HTTPClient, o.Engine.Emulator.Options().TLSConfig)
 	return s
 }
 
