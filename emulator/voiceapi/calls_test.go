@@ -330,7 +330,7 @@ var _ = Describe("https:// answer URLs", func() {
 		}, nil)
 		Expect(r.status).To(Equal(http.StatusCreated), "body %s", r.body)
 		Eventually(got).WithTimeout(5 * time.Second).Should(Receive(Equal("/answer")))
-		Eventually(got).WithTimeout(5 * time.Second).Should(Receive(Equal("/disconnect")), "the BXML was fetched and ran: no callback-error")
+		Eventually(got).WithTimeout(5*time.Second).Should(Receive(Equal("/disconnect")), "the BXML was fetched and ran: no callback-error")
 		Expect(em.Journal().Entries()).NotTo(ContainElement(HaveField("Error", ContainSubstring("certificate"))))
 	}, timeout)
 })
