@@ -42,9 +42,21 @@ var _ = Describe("against the reference consumer", func() {
 			s, err := call.StartStream(ctx, spec("agent", "both"))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(s.Media(ctx, time.Second)).To(Succeed())
-			res, err := s.Inject(ctx, ending)
+			var res *emulator.StreamResult
+			switch ending {
+			case emulator.EndStopStream:
+				res, err = s.Stop(ctx)
+			case emulator.EndHangup:
+				if err = call.Hangup(ctx); err == nil {
+					res, err = s.Wait(ctx)
+				}
+			default:
+				res, err = s.Inject(ctx, emulator.Fault(ending))
+			}
 			Expect(err).NotTo(HaveOccurred())
-			Expect(call.Hangup(ctx)).To(Succeed())
+			if ending != emulator.EndHangup {
+				Expect(call.Hangup(ctx)).To(Succeed())
+			}
 
 			Expect(res.Ending).To(Equal(ending))
 			Expect(res.Cause).To(Equal(cause))

@@ -52,7 +52,7 @@ func ExampleStream_Inject() {
 	call, _ := e.NewCall(nil)
 	s, _ := call.StartStream(ctx, emulator.StreamSpec{Destination: app.WebSocketURL(), Pace: emulator.Fast})
 	_ = s.Media(ctx, 100*time.Millisecond)
-	res, _ := s.Inject(ctx, emulator.EndReset)
+	res, _ := s.Inject(ctx, emulator.FaultReset)
 	fmt.Println(res.Event, res.Cause)
 	fmt.Println(res.ErrorMessage)
 	// Output:
@@ -62,7 +62,7 @@ func ExampleStream_Inject() {
 
 // The termination table, as the README renders it.
 func ExampleTerminations() {
-	for _, t := range emulator.Terminations[:3] {
+	for _, t := range emulator.Terminations()[:3] {
 		fmt.Printf("%s | %s | %s %s\n", t.Ending, t.Wire, t.Event, t.Cause)
 	}
 	// Output:

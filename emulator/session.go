@@ -348,11 +348,11 @@ func (ss *session) finish(e Ending, detail string) {
 		close(s.done)
 		return
 	}
-	row := TerminationOf(e)
-	r.Ending, r.By, r.AppFault = e, row.By, row.AppFault
+	t := row(e)
+	r.Ending, r.By, r.AppFault = e, t.By, t.AppFault
 	r.Event, r.Cause, r.ErrorMessage = ss.e.opts.classify(e, detail)
-	ss.journal(Entry{Kind: KindEnding, By: row.By, Event: r.Event, Cause: r.Cause, Code: r.CloseReceived,
-		Message: fmt.Sprintf("stream ended (%s): %s, cause %s%s", e, row.Wire, r.Cause, prefixed(": ", r.ErrorMessage))})
+	ss.journal(Entry{Kind: KindEnding, By: t.By, Event: r.Event, Cause: r.Cause, Code: r.CloseReceived,
+		Message: fmt.Sprintf("stream ended (%s): %s, cause %s%s", e, t.Wire, r.Cause, prefixed(": ", r.ErrorMessage))})
 	close(s.ended)
 	for _, w := range ss.waiters {
 		w.reached <- false

@@ -388,18 +388,13 @@ func (s *Stream) Stop(ctx context.Context) (*StreamResult, error) {
 	return s.endWith(ctx, EndStopStream)
 }
 
-// Fault is an ending the emulator can inject on a live stream.
-type Fault = Ending
-
-// Inject ends the stream with a fault: EndReset, EndDrop or EndInternalError
-// (or EndStopStream / EndHangup of this stream alone). It returns the result
-// once the webhook has been answered.
+// Inject ends the stream with a fault (FaultReset, FaultDrop, FaultError)
+// and returns the result once the webhook has been answered.
 func (s *Stream) Inject(ctx context.Context, f Fault) (*StreamResult, error) {
-	switch f {
-	case EndReset, EndDrop, EndInternalError, EndStopStream, EndHangup:
-		return s.endWith(ctx, f)
+	if t, ok := TerminationOf(Ending(f)); !ok || !t.Injectable {
+		return nil, fmt.Errorf("emulator: %q is not a fault the emulator can inject", f)
 	}
-	return nil, fmt.Errorf("emulator: %q is not a fault the emulator can inject (reset, drop, error)", f)
+	return s.endWith(ctx, Ending(f))
 }
 
 func (s *Stream) endWith(ctx context.Context, e Ending) (*StreamResult, error) {

@@ -71,9 +71,30 @@ var _ = Describe("the termination table", func() {
 			emulator.EndHandshakeTimeout, emulator.EndHandshakeStatus, emulator.EndConnectFailed, emulator.EndAppAbnormalClose,
 			emulator.EndAppClose, emulator.EndAppCloseCode, emulator.EndCloseHandshakeTimeout, emulator.EndWriteTimeout,
 			emulator.EndReset, emulator.EndDrop, emulator.EndInternalError, emulator.EndDuplicate, emulator.EndTrackLimit} {
-			Expect(emulator.TerminationOf(e).Ending).To(Equal(e))
+			t, ok := emulator.TerminationOf(e)
+			Expect(ok).To(BeTrue())
+			Expect(t.Ending).To(Equal(e))
 		}
-		Expect(emulator.Terminations).To(HaveLen(16))
+		Expect(emulator.Terminations()).To(HaveLen(16))
+		_, ok := emulator.TerminationOf("sideways")
+		Expect(ok).To(BeFalse())
+	})
+
+	It("hands out a copy of the table", func() {
+		t := emulator.Terminations()
+		t[0].AppFault = true
+		Expect(emulator.Terminations()[0].AppFault).To(BeFalse())
+	})
+
+	It("names the injectable faults in one column, and parses them", func() {
+		Expect(emulator.Faults()).To(Equal([]emulator.Fault{emulator.FaultReset, emulator.FaultDrop, emulator.FaultError}))
+		for _, name := range []string{"reset", "drop", "error"} {
+			f, err := emulator.ParseFault(name)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(f)).To(Equal(name))
+		}
+		_, err := emulator.ParseFault("hangup")
+		Expect(err).To(MatchError(`"hangup" is not a fault the emulator can inject (want one of reset, drop, error)`))
 	})
 
 	It("StopStream: stop, close 1000 answered, Stopped closed without errorMessage", func(ctx SpecContext) {
@@ -250,7 +271,7 @@ var _ = Describe("the termination table", func() {
 
 	It("an emulator-side reset: the app sees a TCP RST", func(ctx SpecContext) {
 		app := newTestApp(behaviour{})
-		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.EndReset))
+		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.FaultReset))
 		Expect(res.Ending).To(Equal(emulator.EndReset))
 		Expect(res.ClosedBy).To(Equal(emulator.ByNetwork))
 		Expect(ev.Cause).To(Equal("connection-error"))
@@ -267,7 +288,7 @@ var _ = Describe("the termination table", func() {
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(s.Media(ctx, 100*time.Millisecond)).To(Succeed())
-		res, err := s.Inject(ctx, emulator.EndDrop)
+		res, err := s.Inject(ctx, emulator.FaultDrop)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Ending).To(Equal(emulator.EndDrop))
 		Expect(res.Cause).To(Equal("connection-error"))
@@ -284,7 +305,7 @@ var _ = Describe("the termination table", func() {
 
 	It("an injected internal error: close 1011, Stopped error", func(ctx SpecContext) {
 		app := newTestApp(behaviour{})
-		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.EndInternalError))
+		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.FaultError))
 		Expect(res.Ending).To(Equal(emulator.EndInternalError))
 		Expect(res.CloseSent).To(Equal(1011))
 		Expect(ev.Cause).To(Equal("error"))

@@ -36,8 +36,9 @@ var (
 	// endingNames are the endings expect.ending may name: the rows of
 	// emulator.Terminations, in its order.
 	endingNames = func() []string {
-		out := make([]string, len(emulator.Terminations))
-		for i, t := range emulator.Terminations {
+		table := emulator.Terminations()
+		out := make([]string, len(table))
+		for i, t := range table {
 			out[i] = string(t.Ending)
 		}
 		return out

@@ -740,10 +740,12 @@ func (p *play) step(st Step) error {
 			_, err = s.Stop(ctx)
 		}
 	case StepAbort:
-		fault := map[string]emulator.Fault{"reset": emulator.EndReset, "drop": emulator.EndDrop}[st.Fault]
-		_, err = s.Inject(ctx, fault)
+		var fault emulator.Fault
+		if fault, err = emulator.ParseFault(st.Fault); err == nil {
+			_, err = s.Inject(ctx, fault)
+		}
 	case StepError:
-		_, err = s.Inject(ctx, emulator.EndInternalError)
+		_, err = s.Inject(ctx, emulator.FaultError)
 	default:
 		return fmt.Errorf("unknown step kind %q", st.Kind)
 	}

@@ -3,7 +3,6 @@ package suite
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/onsi/gomega/format"
@@ -30,8 +29,8 @@ import (
 // SatisfyAll and SatisfyAny; other matchers are given the actual as it is.
 // The matchers run only when the ending matched.
 func HaveEnded(ending emulator.Ending, inner ...types.GomegaMatcher) types.GomegaMatcher {
-	if !slices.ContainsFunc(emulator.Terminations, func(t emulator.Termination) bool { return t.Ending == ending }) {
-		return failed("HaveEnded", fmt.Errorf("%q is not an ending of emulator.Terminations", ending))
+	if _, ok := emulator.TerminationOf(ending); !ok {
+		return failed("HaveEnded", fmt.Errorf("%q is not an ending of the termination table", ending))
 	}
 	want := "have ended with " + string(ending)
 	ms := make([]types.GomegaMatcher, len(inner))

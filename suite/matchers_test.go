@@ -511,7 +511,7 @@ var _ = Describe("stream matchers", func() {
 			app := newConsumer()
 			s := startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL()})
 			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
-			_, err := s.Inject(ctx, emulator.EndReset)
+			_, err := s.Inject(ctx, emulator.FaultReset)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(s).To(HaveClosed(emulator.ByNetwork, 0))
 			Expect(s).To(HaveStopped("connection-error", "reset"))
@@ -615,7 +615,7 @@ var _ = Describe("stream matchers", func() {
 				actual any
 				err    string
 			}{
-				{HaveEnded("sideways"), &emulator.StreamResult{}, `HaveEnded: "sideways" is not an ending of emulator.Terminations`},
+				{HaveEnded("sideways"), &emulator.StreamResult{}, `HaveEnded: "sideways" is not an ending of the termination table`},
 				{HaveStopped("duplicate"), &emulator.StreamResult{}, `HaveStopped: "duplicate" is not a mediaStreamStopped cause (closed, connection-error, error)`},
 				{HaveBeenRejected("closed"), &emulator.StreamResult{}, `HaveBeenRejected: "closed" is not a mediaStreamRejected cause`},
 				{HaveStopped("closed", 42), &emulator.StreamResult{}, "must be a string or a Gomega matcher, got int"},

@@ -89,7 +89,8 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 		}
 		problems = append(problems, fmt.Sprintf("the app sent %d invalid messages", res.Violations))
 	}
-	fmt.Fprintf(w, "  ended        %s: %s\n", res.Ending, emulator.TerminationOf(res.Ending).Wire)
+	row, _ := emulator.TerminationOf(res.Ending)
+	fmt.Fprintf(w, "  ended        %s: %s\n", res.Ending, row.Wire)
 	fmt.Fprintf(w, "  close        %s\n", describeClose(res))
 	fmt.Fprintf(w, "  webhook      %s, cause %s%s\n", res.Event, res.Cause, prefixed(", errorMessage: ", res.ErrorMessage))
 	switch {

@@ -326,9 +326,6 @@ func (c *control) hangup(w http.ResponseWriter, r *http.Request) {
 	controlJSON(w, http.StatusOK, call.State())
 }
 
-// faults are the endings the control API injects on a live stream.
-var faults = map[string]emulator.Fault{"reset": emulator.EndReset, "drop": emulator.EndDrop, "error": emulator.EndInternalError}
-
 func (c *control) fault(w http.ResponseWriter, r *http.Request) {
 	var q struct {
 		Fault string `json:"fault"`
@@ -336,9 +333,9 @@ func (c *control) fault(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &q) {
 		return
 	}
-	f, ok := faults[q.Fault]
-	if !ok {
-		controlError(w, http.StatusBadRequest, fmt.Sprintf(`"fault" %q: want reset, drop or error`, q.Fault))
+	f, err := emulator.ParseFault(q.Fault)
+	if err != nil {
+		controlError(w, http.StatusBadRequest, `"fault": `+err.Error())
 		return
 	}
 	s := c.stream(w, r)

@@ -58,7 +58,7 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.params, "param", "a StreamParam as name=value (repeatable, up to 12)")
 	fs.StringVar(&f.audio, "audio", "tone:440", "audio: silence, tone:HZ, FILE.wav or FILE.pcmu")
 	fs.DurationVar(&f.forDur, "for", time.Second, "media time to stream before the ending")
-	f.end = newChoice("hangup", "stop", "hangup", "reset", "drop", "error")
+	f.end = newChoice("hangup", endNames()...)
 	fs.Var(f.end, "end", "how the stream ends: stop (StopStream), hangup, reset (TCP RST), drop (silent, half-open), error (1011)")
 	f.pace = newChoice("realtime", "realtime", "fast")
 	fs.Var(f.pace, "pace", "realtime (20 ms per frame) or fast (as fast as the app reads)")
@@ -82,9 +82,25 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.appCloseAsError, "app-close-as-error", false, "report the app's own close with 1000/1001 as connection-error")
 }
 
-var endings = map[string]emulator.Ending{
-	"stop": emulator.EndStopStream, "hangup": emulator.EndHangup, "reset": emulator.EndReset,
-	"drop": emulator.EndDrop, "error": emulator.EndInternalError,
+// endNames are --end's values: stop and hangup, then every fault the
+// emulator can inject, by their names in the termination table.
+func endNames() []string {
+	names := []string{"stop", "hangup"}
+	for _, f := range emulator.Faults() {
+		names = append(names, string(f))
+	}
+	return names
+}
+
+// endingOf is the ending an --end value asks for.
+func endingOf(name string) emulator.Ending {
+	switch name {
+	case "stop":
+		return emulator.EndStopStream
+	case "hangup":
+		return emulator.EndHangup
+	}
+	return emulator.Ending(name) // a fault: its name is its ending
 }
 
 func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -187,7 +203,7 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	stopProgress := startProgress(stderr, s, f.forDur)
 	mediaErr := s.Media(ctx, f.forDur)
 	stopProgress()
-	asked := endings[f.end.value]
+	asked := endingOf(f.end.value)
 	var res *emulator.StreamResult
 	if ctx.Err() == nil {
 		res, err = endCall(ctx, call, s, asked, mediaErr == nil)
@@ -239,8 +255,12 @@ func endCall(ctx context.Context, call *emulator.Call, s *emulator.Stream, asked
 	endCtx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	var err error
-	if live && asked != emulator.EndHangup {
-		_, err = s.Inject(endCtx, asked)
+	switch {
+	case !live || asked == emulator.EndHangup:
+	case asked == emulator.EndStopStream:
+		_, err = s.Stop(endCtx)
+	default:
+		_, err = s.Inject(endCtx, emulator.Fault(asked))
 	}
 	if err == nil {
 		err = call.Hangup(endCtx)

@@ -72,7 +72,7 @@ var _ = Describe("the transcriber", func() {
 		spec := emulator.StreamSpec{Destination: ws + "/media", StreamEventURL: base + "/events", Pace: emulator.Fast}
 		s := specs.Stream(ctx, call, spec)
 		Expect(s.Media(ctx, 500*time.Millisecond)).To(Succeed())
-		res, err := s.Inject(ctx, emulator.EndReset)
+		res, err := s.Inject(ctx, emulator.FaultReset)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res).To(suite.HaveStopped("connection-error", "reset"))
 		Expect(e).To(suite.AcceptNewStream(ctx, spec))
