@@ -10,27 +10,34 @@ import (
 	"time"
 )
 
-// Who did or saw something, in journal entries and results.
+// Actor is who did or caused something, in journal entries and results.
+type Actor string
+
+// The actors.
 const (
-	ByEmulator = "emulator"
-	ByApp      = "app"
-	ByNetwork  = "network"
+	ByEmulator Actor = "emulator"
+	ByApp      Actor = "app"
+	ByNetwork  Actor = "network"
 )
+
+// Kind is what a journal entry records. The packages built on the emulator
+// add their own (bxml.KindBXML, bxml.KindWarning, voiceapi.KindAPI).
+type Kind string
 
 // Journal entry kinds.
 const (
-	KindCall      = "call"      // a call began or ended
-	KindHandshake = "handshake" // the WebSocket upgrade and its answer
-	KindFrameOut  = "frame.out" // a message the emulator sent
-	KindFrameIn   = "frame.in"  // a message the app sent
-	KindMedia     = "media"     // totals of media frames sent on a track
-	KindViolation = "violation" // something the app sent that breaks the protocol
-	KindClose     = "close"     // a close frame or the end of the connection
-	KindFault     = "fault"     // a fault the emulator injected
-	KindEnding    = "ending"    // how a stream ended, with its cause
-	KindWebhook   = "webhook"   // one webhook delivery attempt and the app's answer
-	KindRejected  = "rejected"  // a StartStream refused (duplicate, track limit)
-	KindPacing    = "pacing"    // late frames skipped in realtime pacing
+	KindCall      Kind = "call"      // a call began or ended
+	KindHandshake      = "handshake" // the WebSocket upgrade and its answer
+	KindFrameOut       = "frame.out" // a message the emulator sent
+	KindFrameIn        = "frame.in"  // a message the app sent
+	KindMedia          = "media"     // totals of media frames sent on a track
+	KindViolation      = "violation" // something the app sent that breaks the protocol
+	KindClose          = "close"     // a close frame or the end of the connection
+	KindFault          = "fault"     // a fault the emulator injected
+	KindEnding         = "ending"    // how a stream ended, with its cause
+	KindWebhook        = "webhook"   // one webhook delivery attempt and the app's answer
+	KindRejected       = "rejected"  // a StartStream refused (duplicate, track limit)
+	KindPacing         = "pacing"    // late frames skipped in realtime pacing
 )
 
 // Entry is one line of the journal. Fields not relevant to a kind are empty.
@@ -39,8 +46,8 @@ const (
 type Entry struct {
 	Seq        int64     `json:"seq"`
 	Time       time.Time `json:"time"`
-	Kind       string    `json:"kind"`
-	By         string    `json:"by,omitempty"`
+	Kind       Kind      `json:"kind"`
+	By         Actor     `json:"by,omitempty"`
 	CallID     string    `json:"callId,omitempty"`
 	StreamID   string    `json:"streamId,omitempty"`
 	StreamName string    `json:"streamName,omitempty"`

@@ -33,7 +33,7 @@ var _ = Describe("the journal", func() {
 				Expect(en.Time).NotTo(BeTemporally("<", entries[i-1].Time))
 			}
 			if en.StreamID == s.ID || en.Kind == emulator.KindCall || en.Event == "disconnect" {
-				kinds = append(kinds, en.Kind)
+				kinds = append(kinds, string(en.Kind))
 			}
 		}
 		// The stream's story: handshake, start, first media, stop, close both

@@ -17,13 +17,14 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
 )
 
 var _ = Describe("what the app sends back", func() {
 	pcmu := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xFF}, 160))
 	play := `{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"` + pcmu + `"}}`
 
-	stream := func(ctx SpecContext, mode string, b behaviour) (*emulator.Emulator, *emulator.StreamResult) {
+	stream := func(ctx SpecContext, mode protocol.Mode, b behaviour) (*emulator.Emulator, *emulator.StreamResult) {
 		app := newTestApp(b)
 		e := newEmulator(nil)
 		call, err := e.NewCall(nil)

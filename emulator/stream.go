@@ -35,10 +35,10 @@ const (
 // StreamSpec holds the <StartStream> attributes, plus the audio and pacing
 // the emulator uses for the call's side of the stream.
 type StreamSpec struct {
-	Name        string // default: the stream id
-	Mode        string // unidirectional (default) or bidirectional
-	Tracks      string // inbound (default), outbound or both
-	Destination string // ws:// or wss:// URL, may carry a query string
+	Name        string        // default: the stream id
+	Mode        protocol.Mode // unidirectional (default) or bidirectional
+	Tracks      string        // inbound (default), outbound or both
+	Destination string        // ws:// or wss:// URL, may carry a query string
 
 	// DestinationUsername and DestinationPassword go in the handshake as
 	// Authorization: Basic.
@@ -101,7 +101,7 @@ type Stream struct {
 type StreamResult struct {
 	Ending Ending `json:"ending"`
 	// By is who ended it: ByEmulator, ByApp or ByNetwork.
-	By string `json:"by"`
+	By Actor `json:"by"`
 	// Event, Cause and ErrorMessage are what the webhook carried (also
 	// when no streamEventUrl was set and nothing was sent).
 	Event        string `json:"event"`
@@ -123,7 +123,7 @@ type StreamResult struct {
 	// ClosedBy is who ended the connection: the emulator when it stopped
 	// the stream (even if the app, having read stop, sent its close frame
 	// first), otherwise whoever sent the first close frame or cut it.
-	ClosedBy string `json:"closedBy,omitempty"`
+	ClosedBy Actor `json:"closedBy,omitempty"`
 	// AppClosedFirst is true when, after the emulator's stop message, the
 	// app's close frame came before the emulator's own. It is a correct
 	// way to finish and does not count against the app.

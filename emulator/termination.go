@@ -37,7 +37,7 @@ const (
 type Termination struct {
 	Ending Ending
 	// By is who caused it: ByEmulator (on request), ByApp or ByNetwork.
-	By string
+	By Actor
 	// Wire is what the emulator does on the socket.
 	Wire string
 	// Event and Cause of the webhook that follows.

@@ -161,7 +161,7 @@ func (p *play) check() []Failure {
 			missing("expect.close", e.Pos, e.Stream)
 		} else {
 			if e.By != "" || e.Code != 0 || e.Handshake == nil {
-				on("expect.close", e.Pos, sr, suite.HaveClosed(e.By, e.Code))
+				on("expect.close", e.Pos, sr, suite.HaveClosed(emulator.Actor(e.By), e.Code))
 			}
 			if e.Handshake != nil {
 				m := suite.HaveCompletedCloseHandshake()
@@ -348,7 +348,7 @@ func (p *play) apiOperations() []string {
 func (p *play) bxmlWarnings() []string {
 	var ws []string
 	for _, e := range p.entries() {
-		if e.Kind == bxml.KindBXML && e.CallID == p.call.ID && strings.HasPrefix(e.Message, "warning: ") {
+		if e.Kind == bxml.KindWarning && e.CallID == p.call.ID {
 			ws = append(ws, e.Message)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
+	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
 	"github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/internal/weburl"
@@ -679,7 +680,7 @@ func (p *play) spec(s Stream) (emulator.StreamSpec, error) {
 		dest = u.String()
 	}
 	return emulator.StreamSpec{
-		Name: s.Name, Mode: s.Mode, Tracks: s.Tracks, Destination: dest,
+		Name: s.Name, Mode: protocol.Mode(s.Mode), Tracks: s.Tracks, Destination: dest,
 		DestinationUsername: p.t.WSUser, DestinationPassword: p.t.WSPassword,
 		StreamEventURL: p.t.Events, StreamEventMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
 		Params: s.Params, Audio: s.AudioSource, Pace: p.pace, Speed: p.sc.Speed,

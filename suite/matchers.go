@@ -314,7 +314,7 @@ func messageMatcher(args []any) (types.GomegaMatcher, string, error) {
 // not 0, with that close code: the code the emulator received when the app
 // closed, the code it sent when it closed itself. A network close carries
 // no code.
-func HaveClosed(by string, code int) types.GomegaMatcher {
+func HaveClosed(by emulator.Actor, code int) types.GomegaMatcher {
 	switch by {
 	case "", emulator.ByEmulator, emulator.ByApp:
 	case emulator.ByNetwork:
@@ -326,7 +326,7 @@ func HaveClosed(by string, code int) types.GomegaMatcher {
 	}
 	want := "have been closed"
 	if by != "" {
-		want += " by " + by
+		want += " by " + string(by)
 	}
 	if code != 0 {
 		want += fmt.Sprintf(" with code %d", code)

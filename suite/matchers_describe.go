@@ -48,7 +48,7 @@ func formatEntries(entries []emulator.Entry, t0 time.Time) string {
 	lines := make([]string, 0, len(entries))
 	for _, e := range entries {
 		offset := fmt.Sprintf("+%.3fms", float64(e.Time.Sub(t0))/float64(time.Millisecond))
-		lines = append(lines, fmt.Sprintf("%11s  %-9s  %-8s  %s", offset, e.Kind, orNone(e.By), e.Message))
+		lines = append(lines, fmt.Sprintf("%11s  %-9s  %-8s  %s", offset, e.Kind, orNone(string(e.By)), e.Message))
 	}
 	return strings.Join(lines, "\n")
 }

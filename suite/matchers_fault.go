@@ -53,7 +53,7 @@ func expectByName(e emulator.Ending) string {
 }
 
 // describeBy names who ended a stream.
-func describeBy(by string) string {
+func describeBy(by emulator.Actor) string {
 	switch by {
 	case emulator.ByApp:
 		return "the app"
@@ -62,7 +62,7 @@ func describeBy(by string) string {
 	case emulator.ByNetwork:
 		return "the network"
 	}
-	return orNone(by)
+	return orNone(string(by))
 }
 
 // endingConst is the Go name of an ending's constant, for advice.

@@ -284,7 +284,7 @@ var _ = Describe("bwemu serve", func() {
 		Expect(status).To(Equal(http.StatusOK))
 		entries, err := emulator.ReadJSONLines(bytes.NewReader(body))
 		Expect(err).NotTo(HaveOccurred())
-		kinds := map[string]bool{}
+		kinds := map[emulator.Kind]bool{}
 		for _, e := range entries {
 			kinds[e.Kind] = true
 		}

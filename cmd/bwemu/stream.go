@@ -144,7 +144,7 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	} else {
 		// No destination: the built-in reference consumer is the target.
 		srv, err := consumer.Start("127.0.0.1:0", &consumer.Options{WSUser: f.wsUser, WSPassword: f.wsPassword,
-			EventUser: f.eventUser, EventPassword: f.eventPassword, Echo: f.mode.value == protocol.ModeBidirectional})
+			EventUser: f.eventUser, EventPassword: f.eventPassword, Echo: protocol.Mode(f.mode.value) == protocol.ModeBidirectional})
 		if err != nil {
 			fmt.Fprintf(stderr, "bwemu: cannot start the built-in consumer: %v\n", err)
 			return exitUsage
@@ -165,7 +165,7 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 			}
 		}
 	}
-	spec := emulator.StreamSpec{Name: f.name, Mode: f.mode.value, Tracks: f.tracks.value, Destination: dest,
+	spec := emulator.StreamSpec{Name: f.name, Mode: protocol.Mode(f.mode.value), Tracks: f.tracks.value, Destination: dest,
 		DestinationUsername: f.wsUser, DestinationPassword: f.wsPassword,
 		StreamEventURL: f.events, StreamEventMethod: f.eventMethod.value, Username: f.eventUser, Password: f.eventPassword,
 		Audio: audio, Pace: emulator.Pace(f.pace.value), Speed: f.speed}

@@ -68,8 +68,8 @@ func (e *SyntaxError) Error() string {
 type StartStream struct {
 	Line                int
 	Name                string
-	Mode                string // unidirectional (default) or bidirectional
-	Tracks              string // inbound (default), outbound or both
+	Mode                protocol.Mode // unidirectional (default) or bidirectional
+	Tracks              string        // inbound (default), outbound or both
 	Destination         string
 	DestinationUsername string
 	DestinationPassword string
@@ -173,7 +173,7 @@ func describe(v Verb) string {
 	switch v := v.(type) {
 	case *StartStream:
 		attr("name", v.Name)
-		attr("mode", v.Mode)
+		attr("mode", string(v.Mode))
 		attr("tracks", v.Tracks)
 		attr("destination", weburl.Redact(v.Destination))
 		attr("destinationUsername", v.DestinationUsername)

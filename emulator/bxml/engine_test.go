@@ -249,7 +249,7 @@ var _ = Describe("Engine", func() {
 			app.Serve("/answer", "<Response>\n<Gather/>\n<Pause duration=\"0.1\"/>\n</Response>")
 			run := start(ctx, "/answer")
 			finished(ctx, run)
-			warning := one(em, func(e emulator.Entry) bool { return e.Kind == bxml.KindBXML && strings.HasPrefix(e.Message, "warning") })
+			warning := one(em, func(e emulator.Entry) bool { return e.Kind == bxml.KindWarning })
 			Expect(warning.Event).To(Equal("Gather"))
 			Expect(warning.By).To(Equal(emulator.ByEmulator))
 			Expect(warning.Message).To(ContainSubstring("line 2: <Gather>"))
@@ -380,7 +380,7 @@ var _ = Describe("Engine", func() {
 			run := start(ctx, "/answer")
 			finished(ctx, run)
 
-			warnings := entries(em, func(e emulator.Entry) bool { return e.Kind == bxml.KindBXML && strings.HasPrefix(e.Message, "warning") })
+			warnings := entries(em, func(e emulator.Entry) bool { return e.Kind == bxml.KindWarning })
 			Expect(warnings).To(HaveLen(2))
 			Expect(warnings[0].Message).To(SatisfyAll(ContainSubstring("line 2: <StartStream>"), ContainSubstring("destination_username"),
 				ContainSubstring("never be sent"), ContainSubstring("destinationUsername")))

@@ -230,7 +230,7 @@ func (p *parser) verb(se xml.StartElement, line int) (Verb, error) {
 }
 
 func (p *parser) startStream(a map[string]string, line int) (Verb, error) {
-	v := &StartStream{Line: line, Name: a["name"], Mode: a["mode"], Tracks: a["tracks"], Destination: a["destination"],
+	v := &StartStream{Line: line, Name: a["name"], Mode: protocol.Mode(a["mode"]), Tracks: a["tracks"], Destination: a["destination"],
 		DestinationUsername: a["destinationUsername"], DestinationPassword: a["destinationPassword"],
 		StreamEventURL: a["streamEventUrl"], StreamEventMethod: strings.ToUpper(a["streamEventMethod"]),
 		Username: a["username"], Password: a["password"]}

@@ -17,11 +17,15 @@ import (
 // CauseCallbackError is the disconnect cause of a failed BXML fetch.
 const CauseCallbackError = "callback-error"
 
-// KindBXML is the journal kind of the engine's entries: warnings, each verb
-// as it starts (Event is the verb's name), interruptions and the end of the
+// KindBXML is the journal kind of the engine's entries: each verb as it
+// starts (Event is the verb's name), interruptions and the end of the
 // BXML. BXML fetches are journaled as emulator.KindWebhook entries whose
 // Event is answer, initiate or redirect.
-const KindBXML = "bxml"
+const KindBXML emulator.Kind = "bxml"
+
+// KindWarning is the journal kind of a warning about the app's BXML (an
+// unsupported verb, an unknown attribute such as destination_username).
+const KindWarning emulator.Kind = "bxml.warning"
 
 // Call states, as the Voice API reports them.
 const (
@@ -380,7 +384,8 @@ func (r *Run) execute(doc *Document, base string) outcome {
 	r.mu.Unlock()
 	r.journalf("", "executing <%s> from %s: %d verbs, %d warnings", doc.Root, weburl.Redact(base), len(doc.Verbs), len(doc.Warnings))
 	for _, w := range doc.Warnings {
-		r.journalf(w.Verb, "warning: %s", w)
+		r.journal.Add(emulator.Entry{Kind: KindWarning, By: emulator.ByEmulator, CallID: r.Call.ID, Event: w.Verb,
+			Message: "warning: " + w.String()})
 	}
 	for _, v := range doc.Verbs {
 		if err := r.check(); err != nil {

@@ -16,10 +16,13 @@ const (
 	TracksBoth    = "both" // the attribute value; never a track of its own
 )
 
+// Mode is StartStream's mode attribute.
+type Mode string
+
 // Stream modes.
 const (
-	ModeUnidirectional = "unidirectional"
-	ModeBidirectional  = "bidirectional"
+	ModeUnidirectional Mode = "unidirectional"
+	ModeBidirectional  Mode = "bidirectional"
 )
 
 // MediaFormat describes a track's audio in the start message.

@@ -18,7 +18,7 @@ import (
 // the error description, and the JSON body with secrets redacted (Data).
 // The Authorization header is journaled as its scheme and "[redacted]";
 // tokens, passwords and client secrets never reach the journal.
-const KindAPI = "api"
+const KindAPI emulator.Kind = "api"
 
 // redacted is weburl.Redacted, so the API's journal entries read like the
 // engine's.
