@@ -257,7 +257,7 @@ func (c *Call) finish(streams []*Stream, cause, errorMessage string) {
 	ev := c.event(protocol.EventDisconnect)
 	ev.Cause, ev.ErrorMessage = cause, errorMessage
 	ev.EndTime = protocol.TimePtr(c.endTime)
-	<-c.webhooks.send(c.disconnectTarget(), ev, entryIDs{call: c.ID})
+	<-c.webhooks.send(c.disconnectCallback(), ev, entryIDs{call: c.ID})
 	close(c.finished)
 }
 
@@ -277,8 +277,8 @@ func (c *Call) abort() {
 	}
 }
 
-func (c *Call) disconnectTarget() Target {
-	return Target{URL: c.spec.DisconnectURL, Method: c.spec.DisconnectMethod,
+func (c *Call) disconnectCallback() Callback {
+	return Callback{URL: c.spec.DisconnectURL, Method: c.spec.DisconnectMethod,
 		Username: c.spec.Username, Password: c.spec.Password, Timeout: c.callbackTimeout()}
 }
 

@@ -25,7 +25,8 @@ type Emulator struct {
 	closed     bool
 	calls      []*Call
 	deliveries []*Delivery
-	streams    int // started so far, to spread pacing phases
+	exchanges  []*Delivery // deliveries and BXML fetches, in order
+	streams    int         // started so far, to spread pacing phases
 
 	wg sync.WaitGroup // every goroutine the emulator started
 
@@ -92,9 +93,18 @@ func (e *Emulator) Deliveries() []*Delivery {
 	return append([]*Delivery(nil), e.deliveries...)
 }
 
+// Exchanges returns every request made to the app so far, in order: the
+// webhook deliveries and the BXML fetches (Delivery.BXML).
+func (e *Emulator) Exchanges() []*Delivery {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*Delivery(nil), e.exchanges...)
+}
+
 func (e *Emulator) recordDeliveries(ds []*Delivery) {
 	e.mu.Lock()
 	e.deliveries = append(e.deliveries, ds...)
+	e.exchanges = append(e.exchanges, ds...)
 	e.mu.Unlock()
 }
 

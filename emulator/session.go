@@ -93,7 +93,7 @@ func (ss *session) connectAndStream() (Ending, string) {
 	ss.res.Connected = true
 	started := ss.s.Call.event(protocol.EventMediaStreamStarted)
 	started.MediaStream = ss.s.mediaStream()
-	startedDone := ss.s.Call.webhooks.send(ss.s.eventTarget(), started, ss.s.ids())
+	startedDone := ss.s.Call.webhooks.send(ss.s.eventCallback(), started, ss.s.ids())
 	defer func() { ss.res.Deliveries = append(<-startedDone, ss.res.Deliveries...) }()
 
 	ss.e.spawn(ss.read)
@@ -362,7 +362,7 @@ func (ss *session) finish(e Ending, detail string) {
 	if r.Event == protocol.EventMediaStreamStopped {
 		ev.MediaStream.Duration = protocol.DurationPtr(r.MediaDuration)
 	}
-	r.Deliveries = append(r.Deliveries, <-s.Call.webhooks.send(s.eventTarget(), ev, s.ids())...)
+	r.Deliveries = append(r.Deliveries, <-s.Call.webhooks.send(s.eventCallback(), ev, s.ids())...)
 	s.result = *r
 	close(s.done)
 }

@@ -467,8 +467,8 @@ func (s *Stream) mediaStream() *protocol.MediaStream {
 		StartTime: protocol.NewTime(s.StartTime), Tracks: s.Tracks(), Type: protocol.StreamTypeWebSocket}
 }
 
-func (s *Stream) eventTarget() Target {
-	return Target{URL: s.eventURL, Method: s.spec.StreamEventMethod, Username: s.spec.Username,
+func (s *Stream) eventCallback() Callback {
+	return Callback{URL: s.eventURL, Method: s.spec.StreamEventMethod, Username: s.spec.Username,
 		Password: s.spec.Password, Timeout: s.Call.callbackTimeout()}
 }
 
@@ -488,7 +488,7 @@ func (s *Stream) reject(ctx context.Context, e Ending, detail string, orig *Stre
 		Event: event, Cause: cause, Message: fmt.Sprintf("StartStream %q rejected (%s): %s", s.Name, cause, msg)})
 	close(s.ended)
 	select {
-	case r.Deliveries = <-s.Call.webhooks.send(s.eventTarget(), ev, s.ids()):
+	case r.Deliveries = <-s.Call.webhooks.send(s.eventCallback(), ev, s.ids()):
 	case <-ctx.Done():
 	}
 	s.result = r

@@ -1,31 +1,16 @@
 package emulator
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/weburl"
 )
-
-// Target says where and how a webhook goes.
-type Target struct {
-	URL      string
-	Method   string // POST (default) or GET
-	Username string
-	Password string
-	// Timeout is the callbackTimeout of the call.
-	Timeout time.Duration
-}
 
 // Attempt is one HTTP request of a delivery.
 type Attempt struct {
@@ -49,7 +34,10 @@ type Delivery struct {
 	// Authenticated says Basic credentials were sent (never the credentials).
 	Authenticated bool `json:"authenticated,omitempty"`
 	// Copy is 1 for the first delivery, 2 for the deliberate duplicate.
-	Copy     int       `json:"copy"`
+	Copy int `json:"copy"`
+	// BXML is true for a request that asked the app for BXML (answer,
+	// initiate, redirect): judged by the call, not by the 204 rule.
+	BXML     bool      `json:"bxml,omitempty"`
 	Attempts []Attempt `json:"attempts"`
 }
 
@@ -83,7 +71,7 @@ type webhookSender struct {
 }
 
 type webhookJob struct {
-	target Target
+	target Callback
 	event  *protocol.Event
 	// copies is 2 when duplicates were on as the event happened.
 	copies int
@@ -102,7 +90,7 @@ func newWebhookSender(e *Emulator) *webhookSender {
 }
 
 // send queues an event; the returned channel yields its deliveries.
-func (w *webhookSender) send(t Target, ev *protocol.Event, ids entryIDs) <-chan []*Delivery {
+func (w *webhookSender) send(t Callback, ev *protocol.Event, ids entryIDs) <-chan []*Delivery {
 	done := make(chan []*Delivery, 1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -143,25 +131,20 @@ func (w *webhookSender) run() {
 // deliver sends one event, retrying once only when no connection could be
 // made or it broke before any answer (Bandwidth retries on connection
 // exceptions only, never on an error status or a timeout).
-func (e *Emulator) deliver(t Target, ev *protocol.Event, copyNo int, ids entryIDs) *Delivery {
-	method := strings.ToUpper(t.Method)
-	if method == "" {
-		method = http.MethodPost
-	}
-	target := t.URL
-	if method == http.MethodGet {
-		target = weburl.WithQuery(t.URL, ev.Query())
-	}
-	// The record keeps the URL without a password in it: deliveries end up
-	// in reports.
-	d := &Delivery{Event: ev, Method: method, URL: weburl.Redact(target), Authenticated: t.Username != "" || t.Password != "", Copy: copyNo}
+func (e *Emulator) deliver(t Callback, ev *protocol.Event, copyNo int, ids entryIDs) *Delivery {
 	body, _ := json.Marshal(ev) // Event has only marshalable fields
+	var d *Delivery
 	for attempt := 1; attempt <= 2; attempt++ {
-		a, retry := e.attempt(t, method, target, body)
-		d.Attempts = append(d.Attempts, a)
-		msg := fmt.Sprintf("%s %s → %d in %s", method, d.URL, a.Status, a.Latency.Round(time.Microsecond))
-		if a.Error != "" {
-			msg = fmt.Sprintf("%s %s failed after %s: %s", method, d.URL, a.Latency.Round(time.Microsecond), a.Error)
+		r := e.Send(e.delivering, Request{Callback: t, Event: ev})
+		if d == nil {
+			// The record keeps the URL without a password in it:
+			// deliveries end up in reports.
+			d = &Delivery{Event: ev, Method: r.Method, URL: r.URL, Authenticated: t.Username != "" || t.Password != "", Copy: copyNo}
+		}
+		d.Attempts = append(d.Attempts, r.Attempt)
+		msg := fmt.Sprintf("%s %s → %d in %s", r.Method, d.URL, r.Status, r.Latency.Round(time.Microsecond))
+		if r.Error != "" {
+			msg = fmt.Sprintf("%s %s failed after %s: %s", r.Method, d.URL, r.Latency.Round(time.Microsecond), r.Error)
 		}
 		if copyNo > 1 {
 			msg += " (deliberate duplicate)"
@@ -170,61 +153,12 @@ func (e *Emulator) deliver(t Target, ev *protocol.Event, copyNo int, ids entryID
 			msg += " (retry after a connection failure)"
 		}
 		e.journal.Add(Entry{Kind: KindWebhook, By: ByEmulator, CallID: ids.call, StreamID: ids.stream, StreamName: ids.name,
-			Event: ev.EventType, Cause: ev.Cause, Code: a.Status, Latency: a.Latency, Error: a.Error, Message: msg, Data: body})
-		if !retry {
+			Event: ev.EventType, Cause: ev.Cause, Code: r.Status, Latency: r.Latency, Error: r.Error, Message: msg, Data: body})
+		if !r.Retry {
 			break
 		}
 	}
 	return d
-}
-
-func (e *Emulator) attempt(t Target, method, target string, body []byte) (Attempt, bool) {
-	timeout := t.Timeout
-	if timeout <= 0 {
-		timeout = e.opts.Timeouts.Callback
-	}
-	if e.delivering.Err() != nil {
-		return interruptedAttempt(0), false
-	}
-	ctx, cancel := context.WithTimeout(e.delivering, timeout)
-	defer cancel()
-	var rd io.Reader
-	if method != http.MethodGet {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
-	if err != nil {
-		return Attempt{Error: err.Error()}, false
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("User-Agent", "bwemu")
-	if t.Username != "" || t.Password != "" {
-		req.SetBasicAuth(t.Username, t.Password)
-	}
-	start := time.Now()
-	resp, err := e.client.Do(req)
-	lat := time.Since(start)
-	if err != nil {
-		if e.delivering.Err() != nil {
-			return interruptedAttempt(lat), false
-		}
-		timedOut := errors.Is(err, context.DeadlineExceeded) || isTimeout(err)
-		msg := weburl.ErrorText(err)
-		if timedOut {
-			msg = fmt.Sprintf("no answer within the callback timeout of %s", timeout)
-		}
-		return Attempt{Latency: lat, Error: msg}, !timedOut
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return Attempt{Status: resp.StatusCode, Latency: lat, Body: string(snippet)}, false
-}
-
-func interruptedAttempt(lat time.Duration) Attempt {
-	return Attempt{Latency: lat, Interrupted: true, Error: "interrupted: the run was interrupted before the app answered"}
 }
 
 func isTimeout(err error) bool {

@@ -105,7 +105,8 @@ type CallOptions struct {
 // ErrCallEnded is returned by Run's methods once the call has ended (or
 // the run is over), and is Run.Err when the call was ended outside the
 // engine (Call.Hangup, Call.End, Emulator.Close) while BXML was running.
-var ErrCallEnded = errors.New("bxml: the call has ended")
+// It is emulator.ErrCallEnded itself: one error, whichever layer says it.
+var ErrCallEnded = emulator.ErrCallEnded
 
 // Start creates the call and runs its BXML on a goroutine of its own: it
 // fetches the first document from o.URL and executes it verb by verb until

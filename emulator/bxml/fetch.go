@@ -3,10 +3,7 @@ package bxml
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -50,81 +47,35 @@ func (e *FetchError) Error() string {
 
 // fetch asks the app for BXML as Bandwidth does: the call webhook as JSON
 // (POST) or query parameters (GET), Basic credentials when given, the
-// call's callback timeout. Every attempt is journaled as a webhook.
+// call's callback timeout. The exchange is journaled and recorded
+// (emulator.Fetch).
 func (r *Run) fetch(ctx context.Context, t target) (*Document, error) {
-	method := t.method
-	if method == "" {
-		method = http.MethodPost
-	}
-	ev := r.event(t.eventType)
-	body, _ := json.Marshal(ev) // Event has only marshalable fields
-	dest := t.url
-	var rd io.Reader
-	if method == http.MethodGet {
-		dest = weburl.WithQuery(t.url, ev.Query())
-	} else {
-		rd = bytes.NewReader(body)
-	}
-	fail := &FetchError{EventType: t.eventType, Method: method, URL: weburl.Redact(dest)}
-	timeout := r.callbackTimeout()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, dest, rd)
-	if err != nil {
-		fail.Reason = err.Error()
-		return nil, fail
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("User-Agent", "bwemu")
-	req.Header.Set("Accept", "application/xml")
-	if t.username != "" || t.password != "" {
-		req.SetBasicAuth(t.username, t.password)
-	}
-	began := time.Now()
-	resp, err := r.client.Do(req)
-	lat := time.Since(began)
-	entry := emulator.Entry{Kind: emulator.KindWebhook, By: emulator.ByEmulator, CallID: r.Call.ID,
-		Event: t.eventType, Latency: lat, Data: body}
-	if err != nil {
-		if parent := context.Cause(ctx); ctx.Err() != nil && !errors.Is(parent, context.DeadlineExceeded) {
-			// Interrupted (Replace, Redirect, Hangup) or the run ended:
-			// not the app's fault, and not a callback-error.
-			entry.Error = "cancelled"
-			entry.Message = fmt.Sprintf("%s %s abandoned after %s: the BXML was interrupted", method, fail.URL, lat.Round(time.Microsecond))
-			r.journal.Add(entry)
-			return nil, parent
+	_, resp := r.Call.Emulator().Fetch(ctx, emulator.Request{
+		Callback: emulator.Callback{URL: t.url, Method: t.method, Username: t.username, Password: t.password, Timeout: r.callbackTimeout()},
+		Event:    r.event(t.eventType), Accept: "application/xml", MaxBody: MaxDocument, Client: r.client,
+	}, r.Call.ID)
+	fail := &FetchError{EventType: t.eventType, Method: resp.Method, URL: resp.URL, Status: resp.Status}
+	switch {
+	case resp.Interrupted:
+		// Interrupted (Replace, Redirect, Hangup) or the run ended: not
+		// the app's fault, and not a callback-error.
+		if err := context.Cause(ctx); err != nil {
+			return nil, err
 		}
-		fail.Reason = weburl.ErrorText(err)
-		if errors.Is(err, context.DeadlineExceeded) {
-			fail.Reason = fmt.Sprintf("no answer within the callback timeout of %s", timeout)
-		}
-		entry.Error = fail.Reason
-		entry.Message = fmt.Sprintf("%s %s failed after %s: %s", method, fail.URL, lat.Round(time.Microsecond), fail.Reason)
-		r.journal.Add(entry)
+		return nil, emulator.ErrClosed
+	case resp.Error != "":
+		fail.Reason = resp.Error
 		return nil, fail
-	}
-	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxDocument+1))
-	entry.Code = resp.StatusCode
-	entry.Message = fmt.Sprintf("%s %s → %d in %s: %d bytes (%s)", method, fail.URL, resp.StatusCode,
-		lat.Round(time.Microsecond), len(data), resp.Header.Get("Content-Type"))
-	r.journal.Add(entry)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		fail.Status = resp.StatusCode
-		fail.Reason = fmt.Sprintf("the app answered %d %s instead of 200 with BXML", resp.StatusCode, http.StatusText(resp.StatusCode))
+	case resp.Status < 200 || resp.Status > 299:
+		fail.Reason = fmt.Sprintf("the app answered %d %s instead of 200 with BXML", resp.Status, http.StatusText(resp.Status))
 		return nil, fail
-	}
-	if readErr != nil {
-		fail.Status = resp.StatusCode
-		fail.Reason = "reading the answer: " + weburl.ErrorText(readErr)
+	case resp.ReadError != "":
+		fail.Reason = "reading the answer: " + resp.ReadError
 		return nil, fail
-	}
-	if len(data) > MaxDocument {
+	case len(resp.Body) > MaxDocument:
 		return nil, &SyntaxError{Msg: fmt.Sprintf("the document is larger than %d bytes (64 KB), Bandwidth's limit", MaxDocument)}
 	}
-	return Parse(data)
+	return Parse(resp.Body)
 }
 
 // event is the call webhook that asks for BXML. An initiate event carries
@@ -164,37 +115,23 @@ func (r *Run) loadAudio(ctx context.Context, v *PlayAudio, base string) (media.A
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fallback(fmt.Sprintf("%s is not an http(s) URL", weburl.Redact(raw)))
 	}
-	fctx, cancel := context.WithTimeout(ctx, r.callbackTimeout())
-	defer cancel()
-	req, err := http.NewRequestWithContext(fctx, http.MethodGet, raw, nil)
-	if err != nil {
-		return fallback(err.Error())
-	}
-	req.Header.Set("User-Agent", "bwemu")
-	if v.Username != "" || v.Password != "" {
-		req.SetBasicAuth(v.Username, v.Password)
-	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, 0, "", ctx.Err()
-		}
-		return fallback("fetching " + weburl.Redact(raw) + ": " + weburl.ErrorText(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fallback(fmt.Sprintf("%s answered %d %s", weburl.Redact(raw), resp.StatusCode, http.StatusText(resp.StatusCode)))
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxAudioFile+1))
+	resp := r.Call.Emulator().Send(ctx, emulator.Request{
+		Callback: emulator.Callback{URL: raw, Method: http.MethodGet, Username: v.Username, Password: v.Password, Timeout: r.callbackTimeout()},
+		MaxBody:  MaxAudioFile, Client: r.client,
+	})
 	switch {
-	case err != nil:
-		if ctx.Err() != nil {
-			return nil, 0, "", ctx.Err()
-		}
-		return fallback("reading " + weburl.Redact(raw) + ": " + weburl.ErrorText(err))
-	case len(data) > MaxAudioFile:
-		return fallback(fmt.Sprintf("%s is larger than %d bytes", weburl.Redact(raw), MaxAudioFile))
+	case resp.Interrupted:
+		return nil, 0, "", ctx.Err()
+	case resp.Error != "":
+		return fallback("fetching " + resp.URL + ": " + resp.Error)
+	case resp.Status < 200 || resp.Status > 299:
+		return fallback(fmt.Sprintf("%s answered %d %s", resp.URL, resp.Status, http.StatusText(resp.Status)))
+	case resp.ReadError != "":
+		return fallback("reading " + resp.URL + ": " + resp.ReadError)
+	case len(resp.Body) > MaxAudioFile:
+		return fallback(fmt.Sprintf("%s is larger than %d bytes", resp.URL, MaxAudioFile))
 	}
+	data := resp.Body
 	a, err := media.DecodeWAV(bytes.NewReader(data), path.Base(u.Path))
 	if err != nil {
 		return fallback(fmt.Sprintf("%s is not a WAV file the emulator can play (%v)", weburl.Redact(raw), err))

@@ -1,0 +1,181 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
+)
+
+// Callback says where and how a request to the app goes: a streamEventUrl,
+// a disconnectUrl, an answer URL.
+type Callback struct {
+	URL      string
+	Method   string // POST (default) or GET
+	Username string
+	Password string
+	// Timeout is the call's callbackTimeout; zero takes Options.Timeouts.Callback.
+	Timeout time.Duration
+}
+
+// Request is one HTTP request to the app. Every request the emulator and
+// the packages built on it make to the app — stream events, disconnect,
+// BXML callbacks, PlayAudio files — goes through Emulator.Send, so
+// credentials, headers, timeouts, interrupts and error texts are decided
+// in one place.
+type Request struct {
+	Callback
+	// Event is the payload: a JSON body with POST, the query with GET. Nil
+	// for a bare GET (a file).
+	Event *protocol.Event
+	// Accept is the Accept header, e.g. application/xml for BXML.
+	Accept string
+	// MaxBody is how much of the answer to keep (the caller gets up to one
+	// byte more, to tell a body that is too large); 0 keeps a snippet for
+	// reports.
+	MaxBody int64
+	// Client sends the request; nil: the emulator's own client.
+	Client *http.Client
+}
+
+// Response is the app's answer to one request, or why none came.
+type Response struct {
+	Attempt
+	Method string
+	// URL is where the request went, without any password.
+	URL    string
+	Header http.Header
+	Body   []byte
+	// ReadError says why the answer's body could not be read in full.
+	ReadError string
+	// Retry is true when the connection failed before any answer, the one
+	// case Bandwidth retries (never an error status or a timeout).
+	Retry bool
+}
+
+// snippetSize is how much of an answer a report keeps.
+const snippetSize = 512
+
+// Send makes one request to the app and reads its answer, bounded by the
+// callback timeout. A request cut off by ctx or by an interrupted run
+// (Shutdown) comes back Interrupted, which is never the app's fault.
+func (e *Emulator) Send(ctx context.Context, r Request) Response {
+	method := strings.ToUpper(r.Method)
+	if method == "" {
+		method = http.MethodPost
+	}
+	target := r.URL
+	var body io.Reader
+	if r.Event != nil {
+		if method == http.MethodGet {
+			target = weburl.WithQuery(r.URL, r.Event.Query())
+		} else {
+			raw, _ := json.Marshal(r.Event) // Event has only marshalable fields
+			body = bytes.NewReader(raw)
+		}
+	}
+	resp := Response{Method: method, URL: weburl.Redact(target)}
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = e.opts.Timeouts.Callback
+	}
+	if e.delivering.Err() != nil || ctx.Err() != nil {
+		resp.Attempt = interruptedAttempt(0)
+		return resp
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	unlink := context.AfterFunc(e.delivering, cancel)
+	defer unlink()
+	req, err := http.NewRequestWithContext(rctx, method, target, body)
+	if err != nil {
+		resp.Error = err.Error()
+		return resp
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", "bwemu")
+	if r.Accept != "" {
+		req.Header.Set("Accept", r.Accept)
+	}
+	if r.Username != "" || r.Password != "" {
+		req.SetBasicAuth(r.Username, r.Password)
+	}
+	client := r.Client
+	if client == nil {
+		client = e.client
+	}
+	began := time.Now()
+	hr, err := client.Do(req)
+	resp.Latency = time.Since(began)
+	if err != nil {
+		switch timedOut := errors.Is(err, context.DeadlineExceeded) || isTimeout(err); {
+		case e.delivering.Err() != nil || ctx.Err() != nil:
+			resp.Attempt = interruptedAttempt(resp.Latency)
+		case timedOut:
+			resp.Error = fmt.Sprintf("no answer within the callback timeout of %s", timeout)
+		default:
+			resp.Error, resp.Retry = weburl.ErrorText(err), true
+		}
+		return resp
+	}
+	defer hr.Body.Close()
+	keep := r.MaxBody
+	if keep <= 0 {
+		keep = snippetSize
+	}
+	resp.Status, resp.Header = hr.StatusCode, hr.Header
+	resp.Body, err = io.ReadAll(io.LimitReader(hr.Body, keep+1))
+	_, _ = io.Copy(io.Discard, io.LimitReader(hr.Body, 1<<20)) // lets the connection be reused
+	if err != nil {
+		resp.ReadError = weburl.ErrorText(err)
+	}
+	resp.Attempt.Body = string(resp.Body[:min(len(resp.Body), snippetSize)])
+	return resp
+}
+
+func interruptedAttempt(lat time.Duration) Attempt {
+	return Attempt{Latency: lat, Interrupted: true, Error: "interrupted: the run was interrupted before the app answered"}
+}
+
+// Fetch asks the app for a document (BXML on answer, initiate or redirect)
+// through Send, journals the exchange as a KindWebhook entry and records it
+// as a Delivery with BXML set: Exchanges lists it, Deliveries does not,
+// since Bandwidth wants 200 and a document there, not 204, and judges the
+// answer itself (callback-error).
+func (e *Emulator) Fetch(ctx context.Context, r Request, callID string) (*Delivery, Response) {
+	resp := e.Send(ctx, r)
+	d := &Delivery{Event: r.Event, Method: resp.Method, URL: resp.URL, Authenticated: r.Username != "" || r.Password != "",
+		Copy: 1, Attempts: []Attempt{resp.Attempt}, BXML: true}
+	entry := Entry{Kind: KindWebhook, By: ByEmulator, CallID: callID, Code: resp.Status, Latency: resp.Latency}
+	if r.Event != nil {
+		entry.Event = r.Event.EventType
+		entry.Data, _ = json.Marshal(r.Event)
+	}
+	lat := resp.Latency.Round(time.Microsecond)
+	switch {
+	case resp.Interrupted:
+		entry.Error = "cancelled"
+		entry.Message = fmt.Sprintf("%s %s abandoned after %s: interrupted", resp.Method, resp.URL, lat)
+	case resp.Error != "":
+		entry.Error = resp.Error
+		entry.Message = fmt.Sprintf("%s %s failed after %s: %s", resp.Method, resp.URL, lat, resp.Error)
+	default:
+		entry.Message = fmt.Sprintf("%s %s → %d in %s: %d bytes (%s)", resp.Method, resp.URL, resp.Status, lat,
+			len(resp.Body), resp.Header.Get("Content-Type"))
+	}
+	e.journal.Add(entry)
+	e.mu.Lock()
+	e.exchanges = append(e.exchanges, d)
+	e.mu.Unlock()
+	return d, resp
+}
