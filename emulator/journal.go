@@ -53,7 +53,7 @@ type Entry struct {
 	StreamName string    `json:"streamName,omitempty"`
 	// Event is the eventType of a frame or webhook.
 	Event string `json:"event,omitempty"`
-	// Track and Seqno describe media frames.
+	// Track and Count describe media frames (Count: how many).
 	Track string `json:"track,omitempty"`
 	Count int    `json:"count,omitempty"`
 	// Code is a WebSocket close code or an HTTP status.

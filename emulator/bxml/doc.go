@@ -75,7 +75,7 @@
 // # Lifetime
 //
 // A run ends when its call ends or Start's context is done (the call is
-// then left as it is). It notices a call ended outside the engine
-// (Call.Hangup, Emulator.Close) within callEndPoll, so closing the
-// emulator ends every run.
+// then left as it is). It notices at once a call ended outside the engine
+// (Call.Hangup, Emulator.Close) through Call.Done, so closing the emulator
+// ends every run.
 package bxml
