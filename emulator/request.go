@@ -68,47 +68,21 @@ const snippetSize = 512
 // callback timeout. A request cut off by ctx or by an interrupted run
 // (Shutdown) comes back Interrupted, which is never the app's fault.
 func (e *Emulator) Send(ctx context.Context, r Request) Response {
-	method := strings.ToUpper(r.Method)
-	if method == "" {
-		method = http.MethodPost
-	}
-	target := r.URL
-	var body io.Reader
-	if r.Event != nil {
-		if method == http.MethodGet {
-			target = weburl.WithQuery(r.URL, r.Event.Query())
-		} else {
-			raw, _ := json.Marshal(r.Event) // Event has only marshalable fields
-			body = bytes.NewReader(raw)
-		}
-	}
-	resp := Response{Method: method, URL: weburl.Redact(target)}
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = e.opts.Timeouts.Callback
 	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	unlink := context.AfterFunc(e.delivering, cancel) // Shutdown cuts it off
+	defer unlink()
+	req, resp := newRequest(rctx, r)
+	if req == nil {
+		return resp
+	}
 	if e.delivering.Err() != nil || ctx.Err() != nil {
 		resp.Attempt = interruptedAttempt(0)
 		return resp
-	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	unlink := context.AfterFunc(e.delivering, cancel)
-	defer unlink()
-	req, err := http.NewRequestWithContext(rctx, method, target, body)
-	if err != nil {
-		resp.Error = err.Error()
-		return resp
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("User-Agent", "bwemu")
-	if r.Accept != "" {
-		req.Header.Set("Accept", r.Accept)
-	}
-	if r.Username != "" || r.Password != "" {
-		req.SetBasicAuth(r.Username, r.Password)
 	}
 	client := r.Client
 	if client == nil {
@@ -129,18 +103,61 @@ func (e *Emulator) Send(ctx context.Context, r Request) Response {
 		return resp
 	}
 	defer hr.Body.Close()
-	keep := r.MaxBody
-	if keep <= 0 {
-		keep = snippetSize
+	resp.read(hr, r.MaxBody)
+	return resp
+}
+
+// newRequest builds the HTTP request: the event as a JSON body (POST) or
+// as the query (GET), Bandwidth's headers and credentials. A nil request
+// comes with the Response that says why.
+func newRequest(ctx context.Context, r Request) (*http.Request, Response) {
+	method := strings.ToUpper(r.Method)
+	if method == "" {
+		method = http.MethodPost
+	}
+	target := r.URL
+	var body io.Reader
+	if r.Event != nil {
+		if method == http.MethodGet {
+			target = weburl.WithQuery(r.URL, r.Event.Query())
+		} else {
+			raw, _ := json.Marshal(r.Event) // Event has only marshalable fields
+			body = bytes.NewReader(raw)
+		}
+	}
+	resp := Response{Method: method, URL: weburl.Redact(target)}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		resp.Error = err.Error()
+		return nil, resp
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", "bwemu")
+	if r.Accept != "" {
+		req.Header.Set("Accept", r.Accept)
+	}
+	if r.Username != "" || r.Password != "" {
+		req.SetBasicAuth(r.Username, r.Password)
+	}
+	return req, resp
+}
+
+// read takes the status, the headers and up to maxBody+1 bytes of the
+// answer (a report's snippet when maxBody is 0).
+func (resp *Response) read(hr *http.Response, maxBody int64) {
+	if maxBody <= 0 {
+		maxBody = snippetSize
 	}
 	resp.Status, resp.Header = hr.StatusCode, hr.Header
-	resp.Body, err = io.ReadAll(io.LimitReader(hr.Body, keep+1))
+	var err error
+	resp.Body, err = io.ReadAll(io.LimitReader(hr.Body, maxBody+1))
 	_, _ = io.Copy(io.Discard, io.LimitReader(hr.Body, 1<<20)) // lets the connection be reused
 	if err != nil {
 		resp.ReadError = weburl.ErrorText(err)
 	}
 	resp.Attempt.Body = string(resp.Body[:min(len(resp.Body), snippetSize)])
-	return resp
 }
 
 func interruptedAttempt(lat time.Duration) Attempt {

@@ -157,74 +157,89 @@ func (v *Hangup) Pos() int        { return v.Line }
 
 // describe renders a verb for the journal, secrets redacted.
 func describe(v Verb) string {
-	var b strings.Builder
-	attr := func(name, value string) {
-		if value != "" {
-			fmt.Fprintf(&b, " %s=%q", name, value)
-		}
-	}
-	secret := func(name, value string) {
-		if value != "" {
-			fmt.Fprintf(&b, " %s=%q", name, weburl.Redacted)
-		}
-	}
-	seconds := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+	b := &verbText{}
 	b.WriteString("<" + v.VerbName())
 	switch v := v.(type) {
 	case *StartStream:
-		attr("name", v.Name)
-		attr("mode", string(v.Mode))
-		attr("tracks", v.Tracks)
-		attr("destination", weburl.Redact(v.Destination))
-		attr("destinationUsername", v.DestinationUsername)
-		secret("destinationPassword", v.DestinationPassword)
-		attr("streamEventUrl", weburl.Redact(v.StreamEventURL))
-		attr("streamEventMethod", v.StreamEventMethod)
-		attr("username", v.Username)
-		secret("password", v.Password)
-		if len(v.Params) > 0 {
-			fmt.Fprintf(&b, "> with %d StreamParam", len(v.Params))
-		} else {
-			b.WriteString("/>")
-		}
+		b.startStream(v)
 	case *StopStream:
-		attr("name", v.Name)
+		b.attr("name", v.Name)
 		if v.Wait {
-			attr("wait", "true")
+			b.attr("wait", "true")
 		}
 		b.WriteString("/>")
 	case *Pause:
-		attr("duration", seconds(v.Duration))
+		b.attr("duration", seconds(v.Duration))
 		b.WriteString("/>")
 	case *SpeakSentence:
-		attr("voice", v.Voice)
-		attr("locale", v.Locale)
-		attr("gender", v.Gender)
-		fmt.Fprintf(&b, ">%s", truncate(v.Text, 60))
+		b.attr("voice", v.Voice)
+		b.attr("locale", v.Locale)
+		b.attr("gender", v.Gender)
+		fmt.Fprintf(b, ">%s", truncate(v.Text, 60))
 	case *PlayAudio:
-		attr("username", v.Username)
-		secret("password", v.Password)
-		fmt.Fprintf(&b, ">%s", weburl.Redact(v.URL))
+		b.attr("username", v.Username)
+		b.secret("password", v.Password)
+		fmt.Fprintf(b, ">%s", weburl.Redact(v.URL))
 	case *Ring:
-		attr("duration", seconds(v.Duration))
+		b.attr("duration", seconds(v.Duration))
 		if !v.AnswerCall {
-			attr("answerCall", "false")
+			b.attr("answerCall", "false")
 		}
 		b.WriteString("/>")
 	case *Redirect:
-		attr("redirectUrl", weburl.Redact(v.RedirectURL))
-		attr("redirectMethod", v.RedirectMethod)
-		attr("username", v.Username)
-		secret("password", v.Password)
-		attr("tag", v.Tag)
-		attr("redirectFallbackUrl", weburl.Redact(v.FallbackURL))
-		b.WriteString("/>")
+		b.redirect(v)
 	default:
 		b.WriteString("/>")
 	}
-	fmt.Fprintf(&b, " (line %d)", v.Pos())
+	fmt.Fprintf(b, " (line %d)", v.Pos())
 	return b.String()
 }
+
+// verbText renders a verb's attributes, empty ones left out.
+type verbText struct{ strings.Builder }
+
+func (b *verbText) attr(name, value string) {
+	if value != "" {
+		fmt.Fprintf(b, " %s=%q", name, value)
+	}
+}
+
+// secret renders a set password as redacted.
+func (b *verbText) secret(name, value string) {
+	if value != "" {
+		fmt.Fprintf(b, " %s=%q", name, weburl.Redacted)
+	}
+}
+
+func (b *verbText) startStream(v *StartStream) {
+	b.attr("name", v.Name)
+	b.attr("mode", string(v.Mode))
+	b.attr("tracks", v.Tracks)
+	b.attr("destination", weburl.Redact(v.Destination))
+	b.attr("destinationUsername", v.DestinationUsername)
+	b.secret("destinationPassword", v.DestinationPassword)
+	b.attr("streamEventUrl", weburl.Redact(v.StreamEventURL))
+	b.attr("streamEventMethod", v.StreamEventMethod)
+	b.attr("username", v.Username)
+	b.secret("password", v.Password)
+	if len(v.Params) > 0 {
+		fmt.Fprintf(b, "> with %d StreamParam", len(v.Params))
+	} else {
+		b.WriteString("/>")
+	}
+}
+
+func (b *verbText) redirect(v *Redirect) {
+	b.attr("redirectUrl", weburl.Redact(v.RedirectURL))
+	b.attr("redirectMethod", v.RedirectMethod)
+	b.attr("username", v.Username)
+	b.secret("password", v.Password)
+	b.attr("tag", v.Tag)
+	b.attr("redirectFallbackUrl", weburl.Redact(v.FallbackURL))
+	b.WriteString("/>")
+}
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
 
 func truncate(s string, n int) string {
 	r := []rune(s)

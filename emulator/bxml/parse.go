@@ -176,15 +176,7 @@ func (p *parser) verb(se xml.StartElement, line int) (Verb, error) {
 	case "StartStream":
 		return p.startStream(a, line)
 	case "StopStream":
-		v := &StopStream{Line: line, Name: a["name"]}
-		if v.Name == "" {
-			return nil, &SyntaxError{Line: line, Msg: "<StopStream> needs a name: the stream to stop"}
-		}
-		var err error
-		if v.Wait, err = parseBool(a, "wait", false, name, line); err != nil {
-			return nil, err
-		}
-		return v, p.empty(name)
+		return p.stopStream(a, line)
 	case "Pause":
 		d, err := parseSeconds(a, "duration", DefaultPauseDuration, name, line)
 		if err != nil {
@@ -199,18 +191,7 @@ func (p *parser) verb(se xml.StartElement, line int) (Verb, error) {
 		return &SpeakSentence{Line: line, Text: strings.Join(strings.Fields(text.String()), " "),
 			Voice: a["voice"], Locale: a["locale"], Gender: a["gender"]}, nil
 	case "PlayAudio":
-		var text strings.Builder
-		if err := p.body(name, &text, nil); err != nil {
-			return nil, err
-		}
-		v := &PlayAudio{Line: line, URL: strings.TrimSpace(text.String()), Username: a["username"], Password: a["password"]}
-		if v.URL == "" {
-			return nil, &SyntaxError{Line: line, Msg: "<PlayAudio> needs the URL of the audio file as its content"}
-		}
-		if _, err := url.Parse(v.URL); err != nil {
-			return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("<PlayAudio> URL %q is not a URL", v.URL)}
-		}
-		return v, nil
+		return p.playAudio(a, line)
 	case "Ring":
 		d, err := parseSeconds(a, "duration", DefaultRingDuration, name, line)
 		if err != nil {
@@ -227,6 +208,33 @@ func (p *parser) verb(se xml.StartElement, line int) (Verb, error) {
 		return &Hangup{Line: line}, p.empty(name)
 	}
 	return nil, nil // unreachable: every name of verbAttrs is handled
+}
+
+func (p *parser) stopStream(a map[string]string, line int) (Verb, error) {
+	v := &StopStream{Line: line, Name: a["name"]}
+	if v.Name == "" {
+		return nil, &SyntaxError{Line: line, Msg: "<StopStream> needs a name: the stream to stop"}
+	}
+	var err error
+	if v.Wait, err = parseBool(a, "wait", false, "StopStream", line); err != nil {
+		return nil, err
+	}
+	return v, p.empty("StopStream")
+}
+
+func (p *parser) playAudio(a map[string]string, line int) (Verb, error) {
+	var text strings.Builder
+	if err := p.body("PlayAudio", &text, nil); err != nil {
+		return nil, err
+	}
+	v := &PlayAudio{Line: line, URL: strings.TrimSpace(text.String()), Username: a["username"], Password: a["password"]}
+	if v.URL == "" {
+		return nil, &SyntaxError{Line: line, Msg: "<PlayAudio> needs the URL of the audio file as its content"}
+	}
+	if _, err := url.Parse(v.URL); err != nil {
+		return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("<PlayAudio> URL %q is not a URL", v.URL)}
+	}
+	return v, nil
 }
 
 func (p *parser) startStream(a map[string]string, line int) (Verb, error) {

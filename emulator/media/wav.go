@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -121,18 +122,26 @@ func decodeWAV(r io.ReadSeeker, name string) (rec *recording, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading WAV samples: %w", name, err)
 	}
-	channels := int(d.NumChans)
-	samples := buf.Data[:len(buf.Data)/channels*channels]
+	rec, err = toMuLaw(buf.Data, int(d.NumChans), int(d.SampleRate), d.WavAudioFormat == wavMuLaw, toFloat)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	rec.name = name
+	return rec, nil
+}
 
-	if d.WavAudioFormat == wavMuLaw && channels == 1 && d.SampleRate == SampleRate {
+// toMuLaw turns interleaved samples into 8 kHz mono µ-law: channels are
+// averaged, the rate resampled, and 8 kHz mono µ-law kept byte for byte.
+func toMuLaw(interleaved []int, channels, rate int, muLaw bool, toFloat func(int) float64) (*recording, error) {
+	samples := interleaved[:len(interleaved)/channels*channels]
+	if muLaw && channels == 1 && rate == SampleRate {
 		// Already what Bandwidth streams: keep the bytes untouched.
 		out := make([]byte, len(samples))
 		for i, v := range samples {
 			out[i] = byte(v)
 		}
-		return &recording{data: out, name: name}, nil
+		return &recording{data: out}, nil
 	}
-
 	mono := make([]float64, len(samples)/channels)
 	for f := range mono {
 		var sum float64
@@ -141,17 +150,17 @@ func decodeWAV(r io.ReadSeeker, name string) (rec *recording, err error) {
 		}
 		mono[f] = sum / float64(channels)
 	}
-	mono = resample(mono, int(d.SampleRate))
+	mono = resample(mono, rate)
 	if len(mono) == 0 {
 		// A few samples at a high rate round to none at 8 kHz; a
 		// zero-length recording would read as an endless source.
-		return nil, fmt.Errorf("%s: WAV holds no audio samples (shorter than one 8 kHz sample)", name)
+		return nil, errors.New("WAV holds no audio samples (shorter than one 8 kHz sample)")
 	}
 	out := make([]byte, len(mono))
 	for i, v := range mono {
 		out[i] = g711.EncodeUlawFrame(toInt16(v))
 	}
-	return &recording{data: out, name: name}, nil
+	return &recording{data: out}, nil
 }
 
 // checkRIFF rejects non-WAV input with a clear message before the library
