@@ -30,6 +30,20 @@ const (
 	// check (answers must come fast).
 	SlowWebhooks Defect = "slow-webhooks"
 
+	// HungWebhooks answers every webhook only after LateWebhookDelay, past
+	// Bandwidth's default callbackTimeout of 15 s: a handler stuck on a
+	// dead database or a lock. Caught by every 5.x case at the prompt bound,
+	// and the whole suite must fail within a minute rather than wait out
+	// each webhook.
+	HungWebhooks Defect = "hung-webhooks"
+
+	// StartedAfterStream answers mediaStreamStarted only once the stream's
+	// socket has closed: the handler processes the whole stream before it
+	// returns. Short streams hide it; on a real call the answer comes
+	// minutes late. Caught by 5.12 (Started answered while the stream is
+	// live); a delivery queued behind the held one (5.5, 5.6) waits too.
+	StartedAfterStream Defect = "started-after-stream"
+
 	// CrashOnErrorCause answers 500 to mediaStreamStopped with cause error:
 	// the handler's switch over causes knows closed and connection-error
 	// and panics on anything else (net/http turns the panic into a
@@ -51,8 +65,15 @@ const (
 	// RejectUnknownFields closes the socket with 1007 (invalid payload)
 	// when start carries a field the app does not know
 	// (json.Decoder.DisallowUnknownFields): the app breaks on Bandwidth's
-	// next additive release. Caught by 2.6.
+	// next additive release. Caught as non-strict by 2.6 (Bandwidth does
+	// not document that it adds fields, but robust consumers take them).
 	RejectUnknownFields Defect = "reject-unknown-fields"
+
+	// DropOnUnknownEvent drops the connection (no close frame) when a
+	// message's eventType is not start, media or stop: a switch whose
+	// default case treats the message as an attack. Bandwidth may add
+	// events; a robust consumer ignores them. Caught as non-strict by 3.3.
+	DropOnUnknownEvent Defect = "drop-on-unknown-event"
 
 	// NumericSequenceNumber decodes media into a struct whose
 	// sequenceNumber is an int. Bandwidth sends a string, so every media
@@ -121,7 +142,10 @@ const (
 	NonIdempotent Defect = "non-idempotent"
 
 	// NoGET routes only POST to the webhook handler and answers 405 to a
-	// streamEventMethod="GET" delivery. Caught by 5.11.
+	// GET, although the app's StartStream says streamEventMethod="GET" (the
+	// target is run with EventMethod GET). Caught by 5.11, and every other
+	// 5.x case, whose events come as GET too. Without EventMethod GET it is
+	// a correct app: one that never asks for GET may refuse it.
 	NoGET Defect = "no-get"
 
 	// InvalidPlayAudioBase64 (bidirectional) sends its audio back with
@@ -136,9 +160,10 @@ const (
 
 	// PlayAudioOnUnidirectional sends playAudio on every stream, also
 	// unidirectional ones (the echo is switched on globally, the BXML says
-	// mode="unidirectional"). Caught by every case whose unidirectional
-	// stream carries inbound media and ends cleanly (1.3, 2.x, 3.1, 7.x):
-	// the stream must end without protocol violations.
+	// mode="unidirectional"). Caught as non-strict (what Bandwidth does
+	// with it is undocumented; the advice is to run with --bidirectional)
+	// by every case whose unidirectional stream carries inbound media and
+	// ends cleanly (1.3, 2.x, 3.1, 7.x).
 	PlayAudioOnUnidirectional Defect = "play-audio-on-unidirectional"
 
 	// FaultSpreads ties every socket to one shared context (an errgroup
@@ -148,17 +173,17 @@ const (
 	FaultSpreads Defect = "fault-spreads"
 
 	// OneStreamAtATime serves one socket at a time (a single global
-	// pipeline) and answers 503 to an upgrade while another stream is
-	// live. Caught by 7.1, 7.2, 7.3 and 4.4 (the dropped socket is still
-	// live when the new stream comes).
+	// pipeline) and answers 503 to an upgrade while another stream is live
+	// or being accepted. Caught by 7.1, 7.2, 7.3 and 4.4 (the dropped
+	// socket is still live when the new stream comes).
 	OneStreamAtATime Defect = "one-stream-at-a-time"
 )
 
 // Defects lists every defect (not None), in the order above.
 func Defects() []Defect {
 	return []Defect{
-		Status200, Status500OnConnectionError, SlowWebhooks, CrashOnErrorCause,
-		CloseOnOutboundTrack, CloseOnStreamParams, RejectUnknownFields, NumericSequenceNumber,
+		Status200, Status500OnConnectionError, SlowWebhooks, HungWebhooks, StartedAfterStream, CrashOnErrorCause,
+		CloseOnOutboundTrack, CloseOnStreamParams, RejectUnknownFields, DropOnUnknownEvent, NumericSequenceNumber,
 		NeverReads, NoCloseHandshake, DropOnStop, RefuseAfterAbort, RefuseAfterError,
 		ListenerDiesOnBrokenHandshake, NoWSAuth, AuthAfterUpgrade, NoEventAuth, NonIdempotent, NoGET,
 		InvalidPlayAudioBase64, InvalidPlayAudioContentType, PlayAudioOnUnidirectional,

@@ -8,9 +8,13 @@ import (
 	"github.com/bwemu/bwemu/emulator/protocol"
 )
 
-// serveEvent is the webhook endpoint. Without a defect it answers 204 to
-// every well-formed, authenticated event, repeats included.
+// serveEvent is the webhook endpoint (/events and /disconnect). Without a
+// defect it answers 204 to every well-formed, authenticated event, repeats
+// included.
 func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.webhooks++
+	s.mu.Unlock()
 	d := s.defect
 	if d != NoEventAuth && !basicOK(r, s.opts.EventUser, s.opts.EventPassword) {
 		unauthorized(w, "buggy-events")
@@ -37,6 +41,21 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	if d == SlowWebhooks && !s.wait(s.opts.WebhookDelay) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
+	}
+	if d == HungWebhooks && !s.wait(LateWebhookDelay) {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if d == StartedAfterStream && ev.EventType == protocol.EventMediaStreamStarted && ev.MediaStream != nil {
+		// The whole stream is processed here, before the answer.
+		select {
+		case <-s.endedChan(ev.MediaStream.ID):
+		case <-s.done:
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		case <-r.Context().Done():
+			return // the caller gave up; the handler still returns
+		}
 	}
 	dup := s.record(ev)
 	stopped := ev.EventType == protocol.EventMediaStreamStopped

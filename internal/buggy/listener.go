@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 )
@@ -39,8 +40,10 @@ func (l *sniffingListener) Accept() (net.Conn, error) {
 		l.mu.Unlock()
 	}()
 	br := bufio.NewReader(c)
+	var head bytes.Buffer
 	for {
 		line, err := br.ReadSlice('\n')
+		head.Write(line) // ReadSlice consumes the line: keep it for the replay
 		if err != nil {
 			_ = c.Close()
 			// The bug: a per-connection error returned from Accept ends
@@ -51,7 +54,7 @@ func (l *sniffingListener) Accept() (net.Conn, error) {
 			break // end of the request head
 		}
 	}
-	return &sniffedConn{Conn: c, r: br}, nil
+	return &sniffedConn{Conn: c, r: io.MultiReader(&head, br)}, nil
 }
 
 // Close also ends a read Accept is blocked in, so Server.Close never waits
@@ -69,7 +72,7 @@ func (l *sniffingListener) Close() error {
 // sniffedConn replays what Accept read before the rest of the connection.
 type sniffedConn struct {
 	net.Conn
-	r *bufio.Reader
+	r io.Reader
 }
 
 func (c *sniffedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

@@ -16,6 +16,10 @@ import (
 // DefaultWebhookDelay is how long SlowWebhooks waits before answering.
 const DefaultWebhookDelay = 3 * time.Second
 
+// LateWebhookDelay is how long HungWebhooks waits before answering: past
+// Bandwidth's default callbackTimeout (15 s).
+const LateWebhookDelay = 16 * time.Second
+
 // closeWait bounds how long the consumer waits for the peer's answer to a
 // close frame it sent itself.
 const closeWait = 2 * time.Second
@@ -41,7 +45,8 @@ type Options struct {
 }
 
 // Server is a buggy consumer on its own loopback listener, serving
-// GET /media (WebSocket) and POST|GET /events.
+// GET /media (WebSocket), POST|GET /events (stream events) and
+// POST|GET /disconnect (the call's disconnect webhook).
 type Server struct {
 	defect Defect
 	opts   Options
@@ -60,8 +65,14 @@ type Server struct {
 	events   map[string]bool
 	// unhealthy: RefuseAfterAbort / RefuseAfterError answer 503 from now on.
 	unhealthy bool
-	// live counts sockets being served, for OneStreamAtATime.
+	// live counts sockets being served (or being accepted, for
+	// OneStreamAtATime, which reserves its one slot before the upgrade).
 	live int
+	// webhooks counts the webhook requests received.
+	webhooks int
+	// streamEnded holds, per stream id, a channel closed when that
+	// stream's socket has ended (StartedAfterStream).
+	streamEnded map[string]chan struct{}
 
 	once    sync.Once
 	closeEr error
@@ -78,7 +89,7 @@ func Start(d Defect, opts *Options) (*Server, error) {
 	}
 	s := &Server{
 		defect: d, ln: ln, served: make(chan struct{}), done: make(chan struct{}),
-		conns: map[*websocket.Conn]struct{}{}, events: map[string]bool{},
+		conns: map[*websocket.Conn]struct{}{}, events: map[string]bool{}, streamEnded: map[string]chan struct{}{},
 		upgrader: websocket.Upgrader{HandshakeTimeout: 10 * time.Second, CheckOrigin: func(*http.Request) bool { return true }},
 	}
 	if opts != nil {
@@ -97,6 +108,8 @@ func Start(d Defect, opts *Options) (*Server, error) {
 	mux.HandleFunc("GET /media", s.track(s.serveMedia))
 	mux.HandleFunc("POST /events", s.track(s.serveEvent))
 	mux.HandleFunc("GET /events", s.track(s.serveEvent))
+	mux.HandleFunc("POST /disconnect", s.track(s.serveEvent))
+	mux.HandleFunc("GET /disconnect", s.track(s.serveEvent))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(s.served)
@@ -122,6 +135,42 @@ func (s *Server) WebSocketURL() string { return "ws://" + s.ln.Addr().String() +
 
 // EventsURL is the streamEventUrl, http://host:port/events.
 func (s *Server) EventsURL() string { return "http://" + s.ln.Addr().String() + "/events" }
+
+// Webhooks is how many webhook requests (/events and /disconnect) the
+// consumer has received so far, answered or not.
+func (s *Server) Webhooks() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.webhooks
+}
+
+// DisconnectURL is the call's disconnectUrl, http://host:port/disconnect.
+// It is served as /events is, defects included.
+func (s *Server) DisconnectURL() string { return "http://" + s.ln.Addr().String() + "/disconnect" }
+
+// markEnded closes the channel of stream id (once).
+func (s *Server) markEnded(id string) {
+	ch := s.endedChan(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
+// endedChan is the channel closed when the socket of stream id ends.
+func (s *Server) endedChan(id string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.streamEnded[id]
+	if !ok {
+		ch = make(chan struct{})
+		s.streamEnded[id] = ch
+	}
+	return ch
+}
 
 // Close stops the listener, releases every waiting handler, closes every
 // hijacked connection (without a close frame) and returns once every

@@ -30,9 +30,16 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "buggy-media")
 		return
 	}
+	reserved := false
 	if d == OneStreamAtATime {
+		// The check and the reservation are one step: two handshakes that
+		// come together cannot both find the slot free.
 		s.mu.Lock()
 		busy := s.live > 0
+		if !busy {
+			s.live++
+			reserved = true
+		}
 		s.mu.Unlock()
 		if busy {
 			http.Error(w, "busy: one stream at a time", http.StatusServiceUnavailable)
@@ -41,9 +48,14 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		if reserved {
+			s.mu.Lock()
+			s.live--
+			s.mu.Unlock()
+		}
 		return // Upgrade answered with an HTTP error
 	}
-	if !s.adopt(conn) {
+	if !s.adopt(conn, reserved) {
 		return
 	}
 	defer s.release(conn)
@@ -61,16 +73,22 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 }
 
 // adopt records a hijacked connection so Close can close it; false (and
-// the connection closed) when Close already ran.
-func (s *Server) adopt(c *websocket.Conn) bool {
+// the connection closed) when Close already ran. reserved says the live
+// slot was counted before the upgrade.
+func (s *Server) adopt(c *websocket.Conn, reserved bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
+		if reserved {
+			s.live--
+		}
 		_ = c.Close()
 		return false
 	}
 	s.conns[c] = struct{}{}
-	s.live++
+	if !reserved {
+		s.live++
+	}
 	return true
 }
 
@@ -100,12 +118,19 @@ type socket struct {
 	s    *Server
 	conn *websocket.Conn
 	echo bool
+	// streamID is the start message's, once it came.
+	streamID string
 }
 
 // errHandled ends the read loop after a frame handler closed the socket.
 var errHandled = errors.New("socket closed by the consumer")
 
 func (sc *socket) serve() {
+	defer func() {
+		if sc.streamID != "" {
+			sc.s.markEnded(sc.streamID)
+		}
+	}()
 	for {
 		mt, data, err := sc.conn.ReadMessage()
 		if err != nil {
@@ -191,11 +216,20 @@ func (sc *socket) frame(data []byte) error {
 			_ = sc.conn.NetConn().Close()
 			return errHandled
 		}
+	default:
+		if sc.s.defect == DropOnUnknownEvent {
+			_ = sc.conn.NetConn().Close()
+			return errHandled
+		}
 	}
 	return nil
 }
 
 func (sc *socket) start(data []byte) error {
+	var m protocol.StartMessage
+	if json.Unmarshal(data, &m) == nil && m.Metadata.StreamID != "" && sc.streamID == "" {
+		sc.streamID = m.Metadata.StreamID
+	}
 	switch sc.s.defect {
 	case RejectUnknownFields:
 		var m protocol.StartMessage

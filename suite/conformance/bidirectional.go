@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -77,6 +78,9 @@ func playsAudioBack(ctx context.Context, c *Check) {
 	if v := firstViolation(s); v != "" {
 		hint = "the app's messages were refused (the first: " + v + "): " + hint
 	}
+	if !c.expectNoAppFault(ctx, s, fmt.Sprintf("stream %q", s.Name), "") {
+		return
+	}
 	if !c.Expect(s, suite.HaveSentPlayAudio(1, PlayAudioWithin), "%s", hint) {
 		return
 	}
@@ -101,7 +105,8 @@ func sendsNoViolations(ctx context.Context, c *Check) {
 		c.Fail("stream %q: %v", s.Name, err)
 		return
 	}
-	if !c.expectNoViolations(s, "on a bidirectional stream") {
+	healthy := c.expectNoAppFault(ctx, s, fmt.Sprintf("stream %q", s.Name), "")
+	if !c.expectNoViolations(s, "on a bidirectional stream") || !healthy {
 		return
 	}
 	c.Pass("%d playAudio (%d bytes of audio) and %d clear over 1s, no violations", r.PlayAudio, r.PlayAudioBytes, r.Clears)

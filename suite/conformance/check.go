@@ -30,6 +30,10 @@ type Check struct {
 	Case Case
 
 	timeouts emulator.Timeouts
+	rs       *runState
+	// ctx is the case's context and cancel ends it early (see cut).
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	notes    []note
@@ -37,16 +41,26 @@ type Check struct {
 	emus     []*emulator.Emulator
 	client   *http.Client
 	cleanups []func()
+	// isCut is set once the case was cut short (an unanswered webhook in a
+	// 5.x case, the case deadline): later findings are the case tripping
+	// over its own cancellation, not the app's doing, and are dropped.
+	isCut bool
+	// hookHint is the case's advice for a webhook left unanswered.
+	hookHint string
+	// noHooks says why the case's streams went without webhooks, if they did.
+	noHooks  string
+	watchers sync.WaitGroup
 }
 
 // note is one reported finding.
 type note struct {
 	status Status
 	text   string
+	at     time.Time
 }
 
-func newCheck(t Target, cs Case, timeouts emulator.Timeouts) *Check {
-	return &Check{Target: t, Case: cs, timeouts: timeouts}
+func newCheck(t Target, cs Case, timeouts emulator.Timeouts, rs *runState, ctx context.Context, cancel context.CancelFunc) *Check {
+	return &Check{Target: t, Case: cs, timeouts: timeouts, rs: rs, ctx: ctx, cancel: cancel}
 }
 
 // Timeouts are the emulator timeouts of this run.
@@ -72,7 +86,41 @@ func (c *Check) Skip(format string, args ...any) { c.add(Skip, format, args) }
 func (c *Check) add(s Status, format string, args []any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.notes = append(c.notes, note{status: s, text: fmt.Sprintf(format, args...)})
+	if c.isCut {
+		return
+	}
+	c.notes = append(c.notes, note{status: s, text: fmt.Sprintf(format, args...), at: time.Now()})
+}
+
+// cut ends the case early with a failure: every later finding is dropped
+// and the case's context is cancelled. Findings made since the given time
+// (when not zero) are dropped too: the case tripping over a deadline that
+// had passed before cut could run. With everything, the journal of every
+// stream of the case is attached (when nothing more specific was).
+func (c *Check) cut(text string, everything bool, since time.Time) {
+	c.mu.Lock()
+	if c.isCut {
+		c.mu.Unlock()
+		return
+	}
+	if !since.IsZero() {
+		kept := c.notes[:0]
+		for _, n := range c.notes {
+			if n.at.Before(since) {
+				kept = append(kept, n)
+			}
+		}
+		c.notes = kept
+	}
+	c.notes = append(c.notes, note{status: Fail, text: text, at: time.Now()})
+	if everything && len(c.details) == 0 {
+		c.details = append(c.details, c.fallbackJournalLocked()...)
+	}
+	c.isCut = true
+	c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+	}
 }
 
 // Status is the verdict so far: the worst status reported, Pass when
@@ -105,7 +153,7 @@ func (c *Check) Attach(detail string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !slices.Contains(c.details, detail) {
+	if !c.isCut && !slices.Contains(c.details, detail) {
 		c.details = append(c.details, detail)
 	}
 }
@@ -176,13 +224,16 @@ func withHint(text, hint string) string {
 // Emulator returns a new emulator with the run's timeouts (a non-zero
 // field of opts.Timeouts overrides one), the target's TLS configuration
 // and a webhook client of the case's own, on top of the given options (nil
-// for none). It is closed when the case ends.
+// for none). Every webhook is given at most WebhookBound. It is shut down
+// when the case ends. In a case that judges webhooks (Case.Webhooks), a
+// webhook left unanswered fails the case at once.
 func (c *Check) Emulator(opts *emulator.Options) *emulator.Emulator {
 	var o emulator.Options
 	if opts != nil {
 		o = *opts
 	}
 	o.Timeouts = merge(o.Timeouts, c.timeouts)
+	o.Timeouts.Callback = min(o.Timeouts.Callback, c.WebhookBound())
 	if o.TLSConfig == nil && c.Target.TLSConfig != nil {
 		o.TLSConfig = c.Target.TLSConfig.Clone()
 	}
@@ -190,18 +241,78 @@ func (c *Check) Emulator(opts *emulator.Options) *emulator.Emulator {
 	defer c.mu.Unlock()
 	if o.HTTPClient == nil {
 		if c.client == nil {
-			tr := weburl.NewTransport()
-			if c.Target.TLSConfig != nil {
-				tr.TLSClientConfig = c.Target.TLSConfig.Clone()
-			}
-			c.client = &http.Client{Transport: tr}
+			c.client = webhookClient(c.Target)
 		}
 		o.HTTPClient = c.client
 	}
 	e := emulator.New(&o)
 	c.emus = append(c.emus, e)
+	if c.Case.Webhooks && c.ctx != nil {
+		c.watchers.Add(1)
+		go func() {
+			defer c.watchers.Done()
+			c.watchWebhooks(e)
+		}()
+	}
 	return e
 }
+
+// webhookClient is an HTTP client of the run's own for webhooks.
+func webhookClient(t Target) *http.Client {
+	tr := weburl.NewTransport()
+	if t.TLSConfig != nil {
+		tr.TLSClientConfig = t.TLSConfig.Clone()
+	}
+	return &http.Client{Transport: tr}
+}
+
+// WebhookBound is how long the app has to answer each webhook: the smaller
+// of the callback timeout and WebhookLatencyLimit.
+func (c *Check) WebhookBound() time.Duration { return min(c.timeouts.Callback, WebhookLatencyLimit) }
+
+// watchWebhooks cuts the case as soon as one of e's webhooks goes
+// unanswered past the bound: waiting for the rest would only repeat it.
+func (c *Check) watchWebhooks(e *emulator.Emulator) {
+	en, err := e.Journal().WaitFor(c.ctx, func(en emulator.Entry) bool {
+		return en.Kind == emulator.KindWebhook && noAnswer(en.Error)
+	})
+	if err != nil {
+		return
+	}
+	hint := c.unansweredHint()
+	name := en.Event
+	if en.Cause != "" {
+		name += " (" + en.Cause + ")"
+	}
+	if en.StreamID != "" {
+		c.attachStreamID(e, en.StreamID)
+	} else {
+		c.attachCall(e, en.CallID)
+	}
+	c.cut(fmt.Sprintf("the %s webhook was not answered within %s — %s", name, c.WebhookBound(), hint), false, time.Time{})
+}
+
+// unansweredHint is the advice for a webhook left unanswered.
+func (c *Check) unansweredHint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hookHint != "" {
+		return c.hookHint
+	}
+	return fmt.Sprintf("answer every webhook at once (within %s), before doing any slow work: Bandwidth's callbackTimeout (15 s by default) turns a late answer into a failed delivery", c.WebhookBound())
+}
+
+// onUnanswered sets the advice given when a webhook of the case goes
+// unanswered (Case.Webhooks).
+func (c *Check) onUnanswered(hint string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookHint = hint
+}
+
+// noAnswer reports whether an attempt's error says the app never answered
+// within the callback timeout.
+func noAnswer(err string) bool { return strings.Contains(err, "no answer within") }
 
 // Defer runs f when the case ends, before its emulators are closed.
 func (c *Check) Defer(f func()) {
@@ -210,9 +321,12 @@ func (c *Check) Defer(f func()) {
 	c.cleanups = append(c.cleanups, f)
 }
 
-// cleanup runs the deferred functions (last first), closes the emulators
-// and releases the webhook client's connections.
-func (c *Check) cleanup() {
+// cleanup waits for the case's watchers, runs the deferred functions (last
+// first), shuts the emulators down (hanging up what is still live, with
+// emulator.InterruptGrace for the webhooks) and releases the webhook
+// client's connections.
+func (c *Check) cleanup(ctx context.Context) {
+	c.watchers.Wait()
 	c.mu.Lock()
 	cleanups, emus, client := c.cleanups, c.emus, c.client
 	c.cleanups = nil
@@ -220,11 +334,41 @@ func (c *Check) cleanup() {
 	for i := len(cleanups) - 1; i >= 0; i-- {
 		cleanups[i]()
 	}
+	var wg sync.WaitGroup
 	for _, e := range emus {
-		_ = e.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			shutdown(ctx, e)
+		}()
 	}
+	wg.Wait()
 	if client != nil {
 		client.CloseIdleConnections()
+	}
+}
+
+// shutdown hangs up e's live calls and closes it, giving the webhooks
+// emulator.InterruptGrace at most.
+func shutdown(ctx context.Context, e *emulator.Emulator) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emulator.InterruptGrace)
+	defer cancel()
+	_ = e.Shutdown(sctx)
+}
+
+// learn tells the run when the app left one of the case's webhooks
+// unanswered, so later socket cases send it none.
+func (c *Check) learn() {
+	c.mu.Lock()
+	emus := c.emus
+	c.mu.Unlock()
+	for _, e := range emus {
+		for _, d := range e.Deliveries() {
+			if noAnswer(d.Final().Error) {
+				c.rs.markSlow(fmt.Sprintf("the app left the %s webhook of case %s unanswered for %s", deliveryName(d), c.Case.ID, c.WebhookBound()))
+				return
+			}
+		}
 	}
 }
 
@@ -232,6 +376,13 @@ func (c *Check) cleanup() {
 func (c *Check) verdict() (Status, string, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.Case.Undocumented {
+		for i := range c.notes {
+			if c.notes[i].status == Fail {
+				c.notes[i].status = NonStrict
+			}
+		}
+	}
 	status := c.statusLocked()
 	var texts []string
 	for _, n := range c.notes {
@@ -241,6 +392,9 @@ func (c *Check) verdict() (Status, string, string) {
 	}
 	if len(texts) == 0 {
 		texts = []string{c.Case.Title}
+	}
+	if status == Pass && c.noHooks != "" {
+		texts = append(texts, fmt.Sprintf("(its streams carried no webhooks, since %s; the 5.x cases judge them)", c.noHooks))
 	}
 	reason := c.Case.ID + ": " + strings.Join(mergeHints(texts), "; ")
 	if status != Fail && status != NonStrict {
@@ -283,18 +437,27 @@ var tone = sync.OnceValue(func() media.Audio {
 })
 
 // Spec returns a stream spec aimed at the target: its destination and
-// credentials, its webhook endpoint and credentials, mode bidirectional
-// when the target plays audio back, Fast pace and a 440 Hz tone.
+// credentials, its webhook endpoint, method and credentials, mode
+// bidirectional when the target plays audio back, Fast pace and a 440 Hz
+// tone. In a case that does not judge webhooks, the spec carries none once
+// the app has left a webhook unanswered (see Case.Webhooks).
 func (c *Check) Spec(name string) emulator.StreamSpec {
 	t := c.Target
 	spec := emulator.StreamSpec{
 		Name: name, Destination: t.WebSocket,
 		DestinationUsername: t.WSUser, DestinationPassword: t.WSPassword,
-		StreamEventURL: t.Events, Username: t.EventUser, Password: t.EventPassword,
+		StreamEventURL: t.Events, StreamEventMethod: strings.ToUpper(t.EventMethod),
+		Username: t.EventUser, Password: t.EventPassword,
 		Pace: emulator.Fast, Audio: tone(),
 	}
 	if t.Bidirectional {
 		spec.Mode = protocol.ModeBidirectional
+	}
+	if why := c.rs.slow(); why != "" && !c.Case.Webhooks && spec.StreamEventURL != "" {
+		spec.StreamEventURL, spec.StreamEventMethod, spec.Username, spec.Password = "", "", "", ""
+		c.mu.Lock()
+		c.noHooks = why
+		c.mu.Unlock()
 	}
 	return spec
 }
@@ -304,16 +467,18 @@ func (c *Check) Spec(name string) emulator.StreamSpec {
 // streams, and the 5.x cases judge its webhooks.
 func (c *Check) probeSpec(name string) emulator.StreamSpec {
 	spec := c.Spec(name)
-	spec.StreamEventURL, spec.Username, spec.Password = "", "", ""
+	spec.StreamEventURL, spec.StreamEventMethod, spec.Username, spec.Password = "", "", "", ""
 	return spec
 }
 
-// Call starts a call on e; with disconnect, its disconnect webhook goes to
-// the target's Events URL with the webhook credentials.
+// Call starts a call on e; with disconnect, and a disconnect URL in the
+// target, its disconnect webhook goes there (with the target's disconnect
+// method and webhook credentials). No call's disconnect ever goes to the
+// Events URL: Bandwidth sends disconnect to the call's disconnectUrl only.
 func (c *Check) Call(e *emulator.Emulator, disconnect bool) (*emulator.Call, bool) {
 	spec := &emulator.CallSpec{}
-	if disconnect {
-		spec.DisconnectURL = c.Target.Events
+	if disconnect && c.Target.Disconnect != "" {
+		spec.DisconnectURL, spec.DisconnectMethod = c.Target.Disconnect, strings.ToUpper(c.Target.DisconnectMethod)
 		spec.Username, spec.Password = c.Target.EventUser, c.Target.EventPassword
 	}
 	call, err := e.NewCall(spec)
@@ -422,27 +587,6 @@ func appCloseEntry(s *emulator.Stream) (emulator.Entry, bool) {
 	return emulator.Entry{}, false
 }
 
-// appClosedFirst reports whether the app's close frame came before the
-// emulator ended the stream (its stop message, or an injected fault): the
-// app closed on its own and crossed the stop. Journal order decides: the
-// stop is journaled before the emulator's close frame is written, so no
-// answer to that close can precede it.
-func appClosedFirst(s *emulator.Stream) bool {
-	var received, ended int64
-	for _, en := range s.Call.Emulator().Journal().Entries() {
-		if en.StreamID != s.ID {
-			continue
-		}
-		switch {
-		case en.Kind == emulator.KindClose && en.By == emulator.ByApp && en.Code != 0 && received == 0:
-			received = en.Seq
-		case ended == 0 && ((en.Kind == emulator.KindFrameOut && en.Event == protocol.EventStop) || en.Kind == emulator.KindFault):
-			ended = en.Seq
-		}
-	}
-	return received != 0 && ended != 0 && received < ended
-}
-
 // normalClose reports whether a close code the app sent ends a connection
 // normally: 1000, 1001 (going away) or 1005 (a close frame without a code).
 func normalClose(code int) bool { return code == 1000 || code == 1001 || code == 1005 }
@@ -506,23 +650,59 @@ func (c *Check) stop(ctx context.Context, s *emulator.Stream, what, hint string)
 }
 
 // expectNoViolations checks that the app sent nothing the protocol does
-// not allow on the stream; the reason quotes the first violation.
+// not allow on the stream; the reason quotes the first violation. Messages
+// that are well formed but that Bandwidth's documents say nothing about (a
+// playAudio or clear on a unidirectional stream, an eventType other than
+// playAudio and clear) are non-strict: what Bandwidth does with them is
+// undocumented.
 func (c *Check) expectNoViolations(s *emulator.Stream, what string) bool {
 	ok, msg := match(s, suite.HaveNoViolations())
 	if ok {
 		return true
 	}
-	advice := "send only playAudio (contentType audio/pcmu or audio/pcm;rate=8000|16000|24000;…, a base64 payload of whole samples) and clear, as JSON text frames"
-	if s.Spec().Mode != protocol.ModeBidirectional {
-		advice = "a unidirectional stream takes no messages from the app: send playAudio only on streams started with mode=bidirectional (and, if the app plays audio back, say so with Target.Bidirectional)"
+	var hard, uni, unknown []emulator.Entry
+	for _, en := range s.Call.Emulator().Journal().Entries() {
+		if en.StreamID != s.ID || en.Kind != emulator.KindViolation {
+			continue
+		}
+		switch {
+		case strings.Contains(en.Error, "on a unidirectional stream"):
+			uni = append(uni, en)
+		case strings.HasPrefix(en.Error, "unknown eventType"):
+			unknown = append(unknown, en)
+		default:
+			hard = append(hard, en)
+		}
 	}
 	first, rest := splitMessage(msg)
-	if v := firstViolation(s); v != "" {
-		first += " (the first: " + v + ")"
+	if len(uni) > 0 {
+		c.NonStrict("%s: the app sent %s on a unidirectional stream (the first: %s) — what Bandwidth does with messages from the app on a unidirectional stream is undocumented; this app plays audio back: run with --bidirectional (Target.Bidirectional), and start its streams with mode=\"bidirectional\"",
+			what, plural(len(uni), "message", "messages"), uni[0].Error)
+		c.Attach(rest)
 	}
+	if len(unknown) > 0 {
+		c.NonStrict("%s: the app sent %s with an eventType Bandwidth does not document (the first: %s) — Bandwidth documents playAudio and clear only, and what it does with another eventType is undocumented: send only those",
+			what, plural(len(unknown), "message", "messages"), unknown[0].Error)
+		c.Attach(rest)
+	}
+	if len(hard) == 0 {
+		return len(uni)+len(unknown) == 0
+	}
+	advice := "send only playAudio (contentType audio/pcmu or audio/pcm;rate=8000|16000|24000;…, a base64 payload of whole samples) and clear, as JSON text frames"
+	if len(uni)+len(unknown) > 0 {
+		first = fmt.Sprintf("the app sent %s that break the protocol", plural(len(hard), "message", "messages"))
+	}
+	first += " (the first: " + hard[0].Error + ")"
 	c.Fail("%s: %s", what, withHint(first, advice))
 	c.Attach(rest)
 	return false
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // firstViolation is the error of the stream's first protocol violation,
@@ -538,8 +718,7 @@ func firstViolation(s *emulator.Stream) string {
 
 // expectEnded checks a stream ended the given way, with a hint when the
 // app ended it otherwise. For Bandwidth's own endings (stop, hangup) the
-// app's close frame must carry a normal code too: a close with an error
-// code that crossed the stop is the app ending the stream on its own.
+// app's close frame must carry a normal code too.
 func (c *Check) expectEnded(s *emulator.Stream, r *emulator.StreamResult, want emulator.Ending, what, hint string) bool {
 	ok, msg := match(s, suite.HaveEnded(want))
 	if !ok {
@@ -548,25 +727,39 @@ func (c *Check) expectEnded(s *emulator.Stream, r *emulator.StreamResult, want e
 		c.Attach(rest)
 		return false
 	}
-	if (want != emulator.EndStopStream && want != emulator.EndHangup) || !r.CloseHandshake {
+	if (want != emulator.EndStopStream && want != emulator.EndHangup) || !r.CloseHandshake || normalClose(r.CloseReceived) {
 		return true
 	}
-	// One journal scan decides both whether it failed and how to say so.
-	if first := appClosedFirst(s); first || !normalClose(r.CloseReceived) {
-		var text string
-		if first {
-			text = fmt.Sprintf("the app closed the socket on its own with code %d%s, before Bandwidth's stop — a consumer must take every valid Bandwidth message and keep the socket open until Bandwidth closes it", r.CloseReceived, parenthesized(r.CloseReason))
-		} else {
-			text = fmt.Sprintf("the app's close frame carried code %d%s, not a normal close — a consumer must take every valid Bandwidth message, keep the socket open until Bandwidth closes it and answer that close with 1000", r.CloseReceived, parenthesized(r.CloseReason))
-		}
-		if hint != "" {
-			text += "; " + hint
-		}
-		c.Fail("%s: %s", what, text)
-		c.AttachStream(s)
+	text := fmt.Sprintf("the app's close frame carried code %d%s, not a normal close — a consumer must take every valid Bandwidth message, keep the socket open until Bandwidth ends the stream and close with 1000", r.CloseReceived, parenthesized(r.CloseReason))
+	if hint != "" {
+		text += "; " + hint
+	}
+	c.Fail("%s: %s", what, text)
+	c.AttachStream(s)
+	return false
+}
+
+// expectNoAppFault waits for the stream's result and checks that the app
+// did not cause its ending: the cases whose subject is not the ending
+// itself (the webhook cases, say) still fail a stream the app broke.
+func (c *Check) expectNoAppFault(ctx context.Context, s *emulator.Stream, what, hint string) bool {
+	if s == nil {
+		return true
+	}
+	r, err := s.Wait(ctx)
+	if err != nil {
+		c.Fail("%s: %v", what, err)
 		return false
 	}
-	return true
+	ok, msg := match(s, suite.HaveNoAppFault())
+	if ok {
+		return true
+	}
+	first, rest := splitMessage(msg)
+	c.Fail("%s: %s", what, withHint(first, c.hintFor(s, r, hint)))
+	c.Attach(rest)
+	c.AttachStream(s)
+	return false
 }
 
 // hintFor is endingHint, followed by the case's own hint when the app

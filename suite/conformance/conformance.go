@@ -5,12 +5,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Status is a case's verdict.
@@ -62,15 +66,29 @@ type Target struct {
 	// WebSocket is the app's stream endpoint, the StartStream destination
 	// (ws:// or wss://, may carry a query string). Required.
 	WebSocket string
-	// Events is the app's webhook endpoint, the streamEventUrl (http:// or
-	// https://). Empty: no webhooks are sent and the 5.x cases are skipped.
+	// Events is the app's webhook endpoint for stream events, the
+	// streamEventUrl (http:// or https://). It receives mediaStreamStarted,
+	// mediaStreamRejected and mediaStreamStopped, never disconnect. Empty:
+	// no stream events are sent and the 5.x cases that need them are skipped.
 	Events string
+	// EventMethod is the streamEventMethod the app's StartStream sets:
+	// POST (the default, when empty) or GET. Every stream of the run sends
+	// its events with it; 5.11 checks GET deliveries only when it is GET.
+	EventMethod string
+	// Disconnect is the call's disconnectUrl (http:// or https://), the only
+	// place a disconnect webhook goes. Empty: no disconnect is sent and 5.8
+	// is informational, as on Bandwidth when a call has no disconnectUrl.
+	Disconnect string
+	// DisconnectMethod is the call's disconnectMethod: POST (the default,
+	// when empty) or GET.
+	DisconnectMethod string
 	// WSUser and WSPassword are the destination credentials the app
 	// requires on the handshake (destinationUsername/destinationPassword),
 	// if any.
 	WSUser, WSPassword string
 	// EventUser and EventPassword are the Basic credentials the app
-	// requires on webhooks (StartStream's username/password), if any.
+	// requires on webhooks (StartStream's username/password, and the
+	// call's for disconnect), if any.
 	EventUser, EventPassword string
 	// Bidirectional says the app plays audio back: its streams are started
 	// with mode=bidirectional and the 6.x cases run.
@@ -83,6 +101,14 @@ type Target struct {
 func (t Target) wsCredentials() bool    { return t.WSUser != "" || t.WSPassword != "" }
 func (t Target) eventCredentials() bool { return t.EventUser != "" || t.EventPassword != "" }
 
+// eventsByGET and disconnectByGET say the app asked for GET webhooks.
+func (t Target) eventsByGET() bool {
+	return t.Events != "" && strings.EqualFold(t.EventMethod, http.MethodGet)
+}
+func (t Target) disconnectByGET() bool {
+	return t.Disconnect != "" && strings.EqualFold(t.DisconnectMethod, http.MethodGet)
+}
+
 // validate says what is wrong with the target, if anything.
 func (t Target) validate() error {
 	if t.WebSocket == "" {
@@ -90,12 +116,22 @@ func (t Target) validate() error {
 	}
 	u, err := url.Parse(t.WebSocket)
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return fmt.Errorf("conformance: Target.WebSocket %q is not a ws:// or wss:// URL", t.WebSocket)
+		return fmt.Errorf("conformance: Target.WebSocket %q is not a ws:// or wss:// URL", weburl.Redact(t.WebSocket))
 	}
-	if t.Events != "" {
-		u, err := url.Parse(t.Events)
+	for _, f := range []struct{ name, url string }{{"Events", t.Events}, {"Disconnect", t.Disconnect}} {
+		if f.url == "" {
+			continue
+		}
+		u, err := url.Parse(f.url)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("conformance: Target.Events %q is not an http:// or https:// URL", t.Events)
+			return fmt.Errorf("conformance: Target.%s %q is not an http:// or https:// URL", f.name, weburl.Redact(f.url))
+		}
+	}
+	for _, f := range []struct{ name, method string }{{"EventMethod", t.EventMethod}, {"DisconnectMethod", t.DisconnectMethod}} {
+		switch strings.ToUpper(f.method) {
+		case "", http.MethodPost, http.MethodGet:
+		default:
+			return fmt.Errorf("conformance: Target.%s is %q: want POST or GET", f.name, f.method)
 		}
 	}
 	return nil
@@ -114,6 +150,16 @@ type Case struct {
 	// the faults, so that an app a fault breaks for every stream is blamed
 	// in the case that caused it, not in whichever case ran beside it.
 	Serial bool
+	// Webhooks marks the cases that judge the app's webhook answers (5.x):
+	// their streams always carry webhooks, and a webhook the app leaves
+	// unanswered past the prompt bound fails the case at once. The other
+	// cases send webhooks too, but stop sending them once the app has left
+	// one unanswered, so a slow webhook endpoint cannot stall the run.
+	Webhooks bool
+	// Undocumented marks the cases about behaviour Bandwidth documents
+	// nowhere (robustness a consumer should have): a failure is NonStrict,
+	// never Fail.
+	Undocumented bool
 	// Run does the work and reports through c. It returns when done; the
 	// emulators it made through c are closed afterwards.
 	Run func(ctx context.Context, c *Check)
@@ -140,6 +186,8 @@ type Options struct {
 	// Only selects the cases whose ID or title it matches; nil runs all.
 	// Cases not selected are left out of the results.
 	Only *regexp.Regexp
+	// Skip leaves out the cases whose ID or title it matches (after Only).
+	Skip *regexp.Regexp
 	// Lenient counts NonStrict as passing. Results keep their NonStrict
 	// status either way; Passed(results, o.Lenient) applies it.
 	Lenient bool
@@ -147,8 +195,15 @@ type Options struct {
 	// runs them one by one). Serial cases always run alone.
 	Parallel int
 	// Timeouts are the emulators' time limits; a zero field takes the
-	// field of DefaultTimeouts.
+	// field of DefaultTimeouts. Every webhook is given the smaller of
+	// Timeouts.Callback and WebhookLatencyLimit: a later answer fails the
+	// 5.x cases anyway, and waiting longer for it would only slow the run.
 	Timeouts emulator.Timeouts
+	// CaseTimeout bounds each case: past it the case fails (the app
+	// stopped answering) and its emulators are shut down. Zero: the
+	// larger of DefaultCaseTimeout and twice the sum of the handshake,
+	// write and close timeouts.
+	CaseTimeout time.Duration
 	// OnResult, if set, receives each result as its case finishes (one
 	// call at a time), for progress reports.
 	OnResult func(Result)
@@ -157,6 +212,9 @@ type Options struct {
 func (o Options) validate() error {
 	if o.Parallel < 0 {
 		return fmt.Errorf("conformance: Options.Parallel is %d: want 0 (the default, %d) or more", o.Parallel, DefaultParallel)
+	}
+	if o.CaseTimeout < 0 {
+		return fmt.Errorf("conformance: Options.CaseTimeout is negative (%s)", o.CaseTimeout)
 	}
 	t := o.Timeouts
 	for name, d := range map[string]time.Duration{"Handshake": t.Handshake, "Write": t.Write,
@@ -173,22 +231,33 @@ const DefaultParallel = 4
 
 // DefaultTimeouts are the emulator timeouts of every case: short, so a
 // faulty app is found out quickly, but safe for a correct app on a busy
-// machine.
+// machine. Callback is Bandwidth's default callbackTimeout; webhooks are
+// given at most WebhookLatencyLimit all the same (see Options.Timeouts).
 func DefaultTimeouts() emulator.Timeouts {
 	return emulator.Timeouts{
 		Handshake:      5 * time.Second,
 		Write:          5 * time.Second,
-		CloseHandshake: 3 * time.Second,
-		Callback:       5 * time.Second,
+		CloseHandshake: 2 * time.Second,
+		Callback:       emulator.DefaultCallbackTimeout,
 		DeadPeer:       300 * time.Millisecond,
 	}
 }
 
 func (o Options) timeouts() emulator.Timeouts { return merge(o.Timeouts, DefaultTimeouts()) }
 
-// CaseTimeout bounds one case: past it the case fails (an app that
-// stopped answering altogether) and its emulators are closed.
-const CaseTimeout = 90 * time.Second
+// DefaultCaseTimeout is the least time a case gets before it fails as
+// stalled (see Options.CaseTimeout). A case against a correct app takes a
+// few seconds at most.
+const DefaultCaseTimeout = 30 * time.Second
+
+// caseTimeout is the deadline of each case.
+func (o Options) caseTimeout() time.Duration {
+	if o.CaseTimeout > 0 {
+		return o.CaseTimeout
+	}
+	t := o.timeouts()
+	return max(DefaultCaseTimeout, 2*(t.Handshake+t.Write+t.CloseHandshake))
+}
 
 // Result is the outcome of one case.
 type Result struct {
@@ -205,6 +274,10 @@ type Result struct {
 	// matchers' record of the stream and its webhooks, the journal
 	// excerpt), on Fail and NonStrict only.
 	Journal string `json:"journal,omitempty"`
+	// Interrupted is true when the run was interrupted (its context
+	// ended) before the case could finish: Status is Skip, and the case
+	// says nothing about the app.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Passed reports whether every result passes: none failed and, unless
@@ -218,22 +291,42 @@ func Passed(results []Result, lenient bool) bool {
 	return true
 }
 
-// Selected returns the cases o.Only selects (all of them when nil), in ID order.
-func Selected(only *regexp.Regexp) []Case {
+// Selected returns the cases only selects (all of them when nil), in ID order.
+func Selected(only *regexp.Regexp) []Case { return Select(only, nil) }
+
+// Select returns the cases only selects (all when nil) that skip does not
+// match (none is left out when nil), in ID order. Both match a case's ID or
+// its title.
+func Select(only, skip *regexp.Regexp) []Case {
 	var out []Case
 	for _, c := range Cases() {
-		if only == nil || only.MatchString(c.ID) || only.MatchString(c.Title) {
-			out = append(out, c)
+		if only != nil && !only.MatchString(c.ID) && !only.MatchString(c.Title) {
+			continue
 		}
+		if skip != nil && (skip.MatchString(c.ID) || skip.MatchString(c.Title)) {
+			continue
+		}
+		out = append(out, c)
 	}
 	return out
 }
 
 // Run runs the selected cases against the target and returns their
-// results in ID order. Independent cases run Options.Parallel at a time;
-// a Serial case waits for the cases before it and runs alone. The error
-// is only for a bad Target or Options, in which case nothing ran. When ctx
-// ends, the cases not yet started are reported as Skip.
+// results in ID order.
+//
+// It first checks, with one stream, that the app can be reached at all:
+// when the WebSocket upgrade fails (nothing listens, no answer within the
+// handshake timeout, an answer other than 101), or a webhook endpoint
+// cannot be reached, Run returns an *UnreachableError and runs no case. A
+// webhook endpoint that answers too slowly is noted instead: the cases that
+// do not judge webhooks then send none, and the 5.x cases fail.
+//
+// Independent cases run Options.Parallel at a time; a Serial case waits for
+// the cases before it and runs alone. Other errors are for a bad Target or
+// Options, in which case nothing ran. When ctx ends (an interrupt), the
+// cases under way stop within a couple of seconds (their calls are hung up
+// with emulator.InterruptGrace to spare) and every case not finished is
+// reported as Skip with Interrupted set.
 func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
@@ -241,7 +334,13 @@ func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	cases := Selected(o.Only)
+	cases := Select(o.Only, o.Skip)
+	rs := &runState{}
+	if ctx.Err() == nil && len(cases) > 0 {
+		if err := preflight(ctx, t, o, rs); err != nil {
+			return nil, err
+		}
+	}
 	results := make([]Result, len(cases))
 	par := o.Parallel
 	if par == 0 {
@@ -261,7 +360,7 @@ func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 	for i, cs := range cases {
 		if cs.Serial {
 			wg.Wait()
-			report(i, runCase(ctx, t, cs, o))
+			report(i, runCase(ctx, t, cs, o, rs))
 			continue
 		}
 		sem <- struct{}{}
@@ -269,7 +368,7 @@ func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			report(i, runCase(ctx, t, cs, o))
+			report(i, runCase(ctx, t, cs, o, rs))
 		}()
 	}
 	wg.Wait()
@@ -277,7 +376,8 @@ func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 }
 
 // RunCase runs one case on its own, as Run would: for wrappers that make
-// each case a test of their own (a Ginkgo It per case).
+// each case a test of their own (a Ginkgo It per case). It does not check
+// reachability first (see Preflight).
 func RunCase(ctx context.Context, t Target, cs Case, o Options) (Result, error) {
 	if err := t.validate(); err != nil {
 		return Result{}, err
@@ -288,18 +388,60 @@ func RunCase(ctx context.Context, t Target, cs Case, o Options) (Result, error) 
 	if cs.Run == nil {
 		return Result{}, fmt.Errorf("conformance: case %s has no Run function", cs.ID)
 	}
-	return runCase(ctx, t, cs, o), nil
+	return runCase(ctx, t, cs, o, &runState{}), nil
 }
 
-func runCase(ctx context.Context, t Target, cs Case, o Options) Result {
+// Preflight checks, with one stream, that the app can be reached: Run's
+// first step, for wrappers that run the cases one by one with RunCase. It
+// returns an *UnreachableError when it cannot be, another error for a bad
+// Target or Options, and nil otherwise (also when ctx ended first).
+func Preflight(ctx context.Context, t Target, o Options) error {
+	if err := t.validate(); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return preflight(ctx, t, o, &runState{})
+}
+
+// runState is what the cases of one run share.
+type runState struct {
+	// slowHooks, once set, says why the socket cases send no more
+	// webhooks: the app left one unanswered past the prompt bound.
+	slowHooks atomic.Pointer[string]
+}
+
+// markSlow records that the app leaves webhooks unanswered (first reason wins).
+func (rs *runState) markSlow(why string) { rs.slowHooks.CompareAndSwap(nil, &why) }
+
+// slow is why the socket cases send no webhooks, "" while they do.
+func (rs *runState) slow() string {
+	if p := rs.slowHooks.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Result {
 	start := time.Now()
 	res := Result{ID: cs.ID, Group: cs.Group, Title: cs.Title}
 	if err := ctx.Err(); err != nil {
-		res.Status, res.Reason = Skip, fmt.Sprintf("%s: not run: %v", cs.ID, err)
+		res.Status, res.Reason, res.Interrupted = Skip, fmt.Sprintf("%s: not run: interrupted (%v)", cs.ID, err), true
 		return res
 	}
-	c := newCheck(t, cs, o.timeouts())
-	cctx, cancel := context.WithTimeout(ctx, CaseTimeout)
+	limit := o.caseTimeout()
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	c := newCheck(t, cs, o.timeouts(), rs, cctx, cancel)
+	deadline, _ := cctx.Deadline()
+	stopDeadline := context.AfterFunc(cctx, func() {
+		if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+			c.cut(fmt.Sprintf("the case did not finish within %s: the app stopped answering (see the journal)", limit), true, deadline)
+		}
+	})
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -308,17 +450,15 @@ func runCase(ctx context.Context, t Target, cs Case, o Options) Result {
 		}()
 		cs.Run(cctx, c)
 	}()
-	timedOut := errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
-	c.cleanup()
-	switch {
-	case ctx.Err() != nil:
-		res.Status, res.Reason = Skip, fmt.Sprintf("%s: interrupted: %v", cs.ID, ctx.Err())
+	stopDeadline()
+	c.cleanup(ctx)
+	if ctx.Err() != nil {
+		res.Status, res.Reason, res.Interrupted = Skip, fmt.Sprintf("%s: interrupted before the case finished (%v)", cs.ID, ctx.Err()), true
 		res.Duration = time.Since(start)
 		return res
-	case timedOut:
-		c.Fail("the case did not finish within %s: the app stopped answering (see the journal)", CaseTimeout)
 	}
+	c.learn()
 	res.Status, res.Reason, res.Journal = c.verdict()
 	res.Duration = time.Since(start)
 	return res

@@ -7,10 +7,13 @@
 // program of one's own.
 //
 //	results, err := conformance.Run(ctx, conformance.Target{
-//		WebSocket: "ws://127.0.0.1:8080/media",
-//		Events:    "http://127.0.0.1:8080/events",
+//		WebSocket:  "ws://127.0.0.1:8080/media",
+//		Events:     "http://127.0.0.1:8080/events",
+//		Disconnect: "http://127.0.0.1:8080/disconnect",
 //	}, conformance.Options{})
-//	if err != nil { … } // a bad Target or Options; nothing ran
+//	var unreachable *conformance.UnreachableError
+//	if errors.As(err, &unreachable) { … } // the app is down: no case ran
+//	if err != nil { … }                    // a bad Target or Options; nothing ran
 //	for _, r := range results {
 //		fmt.Println(r.ID, r.Status, r.Reason)
 //	}
@@ -23,56 +26,88 @@
 //     them, and keeps working with a query string in the destination.
 //   - 2.x start: the app takes every shape of start message: with no
 //     StreamParams or the maximum of 12, each tracks value, unknown extra
-//     fields.
-//   - 3.x media: it keeps reading at the real-time pace and keeps up with
-//     a burst.
+//     fields (non-strict).
+//   - 3.x media: it keeps reading at the real-time pace, keeps up with a
+//     burst, and ignores a message with an unknown eventType (non-strict).
 //   - 4.x endings: it completes the close handshake after a StopStream
-//     and a hangup, and survives a TCP reset, a silent drop, an internal
-//     error (close 1011) and broken handshakes, still accepting a new
-//     stream after each.
+//     and a hangup (closing first as it reads stop is fine), and survives
+//     a TCP reset, a silent drop, an internal error (close 1011) and broken
+//     handshakes, still accepting a new stream after each.
 //   - 5.x webhooks: every stream event and the disconnect is answered
 //     exactly 204 (another 2xx is non-strict), promptly, also when it is a
-//     duplicate or comes as a GET, and refused without the configured
-//     Basic credentials.
+//     duplicate, and refused without the configured Basic credentials;
+//     webhooks come as GET only when the app asks for GET
+//     (Target.EventMethod, Target.DisconnectMethod), disconnect only when
+//     the target has a disconnect URL; mediaStreamStarted is answered while
+//     its stream is live, not once it is over.
 //   - 6.x bidirectional (only with Target.Bidirectional): the app plays
 //     valid audio back soon after the start and commits no protocol
 //     violation.
 //   - 7.x concurrency and recovery: several streams on one call, several
-//     calls at once, and a fault on one stream leaving another intact.
+//     calls at once (all live at the same moment), and a fault on one
+//     stream leaving another intact.
 //
 // Cases() lists them all with their titles.
+//
+// # Where webhooks go
+//
+// As on Bandwidth: stream events (mediaStreamStarted, Rejected, Stopped)
+// go to Target.Events with Target.EventMethod and nowhere else; disconnect
+// goes to Target.Disconnect with Target.DisconnectMethod, and nowhere when
+// it is empty (5.8 is then informational). No case sends a GET the app did
+// not ask for.
 //
 // # Verdicts
 //
 // Each case ends with one Status: Pass; Fail, with a Reason that starts
 // with the case ID and says what the app did wrong and what to do instead;
-// NonStrict, for an answer Bandwidth accepts but does not document (200
-// or 201 instead of 204); Info, for a measurement or a check that does not
-// apply (no credentials configured); Skip, for a case that does not apply
-// to the target (6.x without Bidirectional, 5.x without an Events URL). On
-// Fail and NonStrict, Result.Journal holds what the emulator recorded
-// around the failure. The judgements are the suite package's Gomega
-// matchers, run with a standalone Gomega, so a reason reads the same as a
-// failed expectation in a Go spec or a scenario file.
+// NonStrict, for behaviour Bandwidth accepts or does not document (200 or
+// 201 instead of 204; playAudio on a unidirectional stream, whose advice is
+// to run with --bidirectional; an eventType other than playAudio and clear;
+// the cases marked Undocumented, 2.6 and 3.3), always with advice; Info,
+// for a measurement or a check that does not apply (no credentials, no
+// disconnect URL, no GET); Skip, for a case that does not apply to the
+// target (6.x without Bidirectional, 5.x without an Events URL) or that an
+// interrupt stopped (Result.Interrupted). A stream that ends by a fault of
+// the app (emulator.StreamResult.AppFault) fails its case unless that
+// ending is the case's subject. On Fail and NonStrict, Result.Journal holds
+// what the emulator recorded around the failure. The judgements are the
+// suite package's Gomega matchers, run with a standalone Gomega, so a
+// reason reads the same as a failed expectation in a Go spec or a scenario
+// file.
+//
+// # Time
+//
+// Run first checks, with one stream, that the app can be reached: an app
+// that is down, never answers the upgrade, or whose webhook endpoint
+// refuses connections is one *UnreachableError, at once, instead of every
+// case failing the same way. Every webhook is given WebhookLatencyLimit
+// (or the callback timeout, when shorter): a case that judges webhooks
+// fails at that bound rather than waiting out Bandwidth's callbackTimeout,
+// and once the app has left a webhook unanswered the other cases send it
+// none. Every case has a deadline (Options.CaseTimeout). So a hung or slow
+// app fails the whole suite within a minute; a correct one passes it in a
+// few seconds.
 //
 // Each case builds its own emulator with short but safe timeouts
-// (DefaultTimeouts, overridable with Options.Timeouts) and closes it when
-// it ends; independent cases run in parallel (Options.Parallel, 4 by
-// default), cases marked Serial (pacing, and the faults) run alone. Against a correct
-// consumer the whole suite takes a few seconds. Cases running in parallel
-// share the app, as Bandwidth's calls do: an app that cannot serve two
-// streams at once fails more than the 7.x cases (Parallel: 1 isolates
-// them).
+// (DefaultTimeouts, overridable with Options.Timeouts) and shuts it down
+// when it ends; independent cases run in parallel (Options.Parallel, 4 by
+// default), cases marked Serial (pacing, and the faults) run alone. Cases
+// running in parallel share the app, as Bandwidth's calls do: an app that
+// cannot serve two streams at once fails more than the 7.x cases
+// (Parallel: 1 isolates them). When ctx ends, the cases under way stop
+// within emulator.InterruptGrace and report Skip with Interrupted set.
 //
 // Only the case's own subject is judged: the socket cases (1.x to 4.x,
 // 6.x, 7.x) send webhooks but leave their answers to the 5.x cases, and
 // the probe after a fault (suite.AcceptNewStream) runs without webhooks.
 // A stream that should end cleanly must end with Bandwidth's stop and
 // close, the app's close frame back with a normal code, and no protocol
-// violation (on a unidirectional stream, any message from the app is one).
+// violation.
 //
 // Run runs the cases; RunCase runs one of them (a Ginkgo wrapper makes
-// each an It); Selected lists the cases an Options.Only selects; Passed
+// each an It) and Preflight the reachability check; Select and Selected
+// list the cases Options.Only selects and Options.Skip leaves out; Passed
 // and Status.Passing judge results.
 //
 // # Writing a case

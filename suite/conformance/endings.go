@@ -61,6 +61,10 @@ func closeHandshake(ctx context.Context, c *Check, name, what string, want emula
 	if r.CloseReceived != 1000 {
 		c.Pass("the app answered with %d rather than echoing 1000 (allowed)", r.CloseReceived)
 	}
+	if r.AppClosedFirst {
+		c.Pass("%s: stop, and the app closed with %d as it read it (before Bandwidth's close, allowed); the close handshake completed", what, r.CloseReceived)
+		return
+	}
 	c.Pass("%s: stop, close 1000, and the app's close %d came back %s later", what, r.CloseReceived, closeLatency(e, s.ID))
 }
 
@@ -110,6 +114,9 @@ func fault(ctx context.Context, c *Check, name string, f emulator.Fault, after, 
 		c.Fail("%s: %v", after, err)
 		return
 	}
+	if !c.expectNoAppFault(ctx, s, fmt.Sprintf("stream %q, before the %s", name, f), "") {
+		return
+	}
 	if check != nil {
 		check(s, r)
 	}
@@ -122,19 +129,19 @@ func fault(ctx context.Context, c *Check, name string, f emulator.Fault, after, 
 
 // 4.3
 func survivesReset(ctx context.Context, c *Check) {
-	fault(ctx, c, "reset", emulator.EndReset, "after a TCP reset of the previous stream",
+	fault(ctx, c, "reset", emulator.FaultReset, "after a TCP reset of the previous stream",
 		"a reset connection must only end that stream: clean it up and keep serving new ones", nil)
 }
 
 // 4.4
 func survivesDrop(ctx context.Context, c *Check) {
-	fault(ctx, c, "drop", emulator.EndDrop, "after a silent drop of the previous stream (its socket still half-open)",
+	fault(ctx, c, "drop", emulator.FaultDrop, "after a silent drop of the previous stream (its socket still half-open)",
 		"a connection that goes silent must not block the app: serve each connection on its own, and time out dead ones rather than waiting on them", nil)
 }
 
 // 4.5
 func survivesInternalError(ctx context.Context, c *Check) {
-	fault(ctx, c, "internal-error", emulator.EndInternalError, "after an internal-error close (1011) of the previous stream",
+	fault(ctx, c, "internal-error", emulator.FaultError, "after an internal-error close (1011) of the previous stream",
 		"a close with 1011 ends only that stream: answer it and keep serving new ones",
 		func(s *emulator.Stream, _ *emulator.StreamResult) {
 			c.Expect(s, suite.HaveCompletedCloseHandshake(),

@@ -26,7 +26,15 @@ func acceptsUpgrade(ctx context.Context, c *Check) {
 		return
 	}
 	lat := handshakeLatency(e, s.ID)
-	_ = call.Hangup(ctx) // how the stream ends is 4.2's business
+	// How the close goes is 4.2's business, but a stream the app broke
+	// fails here too.
+	if err := call.Hangup(ctx); err != nil {
+		c.Fail("hanging up: %v", err)
+		return
+	}
+	if !c.expectNoAppFault(ctx, s, fmt.Sprintf("stream %q, at the hangup", s.Name), "") {
+		return
+	}
 	creds := ""
 	if c.Target.wsCredentials() {
 		creds = " with the destination credentials"

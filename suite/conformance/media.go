@@ -22,9 +22,12 @@ const (
 func readsRealtime(ctx context.Context, c *Check) {
 	what := "at the real-time pace (a 20 ms frame every 20 ms)"
 	hint := "read every frame as it comes and never let a gap of 20 ms between frames end the stream (no short read timeouts)"
-	// Skipped frames mean the emulator's writes fell behind: an app that
-	// reads too slowly, or a machine too busy to run the emulator on time.
-	// A second attempt tells them apart; only skips in both count.
+	// Skipped frames mean the emulator's writes fell behind. 2 s of audio
+	// (some 30 KB) fits the socket buffers, so a slow reader cannot block
+	// them: it is the machine running bwemu that was busy. A second attempt
+	// may get the pace right; when it does not, the pace was not tested,
+	// and the case says so rather than blame the app (3.2 judges a reader
+	// too slow to keep up).
 	var skipped []int
 	for attempt := 1; attempt <= 2; attempt++ {
 		e := c.Emulator(nil)
@@ -53,9 +56,8 @@ func readsRealtime(ctx context.Context, c *Check) {
 		}
 		skipped = append(skipped, r.Skipped)
 		if attempt == 2 {
-			c.Fail("%s: the emulator's writes fell more than 60 ms behind and frames were skipped in two attempts (%d, then %d) — the app read too slowly for real-time audio: read every frame as it comes and do slow work off the read loop (on an overloaded machine, run again)",
-				what, skipped[0], skipped[1])
-			c.AttachStream(s)
+			c.Info("the app took both streams and stopped them cleanly, but the real-time pace was not tested: the machine running bwemu was too busy to keep it (it skipped %d, then %d frames; 2 s of audio fits the socket buffers, so the app did not cause it) — run again on a quieter machine",
+				skipped[0], skipped[1])
 		}
 	}
 }

@@ -14,18 +14,24 @@ import (
 // target set up in a BeforeEach or BeforeSuite.
 //
 //	var _ = specs.DescribeConformance("my app", func() conformance.Target {
-//		return conformance.Target{WebSocket: "ws://127.0.0.1:8080/media", Events: "http://127.0.0.1:8080/events"}
+//		return conformance.Target{WebSocket: "ws://127.0.0.1:8080/media", Events: "http://127.0.0.1:8080/events",
+//			Disconnect: "http://127.0.0.1:8080/disconnect"}
 //	}, conformance.Options{})
+//
+// Each case runs on its own (conformance.RunCase), without the reachability
+// check conformance.Run makes first; call conformance.Preflight in a
+// BeforeSuite to fail fast, with one message, on an app that is down.
 func DescribeConformance(text string, target func() conformance.Target, o conformance.Options) bool {
 	return Describe(text, Label("conformance"), func() { ConformanceSpecs(target, o) })
 }
 
 // ConformanceSpecs registers the conformance cases in the current
-// container. A failed case fails its spec with the reason and the journal;
-// non-strict fails too unless o.Lenient; informational verdicts become
-// report entries; cases that do not apply are skipped.
+// container (those o.Only selects and o.Skip does not leave out). A failed
+// case fails its spec with the reason and the journal; non-strict fails too
+// unless o.Lenient; informational verdicts become report entries; cases
+// that do not apply are skipped.
 func ConformanceSpecs(target func() conformance.Target, o conformance.Options) {
-	for _, c := range conformance.Selected(o.Only) {
+	for _, c := range conformance.Select(o.Only, o.Skip) {
 		decorators := []any{Label("conformance", c.Group)}
 		if c.Serial {
 			decorators = append(decorators, Serial)

@@ -1,0 +1,177 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
+)
+
+// UnreachableError says the app could not be reached at one of its
+// endpoints, so no case ran: one finding instead of every case failing the
+// same way.
+type UnreachableError struct {
+	// Endpoint is the Target field that could not be reached: "WebSocket",
+	// "Events" or "Disconnect".
+	Endpoint string
+	// URL is that endpoint, without any password in it.
+	URL string
+	// Problem says what went wrong, the root cause first: "nothing listens
+	// at 127.0.0.1:9", "no answer to the WebSocket upgrade within 5s", "the
+	// destination answered HTTP 404 Not Found instead of 101 Switching
+	// Protocols".
+	Problem string
+	// Hint says what to do about it.
+	Hint string
+}
+
+func (e *UnreachableError) Error() string {
+	s := fmt.Sprintf("conformance: the app cannot be reached at Target.%s %s: %s", e.Endpoint, e.URL, e.Problem)
+	if e.Hint != "" {
+		s += " — " + e.Hint
+	}
+	return s
+}
+
+// preflightMargin is what the preflight adds to a bound it waits on, for
+// the emulator to record what it saw.
+const preflightMargin = time.Second
+
+// preflight runs one stream against the target, as a call would: the
+// WebSocket upgrade, mediaStreamStarted, a hangup with its stop, close,
+// mediaStreamStopped and disconnect. It returns an *UnreachableError when
+// an endpoint cannot be reached at all, and records in rs an endpoint that
+// leaves a webhook unanswered past the bound. It judges nothing else: that
+// is what the cases are for.
+func preflight(ctx context.Context, t Target, o Options, rs *runState) error {
+	c := newCheck(t, Case{ID: "preflight"}, o.timeouts(), rs, ctx, nil)
+	defer c.cleanup(ctx)
+	e := c.Emulator(nil)
+	call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: t.Disconnect, DisconnectMethod: strings.ToUpper(t.DisconnectMethod),
+		Username: t.EventUser, Password: t.EventPassword})
+	if err != nil {
+		return fmt.Errorf("conformance: could not start a call (a bug in bwemu): %w", err)
+	}
+	spec := c.Spec("preflight")
+	s, err := call.StartStream(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("conformance: could not start a stream (a bug in bwemu): %w", err)
+	}
+	if err := s.Connected(ctx); err != nil {
+		r, werr := s.Wait(ctx)
+		if werr != nil {
+			return nil // interrupted: Run reports every case as not run
+		}
+		return &UnreachableError{Endpoint: "WebSocket", URL: weburl.Redact(t.WebSocket), Problem: connectProblem(r, c.timeouts.Handshake), Hint: preflightHint(t, r)}
+	}
+	bound := c.WebhookBound()
+	if t.Events != "" {
+		wctx, cancel := context.WithTimeout(ctx, bound+preflightMargin)
+		en, err := e.Journal().WaitFor(wctx, func(en emulator.Entry) bool {
+			return en.Kind == emulator.KindWebhook && en.StreamID == s.ID && en.Event == protocol.EventMediaStreamStarted
+		})
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			rs.markSlow(fmt.Sprintf("the app left the mediaStreamStarted webhook of a first stream unanswered for %s", bound))
+		case noAnswer(en.Error):
+			rs.markSlow(fmt.Sprintf("the app left the mediaStreamStarted webhook of a first stream unanswered for %s", bound))
+		case en.Error != "":
+			return &UnreachableError{Endpoint: "Events", URL: weburl.Redact(t.Events), Problem: webhookProblem(t.Events, en.Error),
+				Hint: "is the app's webhook endpoint at this URL, and is it running?"}
+		}
+	}
+	if rs.slow() != "" {
+		return nil // the hangup's webhooks would only wait out the bound again
+	}
+	hctx, cancel := context.WithTimeout(ctx, c.timeouts.Write+c.timeouts.CloseHandshake+3*bound+preflightMargin)
+	defer cancel()
+	if err := call.Hangup(hctx); err != nil {
+		return nil // the app is slow to end the stream: the cases will say so
+	}
+	for _, d := range e.Deliveries() {
+		if d.Event == nil || d.Event.EventType != protocol.EventDisconnect {
+			continue
+		}
+		switch a := d.Final(); {
+		case noAnswer(a.Error):
+			rs.markSlow(fmt.Sprintf("the app left the disconnect webhook of a first call unanswered for %s", bound))
+		case a.Error != "" && !a.Interrupted:
+			return &UnreachableError{Endpoint: "Disconnect", URL: weburl.Redact(t.Disconnect), Problem: webhookProblem(t.Disconnect, a.Error),
+				Hint: "is the app's disconnect endpoint at this URL, and is it running?"}
+		}
+	}
+	return nil
+}
+
+// connectProblem says why a stream did not connect, in a few words.
+func connectProblem(r *emulator.StreamResult, handshake time.Duration) string {
+	switch r.Ending {
+	case emulator.EndConnectRefused:
+		if m := nothingListens.FindString(r.ErrorMessage); m != "" {
+			return m
+		}
+	case emulator.EndHandshakeTimeout:
+		return fmt.Sprintf("no answer to the WebSocket upgrade within %s (--handshake-timeout)", handshake)
+	case "":
+		return "the stream did not connect"
+	}
+	if r.ErrorMessage != "" {
+		return r.ErrorMessage
+	}
+	return string(r.Ending)
+}
+
+// preflightHint says what to do about a WebSocket that did not connect, in
+// words for the command line and the Go API alike.
+func preflightHint(t Target, r *emulator.StreamResult) string {
+	switch r.Ending {
+	case emulator.EndConnectRefused:
+		return "is the app running, and listening there?"
+	case emulator.EndHandshakeTimeout:
+		return "the app took the connection but never answered the upgrade: is it stuck, or is this a port of something else?"
+	case emulator.EndHandshakeStatus:
+		switch {
+		case (r.HandshakeStatus == http.StatusUnauthorized || r.HandshakeStatus == http.StatusForbidden) && t.wsCredentials():
+			return "the app refused the destination credentials given (--ws-user/--ws-password, Target.WSUser/WSPassword): are they the ones it expects?"
+		case r.HandshakeStatus == http.StatusUnauthorized || r.HandshakeStatus == http.StatusForbidden:
+			return "the app demands credentials: give the ones it expects (--ws-user/--ws-password, Target.WSUser/WSPassword)"
+		case r.HandshakeStatus == http.StatusNotFound:
+			return "is the path of the WebSocket URL the one the app serves?"
+		}
+		return "the app must answer Bandwidth's WebSocket upgrade with 101 Switching Protocols"
+	case emulator.EndConnectFailed:
+		return "check the URL (and for wss:// the certificate: --ca, Target.TLSConfig)"
+	}
+	return "the app must accept Bandwidth's WebSocket upgrade"
+}
+
+// nothingListens is the root cause in a connect-refused errorMessage.
+var nothingListens = regexp.MustCompile(`nothing listens at [^)\s]+`)
+
+// webhookProblem turns a failed webhook attempt into the root cause.
+func webhookProblem(raw, attemptErr string) string {
+	if strings.Contains(attemptErr, "connection refused") {
+		if u, err := url.Parse(raw); err == nil {
+			host := u.Host
+			if u.Port() == "" {
+				port := "80"
+				if u.Scheme == "https" {
+					port = "443"
+				}
+				host += ":" + port
+			}
+			return "nothing listens at " + host
+		}
+	}
+	return attemptErr
+}
