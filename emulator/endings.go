@@ -212,7 +212,7 @@ func (ss *session) drop() (Ending, string) {
 		case <-timer.C:
 			return EndDrop, ss.e.opts.Timeouts.DeadPeer.String()
 		case c := <-ss.s.cmds:
-			if c.kind == cmdMedia {
+			if c.kind != cmdEnd {
 				c.reached <- false
 			}
 		case <-ss.abort.Done():

@@ -27,17 +27,17 @@ type Kind string
 // Journal entry kinds.
 const (
 	KindCall      Kind = "call"      // a call began or ended
-	KindHandshake      = "handshake" // the WebSocket upgrade and its answer
-	KindFrameOut       = "frame.out" // a message the emulator sent
-	KindFrameIn        = "frame.in"  // a message the app sent
-	KindMedia          = "media"     // totals of media frames sent on a track
-	KindViolation      = "violation" // something the app sent that breaks the protocol
-	KindClose          = "close"     // a close frame or the end of the connection
-	KindFault          = "fault"     // a fault the emulator injected
-	KindEnding         = "ending"    // how a stream ended, with its cause
-	KindWebhook        = "webhook"   // one webhook delivery attempt and the app's answer
-	KindRejected       = "rejected"  // a StartStream refused (duplicate, track limit)
-	KindPacing         = "pacing"    // late frames skipped in realtime pacing
+	KindHandshake Kind = "handshake" // the WebSocket upgrade and its answer
+	KindFrameOut  Kind = "frame.out" // a message the emulator sent
+	KindFrameIn   Kind = "frame.in"  // a message the app sent
+	KindMedia     Kind = "media"     // totals of media frames sent on a track
+	KindViolation Kind = "violation" // something the app sent that breaks the protocol
+	KindClose     Kind = "close"     // a close frame or the end of the connection
+	KindFault     Kind = "fault"     // a fault the emulator injected
+	KindEnding    Kind = "ending"    // how a stream ended, with its cause
+	KindWebhook   Kind = "webhook"   // one webhook delivery attempt and the app's answer
+	KindRejected  Kind = "rejected"  // a StartStream refused (duplicate, track limit)
+	KindPacing    Kind = "pacing"    // late frames skipped in realtime pacing
 )
 
 // Entry is one line of the journal. Fields not relevant to a kind are empty.

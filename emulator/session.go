@@ -295,6 +295,14 @@ func (ss *session) handle(c command) (Ending, string, bool) {
 	case cmdEnd:
 		e, d := ss.end(c.ending)
 		return e, d, true
+	case cmdSend:
+		if err := ss.write(c.message); err != nil {
+			c.reached <- false
+			e, d := ss.writeFailed(err)
+			return e, d, true
+		}
+		ss.journal(Entry{Kind: KindFrameOut, By: ByEmulator, Message: "a message of the test's own", Data: quoteFrame(c.message)})
+		c.reached <- true
 	}
 	return "", "", false
 }

@@ -378,6 +378,28 @@ func (s *Stream) media(ctx context.Context, d time.Duration, silent bool) error 
 	}
 }
 
+// Send sends a text message of the caller's own to the app on the live
+// stream, between two media frames: say an eventType Bandwidth may add one
+// day, to check that the app ignores it and keeps streaming. It is
+// journaled like every frame the emulator sends, and returns once written.
+func (s *Stream) Send(ctx context.Context, message []byte) error {
+	reached := make(chan bool, 1)
+	if !s.command(command{kind: cmdSend, message: message, reached: reached}) {
+		return s.endedError()
+	}
+	select {
+	case ok := <-reached:
+		if !ok {
+			return s.endedError()
+		}
+		return nil
+	case <-s.done:
+		return s.endedError()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (s *Stream) endedError() error {
 	<-s.done
 	return fmt.Errorf("stream %q ended (%s): %s", s.Name, s.result.Ending, firstNonEmpty(s.result.ErrorMessage, s.result.Cause))
@@ -451,6 +473,7 @@ type cmdKind int
 const (
 	cmdMedia cmdKind = iota
 	cmdEnd
+	cmdSend
 )
 
 type command struct {
@@ -458,6 +481,7 @@ type command struct {
 	ending  Ending
 	frames  int64
 	silent  bool
+	message []byte // cmdSend's
 	reached chan bool
 }
 

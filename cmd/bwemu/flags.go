@@ -1,20 +1,111 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"regexp"
 	"strings"
 )
 
-// parseInterspersed parses flags that may come before or after positional
-// arguments (bwemu stream ws://… --for 2s), returning the positionals.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+// commandFlags are one command's flags: register defines them on a flag
+// set, and config checks what was given (with the positional arguments)
+// and makes the command's config, or returns a usage error.
+type commandFlags[C any] interface {
+	register(fs *flag.FlagSet)
+	config(pos []string) (C, error)
+}
+
+// parseCommand parses args, flags interspersed with positional arguments,
+// with f's flags into the command's config. The error is a usage error or
+// a *helpRequest.
+func parseCommand[C any](name string, f commandFlags[C], args []string) (C, error) {
+	fs := flagSet(name)
+	f.register(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		var zero C
+		return zero, err
+	}
+	return f.config(pos)
+}
+
+// commandFunc is how main runs a command: with its arguments, on the
+// context an interrupt cancels, printing to stdout and stderr; it returns
+// the exit code.
+type commandFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+
+// command makes a commandFunc of a command's parse and run functions. What
+// parse refuses is printed here, with the command's usage line (or, for
+// --help, the usage and every flag), so run starts from a valid config.
+func command[C any](synopsis string, parse func(args []string) (C, error),
+	run func(ctx context.Context, cfg C, stdout, stderr io.Writer) int) commandFunc {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		cfg, err := parse(args)
+		if err != nil {
+			return explain(err, synopsis, stdout, stderr)
+		}
+		return run(ctx, cfg, stdout, stderr)
+	}
+}
+
+// badUsage is a complaint about the command line (exit 2).
+type badUsage string
+
+func (e badUsage) Error() string { return string(e) }
+
+// usagef is a usage error.
+func usagef(format string, args ...any) error { return badUsage(fmt.Sprintf(format, args...)) }
+
+// helpRequest is --help (or -h): the flags the help lists.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (*helpRequest) Error() string { return "help requested" }
+
+// explain prints what parsing refused and returns the exit code: for
+// --help the usage and every flag on stdout (exit 0), else the complaint
+// and the usage line on stderr (exit 2).
+func explain(err error, synopsis string, stdout, stderr io.Writer) int {
+	var help *helpRequest
+	if errors.As(err, &help) {
+		fmt.Fprintf(stdout, "usage: %s\n\nflags:\n", synopsis)
+		help.fs.SetOutput(stdout)
+		help.fs.PrintDefaults()
+		return exitPass
+	}
+	return usageError(stderr, synopsis, "%v", err)
+}
+
+// usageError prints a one-line complaint and the command's usage line.
+func usageError(stderr io.Writer, synopsis string, format string, args ...any) int {
+	fmt.Fprintf(stderr, "bwemu: %s\nusage: %s\n(run with --help for every flag)\n", fmt.Sprintf(format, args...), synopsis)
+	return exitUsage
+}
+
+// flagSet returns a flag set that prints nothing: explain does, one line
+// for an error and everything for --help.
+func flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseArgs parses flags that may come before or after positional
+// arguments (bwemu stream ws://… --for 2s), returning the positionals;
+// its errors are usage errors and *helpRequest.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return nil, &helpRequest{fs}
+		case err != nil:
+			return nil, badUsage(err.Error())
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -28,35 +119,81 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// newFlagSet returns a flag set whose errors parseFlags reports.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // parseFlags prints: one line for an error, everything for --help
-	fs.Usage = func() {}
-	return fs
-}
+// newFlagSet is flagSet for commands that parse with parseFlags.
+func newFlagSet(name, _ string, _ io.Writer) *flag.FlagSet { return flagSet(name) }
 
-// parseFlags parses interspersed flags; on failure it prints the complaint
-// and the usage line (the whole flag list for --help) and returns the exit
-// code with ok false.
+// parseFlags is parseArgs for commands that print their own usage
+// errors: on failure it prints as explain does and returns the exit code
+// with ok false.
 func parseFlags(fs *flag.FlagSet, synopsis string, args []string, stdout, stderr io.Writer) (pos []string, code int, ok bool) {
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stdout, "usage: %s\n\nflags:\n", synopsis)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return nil, exitPass, false
-	}
+	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return nil, usageError(stderr, synopsis, "%v", err), false
+		return nil, explain(err, synopsis, stdout, stderr), false
 	}
 	return pos, 0, true
 }
 
-// usageError prints a one-line complaint and the command's usage line.
-func usageError(stderr io.Writer, synopsis string, format string, args ...any) int {
-	fmt.Fprintf(stderr, "bwemu: %s\nusage: %s\n(run with --help for every flag)\n", fmt.Sprintf(format, args...), synopsis)
-	return exitUsage
+// noArguments refuses positional arguments.
+func noArguments(pos []string) error {
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	return nil
+}
+
+// pattern is a regular-expression flag's value: nil when it is not set.
+func pattern(flag, expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, usagef("%s: %v", flag, err)
+	}
+	return re, nil
+}
+
+// appURLs are the app under test's URLs as the command line names them:
+// its WebSocket (--ws, or stream's DESTINATION), its stream event URL
+// (--events) and the call's disconnect URL (--disconnect); "" when not
+// given.
+type appURLs struct {
+	ws, events, disconnect string
+}
+
+// check refuses a URL of the wrong scheme; wsName names the WebSocket
+// URL's flag or argument in the complaint.
+func (a appURLs) check(wsName string) error {
+	for _, u := range []struct {
+		name, value string
+		schemes     []string
+	}{{wsName, a.ws, []string{"ws", "wss"}}, {"--events", a.events, []string{"http", "https"}},
+		{"--disconnect", a.disconnect, []string{"http", "https"}}} {
+		if u.value == "" {
+			continue
+		}
+		if err := checkURL(u.value, u.schemes...); err != nil {
+			return usagef("%s: %v", u.name, err)
+		}
+	}
+	return nil
+}
+
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	for _, s := range schemes {
+		if u.Scheme == s && u.Host != "" {
+			return nil
+		}
+	}
+	article := "a"
+	if strings.HasPrefix(schemes[0], "http") {
+		article = "an" // "an http URL", as it is read aloud
+	}
+	return fmt.Errorf("%q is not %s %s:// URL", raw, article, strings.Join(schemes, ":// or "))
 }
 
 // kvFlag collects repeated k=v flags in order.

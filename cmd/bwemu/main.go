@@ -13,8 +13,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -96,13 +94,45 @@ func exitCode(ctx context.Context, args []string, code int) int {
 	if !errors.Is(context.Cause(ctx), errInterrupted) || len(args) == 0 {
 		return code
 	}
-	switch args[0] {
-	case "stream", "run", "conform", "validate":
-		if code == exitPass || code == exitFail {
-			return exitInterrupted
-		}
+	if c, ok := lookup(args[0]); ok && c.judges && (code == exitPass || code == exitFail) {
+		return exitInterrupted
 	}
 	return code
+}
+
+// cliCommand is one of the CLI's commands.
+type cliCommand struct {
+	name string
+	// judges says the command gives a verdict on the app, which an
+	// interrupt voids (exitCode).
+	judges bool
+	run    commandFunc
+}
+
+// commands are the CLI's commands. Each parses its arguments into a
+// config, then runs on it (see command), but conform, whose
+// conformCommand does both.
+var commands = []cliCommand{
+	{"stream", true, command(streamSynopsis, parseStream, runStream)},
+	{"run", true, command(runSynopsis, parseRun, runRun)},
+	{"validate", true, command(validateSynopsis, parseValidate, runValidate)},
+	{"conform", true, conformCommand},
+	{"consumer", false, command(consumerSynopsis, parseConsumer, runConsumer)},
+	{"serve", false, command(serveSynopsis, parseServe, runServe)},
+	{"version", false, command(versionSynopsis, parseVersion, runVersion)},
+}
+
+// lookup finds a command by name; --version is version.
+func lookup(name string) (cliCommand, bool) {
+	if name == "--version" {
+		name = "version"
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return cliCommand{}, false
 }
 
 // run is the whole CLI, callable from specs.
@@ -119,21 +149,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		return exitUsage
 	}
 	switch args[0] {
-	case "stream":
-		return streamCommand(ctx, args[1:], stdout, stderr)
-	case "run":
-		return runCommand(ctx, args[1:], stdout, stderr)
-	case "validate":
-		return validateCommand(ctx, args[1:], stdout, stderr)
-	case "conform":
-		return conformCommand(ctx, args[1:], stdout, stderr)
-	case "consumer":
-		return consumerCommand(ctx, args[1:], stdout, stderr)
-	case "serve":
-		return serveCommand(ctx, args[1:], stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, versionLine())
-		return exitPass
 	case "help", "-h", "--help":
 		if len(args) > 1 {
 			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
@@ -141,75 +156,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		fmt.Fprint(stdout, usage)
 		return exitPass
 	}
-	fmt.Fprintf(stderr, "bwemu: unknown command %q\n\n%s", args[0], usage)
-	return exitUsage
-}
-
-// version, when set at build time with -ldflags "-X main.version=v1.2.3",
-// overrides the version in the build info.
-var version string
-
-// buildVersion is what `bwemu version` reports.
-type buildVersion struct {
-	Version  string // v1.2.3, a pseudo-version, or "dev"
-	Commit   string // the VCS revision, empty when unknown
-	Date     string // the revision's commit time (RFC 3339), empty when unknown
-	Modified bool   // built from a tree with uncommitted changes
-}
-
-// versionOf reads the version from the build info: the main module's
-// version (set by `go install …@vX` and, from a checkout, a pseudo-version
-// of the commit), the VCS revision and its time. override (from -ldflags)
-// wins over the module version; "(devel)" and nothing at all read as dev.
-func versionOf(bi *debug.BuildInfo, ok bool, override string) buildVersion {
-	v := buildVersion{Version: "dev"}
-	if ok && bi != nil {
-		if mv := bi.Main.Version; mv != "" && mv != "(devel)" {
-			v.Version = mv
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				v.Commit = s.Value
-			case "vcs.time":
-				v.Date = s.Value
-			case "vcs.modified":
-				v.Modified = s.Value == "true"
-			}
-		}
+	c, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "bwemu: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
 	}
-	if override != "" {
-		v.Version = override
-	}
-	return v
-}
-
-// String is the one line `bwemu version` prints:
-// "bwemu v1.2.3 (commit 0123456789ab, 2025-06-01T12:00:00Z)".
-func (v buildVersion) String() string {
-	var details []string
-	if v.Commit != "" {
-		c := v.Commit
-		if len(c) > 12 {
-			c = c[:12]
-		}
-		if v.Modified {
-			c += " with uncommitted changes"
-		}
-		details = append(details, "commit "+c)
-	}
-	if v.Date != "" {
-		details = append(details, v.Date)
-	}
-	line := "bwemu " + v.Version
-	if len(details) > 0 {
-		line += " (" + strings.Join(details, ", ") + ")"
-	}
-	return line
-}
-
-// versionLine is the running binary's version line.
-func versionLine() string {
-	bi, ok := debug.ReadBuildInfo()
-	return versionOf(bi, ok, version).String()
+	return c.run(ctx, args[1:], stdout, stderr)
 }

@@ -53,13 +53,45 @@ func (r *report) header(spec emulator.StreamSpec) {
 }
 
 // result prints what happened and returns the exit code. An interrupted
-// run (interruptedAt not zero) gives no verdict: it says so, lists what
-// the app got wrong before the interrupt, and returns exitInterrupted.
-func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliveries []*emulator.Delivery, journalFile string, interruptedAt time.Time, elapsed time.Duration) int {
+// run gives no verdict: it says so, lists what the app got wrong before
+// the interrupt, and returns exitInterrupted.
+func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliveries []*emulator.Delivery, journalFile string, interrupted bool, elapsed time.Duration) int {
 	w := r.w
-	interrupted := !interruptedAt.IsZero()
-	var problems []string
 	fmt.Fprintln(w)
+	problems := r.stream(res)
+	if p := endingProblem(res, asked, interrupted); p != "" {
+		problems = append(problems, p)
+	}
+	problems = append(problems, r.webhooks(deliveries)...)
+	if journalFile != "" {
+		fmt.Fprintf(w, "\n  journal      %s (%d entries)\n", journalFile, r.journal.Len())
+	}
+	fmt.Fprintf(w, "\n  took         %s\n", elapsed.Round(time.Millisecond))
+	fmt.Fprintln(w)
+	code := exitFail
+	switch {
+	case interrupted:
+		fmt.Fprintf(w, "INTERRUPTED after %s (%s of media): no verdict on the app\n", elapsed.Round(time.Millisecond), res.MediaDuration)
+		if len(problems) > 0 {
+			fmt.Fprintln(w, "  before the interrupt:")
+		}
+		code = exitInterrupted
+	case len(problems) == 0:
+		fmt.Fprintln(w, "PASS: the stream ran as asked and every webhook was answered 204")
+		return exitPass
+	default:
+		fmt.Fprintln(w, "FAIL: the app misbehaved")
+	}
+	for _, p := range problems {
+		fmt.Fprintf(w, "  - %s\n", p)
+	}
+	return code
+}
+
+// stream prints what the stream carried and how it ended, and returns the
+// protocol violations as a problem.
+func (r *report) stream(res *emulator.StreamResult) (problems []string) {
+	w := r.w
 	if res.Connected {
 		fmt.Fprintf(w, "  connected    handshake answered %d\n", res.HandshakeStatus)
 	} else {
@@ -93,21 +125,30 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 	fmt.Fprintf(w, "  ended        %s: %s\n", res.Ending, row.Wire)
 	fmt.Fprintf(w, "  close        %s\n", describeClose(res))
 	fmt.Fprintf(w, "  webhook      %s, cause %s%s\n", res.Event, res.Cause, prefixed(", errorMessage: ", res.ErrorMessage))
-	switch {
-	case interrupted && res.AppFault && res.EndTime.Before(interruptedAt):
-		// The app ended the stream badly before the interrupt.
-		problems = append(problems, fmt.Sprintf("the stream ended by %s%s", res.Ending, prefixed(": ", res.ErrorMessage)))
-	case interrupted:
-		// The interrupt decided how the stream ended (a close handshake
-		// cut short is no fault of the app's).
-	case res.Ending != asked:
-		problems = append(problems, fmt.Sprintf("the stream was to end by %s but ended by %s%s", asked, res.Ending, prefixed(": ", res.ErrorMessage)))
-	case res.AppFault:
-		problems = append(problems, fmt.Sprintf("%s is the app's fault", res.Ending))
-	}
+	return problems
+}
 
+// endingProblem says what is wrong with how the stream ended, "" if nothing.
+func endingProblem(res *emulator.StreamResult, asked emulator.Ending, interrupted bool) string {
+	switch {
+	case interrupted && res.AppFault:
+		// The app ended the stream badly: a stream the interrupt cut short
+		// is recorded as aborted, never as the app's fault.
+		return fmt.Sprintf("the stream ended by %s%s", res.Ending, prefixed(": ", res.ErrorMessage))
+	case interrupted:
+	case res.Ending != asked:
+		return fmt.Sprintf("the stream was to end by %s but ended by %s%s", asked, res.Ending, prefixed(": ", res.ErrorMessage))
+	case res.AppFault:
+		return fmt.Sprintf("%s is the app's fault", res.Ending)
+	}
+	return ""
+}
+
+// webhooks prints the table of the app's answers and returns the ones
+// that were not 204.
+func (r *report) webhooks(deliveries []*emulator.Delivery) (problems []string) {
 	if len(deliveries) > 0 {
-		fmt.Fprintln(w, "\n  webhooks (the app's answers)")
+		fmt.Fprintln(r.w, "\n  webhooks (the app's answers)")
 	}
 	for _, d := range deliveries {
 		a := d.Final()
@@ -130,44 +171,26 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 			verdict = fmt.Sprintf("FAIL want 204%s", bodyNote(a.Body))
 			problems = append(problems, fmt.Sprintf("%s was answered %d, not 204", d.Event.EventType, a.Status))
 		}
-		retry := ""
-		if len(d.Attempts) > 1 {
-			retry = " after a retry"
+		fmt.Fprintf(r.w, "    %-40s %s %s %s\n", what, d.Method, answerOf(d), verdict)
+	}
+	return problems
+}
+
+// answerOf is how the app answered a webhook: "204 in 1.2ms", or what an
+// interrupt left of it.
+func answerOf(d *emulator.Delivery) string {
+	a := d.Final()
+	if d.Interrupted() {
+		if a.Latency > 0 {
+			return "no answer in " + roundLatency(a.Latency).String() + ":"
 		}
-		if d.Interrupted() {
-			answer := "not sent"
-			if a.Latency > 0 {
-				answer = "no answer in " + roundLatency(a.Latency).String()
-			}
-			fmt.Fprintf(w, "    %-40s %s %s: %s\n", what, d.Method, answer, verdict)
-			continue
-		}
-		fmt.Fprintf(w, "    %-40s %s %3d in %-10s%s %s\n", what, d.Method, a.Status, roundLatency(a.Latency), retry, verdict)
+		return "not sent:"
 	}
-	if journalFile != "" {
-		fmt.Fprintf(w, "\n  journal      %s (%d entries)\n", journalFile, r.journal.Len())
+	retry := ""
+	if len(d.Attempts) > 1 {
+		retry = " after a retry"
 	}
-	fmt.Fprintf(w, "\n  took         %s\n", elapsed.Round(time.Millisecond))
-	fmt.Fprintln(w)
-	if interrupted {
-		fmt.Fprintf(w, "INTERRUPTED after %s (%s of media): no verdict on the app\n", elapsed.Round(time.Millisecond), res.MediaDuration)
-		if len(problems) > 0 {
-			fmt.Fprintln(w, "  before the interrupt:")
-		}
-		for _, p := range problems {
-			fmt.Fprintf(w, "  - %s\n", p)
-		}
-		return exitInterrupted
-	}
-	if len(problems) == 0 {
-		fmt.Fprintln(w, "PASS: the stream ran as asked and every webhook was answered 204")
-		return exitPass
-	}
-	fmt.Fprintln(w, "FAIL: the app misbehaved")
-	for _, p := range problems {
-		fmt.Fprintf(w, "  - %s\n", p)
-	}
-	return exitFail
+	return fmt.Sprintf("%3d in %-10s%s", a.Status, roundLatency(a.Latency), retry)
 }
 
 // roundLatency keeps three significant digits or so: 1.23ms, 2.523s.

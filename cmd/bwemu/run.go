@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -46,9 +45,7 @@ func loadFiles(paths []string, stderr io.Writer) ([]*scenarios.File, bool) {
 
 // targetFlags are the flags that point scenario files at an app, shared
 // by run and validate (which checks the files as run would run them).
-type targetFlags struct {
-	ws, events, disconnect string
-}
+type targetFlags struct{ appURLs }
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.ws, "ws", "", "the app's WebSocket URL, overriding the files' target.websocket")
@@ -56,24 +53,9 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.disconnect, "disconnect", "", "the app's disconnect URL (the call's disconnectUrl), overriding the files' target.disconnect")
 }
 
-// check validates the URLs; complaint is "" when they are fine.
-func (t *targetFlags) check() string {
-	for _, u := range []struct{ flag, v string }{{"--ws", t.ws}, {"--events", t.events}, {"--disconnect", t.disconnect}} {
-		schemes := []string{"http", "https"}
-		if u.flag == "--ws" {
-			schemes = []string{"ws", "wss"}
-		}
-		if u.v != "" {
-			if err := checkURL(u.v, schemes...); err != nil {
-				return fmt.Sprintf("%s: %v", u.flag, err)
-			}
-		}
-	}
-	return ""
-}
-
-func (t *targetFlags) apply(o *scenarios.RunOptions) {
-	o.WebSocket, o.Events, o.Disconnect = t.ws, t.events, t.disconnect
+// options are the run options that point the files at the app.
+func (t *targetFlags) options() scenarios.RunOptions {
+	return scenarios.RunOptions{WebSocket: t.ws, Events: t.events, Disconnect: t.disconnect}
 }
 
 // checkFiles prints what cannot hold for the files' targets under o
@@ -88,25 +70,35 @@ func checkFiles(files []*scenarios.File, o scenarios.RunOptions, stderr io.Write
 	return false
 }
 
-func validateCommand(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("validate", validateSynopsis, stderr)
-	var tf targetFlags
-	tf.register(fs)
-	pos, code, ok := parseFlags(fs, validateSynopsis, args, stdout, stderr)
-	if !ok {
-		return code
-	}
+// filesConfig is what validate is asked: the scenario files, and the app
+// they would run against.
+type filesConfig struct {
+	files []string
+	opts  scenarios.RunOptions
+}
+
+// validateFlags are validate's flags.
+type validateFlags struct{ targetFlags }
+
+func (f *validateFlags) config(pos []string) (*filesConfig, error) {
 	if len(pos) == 0 {
-		return usageError(stderr, validateSynopsis, "no scenario file given")
+		return nil, usagef("no scenario file given")
 	}
-	if c := tf.check(); c != "" {
-		return usageError(stderr, validateSynopsis, "%s", c)
+	if err := f.check("--ws"); err != nil {
+		return nil, err
 	}
-	files, ok := loadFiles(pos, stderr)
-	var o scenarios.RunOptions
-	tf.apply(&o)
+	return &filesConfig{files: pos, opts: f.options()}, nil
+}
+
+func parseValidate(args []string) (*filesConfig, error) {
+	return parseCommand("validate", &validateFlags{}, args)
+}
+
+// runValidate loads and checks every file, saying ok for each good one.
+func runValidate(_ context.Context, c *filesConfig, stdout, stderr io.Writer) int {
+	files, ok := loadFiles(c.files, stderr)
 	for _, f := range files {
-		if !checkFiles([]*scenarios.File{f}, o, stderr) {
+		if !checkFiles([]*scenarios.File{f}, c.opts, stderr) {
 			ok = false
 			continue
 		}
@@ -118,93 +110,87 @@ func validateCommand(_ context.Context, args []string, stdout, stderr io.Writer)
 	return exitPass
 }
 
-func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", runSynopsis, stderr)
-	var o scenarios.RunOptions
-	var tf targetFlags
-	tf.register(fs)
-	fs.StringVar(&o.CA, "ca", "", "a PEM CA certificate to trust for wss:// streams, https:// webhooks and BXML fetches, overriding the files' target.ca")
-	pace := newChoice("", "realtime", "fast")
-	fs.Var(pace, "pace", "realtime or fast, overriding the files (default: each file's own, else realtime)")
-	fs.IntVar(&o.Parallel, "parallel", scenarios.DefaultParallel, "scenarios run at once")
-	focus := fs.String("focus", "", "run only scenarios whose name matches this regular expression")
-	skip := fs.String("skip", "", "skip scenarios whose name matches this regular expression")
-	fs.IntVar(&o.Repeat, "repeat", 1, "run each scenario N times (any failing repetition fails the run)")
-	junit := fs.String("junit", "", "write a JUnit XML report to FILE")
-	jsonOut := fs.String("json", "", "write a JSON report (results and webhook exchanges) to FILE")
-	fs.StringVar(&o.JournalDir, "journal", "", "write one JSON Lines journal per scenario into DIR")
-	fs.BoolVar(&o.FailFast, "fail-fast", false, "stop starting scenarios after the first failure")
-	pos, code, ok := parseFlags(fs, runSynopsis, args, stdout, stderr)
+// runFlags are run's flags.
+type runFlags struct {
+	targetFlags
+	ca, focus, skip, junit, json, journal string
+	pace                                  *choiceFlag
+	parallel, repeat                      int
+	failFast                              bool
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	f.targetFlags.register(fs)
+	fs.StringVar(&f.ca, "ca", "", "a PEM CA certificate to trust for wss:// streams, https:// webhooks and BXML fetches, overriding the files' target.ca")
+	f.pace = newChoice("", "realtime", "fast")
+	fs.Var(f.pace, "pace", "realtime or fast, overriding the files (default: each file's own, else realtime)")
+	fs.IntVar(&f.parallel, "parallel", scenarios.DefaultParallel, "scenarios run at once")
+	fs.StringVar(&f.focus, "focus", "", "run only scenarios whose name matches this regular expression")
+	fs.StringVar(&f.skip, "skip", "", "skip scenarios whose name matches this regular expression")
+	fs.IntVar(&f.repeat, "repeat", 1, "run each scenario N times (any failing repetition fails the run)")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to FILE")
+	fs.StringVar(&f.json, "json", "", "write a JSON report (results and webhook exchanges) to FILE")
+	fs.StringVar(&f.journal, "journal", "", "write one JSON Lines journal per scenario into DIR")
+	fs.BoolVar(&f.failFast, "fail-fast", false, "stop starting scenarios after the first failure")
+}
+
+// runConfig is what run is asked.
+type runConfig struct {
+	filesConfig
+	focus, skip string // as given, for the complaint when they select nothing
+	junit, json string // the report files, "" for none
+}
+
+func (f *runFlags) config(pos []string) (*runConfig, error) {
+	switch {
+	case len(pos) == 0:
+		return nil, usagef("no scenario file given")
+	case f.parallel < 1:
+		return nil, usagef("--parallel must be at least 1")
+	case f.repeat < 1:
+		return nil, usagef("--repeat must be at least 1")
+	}
+	o := f.options()
+	o.CA, o.Pace, o.Parallel, o.Repeat, o.JournalDir, o.FailFast = f.ca, f.pace.value, f.parallel, f.repeat, f.journal, f.failFast
+	var err error
+	if o.Focus, err = pattern("--focus", f.focus); err != nil {
+		return nil, err
+	}
+	if o.Skip, err = pattern("--skip", f.skip); err != nil {
+		return nil, err
+	}
+	if err := f.check("--ws"); err != nil {
+		return nil, err
+	}
+	if _, err := trustCA(f.ca); err != nil {
+		return nil, err // scenarios.Run loads it again, per file
+	}
+	return &runConfig{filesConfig: filesConfig{files: pos, opts: o}, focus: f.focus, skip: f.skip, junit: f.junit, json: f.json}, nil
+}
+
+func parseRun(args []string) (*runConfig, error) {
+	return parseCommand("run", &runFlags{}, args)
+}
+
+// runRun runs the scenario files and reports like a test runner: progress
+// on stderr, the table and each failure on stdout, JUnit and JSON files.
+func runRun(ctx context.Context, c *runConfig, stdout, stderr io.Writer) int {
+	files, code, ok := c.prepare(stderr)
 	if !ok {
 		return code
-	}
-	if len(pos) == 0 {
-		return usageError(stderr, runSynopsis, "no scenario file given")
-	}
-	if o.Parallel < 1 {
-		return usageError(stderr, runSynopsis, "--parallel must be at least 1")
-	}
-	if o.Repeat < 1 {
-		return usageError(stderr, runSynopsis, "--repeat must be at least 1")
-	}
-	o.Pace = pace.value
-	for _, re := range []struct {
-		flag, expr string
-		dst        **regexp.Regexp
-	}{{"--focus", *focus, &o.Focus}, {"--skip", *skip, &o.Skip}} {
-		if re.expr == "" {
-			continue
-		}
-		compiled, err := regexp.Compile(re.expr)
-		if err != nil {
-			return usageError(stderr, runSynopsis, "%s: %v", re.flag, err)
-		}
-		*re.dst = compiled
-	}
-	if c := tf.check(); c != "" {
-		return usageError(stderr, runSynopsis, "%s", c)
-	}
-	tf.apply(&o)
-	if o.CA != "" {
-		if _, err := loadCA(o.CA); err != nil {
-			return usageError(stderr, runSynopsis, "--ca: %v", err)
-		}
-	}
-	files, ok := loadFiles(pos, stderr)
-	if !ok {
-		return exitUsage
-	}
-	total := 0
-	for _, f := range files {
-		for _, sc := range f.Scenarios {
-			if o.Selected(sc) {
-				total++
-			}
-		}
-	}
-	if total == 0 {
-		return usageError(stderr, runSynopsis, "%s", nothingSelected(*focus, *skip))
-	}
-	if !checkFiles(files, o, stderr) {
-		return exitUsage
-	}
-	if o.JournalDir != "" {
-		if err := os.MkdirAll(o.JournalDir, 0o755); err != nil {
-			return usageError(stderr, runSynopsis, "--journal: %v", err)
-		}
 	}
 	// Report files are created once the input is known good and before
 	// anything runs: a bad path is bad input, and a broken scenario file
 	// leaves an earlier report alone.
-	junitFile, jsonFile, code, ok := createReports(stderr, runSynopsis, *junit, *jsonOut)
+	junitFile, jsonFile, code, ok := createReports(stderr, runSynopsis, c.junit, c.json)
 	if !ok {
 		return code
 	}
 	defer closeAll(junitFile, jsonFile)
 
-	prog := newProgress(stderr, total*o.Repeat)
-	o.OnStart = prog.started
-	o.OnResult = prog.finished
+	o := c.opts
+	prog := newProgress(stderr, selected(files, o)*o.Repeat)
+	o.OnStart, o.OnResult = prog.started, prog.finished
 	started := time.Now()
 	results, err := scenarios.Run(ctx, files, o)
 	took := time.Since(started)
@@ -236,6 +222,39 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitPass
 }
 
+// prepare loads the files and checks them against the selection and the
+// target, and creates the journal directory: whatever is wrong is bad
+// input, said before anything runs.
+func (c *runConfig) prepare(stderr io.Writer) ([]*scenarios.File, int, bool) {
+	files, ok := loadFiles(c.files, stderr)
+	if !ok {
+		return nil, exitUsage, false
+	}
+	if selected(files, c.opts) == 0 {
+		return nil, usageError(stderr, runSynopsis, "%s", nothingSelected(c.focus, c.skip)), false
+	}
+	if !checkFiles(files, c.opts, stderr) {
+		return nil, exitUsage, false
+	}
+	if err := journalDir(c.opts.JournalDir); err != nil {
+		return nil, usageError(stderr, runSynopsis, "%v", err), false
+	}
+	return files, 0, true
+}
+
+// selected counts the scenarios o selects.
+func selected(files []*scenarios.File, o scenarios.RunOptions) int {
+	n := 0
+	for _, f := range files {
+		for _, sc := range f.Scenarios {
+			if o.Selected(sc) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // nothingSelected says why --focus and --skip leave nothing to run.
 func nothingSelected(focus, skip string) string {
 	switch {
@@ -247,53 +266,20 @@ func nothingSelected(focus, skip string) string {
 	return fmt.Sprintf("--skip: every scenario matches %q, so none is left to run", skip)
 }
 
-// createReports creates the --junit and --json files (either may be
-// unset), in that order, so a bad path is reported the same way each time.
-func createReports(stderr io.Writer, synopsis, junit, jsonOut string) (junitFile, jsonFile *os.File, code int, ok bool) {
-	files := []**os.File{&junitFile, &jsonFile}
-	for i, r := range []struct{ flag, path string }{{"--junit", junit}, {"--json", jsonOut}} {
-		if r.path == "" {
-			continue
-		}
-		f, err := os.Create(r.path)
-		if err != nil {
-			closeAll(junitFile, jsonFile)
-			return nil, nil, usageError(stderr, synopsis, "%s: %v", r.flag, err), false
-		}
-		*files[i] = f
-	}
-	return junitFile, jsonFile, 0, true
-}
-
-func closeAll(files ...*os.File) {
-	for _, f := range files {
-		if f != nil {
-			f.Close()
-		}
-	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // printSummary prints the table of results, then the account of each
 // failure. An interrupted run says so instead of a verdict.
 func printSummary(w io.Writer, results []*scenarios.Result, took time.Duration, interrupted bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSCENARIO\tRESULT\tTIME\tFILE")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Label(), strings.ToUpper(r.Status), r.Duration.Round(time.Millisecond), r.Pos)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Label(), strings.ToUpper(string(r.Status)), r.Duration.Round(time.Millisecond), r.Pos)
 	}
 	tw.Flush()
 	for _, r := range results {
 		if r.Status != scenarios.Failed && r.Status != scenarios.Errored {
 			continue
 		}
-		fmt.Fprintf(w, "\n--- %s: %s (%s)\n%s", strings.ToUpper(r.Status), r.Label(), r.Pos, scenarios.FailureText(r))
+		fmt.Fprintf(w, "\n--- %s: %s (%s)\n%s", strings.ToUpper(string(r.Status)), r.Label(), r.Pos, scenarios.FailureText(r))
 		if r.JournalFile != "" {
 			fmt.Fprintf(w, "  full journal: %s\n", r.JournalFile)
 		}
@@ -349,7 +335,7 @@ func (p *progress) finished(r *scenarios.Result) {
 	if p.live {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
-	fmt.Fprintf(p.w, "[%d/%d] %-7s %s (%s)\n", p.finishedN, p.total, strings.ToUpper(r.Status), r.Label(), r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(p.w, "[%d/%d] %-7s %s (%s)\n", p.finishedN, p.total, strings.ToUpper(string(r.Status)), r.Label(), r.Duration.Round(time.Millisecond))
 	p.redraw()
 }
 

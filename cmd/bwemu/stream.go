@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -23,33 +19,31 @@ const streamSynopsis = "bwemu stream [DESTINATION] [--events URL] [--for 1s] [--
 
 // streamFlags are bwemu stream's flags; their names are a public interface.
 type streamFlags struct {
-	events, eventUser, eventPassword string
-	eventMethod                      *choiceFlag
-	wsUser, wsPassword               string
-	name                             string
-	tracks, mode, end, pace          *choiceFlag
-	params                           kvFlag
-	audio                            string
-	forDur                           time.Duration
-	speed                            float64
-	journal                          string
-	timeouts                         emulator.Timeouts
-	disconnect                       string
-	disconnectMethod                 *choiceFlag
-	from, to, tag, accountID         string
-	caFile                           string
-	duplicate, rejectOnConnect       bool
-	appCloseAsError                  bool
+	app                        app
+	eventMethod                *choiceFlag
+	name                       string
+	tracks, mode, end, pace    *choiceFlag
+	params                     kvFlag
+	audio                      string
+	forDur                     time.Duration
+	speed                      float64
+	journal                    string
+	timeouts                   emulator.Timeouts
+	disconnectMethod           *choiceFlag
+	from, to, tag, accountID   string
+	caFile                     string
+	duplicate, rejectOnConnect bool
+	appCloseAsError            bool
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.events, "events", "", "streamEventUrl: where mediaStreamStarted/Rejected/Stopped go (default: the built-in consumer's, when it is the target)")
+	fs.StringVar(&f.app.events, "events", "", "streamEventUrl: where mediaStreamStarted/Rejected/Stopped go (default: the built-in consumer's, when it is the target)")
 	f.eventMethod = newChoice("POST", "POST", "GET")
 	fs.Var(f.eventMethod, "event-method", "streamEventMethod: POST or GET")
-	fs.StringVar(&f.eventUser, "event-user", "", "username: Basic auth user on webhooks")
-	fs.StringVar(&f.eventPassword, "event-password", "", "password: Basic auth password on webhooks")
-	fs.StringVar(&f.wsUser, "ws-user", "", "destinationUsername: Basic auth user on the WebSocket handshake")
-	fs.StringVar(&f.wsPassword, "ws-password", "", "destinationPassword: Basic auth password on the WebSocket handshake")
+	fs.StringVar(&f.app.eventUser, "event-user", "", "username: Basic auth user on webhooks")
+	fs.StringVar(&f.app.eventPassword, "event-password", "", "password: Basic auth password on webhooks")
+	fs.StringVar(&f.app.wsUser, "ws-user", "", "destinationUsername: Basic auth user on the WebSocket handshake")
+	fs.StringVar(&f.app.wsPassword, "ws-password", "", "destinationPassword: Basic auth password on the WebSocket handshake")
 	fs.StringVar(&f.name, "name", "", "stream name (default: the stream id)")
 	f.tracks = newChoice("inbound", "inbound", "outbound", "both")
 	fs.Var(f.tracks, "tracks", "tracks: inbound, outbound or both")
@@ -69,7 +63,7 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeouts.CloseHandshake, "close-timeout", emulator.DefaultCloseHandshakeTimeout, "how long to wait for the app's close frame")
 	fs.DurationVar(&f.timeouts.Callback, "callback-timeout", emulator.DefaultCallbackTimeout, "callbackTimeout: bound on each webhook request (1s–25s on Bandwidth)")
 	fs.DurationVar(&f.timeouts.DeadPeer, "dead-peer-timeout", emulator.DefaultDeadPeerTimeout, "after --end drop, how long until the stream is declared dead")
-	fs.StringVar(&f.disconnect, "disconnect", "", "disconnectUrl: where the call's disconnect webhook goes; none without it (default: the built-in consumer's, when it is the target)")
+	fs.StringVar(&f.app.disconnect, "disconnect", "", "disconnectUrl: where the call's disconnect webhook goes; none without it (default: the built-in consumer's, when it is the target)")
 	f.disconnectMethod = newChoice("POST", "POST", "GET")
 	fs.Var(f.disconnectMethod, "disconnect-method", "disconnectMethod: POST or GET")
 	fs.StringVar(&f.from, "from", emulator.DefaultFrom, "caller number")
@@ -80,6 +74,66 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.duplicate, "duplicate-webhooks", false, "deliver every webhook twice (idempotency test)")
 	fs.BoolVar(&f.rejectOnConnect, "reject-on-connect-error", false, "report a failed connection as mediaStreamRejected instead of mediaStreamStopped")
 	fs.BoolVar(&f.appCloseAsError, "app-close-as-error", false, "report the app's own close with 1000/1001 as connection-error")
+}
+
+// config checks the flags and DESTINATION, in the order a user fixes them.
+func (f *streamFlags) config(pos []string) (*streamConfig, error) {
+	switch {
+	case len(pos) > 1:
+		return nil, usagef("one DESTINATION at most, got %d: %s", len(pos), strings.Join(pos, " "))
+	case f.forDur < 0:
+		return nil, usagef("--for must not be negative")
+	case f.speed <= 0:
+		return nil, usagef("--speed must be positive")
+	}
+	audio, err := media.Parse(f.audio)
+	if err != nil {
+		return nil, usagef("--audio: %v", err)
+	}
+	tlsConfig, err := trustCA(f.caFile)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) == 1 {
+		f.app.ws = pos[0]
+	}
+	if err := f.app.check("DESTINATION"); err != nil {
+		return nil, err
+	}
+	c := &streamConfig{app: f.app, forDur: f.forDur, end: endingOf(f.end.value), journal: f.journal,
+		emulator: emulator.Options{AccountID: f.accountID, Timeouts: f.timeouts, DuplicateWebhooks: f.duplicate,
+			RejectOnConnectError: f.rejectOnConnect, AppCloseAsError: f.appCloseAsError, TLSConfig: tlsConfig},
+		stream: emulator.StreamSpec{Name: f.name, Mode: protocol.Mode(f.mode.value), Tracks: f.tracks.value,
+			StreamEventMethod: f.eventMethod.value, Audio: audio, Pace: emulator.Pace(f.pace.value), Speed: f.speed},
+		call: emulator.CallSpec{From: f.from, To: f.to, Tag: f.tag, DisconnectMethod: f.disconnectMethod.value}}
+	for i := range f.params.keys {
+		c.stream.Params = append(c.stream.Params, protocol.StreamParam{Name: f.params.keys[i], Value: f.params.values[i]})
+	}
+	return c, nil
+}
+
+// streamConfig is what bwemu stream was asked to do.
+type streamConfig struct {
+	// app is the app under test; without a WebSocket URL, the built-in
+	// reference consumer.
+	app      app
+	emulator emulator.Options
+	// stream and call are the stream and its call, but for what comes
+	// from app (withApp).
+	stream  emulator.StreamSpec
+	call    emulator.CallSpec
+	forDur  time.Duration
+	end     emulator.Ending
+	journal string // the --journal file, "" for none
+}
+
+// withApp returns the stream and the call aimed at a.
+func (c *streamConfig) withApp(a app) (emulator.StreamSpec, emulator.CallSpec) {
+	s, call := c.stream, c.call
+	s.Destination, s.DestinationUsername, s.DestinationPassword = a.ws, a.wsUser, a.wsPassword
+	s.StreamEventURL, s.Username, s.Password = a.events, a.eventUser, a.eventPassword
+	call.DisconnectURL, call.Username, call.Password = a.disconnect, a.eventUser, a.eventPassword
+	return s, call
 }
 
 // endNames are --end's values: stop and hangup, then every fault the
@@ -103,124 +157,62 @@ func endingOf(name string) emulator.Ending {
 	return emulator.Ending(name) // a fault: its name is its ending
 }
 
-func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("stream", streamSynopsis, stderr)
-	var f streamFlags
-	f.register(fs)
-	pos, code, ok := parseFlags(fs, streamSynopsis, args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	if len(pos) > 1 {
-		return usageError(stderr, streamSynopsis, "one DESTINATION at most, got %d: %s", len(pos), strings.Join(pos, " "))
-	}
-	if f.forDur < 0 {
-		return usageError(stderr, streamSynopsis, "--for must not be negative")
-	}
-	if f.speed <= 0 {
-		return usageError(stderr, streamSynopsis, "--speed must be positive")
-	}
-	audio, err := media.Parse(f.audio)
-	if err != nil {
-		return usageError(stderr, streamSynopsis, "--audio: %v", err)
-	}
-	opts := emulator.Options{AccountID: f.accountID, Timeouts: f.timeouts, DuplicateWebhooks: f.duplicate,
-		RejectOnConnectError: f.rejectOnConnect, AppCloseAsError: f.appCloseAsError}
-	if f.caFile != "" {
-		pool, err := loadCA(f.caFile)
-		if err != nil {
-			return usageError(stderr, streamSynopsis, "--ca: %v", err)
-		}
-		opts.TLSConfig = &tls.Config{RootCAs: pool}
-	}
+func parseStream(args []string) (*streamConfig, error) {
+	return parseCommand("stream", &streamFlags{}, args)
+}
 
-	target := "your app"
-	dest := ""
-	if len(pos) == 1 {
-		dest = pos[0]
-		if err := checkURL(dest, "ws", "wss"); err != nil {
-			return usageError(stderr, streamSynopsis, "DESTINATION: %v", err)
-		}
-	} else {
-		// No destination: the built-in reference consumer is the target.
-		srv, err := consumer.Start("127.0.0.1:0", &consumer.Options{WSUser: f.wsUser, WSPassword: f.wsPassword,
-			EventUser: f.eventUser, EventPassword: f.eventPassword, Echo: protocol.Mode(f.mode.value) == protocol.ModeBidirectional})
-		if err != nil {
-			fmt.Fprintf(stderr, "bwemu: cannot start the built-in consumer: %v\n", err)
+// runStream streams once to the app, ends the stream as asked and prints
+// the account of it: what the app did, and the verdict.
+func runStream(ctx context.Context, c *streamConfig, stdout, stderr io.Writer) int {
+	a, target := c.app, "your app"
+	if a.ws == "" {
+		var srv *consumer.Server
+		var err error
+		if a, srv, err = startBuiltin(a, c.stream.Mode == protocol.ModeBidirectional); err != nil {
+			fmt.Fprintf(stderr, "bwemu: %v\n", err)
 			return exitUsage
 		}
 		defer srv.Close()
-		dest, target = srv.WebSocketURL(), "the built-in reference consumer"
-		if f.events == "" {
-			f.events = srv.EventsURL()
-		}
-		if f.disconnect == "" {
-			f.disconnect = srv.DisconnectURL()
-		}
+		target = "the built-in reference consumer"
 	}
-	for _, u := range []struct{ flag, v string }{{"--events", f.events}, {"--disconnect", f.disconnect}} {
-		if u.v != "" {
-			if err := checkURL(u.v, "http", "https"); err != nil {
-				return usageError(stderr, streamSynopsis, "%s: %v", u.flag, err)
-			}
-		}
-	}
-	spec := emulator.StreamSpec{Name: f.name, Mode: protocol.Mode(f.mode.value), Tracks: f.tracks.value, Destination: dest,
-		DestinationUsername: f.wsUser, DestinationPassword: f.wsPassword,
-		StreamEventURL: f.events, StreamEventMethod: f.eventMethod.value, Username: f.eventUser, Password: f.eventPassword,
-		Audio: audio, Pace: emulator.Pace(f.pace.value), Speed: f.speed}
-	for i := range f.params.keys {
-		spec.Params = append(spec.Params, protocol.StreamParam{Name: f.params.keys[i], Value: f.params.values[i]})
-	}
+	spec, callSpec := c.withApp(a)
 	if err := spec.Validate(); err != nil {
 		return usageError(stderr, streamSynopsis, "%v", err)
 	}
 	var journal *os.File
-	if f.journal != "" {
+	if c.journal != "" {
 		// Opened now, so a bad path is a usage error before anything streams.
-		if journal, err = os.Create(f.journal); err != nil {
+		var err error
+		if journal, err = os.Create(c.journal); err != nil {
 			return usageError(stderr, streamSynopsis, "--journal: %v", err)
 		}
 		defer journal.Close()
 	}
-
-	e := emulator.New(&opts)
+	e := emulator.New(&c.emulator)
 	defer e.Close()
-	call, err := e.NewCall(&emulator.CallSpec{From: f.from, To: f.to, Tag: f.tag, DisconnectURL: f.disconnect,
-		DisconnectMethod: f.disconnectMethod.value, Username: f.eventUser, Password: f.eventPassword})
+	call, err := e.NewCall(&callSpec)
 	if err != nil {
 		return usageError(stderr, streamSynopsis, "%v", err)
 	}
-	r := &report{w: stdout, target: target, call: call, audio: audio, events: f.events,
-		disconnect: f.disconnect, disconnectMethod: f.disconnectMethod.value, journal: e.Journal()}
+	r := &report{w: stdout, target: target, call: call, audio: spec.Audio, events: a.events,
+		disconnect: a.disconnect, disconnectMethod: callSpec.DisconnectMethod, journal: e.Journal()}
 	r.header(spec)
+	return c.play(ctx, call, spec, r, journal, stderr)
+}
+
+// play streams, ends the stream, writes the journal and reports.
+func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emulator.StreamSpec, r *report, journal *os.File, stderr io.Writer) int {
+	e := call.Emulator()
 	began := time.Now()
 	s, err := call.StartStream(ctx, spec)
 	if err != nil {
 		fmt.Fprintf(stderr, "bwemu: %v\n", err)
 		return exitFail
 	}
-	stopProgress := startProgress(stderr, s, f.forDur)
-	mediaErr := s.Media(ctx, f.forDur)
+	stopProgress := startProgress(stderr, s, c.forDur)
+	mediaErr := s.Media(ctx, c.forDur)
 	stopProgress()
-	asked := endingOf(f.end.value)
-	var res *emulator.StreamResult
-	if ctx.Err() == nil {
-		res, err = endCall(ctx, call, s, asked, mediaErr == nil)
-	}
-	interrupted := ctx.Err() != nil
-	var interruptedAt time.Time // what ended after it was the interrupt's doing
-	if interrupted {
-		interruptedAt = time.Now()
-	}
-	if interrupted || err != nil {
-		// Interrupted (or, against every bound, still not over): end the
-		// call with its webhooks, each cut off when the grace is over.
-		if !interrupted {
-			fmt.Fprintf(stderr, "bwemu: %v; ending it within %s\n", err, emulator.InterruptGrace)
-		}
-		res = shutdown(ctx, e, s, stderr)
-	}
+	res, interrupted := finish(ctx, call, s, c.end, mediaErr == nil, stderr)
 	if journal != nil {
 		if err := e.Journal().WriteJSONLines(journal); err != nil {
 			fmt.Fprintf(stderr, "bwemu: --journal: %v\n", err)
@@ -234,12 +226,32 @@ func streamCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		return exitFail
 	}
-	code = r.result(res, asked, e.Deliveries(), f.journal, interruptedAt, time.Since(began))
+	code := r.result(res, c.end, e.Deliveries(), c.journal, interrupted, time.Since(began))
 	if interrupted {
 		fmt.Fprintln(stderr, "bwemu: interrupted")
 		return exitInterrupted
 	}
 	return code
+}
+
+// finish ends the stream as asked and returns its result. Interrupted (or,
+// against every bound, still not over), it ends the call with its webhooks
+// instead, each cut off when emulator.InterruptGrace is over, and returns
+// what the stream has then.
+func finish(ctx context.Context, call *emulator.Call, s *emulator.Stream, asked emulator.Ending, live bool, stderr io.Writer) (res *emulator.StreamResult, interrupted bool) {
+	var err error
+	if ctx.Err() == nil {
+		res, err = endCall(ctx, call, s, asked, live)
+	}
+	interrupted = ctx.Err() != nil
+	if interrupted || err != nil {
+		if !interrupted {
+			fmt.Fprintf(stderr, "bwemu: %v; ending it within %s\n", err, emulator.InterruptGrace)
+		}
+		emulatorShutdown(ctx, call.Emulator(), stderr)
+		res = s.Result()
+	}
+	return res, interrupted
 }
 
 // endCall ends the stream as asked (after the media, when it is still
@@ -273,65 +285,4 @@ func endCall(ctx context.Context, call *emulator.Call, s *emulator.Stream, asked
 		return nil, fmt.Errorf("the call did not end within %s", bound)
 	}
 	return res, err
-}
-
-// shutdown ends every live call of e with its webhooks, giving them
-// emulator.InterruptGrace in all, says on stderr what it had to cut off,
-// and returns s's result (nil if it has none even then).
-func shutdown(ctx context.Context, e *emulator.Emulator, s *emulator.Stream, stderr io.Writer) *emulator.StreamResult {
-	emulatorShutdown(ctx, e, stderr)
-	return s.Result()
-}
-
-// emulatorShutdown is e.Shutdown with the grace, for stream and serve.
-func emulatorShutdown(ctx context.Context, e *emulator.Emulator, stderr io.Writer) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emulator.InterruptGrace)
-	defer cancel()
-	err := e.Shutdown(sctx)
-	cut := 0
-	for _, d := range e.Deliveries() {
-		if d.Interrupted() {
-			cut++
-		}
-	}
-	switch {
-	case cut > 0:
-		what := fmt.Sprintf("%d webhooks", cut)
-		if cut == 1 {
-			what = "1 webhook"
-		}
-		fmt.Fprintf(stderr, "bwemu: the calls took longer than %s to end: %s still waiting for the app cut off\n",
-			emulator.InterruptGrace, what)
-	case err != nil && !errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(stderr, "bwemu: ending the calls: %v\n", err)
-	}
-}
-
-func checkURL(raw string, schemes ...string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	for _, s := range schemes {
-		if u.Scheme == s && u.Host != "" {
-			return nil
-		}
-	}
-	article := "a"
-	if strings.HasPrefix(schemes[0], "http") {
-		article = "an" // "an http URL", as it is read aloud
-	}
-	return fmt.Errorf("%q is not %s %s:// URL", raw, article, strings.Join(schemes, ":// or "))
-}
-
-func loadCA(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s: no PEM certificate found", path)
-	}
-	return pool, nil
 }

@@ -187,22 +187,29 @@ type InboundCall struct {
 // knows like any other: its state, updates and BXML replacements work.
 // It returns at once; the initiate webhook follows.
 func (s *Server) Inbound(o InboundCall) (*Call, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	run, err := s.engine.Start(s.ctx, bxml.CallOptions{
+	return s.start(s.ctx, bxml.CallOptions{
 		Call: emulator.CallSpec{From: o.From, To: o.To, Direction: protocol.DirectionInbound, Tag: o.Tag,
 			DisconnectURL: o.DisconnectURL, DisconnectMethod: o.DisconnectMethod,
 			Username: o.Username, Password: o.Password, CallbackTimeout: o.CallbackTimeout},
 		URL: o.URL, Method: o.Method, Username: o.Username, Password: o.Password, EventType: bxml.EventInitiate,
 	})
+}
+
+// start starts the call's run on ctx and adds the call to the server's,
+// unless the server is closed (ErrClosed).
+func (s *Server) start(ctx context.Context, o bxml.CallOptions) (*Call, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	created := time.Now() // before the call's startTime: an outbound call's enqueuedTime
+	run, err := s.engine.Start(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	c := &Call{ID: run.Call.ID, Direction: protocol.DirectionInbound, Run: run, Created: time.Now(),
-		srv: s, applicationID: run.Call.ApplicationID, tag: o.Tag}
+	c := &Call{ID: run.Call.ID, Direction: o.Call.Direction, Run: run, Created: created,
+		srv: s, applicationID: run.Call.ApplicationID, tag: o.Call.Tag}
 	s.calls = append(s.calls, c)
 	s.byID[c.ID] = c
 	return c, nil

@@ -8,11 +8,13 @@
 //
 // # Serving
 //
-// A Server is an http.Handler. Serve it on loopback (bwemu serve does,
-// with a control API beside it), or in process: RegisterResponders
-// routes Bandwidth's real URLs on an httpmock transport to it, so a Go app
-// keeps its production URLs and reaches the emulator without a listening
-// port. Either way the webhooks go to the app over real HTTP.
+// NewServer makes a Server on a bxml.Engine; a Server is an http.Handler.
+// Serve it on loopback (bwemu serve does, with Server.Control, the control
+// API that plays the caller and the network, beside it under /control/),
+// or in process: RegisterResponders routes Bandwidth's real URLs on an
+// httpmock transport to it, so a Go app keeps its production URLs and
+// reaches the emulator without a listening port. Either way the webhooks
+// go to the app over real HTTP.
 //
 //	POST /api/v2/accounts/{accountId}/calls                 create call → 201, Location, JSON
 //	GET  /api/v2/accounts/{accountId}/calls                 list calls → 200, JSON array
@@ -20,6 +22,10 @@
 //	POST /api/v2/accounts/{accountId}/calls/{callId}        update call → 200
 //	PUT  /api/v2/accounts/{accountId}/calls/{callId}/bxml   replace BXML → 204
 //	POST /api/v1/oauth2/token                               client credentials → access token
+//
+// Requests are routed by ServeMux patterns on these paths; the method is
+// checked by the server, so that a wrong one is journaled by its
+// operation and answered in Bandwidth's shape.
 //
 // Errors are {"type":…,"description":…,"id":null}: 400 validation (with
 // Bandwidth's wording where it documents one), 401 bad credentials, 403 an
@@ -56,7 +62,7 @@
 //
 // Server.Inbound places an inbound call instead (the initiate webhook to
 // the app's URL, direction inbound), which the API then knows like any
-// other; bwemu serve's control API places calls with it. Server.Calls and
+// other; the control API places calls with it. Server.Calls and
 // Server.Call give a test the calls, and each Call its bxml.Run and so
 // the emulated call and its streams.
 //

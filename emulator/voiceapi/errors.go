@@ -26,8 +26,8 @@ const (
 	TypeUnavailable    = "unavailable"
 )
 
-// OAuthError is the body of a token endpoint error (RFC 6749 §5.2).
-type OAuthError struct {
+// oauthError is the body of a token endpoint error (RFC 6749 §5.2).
+type oauthError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 }
@@ -58,5 +58,5 @@ func (x *exchange) oauthFail(status int, code, description string) {
 		x.Header().Set("WWW-Authenticate", `Basic realm="bwemu OAuth"`)
 	}
 	x.Header().Set("Cache-Control", "no-store")
-	writeJSON(x, status, OAuthError{Error: code, Description: description})
+	writeJSON(x, status, oauthError{Error: code, Description: description})
 }

@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
@@ -38,8 +37,29 @@ func (x *exchange) unsupported(r *http.Request, want string) {
 		fmt.Sprintf("Content-Type %s is not supported: send %s", ct, want))
 }
 
-// readJSON reads a JSON body into v, keeping a redacted copy for the journal.
+// request is a JSON request body that checks itself as Bandwidth does,
+// filling in defaults, and returns the first problem.
+type request interface{ validate() (problem string) }
+
+// readRequest reads a JSON body into q and validates it, keeping a
+// redacted copy for the journal; a body of another Content-Type is
+// answered 415, an invalid one 400.
+func (x *exchange) readRequest(r *http.Request, q request) bool {
+	if !x.readJSON(r, q) {
+		return false
+	}
+	if problem := q.validate(); problem != "" {
+		x.invalid(problem)
+		return false
+	}
+	return true
+}
+
 func (x *exchange) readJSON(r *http.Request, v any) bool {
+	if !isMedia(r, "application/json") {
+		x.unsupported(r, "application/json")
+		return false
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	if err != nil {
 		x.invalid("There is something wrong with the request: reading the body: " + err.Error())
@@ -78,73 +98,34 @@ func (s *Server) live(x *exchange) *Call {
 
 // createCall is POST /accounts/{accountId}/calls.
 func (s *Server) createCall(x *exchange, r *http.Request) {
-	if !isMedia(r, "application/json") {
-		x.unsupported(r, "application/json")
-		return
-	}
 	var q createCallRequest
-	if !x.readJSON(r, &q) {
+	if !x.readRequest(r, &q) {
 		return
-	}
-	if problem := q.validate(); problem != "" {
-		x.invalid(problem)
-		return
-	}
-	o := bxml.CallOptions{
-		Call: emulator.CallSpec{
-			From: q.From, To: q.To, Direction: protocol.DirectionOutbound, Tag: q.tag(),
-			DisconnectURL: q.DisconnectURL, DisconnectMethod: q.DisconnectMethod,
-			Username: q.Username, Password: q.Password, CallbackTimeout: seconds(*q.CallbackTimeout),
-			ApplicationID: q.ApplicationID, // every webhook of the call carries it
-		},
-		URL: q.AnswerURL, Method: q.AnswerMethod, Username: q.Username, Password: q.Password,
-		EventType: bxml.EventAnswer,
 	}
 	// The gate opens once the response is out and journaled, even if
 	// writing it failed: the answer webhook comes after it in every record.
 	gate := make(chan struct{})
 	x.after = append(x.after, func() { close(gate) })
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	c, err := s.start(withGate(s.ctx, gate), q.callOptions())
+	switch {
+	case errors.Is(err, ErrClosed):
 		x.fail(http.StatusServiceUnavailable, TypeUnavailable, "the emulator is shutting down: no new calls")
 		return
-	}
-	enqueued := time.Now() // before the call's startTime
-	run, err := s.engine.Start(withGate(s.ctx, gate), o)
-	if err != nil {
-		s.mu.Unlock()
-		if errors.Is(err, emulator.ErrClosed) {
-			x.fail(http.StatusServiceUnavailable, TypeUnavailable, "the emulator is closed: no new calls")
-			return
-		}
+	case errors.Is(err, emulator.ErrClosed):
+		x.fail(http.StatusServiceUnavailable, TypeUnavailable, "the emulator is closed: no new calls")
+		return
+	case err != nil:
 		x.invalid("Could not create call: " + err.Error())
 		return
 	}
-	c := &Call{ID: run.Call.ID, Direction: protocol.DirectionOutbound, Run: run, Created: enqueued,
-		srv: s, applicationID: q.ApplicationID, tag: q.tag()}
-	s.calls = append(s.calls, c)
-	s.byID[c.ID] = c
-	s.mu.Unlock()
 	x.callID = c.ID
-
-	resp := CreateCallResponse{
-		ApplicationID: q.ApplicationID, AccountID: run.Call.AccountID, CallID: c.ID, To: q.To, From: q.From,
-		EnqueuedTime: protocol.NewTime(c.Created).String(), CallURL: run.Call.URL(),
-		CallTimeout: *q.CallTimeout, CallbackTimeout: *q.CallbackTimeout, Tag: q.tag(),
-		AnswerMethod: q.AnswerMethod, AnswerURL: q.AnswerURL,
-		DisconnectMethod: q.DisconnectMethod, DisconnectURL: q.DisconnectURL,
-		Username: q.Username, Password: mask(q.Password),
-		FallbackUsername: q.FallbackUsername, FallbackPassword: mask(q.FallbackPassword),
-		Priority: int(*q.Priority),
-	}
+	resp := q.response(c)
 	if q.AnswerFallbackURL != "" {
-		resp.AnswerFallbackURL, resp.AnswerFallbackMethod = q.AnswerFallbackURL, q.AnswerFallbackMethod
 		x.note = "answerFallbackUrl is echoed but not used: the emulator fetches only answerUrl"
 	}
 	x.Header().Set("Location", baseURL(r)+VoicePrefix+"/accounts/"+s.account+"/calls/"+c.ID)
 	writeJSON(x, http.StatusCreated, resp)
-	_ = http.NewResponseController(x.w).Flush() // out before the gate opens
+	_ = http.NewResponseController(x.ResponseWriter).Flush() // out before the gate opens
 }
 
 // baseURL is scheme://host of the request as the client addressed it.
@@ -211,54 +192,12 @@ func (s *Server) listCalls(x *exchange, r *http.Request) {
 	writeJSON(x, http.StatusOK, out)
 }
 
-// updateCallRequest is the update call body.
-type updateCallRequest struct {
-	State                  string  `json:"state"`
-	RedirectURL            string  `json:"redirectUrl"`
-	RedirectMethod         string  `json:"redirectMethod"`
-	Username               string  `json:"username"`
-	Password               string  `json:"password"`
-	RedirectFallbackURL    string  `json:"redirectFallbackUrl"`
-	RedirectFallbackMethod string  `json:"redirectFallbackMethod"`
-	FallbackUsername       string  `json:"fallbackUsername"`
-	FallbackPassword       string  `json:"fallbackPassword"`
-	Tag                    *string `json:"tag"`
-}
-
 // updateCall is POST /accounts/{accountId}/calls/{callId}: state=completed
 // hangs up, state=active (the default) with a redirectUrl redirects.
 func (s *Server) updateCall(x *exchange, r *http.Request) {
-	if !isMedia(r, "application/json") {
-		x.unsupported(r, "application/json")
-		return
-	}
 	var q updateCallRequest
-	if !x.readJSON(r, &q) {
+	if !x.readRequest(r, &q) {
 		return
-	}
-	switch q.State {
-	case "", "active", "completed":
-	default:
-		x.invalid(fmt.Sprintf("Invalid state %q: must be one of [active, completed]", q.State))
-		return
-	}
-	for _, u := range []struct {
-		name        string
-		url, method *string
-	}{
-		{"redirectUrl", &q.RedirectURL, &q.RedirectMethod},
-		{"redirectFallbackUrl", &q.RedirectFallbackURL, &q.RedirectFallbackMethod},
-	} {
-		if *u.url != "" && !isHTTPURL(*u.url) {
-			x.invalid(fmt.Sprintf("Invalid %s: only http and https are allowed", u.name))
-			return
-		}
-		m, ok := methods[strings.ToUpper(*u.method)]
-		if !ok {
-			x.invalid(fmt.Sprintf("Invalid %s method. Supported methods: [POST, GET]", u.name))
-			return
-		}
-		*u.method = m
 	}
 	c := s.live(x)
 	if c == nil {
@@ -273,43 +212,44 @@ func (s *Server) updateCall(x *exchange, r *http.Request) {
 	}
 	defer func() { x.note = joinNotes(x.note, notes...) }()
 
-	if q.State == "completed" {
-		// The hangup goes on after the answer, as on Bandwidth, whose
-		// webhooks follow the API's 200; Close waits for it.
-		c.mu.Lock()
-		c.hangingUp = true
-		c.mu.Unlock()
-		s.mu.Lock()
-		closing := s.closed
-		if !closing {
-			s.background.Add(1)
-		}
-		s.mu.Unlock()
-		if !closing { // else Close is hanging up every call already
-			go func() {
-				defer s.background.Done()
-				_ = c.Run.Hangup(context.Background())
-			}()
-		}
+	switch {
+	case q.State == "completed":
+		s.hangUpAfter(c)
 		notes = append(notes, "hangup requested")
-		x.WriteHeader(http.StatusOK)
-		return
-	}
-	if q.RedirectURL == "" {
+	case q.RedirectURL == "":
 		notes = append(notes, "state active without a redirectUrl: nothing to do")
-		x.WriteHeader(http.StatusOK)
-		return
-	}
-	if !c.isSetup() {
+	case !c.isSetup():
 		x.notSetUp(c)
 		return
+	default:
+		err := c.Run.RedirectWithAuth(r.Context(), q.RedirectURL, q.RedirectMethod, q.Username, q.Password)
+		if !x.updated(err) {
+			return
+		}
+		notes = append(notes, "redirected to "+weburl.Redact(q.RedirectURL))
 	}
-	err := c.Run.RedirectWithAuth(r.Context(), q.RedirectURL, q.RedirectMethod, q.Username, q.Password)
-	if !x.updated(err) {
-		return
-	}
-	notes = append(notes, "redirected to "+weburl.Redact(q.RedirectURL))
 	x.WriteHeader(http.StatusOK)
+}
+
+// hangUpAfter hangs the call up once the API has answered, as on
+// Bandwidth, whose webhooks follow the API's 200; Close waits for it.
+func (s *Server) hangUpAfter(c *Call) {
+	c.mu.Lock()
+	c.hangingUp = true
+	c.mu.Unlock()
+	s.mu.Lock()
+	closing := s.closed
+	if !closing {
+		s.background.Add(1)
+	}
+	s.mu.Unlock()
+	if closing {
+		return // Close is hanging up every call already
+	}
+	go func() {
+		defer s.background.Done()
+		_ = c.Run.Hangup(context.Background())
+	}()
 }
 
 // updateBXML is PUT /accounts/{accountId}/calls/{callId}/bxml.

@@ -12,13 +12,13 @@ import (
 
 // Bandwidth's hosts, which its SDKs hard-code.
 const (
-	VoiceHost = "voice.bandwidth.com"
-	OAuthHost = "api.bandwidth.com"
+	voiceHost = "voice.bandwidth.com"
+	oauthHost = "api.bandwidth.com"
 )
 
 var (
-	voiceURL = regexp.MustCompile(`^https://` + regexp.QuoteMeta(VoiceHost) + regexp.QuoteMeta(VoicePrefix) + `(/|$)`)
-	tokenURL = regexp.MustCompile(`^https://` + regexp.QuoteMeta(OAuthHost) + regexp.QuoteMeta(TokenPath) + `/?$`)
+	voiceURL = regexp.MustCompile(`^https://` + regexp.QuoteMeta(voiceHost) + regexp.QuoteMeta(VoicePrefix) + `(/|$)`)
+	tokenURL = regexp.MustCompile(`^https://` + regexp.QuoteMeta(oauthHost) + regexp.QuoteMeta(TokenPath) + `/?$`)
 )
 
 // RegisterResponders makes t answer Bandwidth's real Voice API

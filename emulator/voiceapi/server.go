@@ -2,10 +2,10 @@ package voiceapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,15 +28,15 @@ const (
 // Options configure a Server. Engine is required; the rest may be zero.
 type Options struct {
 	// AccountID is the one account the API serves: requests for another
-	// get 403. Default: the engine's emulator's account. Set it only to
-	// that same value, since the emulator's calls carry its account.
+	// get 403. Default: the engine's emulator's account, the only value
+	// it may take, since the emulator's calls carry that account.
 	AccountID string
 	// Username and Password are the Basic API user.
 	Username, Password string
 	// ClientID and ClientSecret are the OAuth client that gets tokens.
 	ClientID, ClientSecret string
 	// Engine runs the calls' BXML; its Emulator sends their webhooks and
-	// holds the journal. New wraps Engine.HTTPClient (see New).
+	// holds the journal. NewServer wraps Engine.HTTPClient (see NewServer).
 	Engine *bxml.Engine
 	// TokenTTL is the lifetime of access tokens (default DefaultTokenTTL).
 	TokenTTL time.Duration
@@ -44,8 +44,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Server is the mock Voice API, an http.Handler. Create it with New and
-// end it with Close.
+// Server is the mock Voice API, an http.Handler. Create it with NewServer
+// and end it with Close.
 type Server struct {
 	opts    Options
 	account string
@@ -53,6 +53,7 @@ type Server struct {
 	journal *emulator.Journal
 	log     *slog.Logger
 	open    bool // no credentials configured: every request is accepted
+	mux     *http.ServeMux
 
 	// ctx is the runs' context (Engine.Start's), cancelled by Close once
 	// every call has ended.
@@ -70,36 +71,53 @@ type Server struct {
 	background sync.WaitGroup
 }
 
-// New returns a Voice API server for o. It panics when o.Engine or its
-// Emulator is nil, a programming error.
+// NewServer returns a Voice API server for o, or an error when o cannot
+// work: o (nil included) must name an Engine with its Emulator, and an
+// AccountID, if set, must be the emulator's.
 //
-// New replaces o.Engine.HTTPClient with a client that wraps it (or, when
-// nil, a client like the engine's own, keeping no idle connections): the
-// wrapper holds a call's answer webhook until the app has its create-call
-// response, as on Bandwidth, where the call is queued, dialled and answered
-// first. Requests of runs started outside this server pass straight
-// through. Call New before the engine's first Start.
-func New(o Options) *Server {
-	if o.Engine == nil || o.Engine.Emulator == nil {
-		panic("voiceapi: Options.Engine and its Emulator are required")
+// NewServer replaces o.Engine.HTTPClient with a client that wraps it (or,
+// when nil, a client like the engine's own, keeping no idle connections
+// and trusting the emulator's TLSConfig): the wrapper holds a call's
+// answer webhook until the app has its create-call response, as on
+// Bandwidth, where the call is queued, dialled and answered first.
+// Requests of runs started outside this server pass straight through.
+// Call NewServer before the engine's first Start.
+func NewServer(o *Options) (*Server, error) {
+	if o == nil || o.Engine == nil || o.Engine.Emulator == nil {
+		return nil, errors.New("voiceapi: Options.Engine and its Emulator are required")
 	}
-	if o.TokenTTL <= 0 {
-		o.TokenTTL = DefaultTokenTTL
+	em := o.Engine.Emulator
+	if o.AccountID != "" && o.AccountID != em.Options().AccountID {
+		return nil, fmt.Errorf("voiceapi: Options.AccountID %q is not the emulator's account %q, which its calls carry",
+			o.AccountID, em.Options().AccountID)
 	}
 	s := &Server{
-		opts: o, account: o.AccountID, engine: o.Engine, journal: o.Engine.Emulator.Journal(), log: o.Logger,
+		opts: *o, account: em.Options().AccountID, engine: o.Engine, journal: em.Journal(), log: o.Logger,
 		open:   o.Username == "" && o.Password == "" && o.ClientID == "" && o.ClientSecret == "",
 		byID:   map[string]*Call{},
 		tokens: map[string]time.Time{},
 	}
-	if s.account == "" {
-		s.account = o.Engine.Emulator.Options().AccountID
+	if s.opts.TokenTTL <= 0 {
+		s.opts.TokenTTL = DefaultTokenTTL
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.mux = s.routes()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	o.Engine.HTTPClient = gatedClient(o.Engine.HTTPClient, o.Engine.Emulator.Options().TLSConfig)
+	o.Engine.HTTPClient = gatedClient(o.Engine.HTTPClient, em.Options().TLSConfig)
+	return s, nil
+}
+
+// New is NewServer for callers that pass Options by value; it panics
+// where NewServer returns an error.
+//
+// Deprecated: use NewServer, which reports bad options as an error.
+func New(o Options) *Server {
+	s, err := NewServer(&o)
+	if err != nil {
+		panic(err)
+	}
 	return s
 }
 
@@ -147,119 +165,52 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// exchange is what the journal records of one request.
+// exchange is what the journal records of one request, and the writer
+// its answer goes through.
 type exchange struct {
+	statusWriter
 	op      string // the operation, as Bandwidth's SDKs name it
 	callID  string
 	problem string // an error's description
 	data    []byte // the request body, secrets redacted
 	note    string // more to say, e.g. how many bytes of BXML
-	status  int    // set by the recorder
-	written bool   // ditto
-	w       http.ResponseWriter
 	// after runs once the request is answered and journaled.
 	after []func()
 }
 
-func (x *exchange) Header() http.Header { return x.w.Header() }
-
-func (x *exchange) WriteHeader(code int) {
-	if !x.written {
-		x.status, x.written = code, true
-	}
-	x.w.WriteHeader(code)
+// statusWriter remembers the status of the answer it writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int // 0 until the header is written
 }
 
-func (x *exchange) Write(b []byte) (int, error) {
-	if !x.written {
-		x.WriteHeader(http.StatusOK)
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
 	}
-	return x.w.Write(b)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // ServeHTTP serves the Voice API under /api/v2 and the OAuth token
 // endpoint at /api/v1/oauth2/token, and journals every request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
-	x := &exchange{w: w}
+	x := &exchange{statusWriter: statusWriter{ResponseWriter: w}}
 	defer func() {
 		for _, f := range x.after {
 			f()
 		}
 	}()
 	s.route(x, r)
-	if !x.written {
+	if x.status == 0 {
 		x.WriteHeader(http.StatusOK)
 	}
 	s.record(r, x, time.Since(began))
-}
-
-// route finds the operation, after authentication and the account check.
-func (s *Server) route(x *exchange, r *http.Request) {
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	if path == TokenPath {
-		x.op = "token"
-		s.serveToken(x, r)
-		return
-	}
-	rest, ok := strings.CutPrefix(path, VoicePrefix+"/")
-	if !ok {
-		x.op = "unknown"
-		x.fail(http.StatusNotFound, TypeValidation, "path "+r.URL.Path+" not found: the Voice API is under "+VoicePrefix)
-		return
-	}
-	// The operation is named before authentication, so that the journal
-	// says which request was refused.
-	seg := strings.Split(rest, "/")
-	type route struct {
-		op      string
-		handler func(*exchange, *http.Request)
-	}
-	var methods map[string]route
-	switch {
-	case len(seg) < 3 || len(seg) > 5 || seg[0] != "accounts" || seg[2] != "calls" || (len(seg) == 5 && seg[4] != "bxml"):
-	case len(seg) == 3:
-		methods = map[string]route{http.MethodPost: {"createCall", s.createCall}, http.MethodGet: {"listCalls", s.listCalls}}
-	case len(seg) == 4:
-		methods = map[string]route{http.MethodGet: {"getCallState", s.getCall}, http.MethodPost: {"updateCall", s.updateCall}}
-	default:
-		methods = map[string]route{http.MethodPut: {"updateCallBxml", s.updateBXML}}
-	}
-	rt, allowed := methods[r.Method]
-	switch {
-	case methods == nil:
-		x.op = "unknown"
-	case !allowed:
-		x.op = "methodNotAllowed"
-	default:
-		x.op = rt.op
-	}
-	if len(seg) >= 4 && methods != nil {
-		x.callID = seg[3]
-	}
-
-	if !s.authenticate(r) {
-		x.Header().Set("WWW-Authenticate", `Basic realm="Bandwidth Voice API"`)
-		x.fail(http.StatusUnauthorized, TypeAuthentication, "The credentials provided were invalid")
-		return
-	}
-	if methods == nil {
-		x.fail(http.StatusNotFound, TypeValidation, "path "+r.URL.Path+" not found")
-		return
-	}
-	if !allowed {
-		var allow []string
-		for m := range methods {
-			allow = append(allow, m)
-		}
-		slices.Sort(allow)
-		x.Header().Set("Allow", strings.Join(allow, ", "))
-		x.fail(http.StatusMethodNotAllowed, TypeValidation, "Method Not Allowed: "+r.Method+" "+r.URL.Path)
-		return
-	}
-	if seg[1] != s.account {
-		x.fail(http.StatusForbidden, TypeAuthorization, "Access is denied: account "+seg[1]+" is not this emulator's account ("+s.account+")")
-		return
-	}
-	rt.handler(x, r)
 }

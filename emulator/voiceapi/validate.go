@@ -7,15 +7,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/bxml"
+	"github.com/bwemu/bwemu/emulator/protocol"
 )
 
 // Bandwidth's limits on a create-call request, with its defaults.
 const (
-	MinCallTimeout, MaxCallTimeout, DefaultCallTimeout             = 1, 300, 30
-	MinCallbackTimeout, MaxCallbackTimeout, DefaultCallbackTimeout = 1, 25, 15
-	MinPriority, MaxPriority, DefaultPriority                      = 1, 5, 5
-	MaxTag                                                         = 4096
-	MaxDisplayName                                                 = 256
+	minCallTimeout, maxCallTimeout, defaultCallTimeout             = 1, 300, 30
+	minCallbackTimeout, maxCallbackTimeout, defaultCallbackTimeout = 1, 25, 15
+	minPriority, maxPriority, defaultPriority                      = 1, 5, 5
+	maxTag                                                         = 4096
+	maxDisplayName                                                 = 256
 )
 
 // maskedPassword is how responses echo a password.
@@ -47,9 +51,9 @@ type createCallRequest struct {
 	Tag                  *string  `json:"tag"`
 }
 
-// CreateCallResponse is the 201 body of create call: the request echoed
+// createCallResponse is the 201 body of create call: the request echoed
 // (password masked) with the call's id, URL and enqueued time.
-type CreateCallResponse struct {
+type createCallResponse struct {
 	ApplicationID        string  `json:"applicationId"`
 	AccountID            string  `json:"accountId"`
 	CallID               string  `json:"callId"`
@@ -92,22 +96,12 @@ func (q *createCallRequest) validate() (problem string) {
 	if !e164.MatchString(q.From) {
 		return "Invalid from: must be an E164 telephone number"
 	}
-	for _, u := range []struct {
-		name        string
-		url, method *string
-	}{
-		{"answerUrl", &q.AnswerURL, &q.AnswerMethod},
-		{"answerFallbackUrl", &q.AnswerFallbackURL, &q.AnswerFallbackMethod},
-		{"disconnectUrl", &q.DisconnectURL, &q.DisconnectMethod},
-	} {
-		if *u.url != "" && !isHTTPURL(*u.url) {
-			return fmt.Sprintf("Invalid %s: only http and https are allowed", u.name)
-		}
-		m, ok := methods[strings.ToUpper(*u.method)]
-		if !ok {
-			return fmt.Sprintf("Invalid %s method. Supported methods: [POST, GET]", u.name)
-		}
-		*u.method = m
+	if problem := checkURLs(
+		urlField{"answerUrl", &q.AnswerURL, &q.AnswerMethod},
+		urlField{"answerFallbackUrl", &q.AnswerFallbackURL, &q.AnswerFallbackMethod},
+		urlField{"disconnectUrl", &q.DisconnectURL, &q.DisconnectMethod},
+	); problem != "" {
+		return problem
 	}
 	for _, n := range []struct {
 		name     string
@@ -116,9 +110,9 @@ func (q *createCallRequest) validate() (problem string) {
 		def      float64
 		integer  bool
 	}{
-		{"callTimeout", &q.CallTimeout, MinCallTimeout, MaxCallTimeout, DefaultCallTimeout, false},
-		{"callbackTimeout", &q.CallbackTimeout, MinCallbackTimeout, MaxCallbackTimeout, DefaultCallbackTimeout, false},
-		{"priority", &q.Priority, MinPriority, MaxPriority, DefaultPriority, true},
+		{"callTimeout", &q.CallTimeout, minCallTimeout, maxCallTimeout, defaultCallTimeout, false},
+		{"callbackTimeout", &q.CallbackTimeout, minCallbackTimeout, maxCallbackTimeout, defaultCallbackTimeout, false},
+		{"priority", &q.Priority, minPriority, maxPriority, defaultPriority, true},
 	} {
 		if *n.v == nil {
 			def := n.def
@@ -130,13 +124,96 @@ func (q *createCallRequest) validate() (problem string) {
 			return fmt.Sprintf("%s must be within the range [%v, %v], but was %s", n.name, n.min, n.max, strconv.FormatFloat(v, 'f', -1, 64))
 		}
 	}
-	if q.Tag != nil && len(*q.Tag) > MaxTag {
-		return fmt.Sprintf("Could not create call: tag must contain at most %d characters", MaxTag)
+	if q.Tag != nil && len(*q.Tag) > maxTag {
+		return fmt.Sprintf("Could not create call: tag must contain at most %d characters", maxTag)
 	}
-	if len(q.DisplayName) > MaxDisplayName {
-		return fmt.Sprintf("Invalid displayName: at most %d characters", MaxDisplayName)
+	if len(q.DisplayName) > maxDisplayName {
+		return fmt.Sprintf("Invalid displayName: at most %d characters", maxDisplayName)
 	}
 	return ""
+}
+
+// updateCallRequest is the update call body.
+type updateCallRequest struct {
+	State                  string  `json:"state"`
+	RedirectURL            string  `json:"redirectUrl"`
+	RedirectMethod         string  `json:"redirectMethod"`
+	Username               string  `json:"username"`
+	Password               string  `json:"password"`
+	RedirectFallbackURL    string  `json:"redirectFallbackUrl"`
+	RedirectFallbackMethod string  `json:"redirectFallbackMethod"`
+	FallbackUsername       string  `json:"fallbackUsername"`
+	FallbackPassword       string  `json:"fallbackPassword"`
+	Tag                    *string `json:"tag"`
+}
+
+// validate checks the update as Bandwidth does and fills in its default
+// methods.
+func (q *updateCallRequest) validate() (problem string) {
+	switch q.State {
+	case "", "active", "completed":
+	default:
+		return fmt.Sprintf("Invalid state %q: must be one of [active, completed]", q.State)
+	}
+	return checkURLs(
+		urlField{"redirectUrl", &q.RedirectURL, &q.RedirectMethod},
+		urlField{"redirectFallbackUrl", &q.RedirectFallbackURL, &q.RedirectFallbackMethod},
+	)
+}
+
+// urlField is a callback URL of a request and its method.
+type urlField struct {
+	name        string
+	url, method *string
+}
+
+// checkURLs checks each URL (http or https, if given) and its method (POST
+// or GET, default POST), which it normalizes.
+func checkURLs(fields ...urlField) (problem string) {
+	for _, u := range fields {
+		if *u.url != "" && !isHTTPURL(*u.url) {
+			return fmt.Sprintf("Invalid %s: only http and https are allowed", u.name)
+		}
+		m, ok := methods[strings.ToUpper(*u.method)]
+		if !ok {
+			return fmt.Sprintf("Invalid %s method. Supported methods: [POST, GET]", u.name)
+		}
+		*u.method = m
+	}
+	return ""
+}
+
+// callOptions are the call the request creates: the answer webhook to
+// answerUrl, then its BXML.
+func (q *createCallRequest) callOptions() bxml.CallOptions {
+	return bxml.CallOptions{
+		Call: emulator.CallSpec{
+			From: q.From, To: q.To, Direction: protocol.DirectionOutbound, Tag: q.tag(),
+			DisconnectURL: q.DisconnectURL, DisconnectMethod: q.DisconnectMethod,
+			Username: q.Username, Password: q.Password, CallbackTimeout: seconds(*q.CallbackTimeout),
+			ApplicationID: q.ApplicationID, // every webhook of the call carries it
+		},
+		URL: q.AnswerURL, Method: q.AnswerMethod, Username: q.Username, Password: q.Password,
+		EventType: bxml.EventAnswer,
+	}
+}
+
+// response is the 201 body for the call the request created.
+func (q *createCallRequest) response(c *Call) createCallResponse {
+	resp := createCallResponse{
+		ApplicationID: q.ApplicationID, AccountID: c.Run.Call.AccountID, CallID: c.ID, To: q.To, From: q.From,
+		EnqueuedTime: protocol.NewTime(c.Created).String(), CallURL: c.Run.Call.URL(),
+		CallTimeout: *q.CallTimeout, CallbackTimeout: *q.CallbackTimeout, Tag: q.tag(),
+		AnswerMethod: q.AnswerMethod, AnswerURL: q.AnswerURL,
+		DisconnectMethod: q.DisconnectMethod, DisconnectURL: q.DisconnectURL,
+		Username: q.Username, Password: mask(q.Password),
+		FallbackUsername: q.FallbackUsername, FallbackPassword: mask(q.FallbackPassword),
+		Priority: int(*q.Priority),
+	}
+	if q.AnswerFallbackURL != "" {
+		resp.AnswerFallbackURL, resp.AnswerFallbackMethod = q.AnswerFallbackURL, q.AnswerFallbackMethod
+	}
+	return resp
 }
 
 func isHTTPURL(raw string) bool {

@@ -223,11 +223,7 @@ func New(opts *Options) *Consumer {
 func (c *Consumer) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.ServeHTTP(w, r) }
 
 // Streams returns a copy of every stream record, in connection order.
-func (c *Consumer) Streams() []StreamRecord {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.streamsLocked()
-}
+func (c *Consumer) Streams() []StreamRecord { return locked(c, c.streamsLocked) }
 
 func (c *Consumer) streamsLocked() []StreamRecord {
 	out := make([]StreamRecord, len(c.streams))
@@ -238,10 +234,13 @@ func (c *Consumer) streamsLocked() []StreamRecord {
 }
 
 // Events returns a copy of every distinct webhook received, in arrival order.
-func (c *Consumer) Events() []EventRecord {
+func (c *Consumer) Events() []EventRecord { return locked(c, c.eventsLocked) }
+
+// locked returns f's snapshot, taken under the consumer's lock.
+func locked[T any](c *Consumer, f func() T) T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.eventsLocked()
+	return f()
 }
 
 func (c *Consumer) eventsLocked() []EventRecord {
@@ -374,9 +373,7 @@ type State struct {
 
 // State returns a snapshot of everything recorded, as GET /state serves it.
 func (c *Consumer) State() State {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return State{Streams: c.streamsLocked(), Events: c.eventsLocked()}
+	return locked(c, func() State { return State{Streams: c.streamsLocked(), Events: c.eventsLocked()} })
 }
 
 func (c *Consumer) serveState(w http.ResponseWriter, _ *http.Request) {

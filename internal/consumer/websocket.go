@@ -70,6 +70,22 @@ func (c *Consumer) serveMedia(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	conn.SetReadLimit(c.opts.ReadLimit)
 
+	s := c.newStream(conn, r, user)
+	s.readLoop()
+	// Release the TCP connection before reporting the stream closed, so a
+	// waiter that sees Closed can rely on it.
+	_ = conn.Close()
+
+	c.mu.Lock()
+	delete(c.live, s)
+	s.rec.Closed = true
+	s.rec.ClosedAt = time.Now().UTC()
+	c.notify()
+	c.mu.Unlock()
+}
+
+// newStream records a connection the handshake of r has just accepted.
+func (c *Consumer) newStream(conn *websocket.Conn, r *http.Request, user string) *stream {
 	s := &stream{
 		c:       c,
 		conn:    conn,
@@ -99,18 +115,7 @@ func (c *Consumer) serveMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log = c.log.With("conn", s.rec.Conn, "remote", r.RemoteAddr)
 	s.log.Info("websocket connected", "echo", s.rec.Echo)
-
-	s.readLoop()
-	// Release the TCP connection before reporting the stream closed, so a
-	// waiter that sees Closed can rely on it.
-	_ = conn.Close()
-
-	c.mu.Lock()
-	delete(c.live, s)
-	s.rec.Closed = true
-	s.rec.ClosedAt = time.Now().UTC()
-	c.notify()
-	c.mu.Unlock()
+	return s
 }
 
 // markGoneAway records that the consumer is closing this socket and
@@ -427,7 +432,7 @@ func (s *stream) handleStop(data []byte) {
 		s.badFrame("stop message does not decode: %v", err)
 		return
 	}
-	if s.recordStop(&m) && s.c.opts.CloseOnStop {
+	if s.recordStop(&m) {
 		// Many apps close the moment they read stop, before Bandwidth's
 		// close frame arrives; the handshake completes all the same.
 		s.sendClose(websocket.CloseNormalClosure, "stream stopped")
@@ -435,7 +440,8 @@ func (s *stream) handleStop(data []byte) {
 }
 
 // recordStop checks and records a stop message. It reports whether the
-// consumer should now close the socket itself (it has not begun to yet).
+// consumer should now close the socket itself: it closes on stop and has
+// not begun to yet.
 func (s *stream) recordStop(m *protocol.StopMessage) bool {
 	c := s.c
 	c.mu.Lock()
@@ -460,5 +466,8 @@ func (s *stream) recordStop(m *protocol.StopMessage) bool {
 	s.rec.Stop, s.rec.StopSeen = m, true
 	s.log.Info("stream stopped")
 	c.notify()
-	return s.markGoneAway()
+	// Only a consumer that closes on stop begins the close: otherwise the
+	// close is Bandwidth's, and Close must still say goodbye to a peer
+	// that never sends it.
+	return c.opts.CloseOnStop && s.markGoneAway()
 }

@@ -1,13 +1,17 @@
-// Package weburl holds the URL handling the emulator and the BXML engine
-// share: resolving as Bandwidth resolves, adding query parameters, and
-// keeping secrets in URLs out of journals.
+// Package weburl holds the URL and HTTP-client handling the emulator, the
+// BXML engine, the Voice API and the CLI share: resolving as Bandwidth
+// resolves, adding query parameters, keeping secrets in URLs out of
+// journals, a transport of one's own and a CA to trust.
 package weburl
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 )
 
@@ -81,4 +85,18 @@ func NewTransport() *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+}
+
+// LoadCA returns a TLS config that trusts the PEM certificates in the file
+// at path: a private CA, or an app's self-signed certificate.
+func LoadCA(path string) (*tls.Config, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return &tls.Config{RootCAs: pool}, nil
 }
