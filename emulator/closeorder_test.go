@@ -13,6 +13,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/apptest"
+	"github.com/bwemu/bwemu/suite/specs"
 )
 
 // After a stop message Bandwidth expects the app to close the socket, and
@@ -20,16 +22,14 @@ import (
 // first, and however the two cross, both sides said goodbye: the stream
 // ended as the emulator stopped it, and the app is not at fault.
 var _ = Describe("the close handshake after stop, in every ordering", func() {
-	var events *eventsServer
+	var events *apptest.Hooks
 	short := emulator.Timeouts{Handshake: 2 * time.Second, Write: 2 * time.Second, CloseHandshake: 2 * time.Second}
 
-	BeforeEach(func() { events = newEventsServer(204) })
+	BeforeEach(func() { events = apptest.NewHooks() })
 
 	stop := func(ctx SpecContext, e *emulator.Emulator, dest string) *emulator.StreamResult {
-		call, err := e.NewCall(&emulator.CallSpec{})
-		Expect(err).NotTo(HaveOccurred())
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: dest, StreamEventURL: events.URL(), Pace: emulator.Fast})
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, &emulator.CallSpec{})
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Name: "agent", Destination: dest, StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
 		res, err := s.Stop(ctx)
 		Expect(err).NotTo(HaveOccurred())
@@ -48,7 +48,7 @@ var _ = Describe("the close handshake after stop, in every ordering", func() {
 	}
 
 	It("the emulator closes first, the app answers", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		res := stop(ctx, newEmulator(&emulator.Options{Timeouts: short}), app.URL())
 		clean(res)
 		Expect(res.CloseSent).To(Equal(1000))
@@ -56,7 +56,7 @@ var _ = Describe("the close handshake after stop, in every ordering", func() {
 	})
 
 	It("the app closes first, before the emulator's close frame is written", func(ctx SpecContext) {
-		app := newTestApp(behaviour{closeOnStop: 1000})
+		app := apptest.NewWS(apptest.OnStop(apptest.Close(1000, "not done")))
 		e := newEmulator(&emulator.Options{Timeouts: short})
 		appClosed := make(chan struct{})
 		// The emulator writes its close frame only once its reader has
@@ -75,8 +75,8 @@ var _ = Describe("the close handshake after stop, in every ordering", func() {
 	})
 
 	It("both close frames cross on the wire", func(ctx SpecContext) {
-		app := newTestApp(behaviour{closeOnStop: 1000})
-		proxy := newCrossingProxy(app.srv.Listener.Addr().String())
+		app := apptest.NewWS(apptest.OnStop(apptest.Close(1000, "not done")))
+		proxy := newCrossingProxy(app.Addr())
 		res := stop(ctx, newEmulator(&emulator.Options{Timeouts: short}), "ws://"+proxy.Addr()+"/media")
 		clean(res)
 		Expect(res.CloseSent).To(Equal(1000))
@@ -84,13 +84,13 @@ var _ = Describe("the close handshake after stop, in every ordering", func() {
 	})
 
 	It("the app sends its close frame and shuts the connection at once", func(ctx SpecContext) {
-		app := newTestApp(behaviour{closeOnStop: 1000, finOnStop: true})
+		app := apptest.NewWS(apptest.OnStop(apptest.Close(1000, "not done"), apptest.HalfClose()))
 		res := stop(ctx, newEmulator(&emulator.Options{Timeouts: short}), app.URL())
 		clean(res)
 	})
 
 	It("the same verdict however the scheduler orders the two", func(ctx SpecContext) {
-		app := newTestApp(behaviour{closeOnStop: 1000})
+		app := apptest.NewWS(apptest.OnStop(apptest.Close(1000, "not done")))
 		e := newEmulator(&emulator.Options{Timeouts: short})
 		for range 25 {
 			clean(stop(ctx, e, app.URL()))

@@ -10,6 +10,7 @@ import (
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/suite/specs"
 )
 
 // The reference consumer is the first target: a correct app must see
@@ -37,12 +38,13 @@ var _ = Describe("against the reference consumer", func() {
 
 	DescribeTable("every ending the emulator causes",
 		func(ctx SpecContext, ending emulator.Ending, cause string, stopSeen bool, closeCode int, lossy bool) {
-			call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: srv.EventsURL(), Username: "hook", Password: "hook-pass"})
-			Expect(err).NotTo(HaveOccurred())
-			s, err := call.StartStream(ctx, spec("agent", "both"))
-			Expect(err).NotTo(HaveOccurred())
+			call := specs.Call(e, &emulator.CallSpec{DisconnectURL: srv.EventsURL(), Username: "hook", Password: "hook-pass"})
+			s := specs.Stream(ctx, call, spec("agent", "both"))
 			Expect(s.Media(ctx, time.Second)).To(Succeed())
-			var res *emulator.StreamResult
+			var (
+				res *emulator.StreamResult
+				err error
+			)
 			switch ending {
 			case emulator.EndStopStream:
 				res, err = s.Stop(ctx)
@@ -97,8 +99,7 @@ var _ = Describe("against the reference consumer", func() {
 	It("keeps several streams and calls apart", func(ctx SpecContext) {
 		var streams []*emulator.Stream
 		for range 3 {
-			call, err := e.NewCall(nil)
-			Expect(err).NotTo(HaveOccurred())
+			call := specs.Call(e, nil)
 			for _, name := range []string{"a", "b"} {
 				s, err := call.StartStream(ctx, spec(name, "both"))
 				Expect(err).NotTo(HaveOccurred())
@@ -120,8 +121,7 @@ var _ = Describe("against the reference consumer", func() {
 	})
 
 	It("is refused without the destination credentials", func(ctx SpecContext) {
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, nil)
 		sp := spec("agent", "inbound")
 		sp.DestinationPassword = "wrong"
 		s, err := call.StartStream(ctx, sp)
@@ -133,12 +133,10 @@ var _ = Describe("against the reference consumer", func() {
 	})
 
 	It("echoes audio on a bidirectional stream", func(ctx SpecContext) {
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, nil)
 		sp := spec("agent", "inbound")
 		sp.Mode, sp.Destination = "bidirectional", srv.WebSocketURL()+"?echo=1"
-		s, err := call.StartStream(ctx, sp)
-		Expect(err).NotTo(HaveOccurred())
+		s := specs.Stream(ctx, call, sp)
 		Expect(s.Media(ctx, 400*time.Millisecond)).To(Succeed())
 		Eventually(func() int {
 			n := 0

@@ -2,11 +2,11 @@ package emulator_test
 
 import (
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gleak"
+
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 func TestEmulator(t *testing.T) {
@@ -14,11 +14,4 @@ func TestEmulator(t *testing.T) {
 	RunSpecs(t, "Emulator Suite")
 }
 
-// No goroutine may outlive a spec: every server, stream and webhook sender
-// a spec starts is closed by its DeferCleanup before this check runs.
-var _ = BeforeEach(func() {
-	good := gleak.Goroutines()
-	DeferCleanup(func() {
-		Eventually(gleak.Goroutines).WithTimeout(5 * time.Second).ShouldNot(gleak.HaveLeaked(good))
-	})
-})
+var _ = apptest.LeakCheck()

@@ -11,17 +11,17 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/apptest"
+	"github.com/bwemu/bwemu/suite/specs"
 )
 
 var _ = Describe("the journal", func() {
 	It("records a stream in order and round-trips as JSON Lines", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
-		events := newEventsServer(204)
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
 		e := newEmulator(nil)
-		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: events.URL()})
-		Expect(err).NotTo(HaveOccurred())
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL()})
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 60*time.Millisecond)).To(Succeed())
 		Expect(call.Hangup(ctx)).To(Succeed())
 
@@ -73,11 +73,10 @@ var _ = Describe("the journal", func() {
 	})
 
 	It("is the debug log when the emulator has a logger", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		var buf syncBuffer
 		e := newEmulator(&emulator.Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, nil)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast,
 			DestinationUsername: "u", DestinationPassword: "log-secret"})
 		Expect(err).NotTo(HaveOccurred())

@@ -14,6 +14,8 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
+	"github.com/bwemu/bwemu/suite/specs"
 )
 
 // newEmulator returns an emulator closed when the spec ends.
@@ -26,16 +28,16 @@ func newEmulator(o *emulator.Options) *emulator.Emulator {
 var _ = Describe("a stream", func() {
 	var (
 		e      *emulator.Emulator
-		app    *testApp
-		events *eventsServer
+		app    *apptest.WS
+		events *apptest.Hooks
 		call   *emulator.Call
 	)
 	BeforeEach(func() {
 		e = newEmulator(nil)
-		app = newTestApp(behaviour{})
-		events = newEventsServer(204)
+		app = apptest.NewWS()
+		events = apptest.NewHooks()
 		var err error
-		call, err = e.NewCall(&emulator.CallSpec{Tag: "t1", DisconnectURL: events.URL()})
+		call, err = e.NewCall(&emulator.CallSpec{Tag: "t1", DisconnectURL: events.EventsURL()})
 		Expect(err).NotTo(HaveOccurred())
 	})
 
@@ -44,7 +46,7 @@ var _ = Describe("a stream", func() {
 		Expect(err).NotTo(HaveOccurred())
 		s, err := call.StartStream(ctx, emulator.StreamSpec{
 			Name: "agent", Destination: app.URL() + "?token=abc", Tracks: "both", Audio: tone,
-			StreamEventURL: events.URL(), Pace: emulator.Fast,
+			StreamEventURL: events.EventsURL(), Pace: emulator.Fast,
 			Params: []protocol.StreamParam{{Name: "tenant", Value: "acme"}, {Name: "lang", Value: "en"}},
 		})
 		Expect(err).NotTo(HaveOccurred())
@@ -76,7 +78,7 @@ var _ = Describe("a stream", func() {
 		}
 		Expect(got.Stop).NotTo(BeNil())
 		Expect(got.Stop.Metadata).To(Equal(got.Start.Metadata))
-		Eventually(func() int { return app.first().CloseCode }).WithTimeout(5 * time.Second).Should(Equal(1000))
+		Eventually(func() int { return app.First().CloseCode }).WithTimeout(5 * time.Second).Should(Equal(1000))
 
 		Expect(res.Ending).To(Equal(emulator.EndStopStream))
 		Expect(res.Cause).To(Equal("closed"))
@@ -87,8 +89,8 @@ var _ = Describe("a stream", func() {
 		Expect(res.MediaDuration).To(Equal(200 * time.Millisecond))
 		Expect(res.FramesByTrack).To(Equal(map[string]int{"inbound": 10, "outbound": 10}))
 		Expect(res.Failed()).To(BeFalse())
-		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped"}))
-		stopped := events.Hooks()[1].Event
+		Expect(events.EventTypes()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped"}))
+		stopped := events.Requests()[1].Event
 		Expect(stopped.MediaStream.Duration.Duration).To(Equal(200 * time.Millisecond))
 		Expect(stopped.MediaStream.Destination).To(Equal(app.URL() + "?token=abc"))
 	})
@@ -96,8 +98,7 @@ var _ = Describe("a stream", func() {
 	It("sends silence on request and resumes the audio where it paused", func(ctx SpecContext) {
 		tone, err := media.Tone(440)
 		Expect(err).NotTo(HaveOccurred())
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Audio: tone, Pace: emulator.Fast})
-		Expect(err).NotTo(HaveOccurred())
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), Audio: tone, Pace: emulator.Fast})
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
 		Expect(s.Silence(ctx, 40*time.Millisecond)).To(Succeed())
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
@@ -120,14 +121,14 @@ var _ = Describe("a stream", func() {
 	})
 
 	It("delivers webhooks twice from the moment duplicates are switched on", func(ctx SpecContext) {
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(s.Connected(ctx)).To(Succeed())
-		Eventually(events.Events).WithTimeout(time.Second).Should(Equal([]string{"mediaStreamStarted"}))
+		Eventually(events.EventTypes).WithTimeout(time.Second).Should(Equal([]string{"mediaStreamStarted"}))
 		e.SetDuplicateWebhooks(true)
 		_, err = s.Stop(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "mediaStreamStopped"}))
+		Expect(events.EventTypes()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "mediaStreamStopped"}))
 	})
 
 	It("adds extra fields to the start message when asked", func(ctx SpecContext) {
@@ -172,13 +173,12 @@ var _ = Describe("a stream", func() {
 	})
 
 	It("ends the call completely even when the caller stops waiting", func(ctx SpecContext) {
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
-		Expect(err).NotTo(HaveOccurred())
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 20*time.Millisecond)).To(Succeed())
 		gone, cancel := context.WithCancel(ctx)
 		cancel()
 		Expect(call.Hangup(gone)).To(MatchError(context.Canceled))
 		Eventually(call.Done()).WithTimeout(5 * time.Second).Should(BeClosed())
-		Eventually(events.Events).WithTimeout(5 * time.Second).Should(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
+		Eventually(events.EventTypes).WithTimeout(5 * time.Second).Should(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
 	})
 })

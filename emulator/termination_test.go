@@ -11,16 +11,18 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
+	"github.com/bwemu/bwemu/suite/specs"
 )
 
 // Every row of the termination table, caused for real against loopback
 // servers, with the wire and the webhook checked together.
 var _ = Describe("the termination table", func() {
-	var events *eventsServer
+	var events *apptest.Hooks
 	short := emulator.Timeouts{Handshake: 300 * time.Millisecond, Write: 300 * time.Millisecond,
 		CloseHandshake: 300 * time.Millisecond, DeadPeer: 200 * time.Millisecond}
 
-	BeforeEach(func() { events = newEventsServer(204) })
+	BeforeEach(func() { events = apptest.NewHooks() })
 
 	// run starts one stream to dest, lets act end it and returns its result
 	// and the mediaStreamStopped (or Rejected) webhook.
@@ -30,13 +32,12 @@ var _ = Describe("the termination table", func() {
 		}
 		o.Timeouts = short
 		e := newEmulator(o)
-		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: events.URL()})
-		Expect(err).NotTo(HaveOccurred())
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: dest, StreamEventURL: events.URL(), Pace: emulator.Fast})
+		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL()})
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: dest, StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
 		res := act(s)
 		Expect(res).NotTo(BeNil())
-		last := events.Hooks()[len(events.Hooks())-1].Event
+		last := events.Requests()[len(events.Requests())-1].Event
 		Expect(last.EventType).To(Equal(res.Event))
 		Expect(last.Cause).To(Equal(res.Cause))
 		Expect(last.ErrorMessage).To(Equal(res.ErrorMessage))
@@ -55,6 +56,15 @@ var _ = Describe("the termination table", func() {
 		return func(s *emulator.Stream) *emulator.StreamResult {
 			Expect(s.Media(ctx, time.Hour)).To(MatchError(ContainSubstring("ended")))
 			return wait(ctx)(s)
+		}
+	}
+	// stop streams 40 ms, then stops the stream.
+	stop := func(ctx SpecContext) func(*emulator.Stream) *emulator.StreamResult {
+		return func(s *emulator.Stream) *emulator.StreamResult {
+			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
+			res, err := s.Stop(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			return res
 		}
 	}
 	inject := func(ctx SpecContext, f emulator.Fault) func(*emulator.Stream) *emulator.StreamResult {
@@ -98,7 +108,7 @@ var _ = Describe("the termination table", func() {
 	})
 
 	It("StopStream: stop, close 1000 answered, Stopped closed without errorMessage", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		res, ev := run(ctx, nil, app.URL(), func(s *emulator.Stream) *emulator.StreamResult {
 			Expect(s.Media(ctx, 60*time.Millisecond)).To(Succeed())
 			r, err := s.Call.StopStream(ctx, "agent")
@@ -110,27 +120,25 @@ var _ = Describe("the termination table", func() {
 		Expect(ev.Cause).To(Equal("closed"))
 		Expect(ev.ErrorMessage).To(BeEmpty())
 		Expect(app.Streams()[0].Stop).NotTo(BeNil())
-		Eventually(func() int { return app.first().CloseCode }).WithTimeout(time.Second).Should(Equal(1000))
+		Eventually(func() int { return app.First().CloseCode }).WithTimeout(time.Second).Should(Equal(1000))
 		Expect(res.CloseHandshake).To(BeTrue())
 		Expect(res.AppFault).To(BeFalse())
 	})
 
 	It("hangup: stop, close 1000, Stopped closed, then disconnect hangup", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		e := newEmulator(&emulator.Options{Timeouts: short})
-		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: events.URL(), Tag: "my-tag"})
-		Expect(err).NotTo(HaveOccurred())
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL(), Tag: "my-tag"})
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
 		Expect(call.Hangup(ctx)).To(Succeed())
-		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
-		disc := events.Hooks()[2].Event
+		Expect(events.EventTypes()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
+		disc := events.Requests()[2].Event
 		Expect(disc.Cause).To(Equal("hangup"))
 		Expect(disc.EndTime).NotTo(BeNil())
 		Expect(disc.Tag).To(Equal("my-tag"))
 		Expect(disc.MediaStream).To(BeNil())
-		Expect(events.Hooks()[1].Event.Cause).To(Equal("closed"))
+		Expect(events.Requests()[1].Event.Cause).To(Equal("closed"))
 		Expect(app.Streams()[0].Stop).NotTo(BeNil())
 		Expect(s.Result().Ending).To(Equal(emulator.EndHangup))
 		Expect(s.Name).To(Equal(s.ID), "an unnamed stream takes its id as name")
@@ -138,32 +146,32 @@ var _ = Describe("the termination table", func() {
 	})
 
 	It("connection refused: no socket, Stopped connection-error", func(ctx SpecContext) {
-		res, ev := run(ctx, nil, refusedURL(), wait(ctx))
+		res, ev := run(ctx, nil, apptest.RefusedURL(), wait(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndConnectRefused))
 		Expect(res.Connected).To(BeFalse())
 		Expect(ev.EventType).To(Equal("mediaStreamStopped"))
 		Expect(ev.Cause).To(Equal("connection-error"))
 		Expect(ev.ErrorMessage).To(ContainSubstring("connection refused"))
-		Expect(events.Events()).To(Equal([]string{"mediaStreamStopped"}), "no Started for a stream that never connected")
+		Expect(events.EventTypes()).To(Equal([]string{"mediaStreamStopped"}), "no Started for a stream that never connected")
 		Expect(res.AppFault).To(BeTrue())
 	})
 
 	It("connection refused reported as Rejected when asked", func(ctx SpecContext) {
-		_, ev := run(ctx, &emulator.Options{RejectOnConnectError: true}, refusedURL(), wait(ctx))
+		_, ev := run(ctx, &emulator.Options{RejectOnConnectError: true}, apptest.RefusedURL(), wait(ctx))
 		Expect(ev.EventType).To(Equal("mediaStreamRejected"))
 		Expect(ev.Cause).To(Equal("connection-error"))
 		Expect(ev.MediaStream.Duration).To(BeNil())
 	})
 
 	It("handshake timeout: TCP accepted, upgrade never answered", func(ctx SpecContext) {
-		res, ev := run(ctx, nil, silentListener(), wait(ctx))
+		res, ev := run(ctx, nil, apptest.NewSilent().URL(), wait(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndHandshakeTimeout))
 		Expect(ev.Cause).To(Equal("connection-error"))
 		Expect(ev.ErrorMessage).To(Equal("connecting to the websocket timed out: no handshake answer within 300ms"))
 	})
 
 	It("handshake answered with a non-101 status", func(ctx SpecContext) {
-		app := newTestApp(behaviour{status: 403})
+		app := apptest.NewWS(apptest.Refuse(403))
 		res, ev := run(ctx, nil, app.URL(), wait(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndHandshakeStatus))
 		Expect(res.HandshakeStatus).To(Equal(403))
@@ -171,7 +179,7 @@ var _ = Describe("the termination table", func() {
 	})
 
 	It("the app closes without a close frame", func(ctx SpecContext) {
-		app := newTestApp(behaviour{afterFrames: 3, hangUp: true})
+		app := apptest.NewWS(apptest.After(3, apptest.HangUp()))
 		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndAppAbnormalClose))
 		Expect(res.ClosedBy).To(Equal(emulator.ByApp))
@@ -182,7 +190,7 @@ var _ = Describe("the termination table", func() {
 	})
 
 	It("the app resets the connection", func(ctx SpecContext) {
-		app := newTestApp(behaviour{afterFrames: 3, resetTCP: true})
+		app := apptest.NewWS(apptest.After(3, apptest.Reset()))
 		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndAppAbnormalClose))
 		Expect(ev.Cause).To(Equal("connection-error"))
@@ -191,7 +199,7 @@ var _ = Describe("the termination table", func() {
 
 	DescribeTable("the app closes cleanly with a code",
 		func(ctx SpecContext, code int, asError bool, ending emulator.Ending, cause, message string) {
-			app := newTestApp(behaviour{afterFrames: 2, closeCode: code})
+			app := apptest.NewWS(apptest.After(2, apptest.Close(code, "bye")))
 			res, ev := run(ctx, &emulator.Options{AppCloseAsError: asError}, app.URL(), mediaThen(ctx))
 			Expect(res.Ending).To(Equal(ending))
 			Expect(res.CloseReceived).To(Equal(code))
@@ -200,7 +208,7 @@ var _ = Describe("the termination table", func() {
 			Expect(res.ClosedBy).To(Equal(emulator.ByApp))
 			Expect(ev.Cause).To(Equal(cause))
 			Expect(ev.ErrorMessage).To(Equal(message))
-			Eventually(func() int { return app.first().CloseCode }).WithTimeout(time.Second).Should(Equal(code))
+			Eventually(func() int { return app.First().CloseCode }).WithTimeout(time.Second).Should(Equal(code))
 		},
 		Entry("1000 is closed", 1000, false, emulator.EndAppClose, "closed", ""),
 		Entry("1001 is closed", 1001, false, emulator.EndAppClose, "closed", ""),
@@ -213,13 +221,8 @@ var _ = Describe("the termination table", func() {
 	)
 
 	It("the app never answers the emulator's close frame", func(ctx SpecContext) {
-		app := newTestApp(behaviour{ignoreClose: true})
-		res, ev := run(ctx, nil, app.URL(), func(s *emulator.Stream) *emulator.StreamResult {
-			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
-			r, err := s.Stop(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			return r
-		})
+		app := apptest.NewWS(apptest.IgnoreClose())
+		res, ev := run(ctx, nil, app.URL(), stop(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndCloseHandshakeTimeout))
 		Expect(res.CloseSent).To(Equal(1000))
 		Expect(res.CloseReceived).To(BeZero())
@@ -231,13 +234,8 @@ var _ = Describe("the termination table", func() {
 	})
 
 	It("the app closes with an error code as it is stopped: its own ending, not an answer", func(ctx SpecContext) {
-		app := newTestApp(behaviour{closeOnStop: 4000})
-		res, ev := run(ctx, nil, app.URL(), func(s *emulator.Stream) *emulator.StreamResult {
-			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
-			r, err := s.Stop(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			return r
-		})
+		app := apptest.NewWS(apptest.OnStop(apptest.Close(4000, "not done")))
+		res, ev := run(ctx, nil, app.URL(), stop(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndAppCloseCode))
 		// Which close frame goes first is up to the scheduler; when the
 		// app's does, gorilla/websocket's answer echoes its code.
@@ -248,20 +246,15 @@ var _ = Describe("the termination table", func() {
 	})
 
 	It("the app drops the connection instead of answering the close frame", func(ctx SpecContext) {
-		app := newTestApp(behaviour{hangUpOnStop: true})
-		res, _ := run(ctx, nil, app.URL(), func(s *emulator.Stream) *emulator.StreamResult {
-			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
-			r, err := s.Stop(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			return r
-		})
+		app := apptest.NewWS(apptest.OnStop(apptest.HangUp()))
+		res, _ := run(ctx, nil, app.URL(), stop(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndCloseHandshakeTimeout))
 		Expect(res.CloseHandshake).To(BeFalse())
 		Expect(res.CloseProblem).To(ContainSubstring("without a close frame"))
 	})
 
 	It("the app stops reading: the write timeout ends the stream", func(ctx SpecContext) {
-		app := newTestApp(behaviour{afterFrames: 1, stopReading: true})
+		app := apptest.NewWS(apptest.After(1, apptest.StopReading()))
 		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
 		Expect(res.Ending).To(Equal(emulator.EndWriteTimeout))
 		Expect(ev.Cause).To(Equal("connection-error"))
@@ -270,23 +263,21 @@ var _ = Describe("the termination table", func() {
 	}, SpecTimeout(30*time.Second))
 
 	It("an emulator-side reset: the app sees a TCP RST", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.FaultReset))
 		Expect(res.Ending).To(Equal(emulator.EndReset))
 		Expect(res.ClosedBy).To(Equal(emulator.ByNetwork))
 		Expect(ev.Cause).To(Equal("connection-error"))
 		Expect(ev.ErrorMessage).To(ContainSubstring("reset"))
-		Eventually(func() error { return app.first().CloseError }).WithTimeout(time.Second).Should(
+		Eventually(func() error { return app.First().CloseError }).WithTimeout(time.Second).Should(
 			Satisfy(func(err error) bool { return errors.Is(err, syscall.ECONNRESET) }))
 	})
 
 	It("an emulator-side silent drop: nothing more on the wire, Stopped after the dead-peer timeout", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		e := newEmulator(&emulator.Options{Timeouts: short})
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, nil)
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 100*time.Millisecond)).To(Succeed())
 		res, err := s.Inject(ctx, emulator.FaultDrop)
 		Expect(err).NotTo(HaveOccurred())
@@ -294,41 +285,40 @@ var _ = Describe("the termination table", func() {
 		Expect(res.Cause).To(Equal("connection-error"))
 		Expect(res.ErrorMessage).To(Equal("the connection to the websocket went silent: no traffic for 200ms"))
 		// Nothing answers a drop, so the app may still be reading.
-		Eventually(func() []protocol.MediaMessage { return app.first().Media }).WithTimeout(time.Second).Should(HaveLen(5))
-		Expect(app.first().Stop).To(BeNil())
-		Consistently(func() error { return app.first().CloseError }).WithTimeout(100*time.Millisecond).Should(BeNil(), "half-open: the app is told nothing")
+		Eventually(func() []protocol.MediaMessage { return app.First().Media }).WithTimeout(time.Second).Should(HaveLen(5))
+		Expect(app.First().Stop).To(BeNil())
+		Consistently(func() error { return app.First().CloseError }).WithTimeout(100*time.Millisecond).Should(BeNil(), "half-open: the app is told nothing")
 		// The call ending releases the held connection, without a close frame.
 		Expect(call.Hangup(ctx)).To(Succeed())
-		Eventually(func() error { return app.first().CloseError }).WithTimeout(time.Second).ShouldNot(BeNil())
+		Eventually(func() error { return app.First().CloseError }).WithTimeout(time.Second).ShouldNot(BeNil())
 		Expect(app.Streams()[0].CloseCode).To(Equal(websocket.CloseAbnormalClosure))
 	})
 
 	It("an injected internal error: close 1011, Stopped error", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.FaultError))
 		Expect(res.Ending).To(Equal(emulator.EndInternalError))
 		Expect(res.CloseSent).To(Equal(1011))
 		Expect(ev.Cause).To(Equal("error"))
 		Expect(ev.ErrorMessage).To(HavePrefix("internal error: "))
-		Eventually(func() int { return app.first().CloseCode }).WithTimeout(time.Second).Should(Equal(1011))
+		Eventually(func() int { return app.First().CloseCode }).WithTimeout(time.Second).Should(Equal(1011))
 		Expect(app.Streams()[0].Stop).To(BeNil(), "no stop message before an internal error")
 	})
 
 	It("a duplicate name: Rejected duplicate with originalMediaStream", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		e := newEmulator(&emulator.Options{Timeouts: short})
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
-		first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		call := specs.Call(e, nil)
+		first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(first.Connected(ctx)).To(Succeed())
-		_, err = call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), StreamEventURL: events.URL()})
+		_, err = call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), StreamEventURL: events.EventsURL()})
 		var rej *emulator.RejectedError
 		Expect(errors.As(err, &rej)).To(BeTrue())
 		Expect(rej.Result.Cause).To(Equal("duplicate"))
-		Eventually(events.Events).WithTimeout(time.Second).Should(ContainElement("mediaStreamRejected"))
+		Eventually(events.EventTypes).WithTimeout(time.Second).Should(ContainElement("mediaStreamRejected"))
 		var ev *protocol.Event
-		for _, h := range events.Hooks() {
+		for _, h := range events.Requests() {
 			if h.Event.EventType == "mediaStreamRejected" {
 				ev = h.Event
 			}
@@ -348,15 +338,14 @@ var _ = Describe("the termination table", func() {
 	})
 
 	It("a fifth track: Rejected track-limit", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
+		app := apptest.NewWS()
 		e := newEmulator(&emulator.Options{Timeouts: short})
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, nil)
 		for _, name := range []string{"a", "b"} {
 			_, err := call.StartStream(ctx, emulator.StreamSpec{Name: name, Tracks: "both", Destination: app.URL(), Pace: emulator.Fast})
 			Expect(err).NotTo(HaveOccurred())
 		}
-		_, err = call.StartStream(ctx, emulator.StreamSpec{Name: "c", Destination: app.URL(), StreamEventURL: events.URL()})
+		_, err := call.StartStream(ctx, emulator.StreamSpec{Name: "c", Destination: app.URL(), StreamEventURL: events.EventsURL()})
 		var rej *emulator.RejectedError
 		Expect(errors.As(err, &rej)).To(BeTrue())
 		Expect(rej.Result.Event).To(Equal("mediaStreamRejected"))

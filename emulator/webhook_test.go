@@ -11,29 +11,29 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
+	"github.com/bwemu/bwemu/suite/specs"
 )
 
 var _ = Describe("webhooks", func() {
 	var (
-		app    *testApp
-		events *eventsServer
+		app    *apptest.WS
+		events *apptest.Hooks
 	)
 	BeforeEach(func() {
-		app = newTestApp(behaviour{})
-		events = newEventsServer(204)
+		app = apptest.NewWS()
+		events = apptest.NewHooks()
 	})
 
 	// oneStream runs a 40 ms stream that stops, with the given spec tweaks.
 	oneStream := func(ctx SpecContext, o *emulator.Options, cs *emulator.CallSpec, spec emulator.StreamSpec) (*emulator.Call, *emulator.StreamResult) {
 		e := newEmulator(o)
-		call, err := e.NewCall(cs)
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, cs)
 		spec.Destination, spec.Pace = app.URL(), emulator.Fast
 		if spec.StreamEventURL == "" {
-			spec.StreamEventURL = events.URL()
+			spec.StreamEventURL = events.EventsURL()
 		}
-		s, err := call.StartStream(ctx, spec)
-		Expect(err).NotTo(HaveOccurred())
+		s := specs.Stream(ctx, call, spec)
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
 		res, err := s.Stop(ctx)
 		Expect(err).NotTo(HaveOccurred())
@@ -43,7 +43,7 @@ var _ = Describe("webhooks", func() {
 	It("carry every documented field in Bandwidth's formats", func(ctx SpecContext) {
 		call, res := oneStream(ctx, &emulator.Options{AccountID: "55555555"}, &emulator.CallSpec{From: "+15551112222", To: "+15553334444", Direction: "outbound"},
 			emulator.StreamSpec{Name: "example_stream", Tracks: "both"})
-		hooks := events.Hooks()
+		hooks := events.Requests()
 		Expect(hooks).To(HaveLen(2))
 		for i, h := range hooks {
 			Expect(h.Method).To(Equal("POST"))
@@ -94,12 +94,12 @@ var _ = Describe("webhooks", func() {
 
 	It("carry the tag when the call has one", func(ctx SpecContext) {
 		oneStream(ctx, nil, &emulator.CallSpec{Tag: "order-17"}, emulator.StreamSpec{})
-		Expect(events.Hooks()[1].Event.Tag).To(Equal("order-17"))
+		Expect(events.Requests()[1].Event.Tag).To(Equal("order-17"))
 	})
 
 	It("go as GET with the fields in the query", func(ctx SpecContext) {
 		oneStream(ctx, nil, nil, emulator.StreamSpec{Name: "q", StreamEventMethod: "GET", Tracks: "both"})
-		h := events.Hooks()[1]
+		h := events.Requests()[1]
 		Expect(h.Method).To(Equal("GET"))
 		Expect(h.Body).To(BeEmpty())
 		Expect(h.Query["eventType"]).To(Equal([]string{"mediaStreamStopped"}))
@@ -112,56 +112,55 @@ var _ = Describe("webhooks", func() {
 		call, _ := oneStream(ctx, nil, nil, emulator.StreamSpec{Username: "hookuser", Password: "s3cret-hook",
 			DestinationUsername: "wsuser", DestinationPassword: "s3cret-ws"})
 		want := "Basic " + base64.StdEncoding.EncodeToString([]byte("hookuser:s3cret-hook"))
-		for _, h := range events.Hooks() {
-			Expect(h.Auth).To(Equal(want))
+		for _, h := range events.Requests() {
+			Expect(h.Header.Get("Authorization")).To(Equal(want))
 		}
 		Expect(app.Streams()[0].Header.Get("Authorization")).To(Equal("Basic " + base64.StdEncoding.EncodeToString([]byte("wsuser:s3cret-ws"))))
-		var buf jsonlBuffer
+		var buf strings.Builder
 		Expect(call.Emulator().Journal().WriteJSONLines(&buf)).To(Succeed())
 		Expect(buf.String()).NotTo(SatisfyAny(ContainSubstring("s3cret"), ContainSubstring(base64.StdEncoding.EncodeToString([]byte("wsuser:s3cret-ws")))))
 		Expect(buf.String()).To(ContainSubstring("Authorization: Basic [redacted]"))
 	})
 
 	It("resolve a relative streamEventUrl against the BXML URL", func(ctx SpecContext) {
-		oneStream(ctx, nil, &emulator.CallSpec{BaseURL: events.srv.URL + "/bxml/answer"}, emulator.StreamSpec{StreamEventURL: "../events?x=1"})
-		Expect(events.Hooks()).To(HaveLen(2))
-		Expect(events.Hooks()[0].Path).To(Equal("/events"))
-		Expect(events.Hooks()[0].Query["x"]).To(Equal([]string{"1"}))
+		oneStream(ctx, nil, &emulator.CallSpec{BaseURL: events.URL("/bxml/answer")}, emulator.StreamSpec{StreamEventURL: "../events?x=1"})
+		Expect(events.Requests()).To(HaveLen(2))
+		Expect(events.Requests()[0].Path).To(Equal("/events"))
+		Expect(events.Requests()[0].Query["x"]).To(Equal([]string{"1"}))
 	})
 
 	It("refuse a relative streamEventUrl with nothing to resolve it against", func(ctx SpecContext) {
 		e := newEmulator(nil)
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
-		_, err = call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: "/events"})
+		call := specs.Call(e, nil)
+		_, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: "/events"})
 		Expect(err).To(MatchError(ContainSubstring("relative")))
 		var se *emulator.SpecError
 		Expect(err).To(BeAssignableToTypeOf(se))
 	})
 
 	It("are retried once on a connection failure", func(ctx SpecContext) {
-		events.dropFirst = 1
+		events.Answer(apptest.Reply{Drop: true}, apptest.Reply{})
 		_, res := oneStream(ctx, nil, nil, emulator.StreamSpec{})
 		started := res.Deliveries[0]
 		Expect(started.Attempts).To(HaveLen(2))
 		Expect(started.Attempts[0].Error).NotTo(BeEmpty())
 		Expect(started.Attempts[0].Status).To(BeZero())
 		Expect(started.Attempts[1].Status).To(Equal(204))
-		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStarted", "mediaStreamStopped"}))
+		Expect(events.EventTypes()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStarted", "mediaStreamStopped"}))
 	})
 
 	It("are not retried on an error status", func(ctx SpecContext) {
-		events.status = 500
+		events.Answer(apptest.Reply{Status: 500})
 		_, res := oneStream(ctx, nil, nil, emulator.StreamSpec{})
 		Expect(res.Deliveries).To(HaveLen(2))
 		Expect(res.Deliveries[1].Attempts).To(HaveLen(1))
 		Expect(res.Deliveries[1].Status()).To(Equal(500))
 		Expect(res.Failed()).To(BeTrue())
-		Expect(events.Events()).To(HaveLen(2))
+		Expect(events.EventTypes()).To(HaveLen(2))
 	})
 
 	It("fail after the callback timeout, without a retry", func(ctx SpecContext) {
-		events.delay = time.Minute
+		events.Answer(apptest.Reply{Delay: time.Minute})
 		_, res := oneStream(ctx, &emulator.Options{Timeouts: emulator.Timeouts{Callback: 150 * time.Millisecond}}, nil, emulator.StreamSpec{})
 		for _, d := range res.Deliveries {
 			Expect(d.Attempts).To(HaveLen(1))
@@ -172,52 +171,50 @@ var _ = Describe("webhooks", func() {
 	})
 
 	It("use the call's callbackTimeout", func(ctx SpecContext) {
-		events.delay = time.Minute
+		events.Answer(apptest.Reply{Delay: time.Minute})
 		_, res := oneStream(ctx, nil, &emulator.CallSpec{CallbackTimeout: 100 * time.Millisecond}, emulator.StreamSpec{})
 		Expect(res.Deliveries[0].Final().Error).To(ContainSubstring("100ms"))
 	})
 
 	It("are delivered twice when asked, to test idempotency", func(ctx SpecContext) {
 		_, res := oneStream(ctx, &emulator.Options{DuplicateWebhooks: true}, nil, emulator.StreamSpec{})
-		Expect(events.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStarted", "mediaStreamStopped", "mediaStreamStopped"}))
+		Expect(events.EventTypes()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStarted", "mediaStreamStopped", "mediaStreamStopped"}))
 		Expect(res.Deliveries).To(HaveLen(4))
 		Expect(res.Deliveries[1].Copy).To(Equal(2))
-		Expect(events.Hooks()[2].Body).To(MatchJSON(events.Hooks()[3].Body), "the duplicate is the same event")
+		Expect(events.Requests()[2].Body).To(MatchJSON(events.Requests()[3].Body), "the duplicate is the same event")
 	})
 
 	It("are not sent without a streamEventUrl", func(ctx SpecContext) {
 		e := newEmulator(nil)
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, nil)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
 		res, err := s.Stop(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Deliveries).To(BeEmpty())
 		Expect(res.Cause).To(Equal("closed"))
-		Expect(events.Hooks()).To(BeEmpty())
+		Expect(events.Requests()).To(BeEmpty())
 		Expect(e.Deliveries()).To(BeEmpty())
 	})
 })
 
 var _ = Describe("webhook records", func() {
 	It("never keep a password from the URL", func(ctx SpecContext) {
-		app := newTestApp(behaviour{})
-		events := newEventsServer(204)
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
 		e := newEmulator(nil)
-		call, err := e.NewCall(nil)
-		Expect(err).NotTo(HaveOccurred())
-		withPassword := strings.Replace(events.URL(), "http://", "http://hooks:url-secret@", 1)
+		call := specs.Call(e, nil)
+		withPassword := strings.Replace(events.EventsURL(), "http://", "http://hooks:url-secret@", 1)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: withPassword, Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
 		res, err := s.Stop(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(events.Hooks()[0].Auth).To(HavePrefix("Basic "), "the request itself carries the credentials")
+		Expect(events.Requests()[0].Header.Get("Authorization")).To(HavePrefix("Basic "), "the request itself carries the credentials")
 		for _, d := range res.Deliveries {
 			Expect(d.URL).NotTo(ContainSubstring("url-secret"))
 			Expect(d.URL).To(ContainSubstring("hooks:%5Bredacted%5D@"))
 		}
-		var buf jsonlBuffer
+		var buf strings.Builder
 		Expect(e.Journal().WriteJSONLines(&buf)).To(Succeed())
 		Expect(buf.String()).NotTo(ContainSubstring("url-secret"))
 	})

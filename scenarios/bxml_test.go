@@ -3,10 +3,8 @@ package scenarios_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	. "github.com/onsi/gomega/gstruct"
 
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/scenarios"
 )
 
@@ -23,65 +22,36 @@ import (
 // not BXML, /hangup hangs the call up through the Voice API at api
 // before answering; /events and /disconnect answer every webhook 204.
 type bxmlApp struct {
-	srv *httptest.Server
-	ws  string // the stream destination
+	*apptest.Hooks
 	api string // the Voice API's host:port
 }
 
 func newBXMLApp(ws, api string) *bxmlApp {
-	GinkgoHelper()
-	a := &bxmlApp{ws: ws, api: api}
-	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
-	DeferCleanup(a.srv.Close)
+	a := &bxmlApp{Hooks: apptest.NewHooks(apptest.NotFound), api: api}
+	a.Route("/events", apptest.Reply{})
+	a.Route("/disconnect", apptest.Reply{})
+	startStream := fmt.Sprintf(`<StartStream name="agent" destination="%s" streamEventUrl="/events"/>`, ws)
+	a.Serve("/stream-pause", bxmlDoc(`<Response>`+startStream+`<Pause duration="0.3"/></Response>`))
+	a.Serve("/last-verb", bxmlDoc(`<Response><SpeakSentence>Connecting you now.</SpeakSentence>`+startStream+`</Response>`))
+	a.Serve("/invalid", bxmlDoc(`<Response><Pause duration="1">`))
+	hangup := apptest.BXML(bxmlDoc(`<Response><Pause duration="5"/></Response>`))
+	hangup.Do = a.hangUp
+	a.Route("/hangup", hangup)
 	return a
 }
 
-func (a *bxmlApp) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	startStream := fmt.Sprintf(`<StartStream name="agent" destination="%s" streamEventUrl="/events"/>`, a.ws)
-	switch r.URL.Path {
-	case "/events", "/disconnect":
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case "/stream-pause":
-		reply(w, `<Response>`+startStream+`<Pause duration="0.3"/></Response>`)
-	case "/last-verb":
-		reply(w, `<Response><SpeakSentence>Connecting you now.</SpeakSentence>`+startStream+`</Response>`)
-	case "/invalid":
-		reply(w, `<Response><Pause duration="1">`)
-	case "/hangup":
-		var ev struct{ AccountID, CallID string }
-		if err := json.Unmarshal(body, &ev); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		url := fmt.Sprintf("http://%s/api/v2/accounts/%s/calls/%s", a.api, ev.AccountID, ev.CallID)
-		resp, err := http.Post(url, "application/json", strings.NewReader(`{"state":"completed"}`))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		resp.Body.Close()
-		reply(w, `<Response><Pause duration="5"/></Response>`)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func reply(w http.ResponseWriter, doc string) {
-	w.Header().Set("Content-Type", "application/xml")
-	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+doc)
-}
-
-// freeAddr is a loopback address no one listens on (for target.api).
-func freeAddr() string {
-	GinkgoHelper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// hangUp ends the call of the request through the Voice API.
+func (a *bxmlApp) hangUp(q apptest.Request) {
+	var ev struct{ AccountID, CallID string }
+	Expect(json.Unmarshal(q.Body, &ev)).To(Succeed())
+	url := fmt.Sprintf("http://%s/api/v2/accounts/%s/calls/%s", a.api, ev.AccountID, ev.CallID)
+	resp, err := http.Post(url, "application/json", strings.NewReader(`{"state":"completed"}`))
 	Expect(err).NotTo(HaveOccurred())
-	addr := ln.Addr().String()
-	Expect(ln.Close()).To(Succeed())
-	return addr
+	Expect(resp.Body.Close()).To(Succeed())
 }
+
+// bxmlDoc is doc with the XML declaration.
+func bxmlDoc(doc string) string { return `<?xml version="1.0" encoding="UTF-8"?>` + doc }
 
 // bxmlFile is testdata/bxml.yaml pointed at app and the Voice API address,
 // with more scenarios appended.
@@ -89,7 +59,7 @@ func bxmlFile(app *bxmlApp, more string) *scenarios.File {
 	GinkgoHelper()
 	src, err := os.ReadFile("testdata/bxml.yaml")
 	Expect(err).NotTo(HaveOccurred())
-	s := strings.ReplaceAll(string(src), "http://bxml-app.test", app.srv.URL)
+	s := strings.ReplaceAll(string(src), "http://bxml-app.test", app.URL(""))
 	s = strings.ReplaceAll(s, "127.0.0.1:18090", app.api)
 	return parseAs("testdata/bxml.yaml", s+more)
 }
@@ -97,18 +67,18 @@ func bxmlFile(app *bxmlApp, more string) *scenarios.File {
 var _ = Describe("scenarios with bxml: and target.api", func() {
 	var app *bxmlApp
 	BeforeEach(func() {
-		app = newBXMLApp(newReference().WebSocketURL(), freeAddr())
+		app = newBXMLApp(newReference().WebSocketURL(), apptest.RefusedAddr())
 	})
 
 	It("runs the app's BXML, names its streams by BXML name, and checks the app's Voice API use", func(ctx SpecContext) {
 		results := runFiles(ctx, scenarios.RunOptions{}, bxmlFile(app, `
   - name: expects a BXML replacement the app never makes
-    bxml: {url: `+app.srv.URL+`/hangup}
+    bxml: {url: `+app.URL("")+`/hangup}
     steps: [waitForEnd: 2s]
     expect:
       api: [replaceBxml]
 `))
-		Expect(statuses(results)).To(Equal(map[string]string{
+		Expect(statuses(results)).To(Equal(map[string]scenarios.Status{
 			"the app starts a stream, then pauses":               scenarios.Passed,
 			"StartStream as the last verb ends the call at once": scenarios.Passed,
 			"invalid BXML ends the call":                         scenarios.Passed,
@@ -151,7 +121,7 @@ target: {events: %[1]s/events}
   - name: still running
     bxml: {url: %[1]s/stream-pause}
     steps: [waitForEnd: 50ms]
-`, app.srv.URL)))
+`, app.URL(""))))
 		Expect(named(results, "no such stream").Status).To(Equal(scenarios.Errored))
 		Expect(named(results, "no such stream").Error).To(MatchRegexp(`steps\[0\] media: the (call ended before its BXML started|BXML did not start) a stream named "other" \(started: "agent"\)`))
 		Expect(named(results, "still running").Status).To(Equal(scenarios.Errored))
@@ -162,7 +132,7 @@ target: {events: %[1]s/events}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(ln.Close)
-		f := parseInline(fmt.Sprintf("target: {api: %q}\nscenarios:\n  - name: x\n    bxml: {url: %s/stream-pause}\n    steps: [wait: 10ms]\n", ln.Addr().String(), app.srv.URL))
+		f := parseInline(fmt.Sprintf("target: {api: %q}\nscenarios:\n  - name: x\n    bxml: {url: %s/stream-pause}\n    steps: [wait: 10ms]\n", ln.Addr().String(), app.URL("")))
 		_, err = scenarios.Run(ctx, []*scenarios.File{f}, scenarios.RunOptions{})
 		Expect(err).To(MatchError(ContainSubstring("target.api")))
 	}, timeout)

@@ -3,20 +3,14 @@ package scenarios_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/gorilla/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
-	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/scenarios"
 )
@@ -119,8 +113,8 @@ func named(results []*scenarios.Result, name string) *scenarios.Result {
 }
 
 // statuses maps scenario names to their status.
-func statuses(results []*scenarios.Result) map[string]string {
-	out := map[string]string{}
+func statuses(results []*scenarios.Result) map[string]scenarios.Status {
+	out := map[string]scenarios.Status{}
 	for _, r := range results {
 		out[r.Name] = r.Status
 	}
@@ -131,10 +125,10 @@ func statuses(results []*scenarios.Result) map[string]string {
 func passed() OmegaMatcher {
 	return WithTransform(func(r *scenarios.Result) string {
 		if r.Status == scenarios.Passed {
-			return r.Status
+			return string(r.Status)
 		}
-		return r.Status + "\n" + scenarios.FailureText(r)
-	}, Equal(scenarios.Passed))
+		return string(r.Status) + "\n" + scenarios.FailureText(r)
+	}, Equal(string(scenarios.Passed)))
 }
 
 // failure returns the result's one failure of the named expectation.
@@ -206,185 +200,10 @@ func newReference() *consumer.Server {
 	return app
 }
 
-// wsApp is a deliberately faulty WebSocket app. Each connection reads the
-// start message, then does what act says; from refuseFrom connections on
-// (counting from 1; 0: never) the upgrade is answered 503 instead.
-type wsApp struct {
-	srv        *httptest.Server
-	act        func(conn *websocket.Conn)
-	refuseFrom int
-
-	mu     sync.Mutex
-	n      int
-	conns  []net.Conn
-	closed bool
-	wg     sync.WaitGroup
-	// quit is closed at cleanup, for handlers that wait for nothing else.
-	quit chan struct{}
-}
-
-func newWSApp(act func(*websocket.Conn)) *wsApp { return newWSAppRefusing(0, act) }
-
-// newWSAppRefusing is newWSApp answering 503 from connection refuseFrom on.
-func newWSAppRefusing(refuseFrom int, act func(*websocket.Conn)) *wsApp {
-	a := &wsApp{act: act, refuseFrom: refuseFrom, quit: make(chan struct{})}
-	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
-	DeferCleanup(a.Close)
-	return a
-}
-
-func (a *wsApp) URL() string { return "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/media" }
-
-// Connections is how many upgrades were asked for.
-func (a *wsApp) Connections() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.n
-}
-
-func (a *wsApp) serve(w http.ResponseWriter, r *http.Request) {
-	// Added while httptest still counts the request, so Close's Wait
-	// cannot miss it.
-	a.wg.Add(1)
-	defer a.wg.Done()
-	a.mu.Lock()
-	a.n++
-	refuse := a.refuseFrom > 0 && a.n >= a.refuseFrom
-	a.mu.Unlock()
-	if refuse {
-		http.Error(w, "no more streams, sorry", http.StatusServiceUnavailable)
-		return
-	}
-	conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return
-	}
-	a.conns = append(a.conns, conn.NetConn())
-	a.mu.Unlock()
-	if _, _, err := conn.ReadMessage(); err != nil { // the start message
-		return
-	}
-	a.act(conn)
-}
-
-func (a *wsApp) Close() {
-	close(a.quit)
-	a.srv.Close()
-	a.mu.Lock()
-	a.closed = true
-	for _, c := range a.conns {
-		c.Close()
-	}
-	a.mu.Unlock()
-	a.wg.Wait()
-}
-
-// drain reads until the connection ends, answering a close frame as a
-// correct app does (gorilla's default close handler).
-func drain(conn *websocket.Conn) {
-	for {
-		if _, _, err := conn.ReadMessage(); err != nil {
-			return
-		}
-	}
-}
-
-// readMedia reads n more messages.
-func readMedia(conn *websocket.Conn, n int) bool {
-	for range n {
-		if _, _, err := conn.ReadMessage(); err != nil {
-			return false
-		}
-	}
-	return true
-}
-
-// closesAfter reads frames media messages, closes the socket with code and
-// reason, then reads on until the emulator answers.
-func closesAfter(frames, code int, reason string) func(*websocket.Conn) {
-	return func(conn *websocket.Conn) {
-		if !readMedia(conn, frames) {
-			return
-		}
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		drain(conn)
-	}
-}
-
-// ignoresClose never answers the emulator's close frame and keeps the
-// connection open until the emulator gives up on it.
-func ignoresClose(conn *websocket.Conn) {
-	conn.SetCloseHandler(func(int, string) error { return nil })
-	drain(conn)
-	_, _ = io.Copy(io.Discard, conn.NetConn())
-}
-
-// sends writes text messages after the start message, then drains.
-func sends(msgs ...string) func(*websocket.Conn) {
-	return func(conn *websocket.Conn) {
-		for _, m := range msgs {
-			if conn.WriteMessage(websocket.TextMessage, []byte(m)) != nil {
-				return
-			}
-		}
-		drain(conn)
-	}
-}
-
-// hooksApp is a webhook endpoint answering every request with status,
-// after delay (cut short at cleanup), and recording the events.
-type hooksApp struct {
-	srv    *httptest.Server
-	status int
-	delay  time.Duration
-	quit   chan struct{}
-
-	mu     sync.Mutex
-	events []string
-}
-
-func newHooks(status int, delay time.Duration) *hooksApp {
-	a := &hooksApp{status: status, delay: delay, quit: make(chan struct{})}
-	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
-	DeferCleanup(func() {
-		close(a.quit)
-		a.srv.Close()
-	})
-	return a
-}
-
-func (a *hooksApp) URL() string { return a.srv.URL + "/events" }
-
-// Events are the event types received, in order.
-func (a *hooksApp) Events() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.events...)
-}
-
-func (a *hooksApp) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	if ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body); err == nil {
-		a.mu.Lock()
-		a.events = append(a.events, ev.EventType)
-		a.mu.Unlock()
-	}
-	if a.delay > 0 {
-		select {
-		case <-time.After(a.delay):
-		case <-a.quit:
-		}
-	}
-	w.WriteHeader(a.status)
-	if a.status != http.StatusNoContent {
-		_, _ = io.WriteString(w, `{"ok":true}`)
-	}
+// answers200 is a webhook endpoint that answers every webhook 200 with a
+// JSON body, not the 204 Bandwidth expects.
+func answers200() *apptest.Hooks {
+	return apptest.NewHooks(apptest.Reply{Status: http.StatusOK, Body: `{"ok":true}`})
 }
 
 // invalidPlayAudio is a playAudio a bidirectional stream must refuse.

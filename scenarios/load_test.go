@@ -79,7 +79,7 @@ var _ = Describe("Load", func() {
 			s := f.Scenarios[1]
 			Expect(s.Call).To(Equal(scenarios.Call{From: "+15551112222", To: "+15553334444", Direction: "inbound", Tag: "own"}))
 			Expect(s.Stream.Name).To(Equal("agent"), "from the defaults")
-			Expect(s.Stream.Mode).To(Equal("unidirectional"), "from the defaults")
+			Expect(s.Stream.Mode).To(BeEquivalentTo("unidirectional"), "from the defaults")
 			Expect(s.Stream.Tracks).To(Equal("inbound"))
 			Expect(s.Stream.Params).To(Equal([]protocol.StreamParam{{Name: "only", Value: "mine"}}), "params are replaced, not merged")
 			Expect(s.Stream.Query).To(Equal([]protocol.StreamParam{{Name: "token", Value: "abc"}}))

@@ -3,6 +3,7 @@ package scenarios_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,12 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/scenarios"
 )
@@ -154,7 +155,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("stopStream with wait returns as soon as the app closes the stream", func(ctx SpecContext) {
-			closer := newWSApp(closesAfter(5, 1000, "done"))
+			closer := apptest.NewWS(apptest.After(5, apptest.Close(1000, "done")))
 			r := runOne(ctx, quick+`scenarios:
   - name: wait for the app
     stream: {name: agent}
@@ -377,7 +378,7 @@ var _ = Describe("Run", func() {
 		}
 
 		It("a webhook answered 200 fails expect.webhooks.status with the status and the event", func(ctx SpecContext) {
-			hooks := newHooks(200, 0)
+			hooks := answers200()
 			src := quick + `scenarios:
   - name: answers 200
     stream: {name: agent}
@@ -386,7 +387,7 @@ var _ = Describe("Run", func() {
     expect:
       webhooks: {status: 204}
 `
-			r := runOne(ctx, src, against(ref.WebSocketURL(), hooks.URL(), hooks.URL()))
+			r := runOne(ctx, src, against(ref.WebSocketURL(), hooks.EventsURL(), hooks.EventsURL()))
 			Expect(expectations(r)).To(Equal([]string{"expect.webhooks.status"}))
 			f := failure(r, "expect.webhooks.status")
 			reported(f, lineOf(src, "webhooks: {status: 204}"))
@@ -395,25 +396,25 @@ var _ = Describe("Run", func() {
 			Expect(f.Message).To(ContainSubstring(`answer body: "{\"ok\":true}"`))
 			Expect(f.Message).To(MatchRegexp(`json: \{.*"eventType":"mediaStreamStarted"`))
 			Expect(f.Message).To(MatchRegexp(`json: \{.*"eventType":"disconnect"`))
-			Expect(hooks.Events()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
+			Expect(hooks.EventTypes()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped", "disconnect"}))
 		}, timeout)
 
 		It("the implicit 204 policy fails the same way, placed at the scenario", func(ctx SpecContext) {
-			hooks := newHooks(200, 0)
+			hooks := answers200()
 			src := quick + `scenarios:
   - name: answers 200 unasked
     stream: {name: agent}
     steps:
       - media: 60ms
 `
-			r := runOne(ctx, src, against(ref.WebSocketURL(), hooks.URL()))
+			r := runOne(ctx, src, against(ref.WebSocketURL(), hooks.EventsURL()))
 			f := failure(r, "expect.webhooks.status")
 			reported(f, lineOf(src, "- name: answers 200 unasked"))
 			Expect(f.Message).To(ContainSubstring("answered 200 OK"))
 		}, timeout)
 
 		It("a webhook answered 200 passes when the file accepts 2xx", func(ctx SpecContext) {
-			hooks := newHooks(200, 0)
+			hooks := answers200()
 			r := runOne(ctx, quick+`scenarios:
   - name: 2xx is fine
     stream: {name: agent}
@@ -421,7 +422,7 @@ var _ = Describe("Run", func() {
       - media: 60ms
     expect:
       webhooks: {status: 2xx}
-`, against(ref.WebSocketURL(), hooks.URL()))
+`, against(ref.WebSocketURL(), hooks.EventsURL()))
 			Expect(r).To(passed())
 			for _, d := range r.Webhooks {
 				Expect(d.Status()).To(Equal(200))
@@ -429,7 +430,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("a slow webhook answer fails expect.webhooks.within, a fast one passes", func(ctx SpecContext) {
-			hooks := newHooks(204, 150*time.Millisecond)
+			hooks := apptest.NewHooks(apptest.Reply{Delay: 150 * time.Millisecond})
 			src := quick + `scenarios:
   - name: slow
     stream: {name: agent}
@@ -444,7 +445,7 @@ var _ = Describe("Run", func() {
     expect:
       webhooks: {within: 1500ms}
 `
-			results := runInline(ctx, src, against(ref.WebSocketURL(), hooks.URL(), hooks.URL()))
+			results := runInline(ctx, src, against(ref.WebSocketURL(), hooks.EventsURL(), hooks.EventsURL()))
 			r := named(results, "slow")
 			Expect(expectations(r)).To(Equal([]string{"expect.webhooks.within"}), "the status was right")
 			f := failure(r, "expect.webhooks.within")
@@ -458,7 +459,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("an app that closes with 4001 fails expect.stopped with connection-error and the errorMessage", func(ctx SpecContext) {
-			app := newWSApp(closesAfter(3, 4001, "go away"))
+			app := apptest.NewWS(apptest.After(3, apptest.Close(4001, "go away")))
 			src := quick + `scenarios:
   - name: closes with 4001
     stream: {name: agent}
@@ -481,7 +482,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("a media step the app's close cuts short is no run error", func(ctx SpecContext) {
-			app := newWSApp(closesAfter(3, 4001, "go away"))
+			app := apptest.NewWS(apptest.After(3, apptest.Close(4001, "go away")))
 			r := runOne(ctx, quick+`scenarios:
   - name: cut short
     pace: realtime
@@ -500,7 +501,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("an app that never answers the close frame fails expect.close.handshake", func(ctx SpecContext) {
-			app := newWSApp(ignoresClose)
+			app := apptest.NewWS(apptest.IgnoreClose())
 			src := quick + `scenarios:
   - name: never answers the close
     stream: {name: agent}
@@ -521,7 +522,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("a bidirectional app sending invalid playAudio fails expect.violations, listing it", func(ctx SpecContext) {
-			app := newWSApp(sends(invalidPlayAudio))
+			app := apptest.NewWS(apptest.Send(invalidPlayAudio))
 			src := quick + `scenarios:
   - name: bad playAudio
     stream: {name: agent, mode: bidirectional}
@@ -541,7 +542,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("violations: N allows up to N violations", func(ctx SpecContext) {
-			app := newWSApp(sends(invalidPlayAudio, `{"eventType":"dance"}`))
+			app := apptest.NewWS(apptest.Send(invalidPlayAudio, `{"eventType":"dance"}`))
 			// late goes to the reference consumer: it commits none.
 			src := quick + `scenarios:
   - name: two allowed
@@ -569,7 +570,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("an app that sends playAudio on a unidirectional stream commits a violation", func(ctx SpecContext) {
-			app := newWSApp(sends(validPlayAudio))
+			app := apptest.NewWS(apptest.Send(validPlayAudio))
 			src := quick + `scenarios:
   - name: plays on a unidirectional stream
     stream: {name: agent}
@@ -602,7 +603,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("an app that refuses new streams after a fault fails expect.acceptsNewStream", func(ctx SpecContext) {
-			app := newWSAppRefusing(2, drain)
+			app := apptest.NewWS(apptest.From(2, apptest.Refuse(http.StatusServiceUnavailable)))
 			src := quick + `scenarios:
   - name: refuses the next stream
     stream: {name: agent}
@@ -614,7 +615,7 @@ var _ = Describe("Run", func() {
       acceptsNewStream: true
 `
 			r := runOne(ctx, src, against(app.URL(), ref.EventsURL()))
-			Expect(app.Connections()).To(Equal(2))
+			Expect(app.Handshakes()).To(Equal(2))
 			Expect(expectations(r)).To(Equal([]string{"expect.acceptsNewStream"}))
 			f := failure(r, "expect.acceptsNewStream")
 			reported(f, lineOf(src, "- name: refuses the next stream"))
@@ -623,7 +624,7 @@ var _ = Describe("Run", func() {
 		}, timeout)
 
 		It("an app that keeps taking streams passes expect.acceptsNewStream", func(ctx SpecContext) {
-			app := newWSApp(drain)
+			app := apptest.NewWS()
 			r := runOne(ctx, quick+`scenarios:
   - name: takes the next stream
     stream: {name: agent}
@@ -634,7 +635,7 @@ var _ = Describe("Run", func() {
       acceptsNewStream: true
 `, against(app.URL(), ref.EventsURL()))
 			Expect(r).To(passed())
-			Expect(app.Connections()).To(Equal(2))
+			Expect(app.Handshakes()).To(Equal(2))
 		}, timeout)
 	})
 
@@ -676,7 +677,7 @@ var _ = Describe("Run", func() {
 					started = append(started, sc.Name)
 				},
 			})
-			Expect(statuses(results)).To(Equal(map[string]string{
+			Expect(statuses(results)).To(Equal(map[string]scenarios.Status{
 				"pass one": scenarios.Passed, "fail one": scenarios.Skipped,
 				"pass two": scenarios.Passed, "fail two": scenarios.Skipped,
 			}))
@@ -696,7 +697,7 @@ var _ = Describe("Run", func() {
 			results := runInline(ctx, mixed, scenarios.RunOptions{
 				WebSocket: ref.WebSocketURL(), Events: ref.EventsURL(), Parallel: 1, FailFast: true,
 			})
-			Expect(statuses(results)).To(Equal(map[string]string{
+			Expect(statuses(results)).To(Equal(map[string]scenarios.Status{
 				"pass one": scenarios.Passed, "fail one": scenarios.Failed,
 				"pass two": scenarios.Skipped, "fail two": scenarios.Skipped,
 			}))
@@ -705,7 +706,7 @@ var _ = Describe("Run", func() {
 
 		It("without FailFast every scenario runs", func(ctx SpecContext) {
 			results := runInline(ctx, mixed, scenarios.RunOptions{WebSocket: ref.WebSocketURL(), Events: ref.EventsURL(), Parallel: 1})
-			Expect(statuses(results)).To(Equal(map[string]string{
+			Expect(statuses(results)).To(Equal(map[string]scenarios.Status{
 				"pass one": scenarios.Passed, "fail one": scenarios.Failed,
 				"pass two": scenarios.Passed, "fail two": scenarios.Failed,
 			}))
@@ -716,10 +717,11 @@ var _ = Describe("Run", func() {
 		It("Parallel > 1 gives the same results, in file order, as one at a time", func(ctx SpecContext) {
 			// summary is what must not depend on the parallelism.
 			type summary struct {
-				Name, Status string
-				Failed       []string
-				Endings      []ending
-				Webhooks     []string
+				Name     string
+				Status   scenarios.Status
+				Failed   []string
+				Endings  []ending
+				Webhooks []string
 			}
 			summarize := func(results []*scenarios.Result) []summary {
 				var out []summary
@@ -820,12 +822,7 @@ var _ = Describe("Run", func() {
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			// The app cancels the run as soon as the first media frame arrives.
-			app := newWSApp(func(conn *websocket.Conn) {
-				if readMedia(conn, 1) {
-					cancel()
-				}
-				drain(conn)
-			})
+			app := apptest.NewWS(apptest.After(1, apptest.Do(cancel)))
 			src := quick + `scenarios:
   - name: long
     pace: realtime
@@ -849,7 +846,7 @@ var _ = Describe("Run", func() {
 			Expect(long.Error).To(HavePrefix("interrupted before the scenario finished"))
 			Expect(named(results, "never started").Status).To(Equal(scenarios.Interrupted))
 			Expect(named(results, "nor this one").Status).To(Equal(scenarios.Interrupted))
-			Expect(app.Connections()).To(Equal(1))
+			Expect(app.Handshakes()).To(Equal(1))
 		}, timeout)
 
 		It("a scenario whose run breaks is an error, not a failure", func(ctx SpecContext) {

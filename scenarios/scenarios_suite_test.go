@@ -2,11 +2,11 @@ package scenarios_test
 
 import (
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gleak"
+
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 func TestScenarios(t *testing.T) {
@@ -14,10 +14,4 @@ func TestScenarios(t *testing.T) {
 	RunSpecs(t, "Scenarios Suite")
 }
 
-// Every spec must leave no goroutine behind.
-var _ = BeforeEach(func() {
-	good := gleak.Goroutines()
-	DeferCleanup(func() {
-		Eventually(gleak.Goroutines).WithTimeout(5 * time.Second).ShouldNot(gleak.HaveLeaked(good))
-	})
-})
+var _ = apptest.LeakCheck()

@@ -2,18 +2,13 @@ package scenarios_test
 
 import (
 	"context"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -21,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/scenarios"
 )
@@ -28,11 +24,6 @@ import (
 // Each verdict a run gives must be true: no pass from an app that is
 // down, from nothing having happened, or from nothing having been run; no
 // failure for a correct app that differs from the reference consumer.
-
-// refusedURL is a ws:// URL on loopback where nothing listens.
-func refusedURL() string {
-	return "ws://" + freeAddr() + "/media"
-}
 
 // typeName is what a Go type looks like in a message ("satisfying
 // *matchers.WithTransformMatcher", Gomega's "<int>: 3"): no failure a user
@@ -66,14 +57,8 @@ func strictConsumer() *consumer.Server {
 // file of its certificate.
 func tlsHooks() (url, caFile string) {
 	GinkgoHelper()
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	DeferCleanup(srv.Close)
-	caFile = filepath.Join(GinkgoT().TempDir(), "ca.pem")
-	Expect(os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)).To(Succeed())
-	return srv.URL + "/events", caFile
+	hooks := apptest.NewTLSHooks()
+	return hooks.EventsURL(), hooks.CAFile()
 }
 
 var _ = Describe("verdicts", func() {
@@ -90,7 +75,7 @@ var _ = Describe("verdicts", func() {
       stopped: {cause: connection-error}
       webhooks: {status: 204, within: 1s}
 `
-			r := runOne(ctx, src, against(refusedURL(), ref.EventsURL(), ref.DisconnectURL()))
+			r := runOne(ctx, src, against(apptest.RefusedURL(), ref.EventsURL(), ref.DisconnectURL()))
 			Expect(r.Status).To(Equal(scenarios.Failed))
 			Expect(endings(r)).To(Equal([]ending{{emulator.EndConnectRefused, "mediaStreamStopped", "connection-error"}}))
 			// The root cause alone: the stream's other expectations would
@@ -105,9 +90,9 @@ var _ = Describe("verdicts", func() {
 		}, timeout)
 
 		It("fails on an error close code, a missing close answer and a refused handshake alike", func(ctx SpecContext) {
-			closer := newWSApp(closesAfter(2, 4001, "unauthorized"))
-			deaf := newWSApp(ignoresClose)
-			refusing := newWSAppRefusing(1, drain)
+			closer := apptest.NewWS(apptest.After(2, apptest.Close(4001, "unauthorized")))
+			deaf := apptest.NewWS(apptest.IgnoreClose())
+			refusing := apptest.NewWS(apptest.Refuse(http.StatusServiceUnavailable))
 			src := quick + fmt.Sprintf(`scenarios:
   - name: app-close-code
     stream: {name: agent, destination: %q}
@@ -131,7 +116,7 @@ var _ = Describe("verdicts", func() {
 		}, timeout)
 
 		It("passes when expect.ending names exactly that ending, and judges the rest of the stream", func(ctx SpecContext) {
-			closer := newWSApp(closesAfter(2, 4001, "unauthorized"))
+			closer := apptest.NewWS(apptest.After(2, apptest.Close(4001, "unauthorized")))
 			src := quick + `scenarios:
   - name: expected
     pace: realtime
@@ -172,7 +157,7 @@ var _ = Describe("verdicts", func() {
 		}, timeout)
 
 		It("judges each stream on its own: the ending named for one stream does not excuse another", func(ctx SpecContext) {
-			down := refusedURL()
+			down := apptest.RefusedURL()
 			src := quick + fmt.Sprintf(`scenarios:
   - name: one stream down, expected
     stream: {name: agent}
@@ -232,7 +217,7 @@ var _ = Describe("verdicts", func() {
 
 	Describe("expectations that need webhooks", func() {
 		It("are file errors at their place when the target has nowhere to send them", func(ctx SpecContext) {
-			app := newWSApp(drain)
+			app := apptest.NewWS()
 			src := quick + `target: {websocket: ` + app.URL() + `}
 scenarios:
   - name: webhooks
@@ -252,7 +237,7 @@ scenarios:
 			_, err := scenarios.Run(ctx, []*scenarios.File{f}, scenarios.RunOptions{})
 			var errs scenarios.Errors
 			Expect(errors.As(err, &errs)).To(BeTrue(), "%v", err)
-			Expect(app.Connections()).To(BeZero(), "nothing ran")
+			Expect(app.Handshakes()).To(BeZero(), "nothing ran")
 			Expect(errs).To(HaveLen(3))
 			want := []struct{ needle, msg string }{
 				{"webhooks: {status: 2xx}", "expect.webhooks needs target.events"},
@@ -294,19 +279,16 @@ scenarios:
 			// The app's BXML starts a stream without a streamEventUrl, and
 			// the target has no disconnect URL: no webhook at all.
 			ref := newReference()
-			bx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				reply(w, `<Response><StartStream name="agent" destination="`+ref.WebSocketURL()+`"/><Pause duration="0.2"/></Response>`)
-			}))
-			DeferCleanup(bx.Close)
+			bx := apptest.NewHooks(apptest.BXML(bxmlDoc(`<Response><StartStream name="agent" destination="` + ref.WebSocketURL() + `"/><Pause duration="0.2"/></Response>`)))
 			src := quick + `target: {websocket: ` + ref.WebSocketURL() + `}
 scenarios:
   - name: nothing delivered
-    bxml: {url: ` + bx.URL + `/start}
+    bxml: {url: ` + bx.URL("/start") + `}
     steps: [{media: {for: 40ms, stream: agent}}]
     expect:
       webhooks: {status: 204}
   - name: nothing delivered, nothing asked
-    bxml: {url: ` + bx.URL + `/start}
+    bxml: {url: ` + bx.URL("/start") + `}
     steps: [{media: {for: 40ms, stream: agent}}]
 `
 			results := runInline(ctx, src, scenarios.RunOptions{})
@@ -323,7 +305,7 @@ scenarios:
 			src := quick + `target: {events: ` + ref.EventsURL() + `, disconnect: ` + ref.DisconnectURL() + `}
 scenarios:
   - name: the BXML is not there
-    bxml: {url: http://` + freeAddr() + `/voice}
+    bxml: {url: http://` + apptest.RefusedAddr() + `/voice}
     steps: [{wait: 20ms}]
     expect:
       started: true
@@ -354,19 +336,13 @@ scenarios:
 		It("Skip skips the scenarios whose name matches", func(ctx SpecContext) {
 			results := runInline(ctx, quick+"scenarios:\n  - name: keep me\n    steps: [{media: 20ms}]\n  - name: skip me\n    steps: [{media: 20ms}]\n",
 				scenarios.RunOptions{Skip: regexp.MustCompile("skip")})
-			Expect(statuses(results)).To(Equal(map[string]string{"keep me": scenarios.Passed, "skip me": scenarios.Skipped}))
+			Expect(statuses(results)).To(Equal(map[string]scenarios.Status{"keep me": scenarios.Passed, "skip me": scenarios.Skipped}))
 		}, timeout)
 
 		It("Repeat runs each scenario N times, each a result of its own; a flaky app fails the run", func(ctx SpecContext) {
 			// The app refuses every third connection.
 			ref := newReference()
-			var n atomic.Int32
-			flaky := newWSApp(func(conn *websocket.Conn) {
-				if n.Add(1)%3 == 0 {
-					_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4000, "flaky"), time.Now().Add(time.Second))
-				}
-				drain(conn)
-			})
+			flaky := apptest.NewWS(apptest.Every(3, apptest.Close(4000, "flaky")))
 			dir := filepath.Join(GinkgoT().TempDir(), "journals")
 			opts := against(flaky.URL(), ref.EventsURL(), ref.DisconnectURL())
 			opts.Repeat, opts.Parallel, opts.JournalDir = 3, 1, dir
@@ -375,7 +351,7 @@ scenarios:
 			var labels, got []string
 			for _, r := range results {
 				labels = append(labels, r.Label())
-				got = append(got, r.Status)
+				got = append(got, string(r.Status))
 				Expect(r.Repetitions).To(Equal(3))
 				Expect(r.JournalFile).To(MatchRegexp(`-r%d\.jsonl$`, r.Repetition))
 			}
@@ -414,14 +390,11 @@ scenarios:
 
 		It("does so for the calls of bxml: scenarios too", func(ctx SpecContext) {
 			app := strictConsumer()
-			bx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				reply(w, `<Response><StartStream name="agent" destination="`+app.WebSocketURL()+`" streamEventUrl="`+app.EventsURL()+`"/><Pause duration="0.2"/></Response>`)
-			}))
-			DeferCleanup(bx.Close)
+			bx := apptest.NewHooks(apptest.BXML(bxmlDoc(`<Response><StartStream name="agent" destination="` + app.WebSocketURL() + `" streamEventUrl="` + app.EventsURL() + `"/><Pause duration="0.2"/></Response>`)))
 			src := quick + `target: {events: ` + app.EventsURL() + `}
 scenarios:
   - name: bxml call
-    bxml: {url: ` + bx.URL + `/start}
+    bxml: {url: ` + bx.URL("/start") + `}
     steps: [{media: {for: 40ms, stream: agent}}]
 `
 			r := runOne(ctx, src, scenarios.RunOptions{})
@@ -450,33 +423,9 @@ scenarios:
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			// The app's webhooks answer long after the run should be over.
-			hooks := newHooks(http.StatusNoContent, 30*time.Second)
-			var (
-				mu        sync.Mutex
-				seen      []string
-				closeCode int
-			)
-			app := newWSApp(func(conn *websocket.Conn) {
-				if !readMedia(conn, 1) {
-					return
-				}
-				cancel()
-				for {
-					_, msg, err := conn.ReadMessage()
-					var ce *websocket.CloseError
-					mu.Lock()
-					switch {
-					case errors.As(err, &ce):
-						closeCode = ce.Code
-					case err == nil && strings.Contains(string(msg), `"eventType":"stop"`):
-						seen = append(seen, "stop")
-					}
-					mu.Unlock()
-					if err != nil {
-						return
-					}
-				}
-			})
+			hooks := apptest.NewHooks(apptest.Reply{Delay: 30 * time.Second})
+			var mu sync.Mutex
+			app := apptest.NewWS(apptest.After(1, apptest.Do(cancel)))
 			src := quick + `scenarios:
   - name: long
     pace: realtime
@@ -488,7 +437,7 @@ scenarios:
 `
 			var cancelled time.Time
 			go func() { <-runCtx.Done(); mu.Lock(); cancelled = time.Now(); mu.Unlock() }()
-			results := runFiles(runCtx, scenarios.RunOptions{WebSocket: app.URL(), Events: hooks.URL(), Disconnect: hooks.URL(), Parallel: 1}, parseInline(src))
+			results := runFiles(runCtx, scenarios.RunOptions{WebSocket: app.URL(), Events: hooks.EventsURL(), Disconnect: hooks.EventsURL(), Parallel: 1}, parseInline(src))
 			mu.Lock()
 			took := time.Since(cancelled)
 			mu.Unlock()
@@ -505,13 +454,11 @@ scenarios:
 			Expect(scenarios.Summarize(results, 0).Interrupted).To(Equal(2))
 
 			By("the app saw the call end: stop, then a normal close")
-			mu.Lock()
-			Expect(seen).To(Equal([]string{"stop"}))
-			Expect(closeCode).To(Equal(websocket.CloseNormalClosure))
-			mu.Unlock()
-			Expect(app.Connections()).To(Equal(1))
+			Expect(app.First()).To(apptest.HaveStartMediaStop())
+			Expect(app.First().CloseCode).To(Equal(websocket.CloseNormalClosure))
+			Expect(app.Handshakes()).To(Equal(1))
 			By("the webhooks were sent, and those unanswered were cut off, not blamed")
-			Expect(hooks.Events()).To(ContainElement("mediaStreamStarted"))
+			Expect(hooks.EventTypes()).To(ContainElement("mediaStreamStarted"))
 			for _, d := range long.Webhooks {
 				if d.Final().Error != "" {
 					Expect(d.Interrupted()).To(BeTrue(), d.Final().Error)
@@ -525,13 +472,8 @@ scenarios:
 		It("is trusted for https:// webhooks and https:// BXML fetches, not only wss://", func(ctx SpecContext) {
 			ref := newReference()
 			hooksURL, caFile := tlsHooks()
-			bx := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				reply(w, `<Response><StartStream name="agent" destination="`+ref.WebSocketURL()+`" streamEventUrl="`+hooksURL+`"/><Pause duration="0.2"/></Response>`)
-			}))
-			DeferCleanup(bx.Close)
-			bxCA := filepath.Join(GinkgoT().TempDir(), "bxml-ca.pem")
-			Expect(os.WriteFile(bxCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: bx.Certificate().Raw}), 0o644)).To(Succeed())
+			bx := apptest.NewTLSHooks(apptest.BXML(bxmlDoc(`<Response><StartStream name="agent" destination="` + ref.WebSocketURL() + `" streamEventUrl="` + hooksURL + `"/><Pause duration="0.2"/></Response>`)))
+			bxCA := bx.CAFile()
 
 			file := func(ca string) string {
 				t := fmt.Sprintf("target: {websocket: %q, events: %q, disconnect: %q", ref.WebSocketURL(), hooksURL, hooksURL)
@@ -550,13 +492,13 @@ scenarios:
 			Expect(failure(r, "expect.webhooks.status").Message).To(ContainSubstring("x509"))
 
 			By("a BXML fetch over https trusts the CA")
-			src := fmt.Sprintf("target: {ca: %q}\n", bxCA) + quick + "scenarios:\n  - name: bxml over https\n    bxml: {url: " + bx.URL + "/start}\n    steps: [{media: {for: 20ms, stream: agent}}]\n"
+			src := fmt.Sprintf("target: {ca: %q}\n", bxCA) + quick + "scenarios:\n  - name: bxml over https\n    bxml: {url: " + bx.URL("/start") + "}\n    steps: [{media: {for: 20ms, stream: agent}}]\n"
 			r = runOne(ctx, src, scenarios.RunOptions{})
 			Expect(r.Status).NotTo(Equal(scenarios.Errored), r.Error)
 			Expect(r.Streams).To(HaveLen(1), "the BXML was fetched and started its stream")
 
 			By("without it, the run says the BXML fetch failed on the certificate")
-			src = quick + "scenarios:\n  - name: bxml over https\n    bxml: {url: " + bx.URL + "/start}\n    steps: [{media: {for: 20ms, stream: agent}}]\n"
+			src = quick + "scenarios:\n  - name: bxml over https\n    bxml: {url: " + bx.URL("/start") + "}\n    steps: [{media: {for: 20ms, stream: agent}}]\n"
 			r = runOne(ctx, src, scenarios.RunOptions{})
 			Expect(r.Status).To(Equal(scenarios.Errored))
 			Expect(r.Error).To(HavePrefix("the call's BXML failed: initiate webhook POST https://"))
@@ -579,7 +521,7 @@ scenarios:
 	Describe("failure messages", func() {
 		It("speak the user's language: expect.disconnect and expect.violations name no Go type", func(ctx SpecContext) {
 			ref := newReference()
-			app := newWSApp(sends(invalidPlayAudio, `{"eventType":"dance"}`))
+			app := apptest.NewWS(apptest.Send(invalidPlayAudio, `{"eventType":"dance"}`))
 			src := quick + `scenarios:
   - name: wrong cause
     stream: {name: agent, destination: ` + ref.WebSocketURL() + `}
@@ -594,9 +536,10 @@ scenarios:
 `
 			results := runInline(ctx, src, against(app.URL(), ref.EventsURL(), ref.DisconnectURL()))
 			d := failure(named(results, "wrong cause"), "expect.disconnect")
-			Expect(d.Message).To(Equal("want a disconnect webhook with cause busy, but the disconnect webhook carried cause hangup"))
+			Expect(d.Message).To(HavePrefix("Expected the 3 webhook deliveries to have a disconnect webhook with cause busy, but "))
+			Expect(d.Message).To(ContainSubstring("not with cause busy: it carried cause hangup"))
 			v := failure(named(results, "too many violations"), "expect.violations")
-			Expect(v.Message).To(Equal(`want at most 1 protocol violations from the app on stream "agent", got 2`))
+			Expect(v.Message).To(MatchRegexp(`^Expected stream "agent" \(s-[^)]+\) to have at most 1 protocol violation from the app, but the app committed 2 protocol violations\n`))
 			plainWords(results...)
 		}, timeout)
 	})

@@ -2,22 +2,19 @@ package suite_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 	. "github.com/bwemu/bwemu/suite"
+	"github.com/bwemu/bwemu/suite/specs"
 )
 
 // short keeps every ending a test provokes quick.
@@ -42,160 +39,15 @@ func newConsumer() *consumer.Server {
 	return app
 }
 
-// wsApp is a faulty WebSocket app: after reading the start message it does
-// what act says.
-type wsApp struct {
-	srv *httptest.Server
-	act func(*websocket.Conn)
-
-	mu     sync.Mutex
-	conns  []net.Conn
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func newWSApp(act func(*websocket.Conn)) *wsApp {
-	a := &wsApp{act: act}
-	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
-	DeferCleanup(a.Close)
-	return a
-}
-
-func (a *wsApp) URL() string { return "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/media" }
-
-func (a *wsApp) serve(w http.ResponseWriter, r *http.Request) {
-	// Added while httptest still counts the request, so Close's Wait
-	// cannot miss it.
-	a.wg.Add(1)
-	defer a.wg.Done()
-	conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return
-	}
-	a.conns = append(a.conns, conn.NetConn())
-	a.mu.Unlock()
-	if _, _, err := conn.ReadMessage(); err != nil { // the start message
-		return
-	}
-	a.act(conn)
-}
-
-func (a *wsApp) Close() {
-	a.srv.Close()
-	a.mu.Lock()
-	a.closed = true
-	for _, c := range a.conns {
-		c.Close()
-	}
-	a.mu.Unlock()
-	a.wg.Wait()
-}
-
-// drain reads until the connection ends, answering a close frame as a
-// correct app does.
-func drain(conn *websocket.Conn) {
-	for {
-		if _, _, err := conn.ReadMessage(); err != nil {
-			return
-		}
-	}
-}
-
-// closesWith closes the socket with code, then waits for the emulator's answer.
-func closesWith(code int) func(*websocket.Conn) {
-	return func(conn *websocket.Conn) {
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, "bye"), time.Now().Add(time.Second))
-		drain(conn)
-	}
-}
-
-// dropsTCP ends the connection without a close frame.
-func dropsTCP(conn *websocket.Conn) { conn.NetConn().Close() }
-
-// ignoresClose never answers the emulator's close frame and keeps the
-// connection open until the emulator gives up on it.
-func ignoresClose(conn *websocket.Conn) {
-	conn.SetCloseHandler(func(int, string) error { return nil })
-	drain(conn)
-	_, _ = io.Copy(io.Discard, conn.NetConn())
-}
-
-// sends writes text messages, then behaves.
-func sends(msgs ...string) func(*websocket.Conn) {
-	return func(conn *websocket.Conn) {
-		for _, m := range msgs {
-			if conn.WriteMessage(websocket.TextMessage, []byte(m)) != nil {
-				return
-			}
-		}
-		drain(conn)
-	}
-}
-
-// eventsApp answers webhooks with a fixed status, or never (hang); with
-// answerFirst it answers that many before it hangs.
-type eventsApp struct {
-	srv         *httptest.Server
-	status      int
-	hang        bool
-	answerFirst int
-	quit        chan struct{}
-
-	mu   sync.Mutex
-	seen int
-}
-
-func newEvents(status int, hang bool) *eventsApp {
-	a := &eventsApp{status: status, hang: hang, quit: make(chan struct{})}
-	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
-	DeferCleanup(func() {
-		close(a.quit)
-		a.srv.Close()
-	})
-	return a
-}
-
-func (a *eventsApp) URL() string { return a.srv.URL + "/events" }
-
-func (a *eventsApp) serve(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	a.mu.Lock()
-	a.seen++
-	answer := a.seen <= a.answerFirst
-	a.mu.Unlock()
-	if a.hang && !answer {
-		select {
-		case <-r.Context().Done():
-		case <-a.quit:
-		}
-		return
-	}
-	w.WriteHeader(a.status)
-	if a.status >= 400 {
-		_, _ = io.WriteString(w, "boom: the app failed")
-	}
-}
-
-// refusedURL is a loopback address where nothing listens.
-func refusedURL() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	addr := ln.Addr().String()
-	Expect(ln.Close()).To(Succeed())
-	return "ws://" + addr + "/media"
+// failing500 answers every webhook 500 with a body.
+func failing500() *apptest.Hooks {
+	return apptest.NewHooks(apptest.Reply{Status: http.StatusInternalServerError, Body: "boom: the app failed"})
 }
 
 // startStream starts a stream named "agent" (unless the spec names it) on
 // a new call, in Fast pace, and returns it live.
 func startStream(ctx context.Context, e *emulator.Emulator, spec emulator.StreamSpec) *emulator.Stream {
-	call, err := e.NewCall(nil)
-	Expect(err).NotTo(HaveOccurred())
+	call := specs.Call(e, nil)
 	if spec.Name == "" {
 		spec.Name = "agent"
 	}
@@ -223,9 +75,7 @@ func ended(ctx context.Context, s *emulator.Stream) *emulator.Stream {
 // failureOf runs m on actual, which it must fail, and returns the message.
 func failureOf(m types.GomegaMatcher, actual any) string {
 	GinkgoHelper()
-	ok, err := m.Match(actual)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(ok).To(BeFalse(), "the matcher should have failed")
+	expectMatch(m, actual, false)
 	return m.FailureMessage(actual)
 }
 
@@ -233,10 +83,17 @@ func failureOf(m types.GomegaMatcher, actual any) string {
 // message NotTo would print.
 func negatedFailureOf(m types.GomegaMatcher, actual any) string {
 	GinkgoHelper()
+	expectMatch(m, actual, true)
+	return m.NegatedFailureMessage(actual)
+}
+
+// expectMatch runs m on actual without an error, and checks whether it
+// matched.
+func expectMatch(m types.GomegaMatcher, actual any, want bool) {
+	GinkgoHelper()
 	ok, err := m.Match(actual)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(ok).To(BeTrue(), "the matcher should have succeeded")
-	return m.NegatedFailureMessage(actual)
+	Expect(ok).To(Equal(want), "whether the matcher matched")
 }
 
 const timeout = SpecTimeout(20 * time.Second)
@@ -359,7 +216,7 @@ var _ = Describe("stream matchers", func() {
 		}, timeout)
 
 		It("Eventually waits for the stream to end", func(ctx SpecContext) {
-			app := newWSApp(closesWith(4001))
+			app := apptest.NewWS(apptest.Close(4001, "bye"))
 			s := startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()})
 			Eventually(s).WithTimeout(5 * time.Second).Should(HaveEnded(emulator.EndAppCloseCode))
 		}, timeout)
@@ -368,7 +225,7 @@ var _ = Describe("stream matchers", func() {
 	Describe("on an app that closes with 4001", func() {
 		var s *emulator.Stream
 		BeforeEach(func(ctx SpecContext) {
-			app := newWSApp(closesWith(4001))
+			app := apptest.NewWS(apptest.Close(4001, "bye"))
 			s = ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()}))
 		}, NodeTimeout(20*time.Second))
 
@@ -470,7 +327,7 @@ var _ = Describe("stream matchers", func() {
 	Describe("on an app that drops the TCP connection", func() {
 		var s *emulator.Stream
 		BeforeEach(func(ctx SpecContext) {
-			app := newWSApp(dropsTCP)
+			app := apptest.NewWS(apptest.HangUp())
 			s = ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()}))
 		}, NodeTimeout(20*time.Second))
 
@@ -495,7 +352,7 @@ var _ = Describe("stream matchers", func() {
 
 	Describe("on an app that never answers the close frame", func() {
 		It("HaveCompletedCloseHandshake fails with the timeout in the journal", func(ctx SpecContext) {
-			app := newWSApp(ignoresClose)
+			app := apptest.NewWS(apptest.IgnoreClose())
 			s := stopped(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()}))
 			Expect(s).To(HaveEnded(emulator.EndCloseHandshakeTimeout, HaveClosed(emulator.ByEmulator, 1000)))
 			_, err := HaveCompletedCloseHandshake().Match(s)
@@ -524,12 +381,11 @@ var _ = Describe("stream matchers", func() {
 	Describe("HaveBeenRejected", func() {
 		It("passes for a duplicate name and fails HaveStopped with the rejection", func(ctx SpecContext) {
 			app := newConsumer()
-			events := newEvents(204, false)
-			call, err := e.NewCall(nil)
-			Expect(err).NotTo(HaveOccurred())
+			events := apptest.NewHooks()
+			call := specs.Call(e, nil)
 			first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), Pace: emulator.Fast})
 			Expect(err).NotTo(HaveOccurred())
-			dup, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+			dup, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 			Expect(err).To(HaveOccurred())
 			Expect(dup).To(HaveBeenRejected("duplicate", "already active"))
 			Expect(dup).To(HaveEnded(emulator.EndDuplicate))
@@ -547,7 +403,7 @@ var _ = Describe("stream matchers", func() {
 
 		It("passes for a refused connection reported as Rejected", func(ctx SpecContext) {
 			e := newEmulator(&emulator.Options{RejectOnConnectError: true})
-			s := ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: refusedURL()}))
+			s := ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: apptest.RefusedURL()}))
 			Expect(s).To(HaveEnded(emulator.EndConnectRefused, HaveBeenRejected("connection-error", "connection refused")))
 			Expect(s).To(HaveEnded(emulator.EndConnectRefused))
 			Expect(failureOf(HaveEnded(emulator.EndConnectRefused, HaveBeenRejected("connection-error", "timed out")), s)).To(ContainSubstring(
@@ -573,8 +429,7 @@ var _ = Describe("stream matchers", func() {
 
 		It("HaveNoViolations is an error on a stream that never connected: the app could break nothing", func(ctx SpecContext) {
 			app := newConsumer()
-			call, err := e.NewCall(nil)
-			Expect(err).NotTo(HaveOccurred())
+			call := specs.Call(e, nil)
 			first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), Pace: emulator.Fast})
 			Expect(err).NotTo(HaveOccurred())
 			dup, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), Pace: emulator.Fast})
@@ -591,7 +446,7 @@ var _ = Describe("stream matchers", func() {
 		}, timeout)
 
 		It("HaveNoViolations fails listing the violations from the journal", func(ctx SpecContext) {
-			app := newWSApp(sends(`{"eventType":"dance"}`, `not json at all`))
+			app := apptest.NewWS(apptest.Send(`{"eventType":"dance"}`, `not json at all`))
 			s := startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()})
 			Expect(e.Journal().WaitFor(ctx, func(en emulator.Entry) bool {
 				return en.StreamID == s.ID && en.Kind == emulator.KindViolation && strings.Contains(string(en.Data), "not json")
@@ -672,13 +527,13 @@ var _ = Describe("webhook matchers", func() {
 	}, timeout)
 
 	It("fail on a 500 with the event, status, latency, answer and JSON body", func(ctx SpecContext) {
-		events := newEvents(500, false)
-		s := withEvents(ctx, events.URL())
+		events := failing500()
+		s := withEvents(ctx, events.EventsURL())
 		stoppedHook := s.Result().Deliveries[1]
 
 		msg := failureOf(BeAnsweredWith(204), stoppedHook)
 		Expect(msg).To(MatchRegexp(`^Expected the mediaStreamStopped \(closed\) webhook to be answered with 204, but it was answered 500 Internal Server Error in \S+`))
-		Expect(msg).To(ContainSubstring("webhooks:\n  mediaStreamStopped (closed): POST " + events.URL() + ", answered 500 Internal Server Error in "))
+		Expect(msg).To(ContainSubstring("webhooks:\n  mediaStreamStopped (closed): POST " + events.EventsURL() + ", answered 500 Internal Server Error in "))
 		Expect(msg).To(ContainSubstring(`answer body: "boom: the app failed"`))
 		Expect(msg).To(ContainSubstring(`json: {"accountId":"9901234"`))
 		Expect(msg).To(ContainSubstring(`"eventType":"mediaStreamStopped"`))
@@ -708,17 +563,16 @@ var _ = Describe("webhook matchers", func() {
 	}, timeout)
 
 	It("BeAnswered2xx passes a 200 that BeAnsweredWith(204) fails", func(ctx SpecContext) {
-		s := withEvents(ctx, newEvents(200, false).URL())
+		s := withEvents(ctx, apptest.NewHooks(apptest.Reply{Status: http.StatusOK}).EventsURL())
 		Expect(s).To(BeAnswered2xx())
 		Expect(failureOf(BeAnsweredWith(204), s)).To(ContainSubstring("2 of 2 were not: the mediaStreamStarted webhook was answered 200 OK in"))
 		Expect(negatedFailureOf(BeAnswered2xx(), s.Result().Deliveries)).To(HavePrefix("Expected every one of the 2 webhook deliveries not to be answered 2xx, but all 2 were"))
 	}, timeout)
 
 	It("fail a delivery that got no answer with its error", func(ctx SpecContext) {
-		events := newEvents(0, true)
-		call, err := e.NewCall(&emulator.CallSpec{CallbackTimeout: 200 * time.Millisecond})
-		Expect(err).NotTo(HaveOccurred())
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), StreamEventURL: events.URL(), Pace: emulator.Fast})
+		events := apptest.NewHooks(apptest.Reply{Hang: true})
+		call := specs.Call(e, &emulator.CallSpec{CallbackTimeout: 200 * time.Millisecond})
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
 		stopped(ctx, s)
 		hook := s.Result().Deliveries[1]
@@ -759,10 +613,8 @@ var _ = Describe("webhook matchers", func() {
 	}, timeout)
 
 	It("HaveWebhook finds the disconnect among the emulator's deliveries", func(ctx SpecContext) {
-		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: app.EventsURL()})
-		Expect(err).NotTo(HaveOccurred())
-		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL(), Pace: emulator.Fast})
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: app.EventsURL()})
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
 		Expect(call.Hangup(ctx)).To(Succeed())
 		Expect(e.Deliveries()).To(HaveWebhook("disconnect", BeAnsweredWith(204)))
@@ -810,7 +662,7 @@ var _ = Describe("AcceptNewStream", func() {
 	}, timeout)
 
 	It("fails at the connect step when nothing listens", func(ctx SpecContext) {
-		dest := refusedURL()
+		dest := apptest.RefusedURL()
 		msg := failureOf(AcceptNewStream(ctx, emulator.StreamSpec{Destination: dest}), e)
 		Expect(msg).To(HavePrefix(`Expected the emulator to accept a new stream to ` + dest + `, but step "connect" failed: stream `))
 		Expect(msg).To(ContainSubstring("did not connect: could not connect to the websocket destination: connection refused"))
@@ -819,7 +671,7 @@ var _ = Describe("AcceptNewStream", func() {
 	}, timeout)
 
 	It("fails when the app closes with 4001 at once", func(ctx SpecContext) {
-		app := newWSApp(closesWith(4001))
+		app := apptest.NewWS(apptest.Close(4001, "bye"))
 		msg := failureOf(AcceptNewStream(ctx, emulator.StreamSpec{Destination: app.URL()}), e)
 		// In Fast pace the 200 ms of media may all be written before the
 		// app's close frame is read: then it ends the stream before the
@@ -833,15 +685,15 @@ var _ = Describe("AcceptNewStream", func() {
 	}, timeout)
 
 	It("fails at the close handshake when the app ignores the close frame", func(ctx SpecContext) {
-		app := newWSApp(ignoresClose)
+		app := apptest.NewWS(apptest.IgnoreClose())
 		msg := failureOf(AcceptNewStream(ctx, emulator.StreamSpec{Destination: app.URL()}), e)
 		Expect(msg).To(ContainSubstring(`but step "complete the close handshake" failed: the emulator closed with code 1000 and the app never answered it (close-handshake-timeout)`))
 	}, timeout)
 
 	It("fails at the webhooks when the app answers 500", func(ctx SpecContext) {
 		app := newConsumer()
-		events := newEvents(500, false)
-		msg := failureOf(AcceptNewStream(ctx, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: events.URL()}), e)
+		events := failing500()
+		msg := failureOf(AcceptNewStream(ctx, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: events.EventsURL()}), e)
 		Expect(msg).To(ContainSubstring(`but step "answer the webhooks 2xx" failed: the mediaStreamStarted webhook was answered 500 Internal Server Error in`))
 		Expect(msg).To(ContainSubstring(`answer body: "boom: the app failed"`))
 		Expect(msg).To(ContainSubstring(`json: {"accountId"`))
@@ -899,7 +751,7 @@ var _ = Describe("HaveNoAppFault", func() {
 	}, timeout)
 
 	It("fails an app that closes with 4001, in plain words and with the advice", func(ctx SpecContext) {
-		app := newWSApp(closesWith(4001))
+		app := apptest.NewWS(apptest.Close(4001, "bye"))
 		s := ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()}))
 		msg := failureOf(HaveNoAppFault(), s)
 		Expect(msg).To(HavePrefix(`Expected stream "agent" (` + s.ID + `) to have ended with no fault of the app, but it ended with app-close-code, a fault of the app: cause connection-error, errorMessage "the websocket was closed by the destination with code 4001 (bye)"`))
@@ -912,7 +764,7 @@ var _ = Describe("HaveNoAppFault", func() {
 	}, timeout)
 
 	It("fails an app that is down", func(ctx SpecContext) {
-		s := ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: refusedURL()}))
+		s := ended(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: apptest.RefusedURL()}))
 		msg := failureOf(HaveNoAppFault(), s)
 		Expect(msg).To(ContainSubstring("but it ended with connect-refused, a fault of the app: cause connection-error, errorMessage \"could not connect to the websocket destination: connection refused"))
 		Expect(msg).To(ContainSubstring("close:      the stream never connected: nothing was closed"))
@@ -923,11 +775,11 @@ var _ = Describe("HaveNoAppFault", func() {
 var _ = Describe("an interrupted run", func() {
 	It("does not blame the app for webhooks cut off by Shutdown", func(ctx SpecContext) {
 		app := newConsumer()
-		events := newEvents(204, true)
-		events.answerFirst = 1 // mediaStreamStarted is answered, then the app hangs
+		// mediaStreamStarted is answered, then the app hangs.
+		events := apptest.NewHooks(apptest.Reply{}, apptest.Reply{Hang: true})
 		e := emulator.New(&emulator.Options{Timeouts: emulator.Timeouts{Callback: time.Minute}})
 		DeferCleanup(e.Close)
-		s := startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: events.URL()})
+		s := startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: events.EventsURL()})
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
 		Eventually(func() int { return len(e.Deliveries()) }).WithTimeout(5 * time.Second).Should(Equal(1))
 		Eventually(func() bool { return e.Deliveries()[0].Delivered() }).WithTimeout(5 * time.Second).Should(BeTrue())
@@ -984,16 +836,14 @@ var _ = Describe("a correct app that closes first, answers only POST and keeps i
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(app.Close)
 		e := newEmulator(nil)
-		call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: app.DisconnectURL()})
-		Expect(err).NotTo(HaveOccurred())
+		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: app.DisconnectURL()})
 		spec := emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL(), Pace: emulator.Fast}
 		spec.Name = "stopped"
 		s, err := call.StartStream(ctx, spec)
 		Expect(err).NotTo(HaveOccurred())
 		stopped(ctx, s)
 		spec.Name = "hungup"
-		h, err := call.StartStream(ctx, spec)
-		Expect(err).NotTo(HaveOccurred())
+		h := specs.Stream(ctx, call, spec)
 		Expect(h.Media(ctx, 40*time.Millisecond)).To(Succeed())
 		Expect(call.Hangup(ctx)).To(Succeed())
 

@@ -2,11 +2,11 @@ package suite_test
 
 import (
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gleak"
+
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 func TestSuite(t *testing.T) {
@@ -14,11 +14,4 @@ func TestSuite(t *testing.T) {
 	RunSpecs(t, "Suite (matchers) Suite")
 }
 
-// No goroutine may outlive a spec: every app, emulator and stream a spec
-// starts is closed by its DeferCleanup before this check runs.
-var _ = BeforeEach(func() {
-	good := gleak.Goroutines()
-	DeferCleanup(func() {
-		Eventually(gleak.Goroutines).WithTimeout(5 * time.Second).ShouldNot(gleak.HaveLeaked(good))
-	})
-})
+var _ = apptest.LeakCheck()

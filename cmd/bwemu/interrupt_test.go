@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -59,43 +57,6 @@ func interruptAndTime(s *gexec.Session, within time.Duration) time.Duration {
 	return time.Since(began)
 }
 
-// silentListener accepts TCP connections and never says a word on them: a
-// WebSocket handshake to it hangs until the handshake timeout.
-func silentListener() (url string, accepted func() int) {
-	GinkgoHelper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	DeferCleanup(func() {
-		_ = ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "ws://" + ln.Addr().String() + "/media", func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(conns)
-	}
-}
-
 // waitUntil waits for cond while the process runs; should the process
 // exit first, it stops trying and shows what the process said.
 func waitUntil(ctx context.Context, s *gexec.Session, what string, cond func() bool) {
@@ -113,7 +74,7 @@ func waitUntil(ctx context.Context, s *gexec.Session, what string, cond func() b
 }
 
 // hooked says whether the events app has received the webhook what.
-func hooked(e *eventsApp, what string) func() bool {
+func hooked(e *apptest.Hooks, what string) func() bool {
 	return func() bool {
 		for _, w := range e.Whats() {
 			if w == what || what == "" {
@@ -145,12 +106,25 @@ var _ = Describe("bwemu under real signals", Ordered, ContinueOnFailure, func() 
 		Expect(all).NotTo(ContainSubstring("misbehaved"))
 	}
 
+	// inSlowWebhook starts `bwemu stream` for an hour against an app whose
+	// webhooks (the disconnect too, with disconnect) never answer, and
+	// waits until mediaStreamStarted is waiting.
+	inSlowWebhook := func(ctx SpecContext, disconnect bool) (*gexec.Session, *apptest.WS) {
+		GinkgoHelper()
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Hang: true})
+		args := []string{"stream", app.URL(), "--events", events.EventsURL(), "--for", "1h"}
+		if disconnect {
+			args = append(args, "--disconnect", events.EventsURL())
+		}
+		s := startBwemu(bin, args...)
+		waitUntil(ctx, s, "mediaStreamStarted", hooked(events, "mediaStreamStarted"))
+		return s, app
+	}
+
 	Describe("bwemu stream, interrupted once", func() {
 		It("during a webhook wait: ends the call within the grace, says interrupted, exits 130", func(ctx SpecContext) {
-			app := newWSApp(wsOptions{})
-			events := newSlowEventsApp()
-			s := startBwemu(bin, "stream", app.URL, "--events", events.URL, "--disconnect", events.URL, "--for", "1h")
-			waitUntil(ctx, s, "mediaStreamStarted", hooked(events, "mediaStreamStarted"))
+			s, app := inSlowWebhook(ctx, true)
 
 			Expect(interruptAndTime(s, grace)).To(BeNumerically("<", grace))
 			expectInterrupted(s)
@@ -160,25 +134,25 @@ var _ = Describe("bwemu under real signals", Ordered, ContinueOnFailure, func() 
 			Expect(string(s.Out.Contents())).NotTo(ContainSubstring("FAIL"))
 
 			By("the app saw a proper end of the stream")
-			Expect(app.EventTypes()).To(HaveExactElements(append(append([]any{"start"}, repeat("media", len(app.EventTypes())-2)...), "stop")...))
-			Expect(app.CloseCode()).To(Equal(1000))
+			Expect(app.First()).To(apptest.HaveStartMediaStop())
+			Expect(app.First().CloseCode).To(Equal(1000))
 		}, NodeTimeout(20*time.Second))
 
 		It("during a WebSocket handshake the app never answers: exits 130 within the grace", func(ctx SpecContext) {
-			dest, accepted := silentListener()
-			events := newEventsApp(http.StatusNoContent)
-			s := startBwemu(bin, "stream", dest, "--events", events.URL, "--handshake-timeout", "1m")
-			waitUntil(ctx, s, "the handshake", func() bool { return accepted() == 1 })
+			silent := apptest.NewSilent()
+			events := apptest.NewHooks()
+			s := startBwemu(bin, "stream", silent.URL(), "--events", events.EventsURL(), "--handshake-timeout", "1m")
+			waitUntil(ctx, s, "the handshake", func() bool { return silent.Accepted() == 1 })
 
 			Expect(interruptAndTime(s, grace)).To(BeNumerically("<", grace))
 			expectInterrupted(s)
 		}, NodeTimeout(20*time.Second))
 
 		It("during a close handshake the app never answers: exits 130 within the grace", func(ctx SpecContext) {
-			app := newWSApp(wsOptions{ignoreClose: true})
-			events := newEventsApp(http.StatusNoContent)
-			s := startBwemu(bin, "stream", app.URL, "--events", events.URL, "--end", "stop", "--pace", "fast", "--for", "100ms", "--close-timeout", "1m")
-			waitUntil(ctx, s, "the close frame", func() bool { return app.CloseCode() == 1000 })
+			app := apptest.NewWS(apptest.IgnoreClose())
+			events := apptest.NewHooks()
+			s := startBwemu(bin, "stream", app.URL(), "--events", events.EventsURL(), "--end", "stop", "--pace", "fast", "--for", "100ms", "--close-timeout", "1m")
+			waitUntil(ctx, s, "the close frame", func() bool { return app.First().CloseCode == 1000 })
 
 			Expect(interruptAndTime(s, grace)).To(BeNumerically("<", grace))
 			expectInterrupted(s)
@@ -189,10 +163,7 @@ var _ = Describe("bwemu under real signals", Ordered, ContinueOnFailure, func() 
 	})
 
 	It("exits 130 at once on a second SIGINT", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newSlowEventsApp()
-		s := startBwemu(bin, "stream", app.URL, "--events", events.URL, "--for", "1h")
-		waitUntil(ctx, s, "mediaStreamStarted", hooked(events, "mediaStreamStarted"))
+		s, _ := inSlowWebhook(ctx, false)
 		s.Signal(os.Interrupt)
 		Eventually(s.Err).WithContext(ctx).Should(gbytes.Say(`interrupt again to exit at once`))
 
@@ -204,10 +175,7 @@ var _ = Describe("bwemu under real signals", Ordered, ContinueOnFailure, func() 
 	}, NodeTimeout(20*time.Second))
 
 	It("treats SIGTERM as an interrupt", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newSlowEventsApp()
-		s := startBwemu(bin, "stream", app.URL, "--events", events.URL, "--for", "1h")
-		waitUntil(ctx, s, "mediaStreamStarted", hooked(events, "mediaStreamStarted"))
+		s, _ := inSlowWebhook(ctx, false)
 		s.Signal(syscall.SIGTERM)
 		Eventually(s).WithTimeout(grace).Should(gexec.Exit())
 		expectInterrupted(s)
@@ -215,9 +183,9 @@ var _ = Describe("bwemu under real signals", Ordered, ContinueOnFailure, func() 
 
 	DescribeTable("every command that judges the app exits 130 within the grace when interrupted in a slow webhook",
 		func(ctx SpecContext, args func(ws, events string) []string) {
-			app := newWSApp(wsOptions{})
-			events := newSlowEventsApp()
-			s := startBwemu(bin, args(app.URL, events.URL)...)
+			app := apptest.NewWS()
+			events := apptest.NewHooks(apptest.Reply{Hang: true})
+			s := startBwemu(bin, args(app.URL(), events.EventsURL())...)
 			waitUntil(ctx, s, "a webhook", hooked(events, ""))
 
 			Expect(interruptAndTime(s, grace)).To(BeNumerically("<", grace))

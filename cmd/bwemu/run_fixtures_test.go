@@ -4,18 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"encoding/xml"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/gorilla/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -86,12 +79,6 @@ func target(ws, events string, disconnect ...string) string {
 	return t
 }
 
-// disconnectOf is a disconnect URL on the events app's server, beside its
-// stream event URL.
-func disconnectOf(e *eventsApp) string {
-	return strings.TrimSuffix(e.URL, "/stream-events") + "/disconnect"
-}
-
 // lineOf is the 1-based number of the first line of src containing s.
 func lineOf(src, s string) int {
 	GinkgoHelper()
@@ -114,152 +101,7 @@ func tableRow(name, status, file string) string {
 var progressLine = regexp.MustCompile(`^\[(\d+)/(\d+)\] (\S+) +(.+) \((\d+(?:\.\d+)?(?:ns|µs|ms|s|m\d+(?:\.\d+)?s))\)$`)
 
 // ---------------------------------------------------------------------------
-// A WebSocket app that closes every stream with its own close code.
-
-// closingApp answers the upgrade, reads the start message and then closes
-// the socket with code, as an app rejecting a stream (4001: unauthorized).
-type closingApp struct {
-	URL  string
-	code int
-	// every, when above 0, closes only every nth stream; the others are
-	// read until the emulator closes them.
-	every int
-
-	mu         sync.Mutex
-	handshakes int
-}
-
-func newClosingApp(code int) *closingApp {
-	GinkgoHelper()
-	a := &closingApp{code: code}
-	srv := httptest.NewServer(http.HandlerFunc(a.serve))
-	DeferCleanup(srv.Close)
-	a.URL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/media"
-	return a
-}
-
-func (a *closingApp) serve(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	a.handshakes++
-	closes := a.every == 0 || a.handshakes%a.every == 0
-	a.mu.Unlock()
-	up := websocket.Upgrader{}
-	c, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	// The app started the closing handshake: the emulator's answer ends it.
-	c.SetCloseHandler(func(int, string) error { return nil })
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second)) // a bug cannot hang the suite
-	if _, _, err := c.ReadMessage(); err != nil {          // start
-		return
-	}
-	if !closes {
-		c.SetCloseHandler(nil) // answer the emulator's close, as a correct app does
-		for {
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}
-	msg := websocket.FormatCloseMessage(a.code, "unauthorized")
-	if err := c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
-		return
-	}
-	for {
-		if _, _, err := c.ReadMessage(); err != nil {
-			return
-		}
-	}
-}
-
-// Handshakes counts the upgrade requests.
-func (a *closingApp) Handshakes() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.handshakes
-}
-
-// newClosingEvery is a closingApp that closes only every nth stream (with
-// 4000) and serves the others as a correct app does: a flaky app.
-func newClosingEvery(n int) *closingApp {
-	GinkgoHelper()
-	a := &closingApp{code: 4000, every: n}
-	srv := httptest.NewServer(http.HandlerFunc(a.serve))
-	DeferCleanup(srv.Close)
-	a.URL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/media"
-	return a
-}
-
-// ---------------------------------------------------------------------------
 // Reports.
-
-// junitDoc is the JUnit XML a CI system reads, decoded independently of
-// the writer's own types.
-type junitDoc struct {
-	XMLName  xml.Name `xml:"testsuites"`
-	Tests    int      `xml:"tests,attr"`
-	Failures int      `xml:"failures,attr"`
-	Errors   int      `xml:"errors,attr"`
-	Skipped  int      `xml:"skipped,attr"`
-	Time     string   `xml:"time,attr"`
-	Suites   []struct {
-		Name      string `xml:"name,attr"`
-		Tests     int    `xml:"tests,attr"`
-		Failures  int    `xml:"failures,attr"`
-		Skipped   int    `xml:"skipped,attr"`
-		Timestamp string `xml:"timestamp,attr"`
-		Cases     []struct {
-			Name      string `xml:"name,attr"`
-			Classname string `xml:"classname,attr"`
-			File      string `xml:"file,attr"`
-			Line      int    `xml:"line,attr"`
-			Time      string `xml:"time,attr"`
-			Failure   *struct {
-				Message string `xml:"message,attr"`
-				Type    string `xml:"type,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"failure"`
-			Error *struct {
-				Message string `xml:"message,attr"`
-				Type    string `xml:"type,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"error"`
-			Skipped *struct {
-				Message string `xml:"message,attr"`
-			} `xml:"skipped"`
-			SystemOut string `xml:"system-out"`
-		} `xml:"testcase"`
-	} `xml:"testsuite"`
-}
-
-// readJUnit checks that path is well-formed XML (with xmllint too, when it
-// is installed) and decodes it.
-func readJUnit(path string) junitDoc {
-	GinkgoHelper()
-	raw, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(string(raw)).To(HavePrefix(xml.Header))
-	// Well-formed: a strict token-by-token read to EOF.
-	dec := xml.NewDecoder(strings.NewReader(string(raw)))
-	dec.Strict = true
-	for {
-		_, err := dec.Token()
-		if err != nil {
-			Expect(err.Error()).To(Equal("EOF"), "the JUnit report is not well-formed XML")
-			break
-		}
-	}
-	if xmllint, err := exec.LookPath("xmllint"); err == nil {
-		out, err := exec.Command(xmllint, "--noout", path).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "xmllint --noout: %s", out)
-		Expect(string(out)).To(BeEmpty())
-	}
-	var doc junitDoc
-	Expect(xml.Unmarshal(raw, &doc)).To(Succeed())
-	return doc
-}
 
 // jsonReport is the --json report, decoded independently of the writer.
 type jsonReport struct {

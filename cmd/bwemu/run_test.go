@@ -17,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -146,7 +147,7 @@ var _ = Describe("bwemu run against the built-in reference consumer", func() {
 		Expect(out.code).To(Equal(exitPass))
 
 		By("--junit: well-formed XML with 12 passed testcases")
-		doc := readJUnit(junit)
+		doc := apptest.ReadJUnit(junit)
 		Expect(doc.Tests).To(Equal(12))
 		Expect(doc.Failures).To(BeZero())
 		Expect(doc.Errors).To(BeZero())
@@ -221,10 +222,10 @@ var _ = Describe("bwemu run against the built-in reference consumer", func() {
 
 var _ = Describe("bwemu run when the app misbehaves", func() {
 	It("fails a scenario whose webhooks are answered 200, showing what was seen and the journal", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusOK)
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Status: http.StatusOK})
 		const name = "the app answers webhooks 200"
-		src := target(app.URL, events.URL, disconnectOf(events)) + fastDefaults + `scenarios:
+		src := target(app.URL(), events.EventsURL(), events.DisconnectURL()) + fastDefaults + `scenarios:
   - name: ` + name + `
     steps:
       - media: 200ms
@@ -238,7 +239,7 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
 		Expect(out.code).To(Equal(exitFail))
 		// The stream itself was fine: the webhooks are what failed.
 		Expect(app.Handshakes()).To(Equal(1))
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 
 		By("the table and the failure block")
 		Expect(out.stdout).To(MatchRegexp(tableRow(name, "FAILED", path)))
@@ -250,12 +251,12 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
 		Expect(block).To(MatchRegexp(`mediaStreamStarted webhook was answered 200`))
 		Expect(block).To(ContainSubstring("journal around it:"))
 		Expect(block).To(MatchRegexp(`(?m)^    +\+\d+\.\d{3}ms  webhook `), "journal lines")
-		Expect(block).To(MatchRegexp(`(?m)^    +\+\d+\.\d{3}ms  webhook +emulator +POST ` + regexp.QuoteMeta(events.URL) + ` → 200 in `))
+		Expect(block).To(MatchRegexp(`(?m)^    +\+\d+\.\d{3}ms  webhook +emulator +POST ` + regexp.QuoteMeta(events.EventsURL()) + ` → 200 in `))
 		Expect(out.stdout).To(MatchRegexp(`\nFAIL: 0 passed, 1 failed, 0 errors, 0 skipped in \S+\n$`))
 		Expect(lines(out.stderr)).To(ConsistOf(MatchRegexp(`^\[1/1\] FAILED +` + regexp.QuoteMeta(name) + ` \(`)))
 
 		By("the JUnit failure carries the message and the journal excerpt")
-		doc := readJUnit(junit)
+		doc := apptest.ReadJUnit(junit)
 		Expect(doc.Failures).To(Equal(1))
 		c := doc.Suites[0].Cases[0]
 		Expect(c.Failure).NotTo(BeNil())
@@ -269,9 +270,9 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
 	// Call-level expectations (expect.webhooks.*, expect.disconnect) show
 	// the end of the whole journal, the failing stream webhooks included.
 	It("shows the failing stream webhooks in the journal excerpt of expect.webhooks.status", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusOK)
-		path := scenarioFile("webhooks.yaml", target(app.URL, events.URL, disconnectOf(events))+fastDefaults+`scenarios:
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Status: http.StatusOK})
+		path := scenarioFile("webhooks.yaml", target(app.URL(), events.EventsURL(), events.DisconnectURL())+fastDefaults+`scenarios:
   - name: answered 200
     steps: [{media: 100ms}]
 `)
@@ -284,10 +285,10 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
 	}, timeout)
 
 	It("fails a scenario when the app closes with 4001, with the expectation's FILE:LINE:COL, the cause and the journal", func(ctx SpecContext) {
-		app := newClosingApp(4001)
-		events := newEventsApp(http.StatusNoContent)
+		app := apptest.NewWS(apptest.Close(4001, "unauthorized"))
+		events := apptest.NewHooks()
 		const passing, failing = "the app's 4001 is a connection error", "the app keeps the stream"
-		src := target(app.URL, events.URL) + realtimeDefaults + `scenarios:
+		src := target(app.URL(), events.EventsURL()) + realtimeDefaults + `scenarios:
   - name: ` + passing + `
     steps:
       - media: 10s # ended by the app's close long before
@@ -325,7 +326,7 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
 		Expect(block).To(MatchRegexp(`(?m)^  full journal: ` + regexp.QuoteMeta(journals) + `/close-\d+-the-app-keeps-the-stream\.jsonl$`))
 		Expect(out.stdout).To(MatchRegexp(`\nFAIL: 1 passed, 1 failed, 0 errors, 0 skipped in \S+\n$`))
 
-		doc := readJUnit(junit)
+		doc := apptest.ReadJUnit(junit)
 		Expect(doc.Tests).To(Equal(2))
 		Expect(doc.Failures).To(Equal(1))
 		cases := doc.Suites[0].Cases
@@ -359,29 +360,29 @@ var _ = Describe("bwemu run flags", func() {
 `
 
 	It("points a target-less file at the app with --ws and --events", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
 		path := scenarioFile("targetless.yaml", targetless)
-		out := runCmd(ctx, path, "--ws", app.URL, "--events", events.URL, "--disconnect", disconnectOf(events), "--parallel", "1")
+		out := runCmd(ctx, path, "--ws", app.URL(), "--events", events.EventsURL(), "--disconnect", events.DisconnectURL(), "--parallel", "1")
 		Expect(out.code).To(Equal(exitPass))
 		Expect(out.stdout).To(MatchRegexp(tableRow("first", "PASSED", path)))
 		Expect(out.stdout).To(MatchRegexp(tableRow("second", "PASSED", path)))
 		Expect(app.Handshakes()).To(Equal(2))
-		Expect(app.Start()).To(HaveKeyWithValue("streamParams", map[string]any{"tenant": "acme"}))
+		Expect(app.Streams()[1].StartJSON).To(HaveKeyWithValue("streamParams", map[string]any{"tenant": "acme"}), "the second scenario's stream")
 		Expect(events.Whats()).To(Equal([]string{
-			"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect",
-			"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect",
+			"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)",
+			"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)",
 		}))
 	}, timeout)
 
 	It("--ws overrides a file's own target", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		path := scenarioFile("elsewhere.yaml", target(refusedURL(), events.URL, disconnectOf(events))+targetless)
-		out := runCmd(ctx, path, "--ws", app.URL)
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		path := scenarioFile("elsewhere.yaml", target(apptest.RefusedURL(), events.EventsURL(), events.DisconnectURL())+targetless)
+		out := runCmd(ctx, path, "--ws", app.URL())
 		Expect(out.code).To(Equal(exitPass))
 		Expect(app.Handshakes()).To(Equal(2))
-		Expect(events.Hooks()).To(HaveLen(6))
+		Expect(events.Requests()).To(HaveLen(6))
 	}, timeout)
 
 	It("--focus runs only the matching scenarios and skips the others", func(ctx SpecContext) {
@@ -408,9 +409,9 @@ var _ = Describe("bwemu run flags", func() {
 
 	// failFastFile is a passing scenario, a failing one, then `skipped` more
 	// scenarios, against an app that closes every stream with 4001.
-	failFastFile := func(app *closingApp, events *eventsApp, skipped int) string {
+	failFastFile := func(app *apptest.WS, events *apptest.Hooks, skipped int) string {
 		GinkgoHelper()
-		src := target(app.URL, events.URL) + realtimeDefaults + `scenarios:
+		src := target(app.URL(), events.EventsURL()) + realtimeDefaults + `scenarios:
   - name: passes
     steps: [{media: 10s}]
     expect:
@@ -428,8 +429,8 @@ var _ = Describe("bwemu run flags", func() {
 	}
 
 	It("--fail-fast --parallel 1 skips the scenario after the first failure", func(ctx SpecContext) {
-		app := newClosingApp(4001)
-		events := newEventsApp(http.StatusNoContent)
+		app := apptest.NewWS(apptest.Close(4001, "unauthorized"))
+		events := apptest.NewHooks()
 		path := failFastFile(app, events, 1)
 		out := runCmd(ctx, path, "--fail-fast", "--parallel", "1")
 		Expect(out.code).To(Equal(exitFail))
@@ -448,8 +449,8 @@ var _ = Describe("bwemu run flags", func() {
 	// scenario it skipped, so with more skipped scenarios than --parallel the
 	// run blocked until interrupted (bounded here to 5s).
 	It("--fail-fast --parallel 1 skips every scenario after the first failure, however many", func(ctx SpecContext) {
-		app := newClosingApp(4001)
-		events := newEventsApp(http.StatusNoContent)
+		app := apptest.NewWS(apptest.Close(4001, "unauthorized"))
+		events := apptest.NewHooks()
 		path := failFastFile(app, events, 3)
 		bounded, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -464,9 +465,9 @@ var _ = Describe("bwemu run flags", func() {
 	}, timeout)
 
 	It("without --fail-fast runs every scenario after a failure", func(ctx SpecContext) {
-		app := newClosingApp(4001)
-		events := newEventsApp(http.StatusNoContent)
-		src := target(app.URL, events.URL) + fastDefaults + `scenarios:
+		app := apptest.NewWS(apptest.Close(4001, "unauthorized"))
+		events := apptest.NewHooks()
+		src := target(app.URL(), events.EventsURL()) + fastDefaults + `scenarios:
   - name: fails
     steps: [{media: 10s}]
     expect:
@@ -504,7 +505,7 @@ scenarios:
 		Expect(out.code).To(Equal(exitPass))
 		Expect(out.stdout).To(MatchRegexp(`(?s)\nfirst +PASSED .*` + regexp.QuoteMeta(first) + `.*\nsecond +PASSED .*` + regexp.QuoteMeta(first) + `.*\nthird +PASSED .*` + regexp.QuoteMeta(second)))
 		Expect(out.stdout).To(MatchRegexp(`\nPASS: 3 passed, 0 failed, 0 errors, 0 skipped in \S+\n$`))
-		doc := readJUnit(junit)
+		doc := apptest.ReadJUnit(junit)
 		Expect(doc.Tests).To(Equal(3))
 		Expect(doc.Suites).To(HaveLen(2))
 		Expect(doc.Suites[0].Name).To(Equal(first))
@@ -561,9 +562,9 @@ scenarios:
 		interrupt, cancel := context.WithCancel(ctx)
 		defer cancel()
 		var cancelled atomic.Int64
-		app := newWSApp(wsOptions{onStart: func(*websocket.Conn) { cancelled.Store(time.Now().UnixNano()); cancel() }})
-		events := newSlowEventsApp() // answers no webhook before the callback timeout
-		path := scenarioFile("long.yaml", target(app.URL, events.URL, disconnectOf(events))+`defaults: {pace: realtime}
+		app := apptest.NewWS(apptest.Do(func() { cancelled.Store(time.Now().UnixNano()); cancel() }))
+		events := apptest.NewHooks(apptest.Reply{Hang: true}) // answers no webhook before the callback timeout
+		path := scenarioFile("long.yaml", target(app.URL(), events.EventsURL(), events.DisconnectURL())+`defaults: {pace: realtime}
 scenarios:
   - name: a long call
     steps: [{media: 60s}]
@@ -583,7 +584,7 @@ scenarios:
 		Expect(out.stdout).To(MatchRegexp(`\nINTERRUPTED: 0 passed, 0 failed, 0 errors, 2 interrupted, 0 skipped in \S+\n$`))
 		Expect(app.Handshakes()).To(Equal(1))
 
-		doc := readJUnit(junit)
+		doc := apptest.ReadJUnit(junit)
 		Expect(doc.Failures).To(BeZero())
 		Expect(doc.Suites[0].Cases).To(HaveLen(2))
 		for _, c := range doc.Suites[0].Cases {
@@ -605,9 +606,9 @@ scenarios:
 	It("ends the call properly when interrupted, as bwemu stream does", func(ctx SpecContext) {
 		interrupt, cancel := context.WithCancel(ctx)
 		defer cancel()
-		app := newWSApp(wsOptions{onStart: func(*websocket.Conn) { cancel() }})
-		events := newEventsApp(http.StatusNoContent)
-		path := scenarioFile("long.yaml", target(app.URL, events.URL, disconnectOf(events))+`defaults: {pace: realtime}
+		app := apptest.NewWS(apptest.Do(cancel))
+		events := apptest.NewHooks()
+		path := scenarioFile("long.yaml", target(app.URL(), events.EventsURL(), events.DisconnectURL())+`defaults: {pace: realtime}
 scenarios:
   - name: a long call
     steps: [{media: 60s}]
@@ -615,20 +616,20 @@ scenarios:
 		out := runCmd(interrupt, path)
 		Expect(out.code).To(Equal(exitInterrupted))
 		Expect(out.stderr).To(HaveSuffix("bwemu: interrupted\n"))
-		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
-		Expect(app.EventTypes()).To(HaveExactElements(append(append([]any{"start"}, repeat("media", len(app.EventTypes())-2)...), "stop")...))
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(app.First().CloseCode).To(Equal(websocket.CloseNormalClosure))
+		Expect(app.First()).To(apptest.HaveStartMediaStop())
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 	}, timeout)
 
 	Describe("bad usage or input: exit 2, nothing run", func() {
 		var (
-			app  *wsApp
+			app  *apptest.WS
 			path string
 		)
 		BeforeEach(func() {
-			app = newWSApp(wsOptions{})
-			events := newEventsApp(http.StatusNoContent)
-			path = scenarioFile("app.yaml", target(app.URL, events.URL, disconnectOf(events))+targetless)
+			app = apptest.NewWS()
+			events := apptest.NewHooks()
+			path = scenarioFile("app.yaml", target(app.URL(), events.EventsURL(), events.DisconnectURL())+targetless)
 		})
 
 		DescribeTable("rejects",
@@ -700,9 +701,9 @@ scenarios:
 
 var _ = Describe("bwemu run gives true verdicts", func() {
 	It("fails an app that is down: exit 1, the stream's ending named as the app's fault", func(ctx SpecContext) {
-		events := newEventsApp(http.StatusNoContent)
+		events := apptest.NewHooks()
 		junit := filepath.Join(GinkgoT().TempDir(), "junit.xml")
-		out := runCmd(ctx, exampleFile, "--ws", refusedURL(), "--events", events.URL, "--disconnect", disconnectOf(events), "--focus", "204", "--junit", junit)
+		out := runCmd(ctx, exampleFile, "--ws", apptest.RefusedURL(), "--events", events.EventsURL(), "--disconnect", events.DisconnectURL(), "--focus", "204", "--junit", junit)
 		Expect(out.code).To(Equal(exitFail))
 		const name = "every webhook is answered 204 within a second"
 		Expect(out.stdout).To(MatchRegexp(tableRow(name, "FAILED", exampleFile)))
@@ -712,13 +713,13 @@ var _ = Describe("bwemu run gives true verdicts", func() {
 		Expect(block).To(ContainSubstring("expect.ending: connect-refused"))
 		Expect(block).NotTo(MatchRegexp(`\*\w+\.\w+Matcher`))
 		Expect(out.stdout).To(MatchRegexp(`\nFAIL: 0 passed, 1 failed, 0 errors, 11 skipped in \S+\n$`))
-		doc := readJUnit(junit)
+		doc := apptest.ReadJUnit(junit)
 		Expect(doc.Failures).To(Equal(1))
 	}, timeout)
 
 	It("refuses, before running, an expectation about webhooks that could not be sent: exit 2 at FILE:LINE:COL", func(ctx SpecContext) {
 		By("the example pointed at an app by --ws alone: no events URL for expect.webhooks")
-		out := runCmd(ctx, exampleFile, "--ws", refusedURL(), "--focus", "204")
+		out := runCmd(ctx, exampleFile, "--ws", apptest.RefusedURL(), "--focus", "204")
 		Expect(out.code).To(Equal(exitUsage))
 		Expect(out.stdout).To(BeEmpty(), "nothing ran")
 		src, err := os.ReadFile(exampleFile)
@@ -732,9 +733,9 @@ var _ = Describe("bwemu run gives true verdicts", func() {
 		Expect(got[2]).To(MatchRegexp(`^ +\^$`))
 
 		By("a file whose target has no disconnect URL, for expect.disconnect; validate says the same")
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		fileSrc := target(app.URL, events.URL) + fastDefaults + `scenarios:
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		fileSrc := target(app.URL(), events.EventsURL()) + fastDefaults + `scenarios:
   - name: hangs up
     steps: [{media: 100ms}, hangup]
     expect:
@@ -749,10 +750,10 @@ var _ = Describe("bwemu run gives true verdicts", func() {
 		}
 		Expect(app.Handshakes()).To(BeZero())
 		By("--disconnect supplies it")
-		Expect(validateCmd(ctx, path, "--disconnect", disconnectOf(events)).code).To(Equal(exitPass))
-		out = runCmd(ctx, path, "--disconnect", disconnectOf(events))
+		Expect(validateCmd(ctx, path, "--disconnect", events.DisconnectURL()).code).To(Equal(exitPass))
+		out = runCmd(ctx, path, "--disconnect", events.DisconnectURL())
 		Expect(out.code).To(Equal(exitPass))
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 	}, timeout)
 
 	It("passes a correct app that differs from the reference consumer, every time", func(ctx SpecContext) {
@@ -765,9 +766,9 @@ var _ = Describe("bwemu run gives true verdicts", func() {
 	}, SpecTimeout(60*time.Second))
 
 	It("--skip skips the matching scenarios; --repeat runs each N times and reports each repetition", func(ctx SpecContext) {
-		app := newClosingEvery(2) // every second stream is closed with 4000: a flaky app
-		events := newEventsApp(http.StatusNoContent)
-		path := scenarioFile("repeat.yaml", target(app.URL, events.URL, disconnectOf(events))+fastDefaults+`scenarios:
+		app := apptest.NewWS(apptest.Every(2, apptest.Close(4000, "unauthorized"))) // every second stream is closed with 4000: a flaky app
+		events := apptest.NewHooks()
+		path := scenarioFile("repeat.yaml", target(app.URL(), events.EventsURL(), events.DisconnectURL())+fastDefaults+`scenarios:
   - name: alpha
     steps: [{media: 100ms}]
   - name: beta
@@ -792,7 +793,7 @@ var _ = Describe("bwemu run gives true verdicts", func() {
 			MatchRegexp(`^\[3/4\] PASSED +gamma \[1/2\] \(`), MatchRegexp(`^\[4/4\] FAILED +gamma \[2/2\] \(`),
 		))
 
-		doc := readJUnit(junit)
+		doc := apptest.ReadJUnit(junit)
 		var names []string
 		for _, c := range doc.Suites[0].Cases {
 			names = append(names, c.Name)
@@ -807,12 +808,13 @@ var _ = Describe("bwemu run gives true verdicts", func() {
 	}, timeout)
 
 	It("--ca trusts the CA for https:// webhooks", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events, caFile := newTLSEventsApp(http.StatusNoContent)
-		path := scenarioFile("tls.yaml", target(app.URL, events.URL, disconnectOf(events))+fastDefaults+"scenarios:\n  - name: over https\n    steps: [{media: 100ms}]\n")
+		app := apptest.NewWS()
+		events := apptest.NewTLSHooks()
+		caFile := events.CAFile()
+		path := scenarioFile("tls.yaml", target(app.URL(), events.EventsURL(), events.DisconnectURL())+fastDefaults+"scenarios:\n  - name: over https\n    steps: [{media: 100ms}]\n")
 		out := runCmd(ctx, path, "--ca", caFile)
 		Expect(out.code).To(Equal(exitPass), out.stdout)
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 		out = runCmd(ctx, path)
 		Expect(out.code).To(Equal(exitFail))
 		Expect(failureBlock(out.stdout, "over https")).To(ContainSubstring("x509"))

@@ -4,18 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -25,119 +21,42 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
-// voiceApp is an app's HTTP side for bwemu serve: BXML per path, 204 on
-// /events, and what every request was, in arrival order.
-type voiceApp struct {
-	srv *httptest.Server
+// voiceApp is an app's HTTP side for bwemu serve: BXML per path (Serve),
+// 204 for any other request, and what every request was.
+type voiceApp struct{ *apptest.Hooks }
 
-	mu     sync.Mutex
-	docs   map[string]string
-	slow   map[string]bool // paths that answer only when the spec ends
-	whats  []string
-	paths  []string // the path of each of whats
-	caFile string
-}
-
-func newVoiceApp() *voiceApp {
-	return startVoiceApp(false)
-}
+func newVoiceApp() voiceApp { return voiceApp{apptest.NewHooks()} }
 
 // newTLSVoiceApp is a voiceApp on https with httptest's self-signed
 // certificate, which CAFile holds as PEM.
-func newTLSVoiceApp() *voiceApp {
-	return startVoiceApp(true)
-}
-
-func startVoiceApp(tls bool) *voiceApp {
-	GinkgoHelper()
-	a := &voiceApp{docs: map[string]string{}, slow: map[string]bool{}}
-	release := make(chan struct{})
-	a.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body)
-		if err != nil || ev.EventType == "" {
-			http.Error(w, "not a webhook", http.StatusBadRequest)
-			return
-		}
-		what := ev.EventType
-		if ev.Cause != "" {
-			what += " (" + ev.Cause + ")"
-		}
-		if ev.MediaStream != nil {
-			what += " " + ev.MediaStream.Name
-		}
-		a.mu.Lock()
-		a.whats = append(a.whats, what)
-		a.paths = append(a.paths, r.URL.Path)
-		doc, ok := a.docs[r.URL.Path]
-		slow := a.slow[r.URL.Path]
-		a.mu.Unlock()
-		if slow {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-			return
-		}
-		if !ok {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		w.Header().Set("Content-Type", "application/xml")
-		_, _ = io.WriteString(w, doc)
-	}))
-	a.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused TLS handshakes are expected
-	if tls {
-		a.srv.StartTLS()
-		a.caFile = filepath.Join(GinkgoT().TempDir(), "voice-ca.pem")
-		Expect(os.WriteFile(a.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.srv.Certificate().Raw}), 0o644)).To(Succeed())
-	} else {
-		a.srv.Start()
-	}
-	DeferCleanup(func() {
-		close(release)
-		a.srv.Close()
-	})
-	return a
-}
+func newTLSVoiceApp() voiceApp { return voiceApp{apptest.NewTLSHooks()} }
 
 // Slow makes requests to path wait until the spec ends: an app slower than
 // any callback timeout.
-func (a *voiceApp) Slow(path string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.slow[path] = true
-}
-
-// WhatsAt is every webhook that went to path, in order.
-func (a *voiceApp) WhatsAt(path string) []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []string
-	for i, p := range a.paths {
-		if p == path {
-			out = append(out, a.whats[i])
-		}
-	}
-	return out
-}
-
-func (a *voiceApp) URL(path string) string { return a.srv.URL + path }
-
-func (a *voiceApp) Serve(path, doc string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.docs[path] = doc
-}
+func (a voiceApp) Slow(path string) { a.Route(path, apptest.Reply{Hang: true}) }
 
 // Whats is every webhook, as "eventType (cause) streamName", in order.
-func (a *voiceApp) Whats() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.whats...)
+func (a voiceApp) Whats() []string { return streamWhats(a.Requests()) }
+
+// WhatsAt is every webhook that went to path, in order.
+func (a voiceApp) WhatsAt(path string) []string { return streamWhats(a.RequestsTo(path)) }
+
+// streamWhats is What() of each request, with the stream's name for a
+// stream webhook.
+func streamWhats(qs []apptest.Request) []string {
+	var out []string
+	for _, q := range qs {
+		what := q.What()
+		if q.Event != nil && q.Event.MediaStream != nil {
+			what += " " + q.Event.MediaStream.Name
+		}
+		out = append(out, what)
+	}
+	return out
 }
 
 // serving runs `bwemu serve` with args until the returned stop is called;
@@ -184,12 +103,8 @@ func httpDo(ctx context.Context, client *http.Client, method, url, contentType, 
 	for _, e := range edit {
 		e(req)
 	}
-	resp, err := client.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	Expect(err).NotTo(HaveOccurred())
-	return resp.StatusCode, data
+	r := apptest.Fetch(client, req)
+	return r.Status, r.Body
 }
 
 func decodeJSON(data []byte) map[string]any {
@@ -289,7 +204,7 @@ var _ = Describe("bwemu serve", func() {
 			kinds[e.Kind] = true
 		}
 		Expect(kinds).To(HaveKey(voiceapi.KindAPI))
-		Expect(kinds).To(HaveKey(kindControl))
+		Expect(kinds).To(HaveKey(voiceapi.KindControl))
 		Expect(kinds).To(HaveKey(emulator.KindWebhook))
 		Expect(string(body)).NotTo(ContainSubstring("api-pa55"))
 		Expect(string(body)).NotTo(ContainSubstring("client-s3cret"))
@@ -383,7 +298,7 @@ var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
 	}
 	// streamingApp answers /initiate and /answer with a stream to cons
 	// whose events go to eventsPath.
-	streamingApp := func(app *voiceApp, cons *consumer.Server, eventsPath string) {
+	streamingApp := func(app voiceApp, cons *consumer.Server, eventsPath string) {
 		doc := fmt.Sprintf(`<Response><StartStream name="caller" destination="%s" streamEventUrl="%s"/><Pause duration="600"/></Response>`,
 			cons.WebSocketURL(), eventsPath)
 		app.Serve("/initiate", doc)
@@ -436,7 +351,7 @@ var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
 			app := newTLSVoiceApp()
 			cons := startConsumer(nil)
 			streamingApp(app, cons, "/events")
-			base, _, _, stop := serving(ctx, "--pace", "fast", "--ca", app.caFile)
+			base, _, _, stop := serving(ctx, "--pace", "fast", "--ca", app.CAFile())
 			id := place(ctx, base, map[string]any{"url": app.URL("/initiate"), "disconnectUrl": app.URL("/hangups")})
 			Eventually(ctx, app.Whats).Should(Equal([]string{"initiate", "mediaStreamStarted caller"}))
 			hangup(ctx, base, id)

@@ -17,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -34,6 +35,16 @@ const fail = "FAIL: the app misbehaved"
 // webhookLine matches one line of the "webhooks (the app's answers)" table.
 func webhookLine(what, method string, status int, verdict string) string {
 	return `(?m)^    ` + regexp.QuoteMeta(what) + ` +` + method + ` +` + itoa(status) + ` in .*` + regexp.QuoteMeta(verdict)
+}
+
+// streamPasses runs `bwemu stream` with args, expects it to pass, and
+// returns what it printed.
+func streamPasses(ctx context.Context, args ...string) string {
+	GinkgoHelper()
+	out := stream(ctx, args...)
+	Expect(out.code).To(Equal(exitPass))
+	Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+	return out.stdout
 }
 
 var _ = Describe("bwemu stream against the built-in reference consumer", func() {
@@ -61,59 +72,47 @@ var _ = Describe("bwemu stream against the built-in reference consumer", func() 
 	)
 
 	It("passes with --tracks both, streaming each track", func(ctx SpecContext) {
-		out := stream(ctx, "--tracks", "both")
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(ContainSubstring("tracks both"))
-		Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
-		Expect(out.stdout).To(ContainSubstring("media        50 frames on outbound (1s of PCMU)"))
-		Expect(out.stdout).To(ContainSubstring("mediaStreamStopped (closed)"))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		stdout := streamPasses(ctx, "--tracks", "both")
+		Expect(stdout).To(ContainSubstring("tracks both"))
+		Expect(stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
+		Expect(stdout).To(ContainSubstring("media        50 frames on outbound (1s of PCMU)"))
+		Expect(stdout).To(ContainSubstring("mediaStreamStopped (closed)"))
 	}, timeout)
 
 	It("passes with --mode bidirectional, the consumer echoing audio back", func(ctx SpecContext) {
-		out := stream(ctx, "--mode", "bidirectional")
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(ContainSubstring("bidirectional"))
-		Expect(out.stdout).To(MatchRegexp(`from the app [1-9]\d* playAudio \(\d+ bytes\), 0 clear`))
-		Expect(out.stdout).NotTo(ContainSubstring("violations"))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		stdout := streamPasses(ctx, "--mode", "bidirectional")
+		Expect(stdout).To(ContainSubstring("bidirectional"))
+		Expect(stdout).To(MatchRegexp(`from the app [1-9]\d* playAudio \(\d+ bytes\), 0 clear`))
+		Expect(stdout).NotTo(ContainSubstring("violations"))
 	}, timeout)
 
 	It("passes with stream params and shows them", func(ctx SpecContext) {
-		out := stream(ctx, "--param", "a=1", "--param", "b=2")
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(ContainSubstring("  params   a=1, b=2\n"))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		stdout := streamPasses(ctx, "--param", "a=1", "--param", "b=2")
+		Expect(stdout).To(ContainSubstring("  params   a=1, b=2\n"))
 	}, timeout)
 
 	It("passes with --event-method GET", func(ctx SpecContext) {
-		out := stream(ctx, "--event-method", "GET")
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(MatchRegexp(`webhooks GET http://127\.0\.0\.1:\d+/events`))
-		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "GET", 204, "ok")))
-		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "GET", 204, "ok")))
+		stdout := streamPasses(ctx, "--event-method", "GET")
+		Expect(stdout).To(MatchRegexp(`webhooks GET http://127\.0\.0\.1:\d+/events`))
+		Expect(stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "GET", 204, "ok")))
+		Expect(stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "GET", 204, "ok")))
 		// disconnectMethod is the call's own setting: still POST.
-		Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "POST", 204, "ok")))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		Expect(stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "POST", 204, "ok")))
 	}, timeout)
 
 	It("passes with --duplicate-webhooks, delivering each webhook twice", func(ctx SpecContext) {
-		out := stream(ctx, "--duplicate-webhooks")
-		Expect(out.code).To(Equal(exitPass))
+		stdout := streamPasses(ctx, "--duplicate-webhooks")
 		for _, what := range []string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"} {
-			Expect(out.stdout).To(MatchRegexp(webhookLine(what, "POST", 204, "ok")))
-			Expect(out.stdout).To(MatchRegexp(webhookLine(what+" [duplicate]", "POST", 204, "ok")))
+			Expect(stdout).To(MatchRegexp(webhookLine(what, "POST", 204, "ok")))
+			Expect(stdout).To(MatchRegexp(webhookLine(what+" [duplicate]", "POST", 204, "ok")))
 		}
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
 	}, timeout)
 
 	DescribeTable("passes with every kind of --audio",
 		func(ctx SpecContext, spec func() string, shown string) {
-			out := stream(ctx, "--audio", spec())
-			Expect(out.code).To(Equal(exitPass))
-			Expect(out.stdout).To(ContainSubstring("audio " + shown + "\n"))
-			Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
-			Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+			stdout := streamPasses(ctx, "--audio", spec())
+			Expect(stdout).To(ContainSubstring("audio " + shown + "\n"))
+			Expect(stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
 		},
 		entry("silence", func() string { return "silence" }, "silence"),
 		entry("tone:300", func() string { return "tone:300" }, "tone:300Hz"),
@@ -122,28 +121,27 @@ var _ = Describe("bwemu stream against the built-in reference consumer", func() 
 	)
 
 	It("passes with Basic auth the consumer demands on the socket and the webhooks", func(ctx SpecContext) {
-		out := stream(ctx, "--ws-user", "wsu", "--ws-password", "wsp", "--event-user", "evu", "--event-password", "evp")
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).NotTo(ContainSubstring("wsp"))
-		Expect(out.stdout).NotTo(ContainSubstring("evp"))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		stdout := streamPasses(ctx, "--ws-user", "wsu", "--ws-password", "wsp", "--event-user", "evu", "--event-password", "evp")
+		Expect(stdout).NotTo(ContainSubstring("wsp"))
+		Expect(stdout).NotTo(ContainSubstring("evp"))
 	}, timeout)
 })
 
 var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 	It("streams what it says to the app's socket and webhooks", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		disconnect := newEventsApp(http.StatusNoContent)
+		app := apptest.NewWS()
+		dest := app.URL() + "?tenant=acme" // the query goes to the app as given
+		events := apptest.NewHooks()
+		disconnect := apptest.NewHooks()
 
 		// DESTINATION after a flag: flags and the positional interleave.
-		out := stream(ctx, "--for", "1s", app.URL, "--events", events.URL, "--disconnect", disconnect.URL,
+		out := stream(ctx, "--for", "1s", dest, "--events", events.EventsURL(), "--disconnect", disconnect.DisconnectURL(),
 			"--name", "agent", "--param", "a=1", "--param", "b=2")
 		Expect(out.code).To(Equal(exitPass))
 		Expect(out.stderr).To(BeEmpty())
-		Expect(out.stdout).To(ContainSubstring("bwemu stream → " + app.URL + " (your app)"))
-		Expect(out.stdout).To(ContainSubstring("webhooks POST " + events.URL))
-		Expect(out.stdout).To(ContainSubstring("disconnect POST " + disconnect.URL))
+		Expect(out.stdout).To(ContainSubstring("bwemu stream → " + dest + " (your app)"))
+		Expect(out.stdout).To(ContainSubstring("webhooks POST " + events.EventsURL()))
+		Expect(out.stdout).To(ContainSubstring("disconnect POST " + disconnect.DisconnectURL()))
 		Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound (1s of PCMU)"))
 		Expect(out.stdout).To(ContainSubstring("close        handshake complete: emulator sent 1000, got 1000 back"))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
@@ -153,18 +151,18 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 
 		By("the socket: start, 50 media frames, stop, close 1000")
 		Expect(app.Handshakes()).To(Equal(1))
-		_, _, hasAuth := app.Auth()
+		_, _, hasAuth := app.First().BasicAuth()
 		Expect(hasAuth).To(BeFalse())
-		types := app.EventTypes()
+		types := app.First().EventTypes
 		Expect(types).To(HaveLen(52))
 		Expect(types[0]).To(Equal("start"))
 		Expect(types[1:51]).To(HaveEach("media"))
 		Expect(types[51]).To(Equal("stop"))
-		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50}))
-		Expect(app.SequenceNumbers()).To(HaveLen(50))
-		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
+		Expect(app.First().Frames()).To(Equal(map[string]int{"inbound": 50}))
+		Expect(app.First().Media).To(HaveEach(HaveField("SequenceNumber", Not(BeEmpty()))))
+		Expect(app.First().CloseCode).To(Equal(websocket.CloseNormalClosure))
 
-		start := app.Start()
+		start := app.First().StartJSON
 		Expect(start).To(HaveKeyWithValue("streamParams", map[string]any{"a": "1", "b": "2"}))
 		Expect(start).To(HaveKeyWithValue("metadata", And(
 			HaveKeyWithValue("streamName", "agent"),
@@ -178,55 +176,53 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 
 		By("the webhooks: started and stopped (closed) to --events, disconnect to --disconnect, as JSON POSTs")
 		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)"}))
-		Expect(disconnect.Whats()).To(Equal([]string{"disconnect"}))
-		hooks := append(events.Hooks(), disconnect.Hooks()...)
+		Expect(disconnect.Whats()).To(Equal([]string{"disconnect (hangup)"}))
+		hooks := append(events.Requests(), disconnect.Requests()...)
 		for _, h := range hooks {
 			Expect(h.Method).To(Equal(http.MethodPost))
-			Expect(h.ContentType).To(HavePrefix("application/json"))
-			Expect(h.HasAuth).To(BeFalse())
+			Expect(h.Header.Get("Content-Type")).To(HavePrefix("application/json"))
+			Expect(h.Header.Get("Authorization")).To(BeEmpty())
 		}
-		Expect(hooks[0].Body).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("name", "agent")))
-		Expect(hooks[0].Body).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("destination", app.URL)))
-		Expect(hooks[1].Body).To(HaveKeyWithValue("cause", "closed"))
-		Expect(hooks[1].Body).NotTo(HaveKey("errorMessage"))
-		Expect(hooks[1].Body).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("duration", MatchRegexp(`^PT`))))
-		Expect(hooks[0].Body["callId"]).To(Equal(start["metadata"].(map[string]any)["callId"]))
+		Expect(hooks[0].JSON()).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("name", "agent")))
+		Expect(hooks[0].JSON()).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("destination", dest)))
+		Expect(hooks[1].JSON()).To(HaveKeyWithValue("cause", "closed"))
+		Expect(hooks[1].JSON()).NotTo(HaveKey("errorMessage"))
+		Expect(hooks[1].JSON()).To(HaveKeyWithValue("mediaStream", HaveKeyWithValue("duration", MatchRegexp(`^PT`))))
+		Expect(hooks[0].JSON()["callId"]).To(Equal(start["metadata"].(map[string]any)["callId"]))
 	}, timeout)
 
 	It("streams both tracks to the app", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--tracks", "both", "--end", "stop")
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--tracks", "both", "--end", "stop")
 		Expect(out.code).To(Equal(exitPass))
-		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50, "outbound": 50}))
-		Expect(app.Start()).NotTo(HaveKey("streamParams"))
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(app.First().Frames()).To(Equal(map[string]int{"inbound": 50, "outbound": 50}))
+		Expect(app.First().StartJSON).NotTo(HaveKey("streamParams"))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 	}, timeout)
 
 	It("sends webhooks as GET with query parameters under --event-method GET", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--event-method", "GET")
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--event-method", "GET")
 		Expect(out.code).To(Equal(exitPass))
-		hooks := events.Hooks()
+		hooks := events.Requests()
 		Expect(hooks).To(HaveLen(3))
 		Expect(hooks[0].Method).To(Equal(http.MethodGet))
 		Expect(hooks[1].Method).To(Equal(http.MethodGet))
 		Expect(hooks[2].Method).To(Equal(http.MethodPost), "disconnect follows --disconnect-method, not --event-method")
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 	}, timeout)
 
 	It("accepts a valid playAudio from a bidirectional app", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{onStart: func(c *websocket.Conn) {
-			payload := base64.StdEncoding.EncodeToString(make([]byte, 160))
-			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"`+payload+`"}}`))
-			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"clear"}`))
-		}})
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--mode", "bidirectional")
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(ContainSubstring("from the app 1 playAudio (160 bytes), 1 clear"))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		payload := base64.StdEncoding.EncodeToString(make([]byte, 160))
+		app := apptest.NewWS(apptest.Send(
+			`{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"`+payload+`"}}`,
+			`{"eventType":"clear"}`,
+		))
+		events := apptest.NewHooks()
+		stdout := streamPasses(ctx, app.URL(), "--events", events.EventsURL(), "--mode", "bidirectional")
+		Expect(stdout).To(ContainSubstring("from the app 1 playAudio (160 bytes), 1 clear"))
 	}, timeout)
 
 	Describe("credentials", func() {
@@ -236,10 +232,10 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 		)
 
 		It("sends them as Basic auth and keeps them out of the output and the journal", func(ctx SpecContext) {
-			app := newWSApp(wsOptions{})
-			events := newEventsApp(http.StatusNoContent)
+			app := apptest.NewWS()
+			events := apptest.NewHooks()
 			journal := filepath.Join(GinkgoT().TempDir(), "run.jsonl")
-			out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL,
+			out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(),
 				"--ws-user", wsUser, "--ws-password", wsPassword,
 				"--event-user", eventUser, "--event-password", eventPassword,
 				"--journal", journal)
@@ -247,18 +243,19 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 			Expect(out.stdout).To(MatchRegexp(`journal      ` + regexp.QuoteMeta(journal) + ` \(\d+ entries\)`))
 
 			By("the WebSocket handshake carries the destination credentials")
-			user, pass, ok := app.Auth()
+			user, pass, ok := app.First().BasicAuth()
 			Expect(ok).To(BeTrue())
 			Expect(user).To(Equal(wsUser))
 			Expect(pass).To(Equal(wsPassword))
 
 			By("every webhook carries the event credentials")
-			hooks := events.Hooks()
+			hooks := events.Requests()
 			Expect(hooks).To(HaveLen(3))
 			for _, h := range hooks {
-				Expect(h.HasAuth).To(BeTrue())
-				Expect(h.User).To(Equal(eventUser))
-				Expect(h.Pass).To(Equal(eventPassword))
+				user, pass, ok := h.BasicAuth()
+				Expect(ok).To(BeTrue())
+				Expect(user).To(Equal(eventUser))
+				Expect(pass).To(Equal(eventPassword))
 			}
 
 			By("the journal is JSON Lines without any secret")
@@ -297,9 +294,9 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 
 var _ = Describe("bwemu stream when the app misbehaves", func() {
 	It("fails when the webhooks are answered 200, not 204", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusOK)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL)
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Status: http.StatusOK})
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL())
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 200, "FAIL want 204")))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStopped (closed)", "POST", 200, "FAIL want 204")))
@@ -309,24 +306,24 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 		Expect(out.stdout).To(ContainSubstring("  - disconnect was answered 200, not 204\n"))
 		Expect(out.stdout).NotTo(ContainSubstring("PASS"))
 		// An error status is not retried.
-		Expect(events.Hooks()).To(HaveLen(3))
+		Expect(events.Requests()).To(HaveLen(3))
 	}, timeout)
 
 	It("fails when the webhooks are answered 500, and shows the body", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusInternalServerError)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL)
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Status: http.StatusInternalServerError, Body: "boom"})
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL())
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 500, `FAIL want 204 (body "boom")`)))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 		Expect(out.stdout).To(ContainSubstring("  - mediaStreamStarted was answered 500, not 204\n"))
-		Expect(events.Hooks()).To(HaveLen(3))
+		Expect(events.Requests()).To(HaveLen(3))
 	}, timeout)
 
 	It("fails when a webhook takes longer than --callback-timeout", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newSlowEventsApp()
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL)
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Hang: true})
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL())
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(MatchRegexp(`(?m)^    mediaStreamStarted .*FAIL `))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
@@ -335,58 +332,58 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 		Expect(out.stdout).To(MatchRegexp(`(?m)^  - disconnect was not delivered: .+`))
 		// The stream itself was fine.
 		Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound"))
-		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50}))
+		Expect(app.First().Frames()).To(Equal(map[string]int{"inbound": 50}))
 	}, timeout)
 
 	It("fails when nothing listens at the destination", func(ctx SpecContext) {
-		dest := refusedURL()
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, dest, "--events", events.URL, "--disconnect", events.URL)
+		dest := apptest.RefusedURL()
+		events := apptest.NewHooks()
+		out := stream(ctx, dest, "--events", events.EventsURL(), "--disconnect", events.EventsURL())
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(ContainSubstring("  not connected\n"))
 		Expect(out.stdout).To(ContainSubstring("close        none (never connected)"))
 		Expect(out.stdout).To(ContainSubstring("webhook      mediaStreamStopped, cause connection-error"))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 		Expect(out.stdout).To(MatchRegexp(`(?m)^  - the stream was to end by hangup but ended by connect-refused: could not connect to the websocket destination: connection refused \(nothing listens at 127\.0\.0\.1:\d+\)$`))
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStopped (connection-error)", "disconnect"}))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStopped (connection-error)", "disconnect (hangup)"}))
 	}, timeout)
 
 	It("fails when the WebSocket server answers 403", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{status: http.StatusForbidden})
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL)
+		app := apptest.NewWS(apptest.Refuse(http.StatusForbidden))
+		events := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL())
 		Expect(out.code).To(Equal(exitFail))
 		Expect(app.Handshakes()).To(Equal(1))
 		Expect(out.stdout).To(ContainSubstring("  not connected\n"))
 		Expect(out.stdout).To(ContainSubstring("webhook      mediaStreamStopped, cause connection-error"))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 		Expect(out.stdout).To(MatchRegexp(`(?m)^  - the stream was to end by hangup but ended by handshake-status: .*the destination answered HTTP 403 Forbidden instead of 101 Switching Protocols$`))
-		hooks := events.Hooks()
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStopped (connection-error)", "disconnect"}))
-		Expect(hooks[0].Body).To(HaveKeyWithValue("errorMessage", ContainSubstring("403")))
+		hooks := events.Requests()
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStopped (connection-error)", "disconnect (hangup)"}))
+		Expect(hooks[0].JSON()).To(HaveKeyWithValue("errorMessage", ContainSubstring("403")))
 	}, timeout)
 
 	It("fails when the app drops the connection without a close frame", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{dropAfter: 3})
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--for", "20s")
+		app := apptest.NewWS(apptest.After(3, apptest.HangUp()))
+		events := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--for", "20s")
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(ContainSubstring("connected    handshake answered 101"))
 		Expect(out.stdout).To(ContainSubstring("close        no close frames (app ended the connection)"))
 		Expect(out.stdout).To(ContainSubstring("webhook      mediaStreamStopped, cause connection-error"))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 		Expect(out.stdout).To(MatchRegexp(`(?m)^  - the stream was to end by hangup but ended by .+`))
-		Expect(app.CloseCode()).To(BeZero())
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (connection-error)", "disconnect"}))
+		Expect(app.First().CloseCode).To(BeZero())
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (connection-error)", "disconnect (hangup)"}))
 	}, timeout)
 
 	It("fails when the app never answers the close frame after a StopStream", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{ignoreClose: true})
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--end", "stop")
+		app := apptest.NewWS(apptest.IgnoreClose())
+		events := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--end", "stop")
 		Expect(out.code).To(Equal(exitFail))
-		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
-		Expect(app.EventTypes()).To(HaveLen(52))
+		Expect(app.First().CloseCode).To(Equal(websocket.CloseNormalClosure))
+		Expect(app.First().EventTypes).To(HaveLen(52))
 		Expect(out.stdout).To(ContainSubstring("close        emulator sent 1000, the app never answered"))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 		Expect(out.stdout).To(ContainSubstring("ended        close-handshake-timeout:"))
@@ -396,13 +393,13 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 	}, timeout)
 
 	It("fails and lists the violations when a bidirectional app sends invalid messages", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{onStart: func(c *websocket.Conn) {
-			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"playAudio","media":{"contentType":"audio/mp3","payload":"AAAA"}}`))
-			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"not base64!"}}`))
-			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"eventType":"playAudio"}`))
-		}})
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--mode", "bidirectional")
+		app := apptest.NewWS(apptest.Send(
+			`{"eventType":"playAudio","media":{"contentType":"audio/mp3","payload":"AAAA"}}`,
+			`{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"not base64!"}}`,
+			`{"eventType":"playAudio"}`,
+		))
+		events := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--mode", "bidirectional")
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(ContainSubstring("violations   3 protocol violations by the app:"))
 		Expect(out.stdout).To(ContainSubstring(`unsupported playAudio contentType "audio/mp3"`))
@@ -411,7 +408,7 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 		Expect(out.stdout).To(ContainSubstring("  - the app sent 3 invalid messages\n"))
 		// The stream went on regardless.
-		Expect(app.Frames()).To(Equal(map[string]int{"inbound": 50}))
+		Expect(app.First().Frames()).To(Equal(map[string]int{"inbound": 50}))
 	}, timeout)
 })
 
@@ -559,9 +556,7 @@ var _ = Describe("bwemu consumer", func() {
 		wsURL := regexp.MustCompile(`websocket\s+(ws://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
 		eventsURL := regexp.MustCompile(`events\s+(http://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
 		disconnectURL := regexp.MustCompile(`disconnect (http://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
-		out := stream(ctx, wsURL, "--events", eventsURL, "--disconnect", disconnectURL)
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		streamPasses(ctx, wsURL, "--events", eventsURL, "--disconnect", disconnectURL)
 
 		cancel()
 		Eventually(done).WithContext(ctx).Should(Receive(Equal(exitPass)))
@@ -576,12 +571,17 @@ var _ = Describe("bwemu consumer", func() {
 })
 
 var _ = Describe("bwemu stream edge cases", func() {
-	It("exits 2 for more than 12 --param (found by the emulator's spec check)", func(ctx SpecContext) {
-		args := []string{}
+	// thirteenParams is one --param over the limit of twelve.
+	thirteenParams := func() []string {
+		var args []string
 		for i := range 13 {
 			args = append(args, "--param", "p"+itoa(i)+"=v")
 		}
-		out := stream(ctx, args...)
+		return args
+	}
+
+	It("exits 2 for more than 12 --param (found by the emulator's spec check)", func(ctx SpecContext) {
+		out := stream(ctx, thirteenParams()...)
 		Expect(out.code).To(Equal(exitUsage))
 		Expect(lines(out.stderr)[0]).To(Equal("bwemu: StartStream StreamParam: 13 parameters: at most 12 are allowed"))
 		Expect(lines(out.stderr)[1]).To(HavePrefix("usage: bwemu stream"))
@@ -591,11 +591,7 @@ var _ = Describe("bwemu stream edge cases", func() {
 	// BUG (stream.go): the header is printed before StartStream validates
 	// the spec, so a usage error leaves a stream header on stdout.
 	It("prints no stream header for a usage error found by the emulator", func(ctx SpecContext) {
-		args := []string{}
-		for i := range 13 {
-			args = append(args, "--param", "p"+itoa(i)+"=v")
-		}
-		out := stream(ctx, args...)
+		out := stream(ctx, thirteenParams()...)
 		Expect(out.code).To(Equal(exitUsage))
 		Expect(out.stdout).To(BeEmpty())
 	}, timeout)
@@ -603,50 +599,48 @@ var _ = Describe("bwemu stream edge cases", func() {
 	// BUG (stream.go): an unwritable --journal is found only after the
 	// stream ran; the account is never printed and exit 1 turns into 2.
 	It("refuses an unwritable --journal before streaming", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		out := stream(ctx, app.URL, "--journal", filepath.Join(GinkgoT().TempDir(), "no", "such", "dir", "j.jsonl"))
+		app := apptest.NewWS()
+		out := stream(ctx, app.URL(), "--journal", filepath.Join(GinkgoT().TempDir(), "no", "such", "dir", "j.jsonl"))
 		Expect(out.code).To(Equal(exitUsage))
 		Expect(lines(out.stderr)[0]).To(HavePrefix("bwemu: --journal: "))
 		Expect(app.Handshakes()).To(BeZero())
 	}, timeout)
 
 	It("streams with no webhooks when an app is given without --events", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		out := stream(ctx, app.URL)
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(ContainSubstring("webhooks none (no --events URL)"))
-		Expect(out.stdout).NotTo(ContainSubstring("webhooks (the app's answers)"))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		app := apptest.NewWS()
+		stdout := streamPasses(ctx, app.URL())
+		Expect(stdout).To(ContainSubstring("webhooks none (no --events URL)"))
+		Expect(stdout).NotTo(ContainSubstring("webhooks (the app's answers)"))
 	}, timeout)
 
 	It("sends the disconnect webhook to --disconnect", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		disconnect := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", disconnect.URL)
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		disconnect := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", disconnect.DisconnectURL())
 		Expect(out.code).To(Equal(exitPass))
 		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)"}))
-		Expect(disconnect.Whats()).To(Equal([]string{"disconnect"}))
+		Expect(disconnect.Whats()).To(Equal([]string{"disconnect (hangup)"}))
 	}, timeout)
 
 	It("still ends the call properly when interrupted, and exits 130 without a verdict", func(ctx SpecContext) {
 		started, proceed := make(chan struct{}), make(chan struct{})
-		app := newWSApp(wsOptions{onStart: func(*websocket.Conn) {
+		app := apptest.NewWS(apptest.Do(func() {
 			close(started)
 			// Stop reading, so the emulator cannot race through the media.
 			select {
 			case <-proceed:
 			case <-time.After(10 * time.Second):
 			}
-		}})
-		events := newEventsApp(http.StatusNoContent)
+		}))
+		events := apptest.NewHooks()
 		runCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stdout, stderr := gbytes.NewBuffer(), gbytes.NewBuffer()
 		done := make(chan int, 1)
 		go func() {
 			defer GinkgoRecover()
-			done <- run(runCtx, append(append([]string{"stream"}, fastFlags...), app.URL, "--events", events.URL, "--disconnect", events.URL, "--for", "1h"), stdout, stderr)
+			done <- run(runCtx, append(append([]string{"stream"}, fastFlags...), app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--for", "1h"), stdout, stderr)
 		}()
 		Eventually(started).WithContext(ctx).Should(BeClosed())
 		cancel()
@@ -661,29 +655,29 @@ var _ = Describe("bwemu stream edge cases", func() {
 		Expect(string(stdout.Contents())).NotTo(ContainSubstring("FAIL"))
 		Expect(string(stdout.Contents())).NotTo(ContainSubstring("misbehaved"))
 		// The app still saw a proper end of the call.
-		Expect(app.CloseCode()).To(Equal(websocket.CloseNormalClosure))
-		Expect(app.EventTypes()).To(HaveExactElements(append(append([]any{"start"}, repeat("media", len(app.EventTypes())-2)...), "stop")...))
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
+		Expect(app.First().CloseCode).To(Equal(websocket.CloseNormalClosure))
+		Expect(app.First()).To(apptest.HaveStartMediaStop())
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 		Expect(string(stdout.Contents())).To(ContainSubstring("mediaStreamStopped (closed)"))
 	}, timeout)
 })
 
 var _ = Describe("bwemu stream interrupted while the call ends", func() {
 	It("stops waiting for a slow app, cuts its webhooks off within the grace and exits 130", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newSlowEventsApp()
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Hang: true})
 		runCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stdout, stderr := gbytes.NewBuffer(), gbytes.NewBuffer()
 		done := make(chan int, 1)
 		go func() {
 			defer GinkgoRecover()
-			done <- run(runCtx, []string{"stream", app.URL, "--events", events.URL, "--disconnect", events.URL,
+			done <- run(runCtx, []string{"stream", app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(),
 				"--pace", "fast", "--for", "100ms", "--callback-timeout", "20s"}, stdout, stderr)
 		}()
 		// The media is over and the ending waits for mediaStreamStarted,
 		// which the app never answers.
-		Eventually(ctx, app.EventTypes).Should(ContainElement("stop"))
+		Eventually(ctx, func() []string { return app.First().EventTypes }).Should(ContainElement("stop"))
 		Eventually(ctx, events.Whats).Should(ContainElement("mediaStreamStarted"))
 		began := time.Now()
 		cancel()
@@ -700,33 +694,21 @@ var _ = Describe("bwemu stream interrupted while the call ends", func() {
 	}, timeout)
 })
 
-func repeat(s string, n int) []any {
-	out := make([]any, 0, max(n, 0))
-	for range n {
-		out = append(out, s)
-	}
-	return out
-}
-
 var _ = Describe("bwemu stream webhook routing", func() {
 	It("sends no disconnect webhook without --disconnect: the events URL gets stream events only", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL)
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(ContainSubstring("  disconnect none (no --disconnect URL)\n"))
-		Expect(out.stdout).NotTo(ContainSubstring("disconnect (hangup)"))
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		stdout := streamPasses(ctx, app.URL(), "--events", events.EventsURL())
+		Expect(stdout).To(ContainSubstring("  disconnect none (no --disconnect URL)\n"))
+		Expect(stdout).NotTo(ContainSubstring("disconnect (hangup)"))
 		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)"}))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
 	}, timeout)
 
 	It("passes an app whose events URL answers 400 to anything but stream events", func(ctx SpecContext) {
 		cons, err := consumer.Start("127.0.0.1:0", &consumer.Options{StrictEvents: true})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(cons.Close)
-		out := stream(ctx, cons.WebSocketURL(), "--events", cons.EventsURL())
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		streamPasses(ctx, cons.WebSocketURL(), "--events", cons.EventsURL())
 		Expect(cons.Events()).To(HaveExactElements(
 			HaveField("Event.EventType", "mediaStreamStarted"), HaveField("Event.EventType", "mediaStreamStopped")))
 	}, timeout)
@@ -741,27 +723,27 @@ var _ = Describe("bwemu stream webhook routing", func() {
 	}, timeout)
 
 	It("sends disconnect as GET under --disconnect-method GET, stream events staying POST", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		disconnect := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", disconnect.URL, "--disconnect-method", "GET")
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		disconnect := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", disconnect.DisconnectURL(), "--disconnect-method", "GET")
 		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(ContainSubstring("  disconnect GET " + disconnect.URL + "\n"))
+		Expect(out.stdout).To(ContainSubstring("  disconnect GET " + disconnect.DisconnectURL() + "\n"))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
 		Expect(out.stdout).To(MatchRegexp(webhookLine("disconnect (hangup)", "GET", 204, "ok")))
-		Expect(events.Hooks()).To(HaveEach(HaveField("Method", http.MethodPost)))
-		Expect(disconnect.Hooks()).To(ConsistOf(HaveField("Method", http.MethodGet)))
-		Expect(disconnect.Whats()).To(Equal([]string{"disconnect"}))
+		Expect(events.Requests()).To(HaveEach(HaveField("Method", http.MethodPost)))
+		Expect(disconnect.Requests()).To(ConsistOf(HaveField("Method", http.MethodGet)))
+		Expect(disconnect.Whats()).To(Equal([]string{"disconnect (hangup)"}))
 	}, timeout)
 
 	It("sends disconnect as POST under --event-method GET: the two methods are separate settings", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events := newEventsApp(http.StatusNoContent)
-		disconnect := newEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--event-method", "GET", "--disconnect", disconnect.URL)
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		disconnect := apptest.NewHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--event-method", "GET", "--disconnect", disconnect.DisconnectURL())
 		Expect(out.code).To(Equal(exitPass))
-		Expect(events.Hooks()).To(HaveEach(HaveField("Method", http.MethodGet)))
-		Expect(disconnect.Hooks()).To(ConsistOf(HaveField("Method", http.MethodPost)))
+		Expect(events.Requests()).To(HaveEach(HaveField("Method", http.MethodGet)))
+		Expect(disconnect.Requests()).To(ConsistOf(HaveField("Method", http.MethodPost)))
 	}, timeout)
 
 	It("exits 2 for a bad --disconnect-method", func(ctx SpecContext) {
@@ -800,8 +782,8 @@ var _ = Describe("bwemu stream verdicts against correct apps that differ", func(
 
 	DescribeTable("fails (exit 1) when nothing listens at the destination, whatever the ending asked",
 		func(ctx SpecContext, end string) {
-			events := newEventsApp(http.StatusNoContent)
-			out := stream(ctx, refusedURL(), "--events", events.URL, "--end", end)
+			events := apptest.NewHooks()
+			out := stream(ctx, apptest.RefusedURL(), "--events", events.EventsURL(), "--end", end)
 			Expect(out.code).To(Equal(exitFail))
 			Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 			Expect(out.stdout).To(MatchRegexp(`(?m)^  - the stream was to end by \S+ but ended by connect-refused: could not connect`))
@@ -813,25 +795,24 @@ var _ = Describe("bwemu stream verdicts against correct apps that differ", func(
 
 var _ = Describe("bwemu stream to https:// webhooks", func() {
 	It("trusts the --ca for https:// webhooks too", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events, ca := newTLSEventsApp(http.StatusNoContent)
+		app := apptest.NewWS()
+		events := apptest.NewTLSHooks()
+		ca := events.CAFile()
 		// A TLS handshake under -race on a loaded machine can take longer
 		// than fastFlags' 300ms.
-		out := stream(ctx, app.URL, "--events", events.URL, "--disconnect", events.URL, "--ca", ca, "--callback-timeout", "5s")
-		Expect(out.code).To(Equal(exitPass))
-		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
-		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect"}))
-		Expect(out.stdout).To(HaveSuffix(pass + "\n"))
+		stdout := streamPasses(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--ca", ca, "--callback-timeout", "5s")
+		Expect(stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 204, "ok")))
+		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 	}, timeout)
 
 	It("without it, fails with the certificate problem first and what to do about it", func(ctx SpecContext) {
-		app := newWSApp(wsOptions{})
-		events, _ := newTLSEventsApp(http.StatusNoContent)
-		out := stream(ctx, app.URL, "--events", events.URL, "--callback-timeout", "5s")
+		app := apptest.NewWS()
+		events := apptest.NewTLSHooks()
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--callback-timeout", "5s")
 		Expect(out.code).To(Equal(exitFail))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 		Expect(out.stdout).To(MatchRegexp(`(?m)^  - mediaStreamStarted was not delivered: [^\n]*x509: certificate signed by unknown authority \(to trust the app's certificate, pass its CA with --ca FILE\)$`))
-		Expect(events.Hooks()).To(BeEmpty())
+		Expect(events.Requests()).To(BeEmpty())
 	}, timeout)
 })
 
@@ -842,9 +823,9 @@ var _ = Describe("bwemu stream messages", func() {
 
 	It("speak the user's language: no Go type names, the real time taken", func(ctx SpecContext) {
 		for _, args := range [][]string{
-			{refusedURL()},
-			{newWSApp(wsOptions{status: http.StatusForbidden}).URL},
-			{newWSApp(wsOptions{}).URL, "--events", newSlowEventsApp().URL},
+			{apptest.RefusedURL()},
+			{apptest.NewWS(apptest.Refuse(http.StatusForbidden)).URL()},
+			{apptest.NewWS().URL(), "--events", apptest.NewHooks(apptest.Reply{Hang: true}).EventsURL()},
 		} {
 			out := stream(ctx, args...)
 			Expect(out.code).To(Equal(exitFail))

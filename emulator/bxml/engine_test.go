@@ -6,22 +6,23 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
+	"github.com/gorilla/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
 var _ = Describe("Engine", func() {
 	var (
-		app  *bxmlApp
+		app  *apptest.Hooks
 		cons *consumer.Server
 		em   *emulator.Emulator
 		en   *bxml.Engine
@@ -67,11 +68,11 @@ var _ = Describe("Engine", func() {
 			run := startWith(ctx, "/answer", func(o *bxml.CallOptions) { o.Call.Tag = "t-0" })
 			finished(ctx, run)
 
-			reqs := app.Requests("/answer")
+			reqs := app.RequestsTo("/answer")
 			Expect(reqs).To(HaveLen(1))
 			Expect(reqs[0].Method).To(Equal(http.MethodPost))
 			Expect(reqs[0].Header.Get("Content-Type")).To(Equal("application/json"))
-			ev := reqs[0].Event()
+			ev := reqs[0].Event
 			Expect(ev.EventType).To(Equal(bxml.EventAnswer))
 			Expect(ev.CallID).To(Equal(run.Call.ID))
 			Expect(ev.CallURL).To(Equal(run.Call.URL()))
@@ -89,7 +90,7 @@ var _ = Describe("Engine", func() {
 			Expect(fetch.Latency).To(BeNumerically(">", 0))
 			Expect(fetch.CallID).To(Equal(run.Call.ID))
 			Expect(run.Err()).NotTo(HaveOccurred())
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 		}, SpecTimeout(10*time.Second))
 
 		It("can GET with Basic credentials, and never journals the password", func(ctx SpecContext) {
@@ -98,7 +99,7 @@ var _ = Describe("Engine", func() {
 				o.Method, o.Username, o.Password = "GET", "app", "pw-0ff-limits"
 			})
 			finished(ctx, run)
-			reqs := app.Requests("/answer")
+			reqs := app.RequestsTo("/answer")
 			Expect(reqs).To(HaveLen(1))
 			Expect(reqs[0].Method).To(Equal(http.MethodGet))
 			Expect(reqs[0].Query.Get("eventType")).To(Equal(bxml.EventAnswer))
@@ -111,12 +112,12 @@ var _ = Describe("Engine", func() {
 
 		It("sends initiate for an inbound call, which is initiated until its BXML runs", func(ctx SpecContext) {
 			hold := make(chan struct{})
-			app.Answer("/initiate", reply{status: http.StatusOK, body: `<Response><Pause duration="30"/></Response>`, hold: hold})
+			app.Route("/initiate", apptest.Reply{Body: `<Response><Pause duration="30"/></Response>`, Hold: hold})
 			run, err := en.Start(ctx, bxml.CallOptions{URL: app.URL("/initiate"), Call: emulator.CallSpec{DisconnectURL: app.URL("/events")}})
 			Expect(err).NotTo(HaveOccurred())
-			Eventually(ctx, func() []appRequest { return app.Requests("/initiate") }).Should(HaveLen(1))
+			Eventually(ctx, func() []apptest.Request { return app.RequestsTo("/initiate") }).Should(HaveLen(1))
 			Expect(run.State()).To(Equal(bxml.StateInitiated))
-			ev := app.Requests("/initiate")[0].Event()
+			ev := app.RequestsTo("/initiate")[0].Event
 			Expect(ev.EventType).To(Equal(bxml.EventInitiate))
 			Expect(ev.Direction).To(Equal(protocol.DirectionInbound))
 			Expect(ev.AnswerTime).To(BeNil())
@@ -131,7 +132,7 @@ var _ = Describe("Engine", func() {
 			app.Serve("/answer", "<Response>\n  <Pause duration=\"abc\"/>\n</Response>")
 			run := start(ctx, "/answer")
 			finished(ctx, run)
-			dc := app.Disconnect()
+			dc := app.Only(protocol.EventDisconnect).Event
 			Expect(dc.Cause).To(Equal(protocol.DisconnectInvalidBXML))
 			Expect(dc.ErrorMessage).To(SatisfyAll(ContainSubstring("line 2"), ContainSubstring(`duration "abc"`)))
 			Expect(run.Err()).To(syntaxError(2, "abc"))
@@ -141,7 +142,7 @@ var _ = Describe("Engine", func() {
 			check := func(ctx context.Context, run *bxml.Run, status int, msg string) {
 				GinkgoHelper()
 				finished(ctx, run)
-				dc := app.Disconnect()
+				dc := app.Only(protocol.EventDisconnect).Event
 				Expect(dc.Cause).To(Equal(bxml.CauseCallbackError))
 				Expect(dc.ErrorMessage).To(ContainSubstring(msg))
 				var fe *bxml.FetchError
@@ -150,18 +151,17 @@ var _ = Describe("Engine", func() {
 				Expect(run.Err().Error()).To(ContainSubstring(msg))
 			}
 			It("on an error status", func(ctx SpecContext) {
-				app.Answer("/answer", reply{status: http.StatusInternalServerError, body: "boom"})
+				app.Route("/answer", apptest.Reply{Status: http.StatusInternalServerError, Body: "boom"})
 				check(ctx, start(ctx, "/answer"), 500, "the app answered 500 Internal Server Error")
 				Expect(one(em, func(e emulator.Entry) bool { return e.Kind == emulator.KindWebhook && e.Event == bxml.EventAnswer }).Code).To(Equal(500))
 			}, SpecTimeout(10*time.Second))
 			It("when nothing listens", func(ctx SpecContext) {
-				gone := httptest.NewServer(http.NotFoundHandler())
-				gone.Close()
-				run := startWith(ctx, "/answer", func(o *bxml.CallOptions) { o.URL = gone.URL + "/answer" })
+				gone := "http://" + apptest.RefusedAddr() + "/answer"
+				run := startWith(ctx, "/answer", func(o *bxml.CallOptions) { o.URL = gone })
 				check(ctx, run, 0, "connection refused")
 			}, SpecTimeout(10*time.Second))
 			It("when the answer takes longer than the callback timeout", func(ctx SpecContext) {
-				app.Answer("/answer", reply{never: true})
+				app.Route("/answer", apptest.Reply{Hang: true})
 				run := startWith(ctx, "/answer", func(o *bxml.CallOptions) { o.Call.CallbackTimeout = 200 * time.Millisecond })
 				check(ctx, run, 0, "no answer within the callback timeout of 200ms")
 			}, SpecTimeout(10*time.Second))
@@ -185,19 +185,19 @@ var _ = Describe("Engine", func() {
 			})).To(HaveLen(1))
 			Expect(run.Err()).NotTo(HaveOccurred())
 			Expect(run.State()).To(Equal(bxml.StateDisconnected))
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 		}, SpecTimeout(10*time.Second))
 
 		DescribeTable("waits as long as each verb takes",
 			func(ctx SpecContext, verbs, verb string, least time.Duration) {
 				en.SpeechRate = 50 * time.Millisecond
-				app.Answer("/prompt.wav", reply{status: http.StatusOK, body: string(wav(250 * time.Millisecond)), contentType: "audio/wav"})
+				app.Route("/prompt.wav", apptest.Reply{Body: string(wav(250 * time.Millisecond)), ContentType: "audio/wav"})
 				app.Serve("/answer", "<Response>"+verbs+"</Response>")
 				run := start(ctx, "/answer")
 				finished(ctx, run)
 				Expect(one(em, callEnded).Time.Sub(one(em, verbEntry(verb)).Time)).To(BeNumerically(">=", least))
 				Expect(run.Err()).NotTo(HaveOccurred())
-				Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+				Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 			},
 			Entry("Ring", SpecTimeout(10*time.Second), `<Ring duration="0.2"/>`, "Ring", 200*time.Millisecond),
 			Entry("SpeakSentence: words × SpeechRate", SpecTimeout(10*time.Second),
@@ -206,7 +206,7 @@ var _ = Describe("Engine", func() {
 		)
 
 		It("plays speech to the caller, heard on the outbound track", func(ctx SpecContext) {
-			ws := newWSApp(false)
+			ws := apptest.NewWS()
 			en.SpeechRate = 60 * time.Millisecond
 			app.Serve("/answer", fmt.Sprintf(`<Response>
   <StartStream name="out" tracks="outbound" destination=%q/>
@@ -215,17 +215,17 @@ var _ = Describe("Engine", func() {
 </Response>`, ws.URL()))
 			run := start(ctx, "/answer")
 			finished(ctx, run)
-			media := ws.Media(protocol.TrackOutbound)
+			media := ws.First().MediaOn(protocol.TrackOutbound)
 			Expect(audible(media)).To(BeNumerically(">", 5), "frames of speech")
 			Expect(len(media)-audible(media)).To(BeNumerically(">", 0), "silent frames after the speech")
 		}, SpecTimeout(10*time.Second))
 
 		It("plays a 1 s tone for audio it cannot decode, and fetches it with the verb's credentials", func(ctx SpecContext) {
-			app.Answer("/prompt.mp3", reply{status: http.StatusOK, body: "ID3 not a wav", contentType: "audio/mpeg"})
+			app.Route("/prompt.mp3", apptest.Reply{Body: "ID3 not a wav", ContentType: "audio/mpeg"})
 			app.Serve("/answer", `<Response><PlayAudio username="au" password="ap">prompt.mp3</PlayAudio></Response>`)
 			run := start(ctx, "/answer")
 			finished(ctx, run)
-			reqs := app.Requests("/prompt.mp3")
+			reqs := app.RequestsTo("/prompt.mp3")
 			Expect(reqs).To(HaveLen(1))
 			Expect(reqs[0].Header.Get("Authorization")).To(Equal("Basic " + base64.StdEncoding.EncodeToString([]byte("au:ap"))))
 			why := one(em, func(e emulator.Entry) bool {
@@ -242,7 +242,7 @@ var _ = Describe("Engine", func() {
 			Expect(entries(em, verbEntry("Pause"))).To(HaveLen(1))
 			Expect(entries(em, verbEntry("Hangup"))).To(HaveLen(1))
 			Expect(run.Err()).NotTo(HaveOccurred())
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 		}, SpecTimeout(10*time.Second))
 
 		It("journals warnings before the document runs, and skips unsupported verbs", func(ctx SpecContext) {
@@ -314,11 +314,11 @@ var _ = Describe("Engine", func() {
 			finished(ctx, run)
 			Expect(entries(em, func(e emulator.Entry) bool { return strings.Contains(e.Message, `no live stream named "ghost"`) })).To(HaveLen(2))
 			Expect(entries(em, verbEntry("Pause"))).To(HaveLen(1))
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 		}, SpecTimeout(10*time.Second))
 
 		It(`releases StopStream wait="true" when the app closes the socket`, func(ctx SpecContext) {
-			ws := newWSApp(true)
+			ws := apptest.NewWS(apptest.Close(websocket.CloseNormalClosure, "done talking"))
 			en.StopStreamWaitTimeout = time.Minute // longer than the spec may take
 			app.Serve("/answer", fmt.Sprintf(`<Response>
   <StartStream name="bot" mode="bidirectional" destination=%q/>
@@ -335,7 +335,7 @@ var _ = Describe("Engine", func() {
 			Expect(one(em, verbEntry("Pause")).Seq).To(BeNumerically(">", ending.Seq))
 			Expect(entries(em, func(e emulator.Entry) bool { return strings.Contains(e.Message, "the wait is over") })).To(HaveLen(1))
 			Expect(run.Err()).NotTo(HaveOccurred())
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 		}, SpecTimeout(10*time.Second))
 
 		It(`stops the stream after the timeout of StopStream wait="true" when the app keeps it open`, func(ctx SpecContext) {
@@ -355,14 +355,16 @@ var _ = Describe("Engine", func() {
 		}, SpecTimeout(10*time.Second))
 
 		It("resolves a relative streamEventUrl against the URL that served the BXML", func(ctx SpecContext) {
+			app.Route("/calls/events", apptest.Reply{})
+			app.Route("/v2/events", apptest.Reply{})
 			app.Serve("/calls/answer", streamDoc(`<StartStream name="a" destination="WS" streamEventUrl="events"/><Redirect redirectUrl="/v2/next"/>`))
 			app.Serve("/v2/next", streamDoc(`<StartStream name="b" destination="WS" streamEventUrl="events"/><Pause duration="0.2"/>`))
 			run := start(ctx, "/calls/answer")
 			finished(ctx, run)
 			names := func(path string) []string {
 				var out []string
-				for _, ev := range app.Events(path) {
-					out = append(out, ev.MediaStream.Name+"/"+ev.EventType)
+				for _, q := range app.RequestsTo(path) {
+					out = append(out, q.Event.MediaStream.Name+"/"+q.Event.EventType)
 				}
 				return out
 			}
@@ -371,7 +373,7 @@ var _ = Describe("Engine", func() {
 		}, SpecTimeout(10*time.Second))
 
 		It("warns about snake_case destination credentials, which never reach the app", func(ctx SpecContext) {
-			legacy, current := newWSApp(false), newWSApp(false)
+			legacy, current := apptest.NewWS(), apptest.NewWS()
 			app.Serve("/answer", fmt.Sprintf(`<Response>
   <StartStream name="legacy" destination=%q destination_username="user" destination_password="s3cr3t-pw"/>
   <StartStream name="current" destination=%q destinationUsername="user" destinationPassword="s3cr3t-pw"/>
@@ -386,10 +388,10 @@ var _ = Describe("Engine", func() {
 				ContainSubstring("never be sent"), ContainSubstring("destinationUsername")))
 			Expect(warnings[1].Seq).To(BeNumerically("<", entries(em, verbEntry("StartStream"))[0].Seq))
 
-			Expect(legacy.Headers()).To(HaveLen(1))
-			Expect(legacy.Headers()[0].Get("Authorization")).To(BeEmpty())
-			Expect(current.Headers()).To(HaveLen(1))
-			Expect(current.Headers()[0].Get("Authorization")).To(Equal("Basic " + base64.StdEncoding.EncodeToString([]byte("user:s3cr3t-pw"))))
+			Expect(legacy.Streams()).To(HaveLen(1))
+			Expect(legacy.First().Header.Get("Authorization")).To(BeEmpty())
+			Expect(current.Streams()).To(HaveLen(1))
+			Expect(current.First().Header.Get("Authorization")).To(Equal("Basic " + base64.StdEncoding.EncodeToString([]byte("user:s3cr3t-pw"))))
 
 			var buf bytes.Buffer
 			Expect(em.Journal().WriteJSONLines(&buf)).To(Succeed())
@@ -403,10 +405,10 @@ var _ = Describe("Engine", func() {
 			app.Serve("/next", `<Bxml><Pause duration="0.1"/></Bxml>`)
 			run := start(ctx, "/answer")
 			finished(ctx, run)
-			reqs := app.Requests("/next")
+			reqs := app.RequestsTo("/next")
 			Expect(reqs).To(HaveLen(1))
 			Expect(reqs[0].Method).To(Equal(http.MethodPost))
-			ev := reqs[0].Event()
+			ev := reqs[0].Event
 			Expect(ev.EventType).To(Equal(bxml.EventRedirect))
 			Expect(ev.Tag).To(Equal("t-1"))
 			Expect(ev.CallID).To(Equal(run.Call.ID))
@@ -415,17 +417,17 @@ var _ = Describe("Engine", func() {
 			Expect(pauses).To(HaveLen(1))
 			Expect(pauses[0].Message).To(ContainSubstring(`duration="0.1"`))
 			Expect(run.Err()).NotTo(HaveOccurred())
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 		}, SpecTimeout(10*time.Second))
 
 		It("tries redirectFallbackUrl when redirectUrl fails", func(ctx SpecContext) {
-			app.Answer("/broken", reply{status: http.StatusServiceUnavailable})
+			app.Route("/broken", apptest.Reply{Status: http.StatusServiceUnavailable})
 			app.Serve("/answer", `<Response><Redirect redirectUrl="/broken" redirectFallbackUrl="/next" redirectFallbackMethod="GET" fallbackUsername="fu" fallbackPassword="fp"/></Response>`)
 			app.Serve("/next", `<Response><Hangup/></Response>`)
 			run := start(ctx, "/answer")
 			finished(ctx, run)
-			Expect(app.Requests("/broken")).To(HaveLen(1))
-			reqs := app.Requests("/next")
+			Expect(app.RequestsTo("/broken")).To(HaveLen(1))
+			reqs := app.RequestsTo("/next")
 			Expect(reqs).To(HaveLen(1))
 			Expect(reqs[0].Method).To(Equal(http.MethodGet))
 			Expect(reqs[0].Query.Get("eventType")).To(Equal(bxml.EventRedirect))
@@ -437,7 +439,7 @@ var _ = Describe("Engine", func() {
 			app.Serve("/answer", `<Response><Redirect redirectUrl="/missing"/></Response>`)
 			run := start(ctx, "/answer")
 			finished(ctx, run)
-			dc := app.Disconnect()
+			dc := app.Only(protocol.EventDisconnect).Event
 			Expect(dc.Cause).To(Equal(bxml.CauseCallbackError))
 			Expect(dc.ErrorMessage).To(ContainSubstring("404 Not Found"))
 		}, SpecTimeout(10*time.Second))
@@ -450,13 +452,13 @@ var _ = Describe("Engine", func() {
 			Expect(run.State()).To(Equal(bxml.StateAnswered))
 			Expect(run.Redirect(ctx, "/next", "GET")).To(Succeed())
 			finished(ctx, run)
-			reqs := app.Requests("/next")
+			reqs := app.RequestsTo("/next")
 			Expect(reqs).To(HaveLen(1))
 			Expect(reqs[0].Method).To(Equal(http.MethodGet))
 			Expect(reqs[0].Query.Get("eventType")).To(Equal(bxml.EventRedirect))
 			Expect(entries(em, verbEntry("Pause"))).To(HaveLen(2))
 			Expect(run.Err()).NotTo(HaveOccurred())
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 		}, SpecTimeout(10*time.Second))
 	})
 
@@ -487,7 +489,7 @@ var _ = Describe("Engine", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(stopped.Event.Cause).To(Equal(protocol.CauseClosed))
 			Expect(run.Err()).NotTo(HaveOccurred())
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 		}, SpecTimeout(10*time.Second))
 
 		It("hangs up on Run.Hangup, and refuses updates afterwards", func(ctx SpecContext) {
@@ -498,19 +500,19 @@ var _ = Describe("Engine", func() {
 			Expect(run.Done()).To(BeClosed())
 			Expect(run.Err()).NotTo(HaveOccurred())
 			Expect(run.State()).To(Equal(bxml.StateDisconnected))
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 			Expect(run.Hangup(ctx)).To(MatchError(bxml.ErrCallEnded))
 			Expect(run.Replace(ctx, []byte(`<Bxml/>`))).To(MatchError(bxml.ErrCallEnded))
 			Expect(run.Redirect(ctx, "/next", "")).To(MatchError(bxml.ErrCallEnded))
 		}, SpecTimeout(10*time.Second))
 
 		It("hangs up while the first BXML is still being fetched", func(ctx SpecContext) {
-			app.Answer("/answer", reply{never: true})
+			app.Route("/answer", apptest.Reply{Hang: true})
 			run := start(ctx, "/answer")
-			Eventually(ctx, func() []appRequest { return app.Requests("/answer") }).Should(HaveLen(1))
+			Eventually(ctx, func() []apptest.Request { return app.RequestsTo("/answer") }).Should(HaveLen(1))
 			Expect(run.Hangup(ctx)).To(Succeed())
 			Expect(run.Err()).NotTo(HaveOccurred())
-			Expect(app.Disconnect().Cause).To(Equal(protocol.DisconnectHangup))
+			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 			fetch := one(em, func(e emulator.Entry) bool { return e.Kind == emulator.KindWebhook && e.Event == bxml.EventAnswer })
 			Expect(fetch.Error).To(Equal("cancelled"))
 		}, SpecTimeout(10*time.Second))

@@ -2,9 +2,7 @@ package bxml_test
 
 import (
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,23 +10,17 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 var _ = Describe("BXML fetches in the emulator's records", func() {
 	It("are exchanges, judged by the call, not deliveries judged by the 204 rule", func(ctx SpecContext) {
-		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/answer" {
-				w.Header().Set("Content-Type", "application/xml")
-				_, _ = io.WriteString(w, `<Response><Hangup/></Response>`)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		}))
-		DeferCleanup(app.Close)
+		app := apptest.NewHooks()
+		app.Serve("/answer", `<Response><Hangup/></Response>`)
 		em := emulator.New(nil)
 		DeferCleanup(em.Close)
 		run, err := (&bxml.Engine{Emulator: em, Pace: emulator.Fast}).Start(ctx, bxml.CallOptions{
-			URL: app.URL + "/answer", Call: emulator.CallSpec{DisconnectURL: app.URL + "/disconnect"},
+			URL: app.URL("/answer"), Call: emulator.CallSpec{DisconnectURL: app.DisconnectURL()},
 		})
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(run.Done()).WithTimeout(5 * time.Second).Should(BeClosed())

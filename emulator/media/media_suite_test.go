@@ -5,7 +5,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gleak"
+
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 func TestMedia(t *testing.T) {
@@ -13,13 +14,4 @@ func TestMedia(t *testing.T) {
 	RunSpecs(t, "Media Suite")
 }
 
-// Every spec must leave no goroutine behind (the concurrency specs start some).
-var good []gleak.Goroutine
-
-var _ = BeforeEach(func() {
-	good = gleak.Goroutines()
-})
-
-var _ = AfterEach(func() {
-	Eventually(gleak.Goroutines).ShouldNot(gleak.HaveLeaked(good))
-})
+var _ = apptest.LeakCheck()

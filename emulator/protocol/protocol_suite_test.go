@@ -2,11 +2,11 @@ package protocol_test
 
 import (
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gleak"
+
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 func TestProtocol(t *testing.T) {
@@ -14,10 +14,4 @@ func TestProtocol(t *testing.T) {
 	RunSpecs(t, "Protocol Suite")
 }
 
-// The package starts no goroutines; every spec proves it leaves none behind.
-var _ = BeforeEach(func() {
-	good := gleak.Goroutines()
-	DeferCleanup(func() {
-		Eventually(gleak.Goroutines).WithTimeout(5 * time.Second).ShouldNot(gleak.HaveLeaked(good))
-	})
-})
+var _ = apptest.LeakCheck()

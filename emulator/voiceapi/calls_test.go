@@ -1,11 +1,8 @@
 package voiceapi_test
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -52,7 +50,7 @@ var _ = Describe("create call", func() {
 
 		By("the answer webhook, with the call's credentials, then the stream")
 		h.streaming(ctx, id)
-		answer := h.app.Event("answer")
+		answer := h.app.Only("answer")
 		Expect(answer.Method).To(Equal(http.MethodPost))
 		Expect(answer.Path).To(Equal("/answer"))
 		Expect(answer.Header.Get("Authorization")).To(Equal("Basic " + base64.StdEncoding.EncodeToString([]byte("app-user:app-pa55"))))
@@ -64,7 +62,7 @@ var _ = Describe("create call", func() {
 		Expect(answer.Event.Tag).To(Equal("order-42"))
 		Expect(answer.Event.AnswerTime).NotTo(BeNil())
 		Expect(answer.Event.ApplicationID).To(Equal(appID), "every webhook of the call carries the applicationId it was created with")
-		started := h.app.Event("mediaStreamStarted")
+		started := h.app.Only("mediaStreamStarted")
 		Expect(started.Event.ApplicationID).To(Equal(appID))
 		Expect(started.Event.MediaStream.Name).To(Equal("agent"))
 		Expect(started.Header.Get("Authorization")).To(BeEmpty(), "StartStream set no username")
@@ -99,9 +97,9 @@ var _ = Describe("create call", func() {
 		id := h.create(ctx, map[string]any{"answerMethod": "GET"})
 		h.ended(ctx, id)
 		Expect(h.app.Whats()).To(Equal([]string{"answer", "disconnect (hangup)"}))
-		Expect(h.app.Event("answer").Method).To(Equal(http.MethodGet))
-		Expect(h.app.Event("answer").Event.ApplicationID).To(Equal(appID))
-		Expect(h.app.Event("disconnect (hangup)").Event.ApplicationID).To(Equal(appID))
+		Expect(h.app.Only("answer").Method).To(Equal(http.MethodGet))
+		Expect(h.app.Only("answer").Event.ApplicationID).To(Equal(appID))
+		Expect(h.app.Only("disconnect (hangup)").Event.ApplicationID).To(Equal(appID))
 	}, timeout)
 
 	DescribeTable("refuses an invalid request with 400 and Bandwidth's error",
@@ -243,7 +241,7 @@ var _ = Describe("get call state and list calls", func() {
 	}, timeout)
 
 	It("reports callback-error with an errorMessage when the answer webhook fails", func(ctx SpecContext) {
-		h.app.Answer("/answer", reply{status: http.StatusInternalServerError, doc: "boom"})
+		h.app.Route("/answer", apptest.Reply{Status: http.StatusInternalServerError, Body: "boom", ContentType: "application/xml"})
 		id := h.create(ctx, nil)
 		h.ended(ctx, id)
 		st := h.state(ctx, id)
@@ -301,22 +299,9 @@ var _ = Describe("get call state and list calls", func() {
 
 var _ = Describe("https:// answer URLs", func() {
 	It("trust the CA the emulator trusts (Options.TLSConfig)", func(ctx SpecContext) {
-		got := make(chan string, 4)
-		app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			got <- r.URL.Path
-			if r.URL.Path == "/answer" {
-				w.Header().Set("Content-Type", "application/xml")
-				_, _ = io.WriteString(w, `<Response><Hangup/></Response>`)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		}))
-		app.StartTLS()
-		DeferCleanup(app.Close)
-		pool := x509.NewCertPool()
-		pool.AddCert(app.Certificate())
-
-		em := emulator.New(&emulator.Options{AccountID: account, TLSConfig: &tls.Config{RootCAs: pool}})
+		app := apptest.NewTLSHooks()
+		app.Serve("/answer", `<Response><Hangup/></Response>`)
+		em := emulator.New(&emulator.Options{AccountID: account, TLSConfig: app.TLSConfig()})
 		DeferCleanup(em.Close)
 		api := voiceapi.New(voiceapi.Options{Engine: &bxml.Engine{Emulator: em, Pace: emulator.Fast}})
 		srv := httptest.NewServer(api)
@@ -326,11 +311,10 @@ var _ = Describe("https:// answer URLs", func() {
 		tr := &http.Transport{DisableKeepAlives: true}
 		r := do(ctx, &http.Client{Transport: tr}, http.MethodPost, srv.URL+calls(), map[string]any{
 			"to": "+19195551234", "from": "+19195554321", "applicationId": appID,
-			"answerUrl": app.URL + "/answer", "disconnectUrl": app.URL + "/disconnect",
+			"answerUrl": app.URL("/answer"), "disconnectUrl": app.DisconnectURL(),
 		}, nil)
 		Expect(r.status).To(Equal(http.StatusCreated), "body %s", r.body)
-		Eventually(got).WithTimeout(5 * time.Second).Should(Receive(Equal("/answer")))
-		Eventually(got).WithTimeout(5*time.Second).Should(Receive(Equal("/disconnect")), "the BXML was fetched and ran: no callback-error")
+		Eventually(app.Whats).WithTimeout(5*time.Second).Should(Equal([]string{"answer", "disconnect (hangup)"}), "the BXML was fetched and ran: no callback-error")
 		Expect(em.Journal().Entries()).NotTo(ContainElement(HaveField("Error", ContainSubstring("certificate"))))
 	}, timeout)
 })

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -20,6 +19,7 @@ import (
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -36,140 +36,13 @@ const (
 // timeout bounds every spec; a healthy one takes well under a second.
 var timeout = SpecTimeout(20 * time.Second)
 
-// appRequest is one request the app got, BXML fetch or webhook.
-type appRequest struct {
-	Method string
-	Path   string
-	Header http.Header
-	Event  *protocol.Event
-}
-
-// What says "eventType" or "eventType (cause)", for order assertions.
-func (q appRequest) What() string {
-	if q.Event.Cause != "" {
-		return q.Event.EventType + " (" + q.Event.Cause + ")"
-	}
-	return q.Event.EventType
-}
-
-// reply is how the app answers a BXML path.
-type reply struct {
-	status int
-	doc    string
-	// hold delays the answer until it is closed (or the request ends).
-	hold chan struct{}
-}
-
-// app is the app under test's HTTP side: BXML per path, 204 for /events
-// (stream webhooks and disconnect), and every request recorded in order.
-type app struct {
-	srv *httptest.Server
-
-	mu      sync.Mutex
-	replies map[string]reply
-	reqs    []appRequest
-	holds   []chan struct{}
-}
-
-func newApp() *app {
-	a := &app{replies: map[string]reply{}}
-	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
-	DeferCleanup(func() {
-		a.mu.Lock()
-		for _, h := range a.holds {
-			select {
-			case <-h:
-			default:
-				close(h)
-			}
-		}
-		a.mu.Unlock()
-		a.srv.Close()
-	})
-	return a
-}
-
-func (a *app) URL(path string) string { return a.srv.URL + path }
-
-// Serve answers path with 200 and the BXML document.
-func (a *app) Serve(path, doc string) { a.Answer(path, reply{status: http.StatusOK, doc: doc}) }
-
-// Hold answers path with doc only once release is called.
-func (a *app) Hold(path, doc string) (release func()) {
-	h := make(chan struct{})
-	a.mu.Lock()
-	a.holds = append(a.holds, h)
-	a.mu.Unlock()
-	a.Answer(path, reply{status: http.StatusOK, doc: doc, hold: h})
-	var once sync.Once
-	return func() { once.Do(func() { close(h) }) }
-}
-
-func (a *app) Answer(path string, r reply) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.replies[path] = r
-}
-
-func (a *app) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body)
-	if err != nil || ev.EventType == "" {
-		http.Error(w, "not a webhook", http.StatusBadRequest)
-		return
-	}
-	a.mu.Lock()
-	a.reqs = append(a.reqs, appRequest{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Event: ev})
-	rep, ok := a.replies[r.URL.Path]
-	a.mu.Unlock()
-	switch {
-	case ok:
-	case r.URL.Path == "/events":
-		w.WriteHeader(http.StatusNoContent)
-		return
-	default:
-		http.NotFound(w, r)
-		return
-	}
-	if rep.hold != nil {
-		select {
-		case <-rep.hold:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(rep.status)
-	_, _ = io.WriteString(w, rep.doc)
-}
-
-// Requests is every request so far, in arrival order.
-func (a *app) Requests() []appRequest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]appRequest(nil), a.reqs...)
-}
-
-// Whats is What() of every request, in arrival order.
-func (a *app) Whats() []string {
-	var out []string
-	for _, q := range a.Requests() {
-		out = append(out, q.What())
-	}
-	return out
-}
-
-// Event returns the only request whose What() is what.
-func (a *app) Event(what string) appRequest {
-	GinkgoHelper()
-	var found []appRequest
-	for _, q := range a.Requests() {
-		if q.What() == what {
-			found = append(found, q)
-		}
-	}
-	Expect(found).To(HaveLen(1), "one %s", what)
-	return found[0]
+// newApp is the app under test's HTTP side: BXML per path (Serve, Hold),
+// 204 for the webhooks to /events (stream webhooks and disconnect), 404 for
+// any other path, and every request recorded in order.
+func newApp() *apptest.Hooks {
+	app := apptest.NewHooks(apptest.NotFound)
+	app.Route("/events", apptest.Reply{})
+	return app
 }
 
 // streamDoc is BXML that starts a stream named agent to the consumer,
@@ -187,7 +60,7 @@ func streamDoc(cons *consumer.Server) string {
 // harness is the emulator with its Voice API on loopback, an app and the
 // reference consumer as the stream destination.
 type harness struct {
-	app    *app
+	app    *apptest.Hooks
 	cons   *consumer.Server
 	em     *emulator.Emulator
 	api    *voiceapi.Server
@@ -300,12 +173,8 @@ func do(ctx context.Context, client *http.Client, method, url string, body any, 
 	for _, e := range edit {
 		e(req)
 	}
-	resp, err := client.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	Expect(err).NotTo(HaveOccurred())
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	r := apptest.Fetch(client, req)
+	return response{status: r.Status, header: r.Header, body: r.Body}
 }
 
 // createBody is a minimal create-call request to the app's /answer.

@@ -169,7 +169,7 @@ var _ = Describe("RegisterResponders (httpmock)", func() {
 		Expect(a.callState(ctx, id)).To(Equal(bxml.StateDisconnected))
 		h.ended(ctx, id)
 		Expect(h.app.Whats()).To(Equal([]string{"answer", "mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
-		Expect(h.app.Event("answer").Event.Tag).To(Equal("httpmock"))
+		Expect(h.app.Only("answer").Event.Tag).To(Equal("httpmock"))
 
 		var ops []string
 		for _, e := range h.apiEntries() {

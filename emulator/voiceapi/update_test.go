@@ -27,7 +27,7 @@ var _ = Describe("update call", func() {
 		Expect(r.status).To(Equal(http.StatusOK), "body %s", r.body)
 		h.ended(ctx, id)
 		Expect(h.app.Whats()).To(Equal([]string{"answer", "mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
-		stopped := h.app.Event("mediaStreamStopped (closed)").Event
+		stopped := h.app.Only("mediaStreamStopped (closed)").Event
 		Expect(stopped.ErrorMessage).To(BeEmpty())
 		Expect(stopped.MediaStream.Duration).NotTo(BeNil())
 		rec, err := h.cons.WaitStream(ctx, func(r consumer.StreamRecord) bool { return r.CallID == id && r.Closed })
@@ -54,7 +54,7 @@ var _ = Describe("update call", func() {
 		Expect(r.status).To(Equal(http.StatusOK), "body %s", r.body)
 		h.ended(ctx, id)
 		Expect(h.app.Whats()).To(Equal([]string{"answer", "mediaStreamStarted", "redirect", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
-		redirect := h.app.Event("redirect")
+		redirect := h.app.Only("redirect")
 		Expect(redirect.Path).To(Equal("/next"))
 		Expect(redirect.Event.CallID).To(Equal(id))
 		Expect(redirect.Header.Get("Authorization")).To(Equal("Basic " + base64.StdEncoding.EncodeToString([]byte("redirect-user:redirect-pa55"))))
@@ -207,7 +207,7 @@ var _ = Describe("inbound calls and Close", func() {
 		h.streaming(ctx, c.ID)
 		Expect(h.state(ctx, c.ID).State).To(Equal(bxml.StateAnswered))
 		Expect(h.state(ctx, c.ID).AnswerTime).NotTo(BeNil())
-		Expect(h.app.Event("initiate").Event.From).To(Equal("+15551230000"))
+		Expect(h.app.Only("initiate").Event.From).To(Equal("+15551230000"))
 	}, timeout)
 
 	It("ends live calls gracefully on Close, then refuses new ones with 503", func(ctx SpecContext) {

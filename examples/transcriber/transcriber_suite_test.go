@@ -18,6 +18,8 @@ func TestTranscriber(t *testing.T) {
 
 var _ = BeforeSuite(specs.UseDefaults)
 
+// No goroutine may outlive a spec. Written out, not the project's own
+// internal/apptest.LeakCheck: this suite shows what an app's suite writes.
 var _ = BeforeEach(func() {
 	good := gleak.Goroutines()
 	DeferCleanup(func() {

@@ -17,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
 
@@ -635,12 +636,8 @@ func getQuery(url string, ev *protocol.Event) *http.Request {
 
 func do(client *http.Client, req *http.Request) (int, []byte) {
 	GinkgoHelper()
-	resp, err := client.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	Expect(err).NotTo(HaveOccurred())
-	return resp.StatusCode, body
+	r := apptest.Fetch(client, req)
+	return r.Status, r.Body
 }
 
 func expectStatus(ctx context.Context, client *http.Client, req *http.Request, want int) {

@@ -2,12 +2,11 @@ package specs_test
 
 import (
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gleak"
 
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/suite/specs"
 )
 
@@ -18,9 +17,4 @@ func TestSpecs(t *testing.T) {
 
 var _ = BeforeSuite(specs.UseDefaults)
 
-var _ = BeforeEach(func() {
-	good := gleak.Goroutines()
-	DeferCleanup(func() {
-		Eventually(gleak.Goroutines).WithTimeout(5 * time.Second).ShouldNot(gleak.HaveLeaked(good))
-	})
-})
+var _ = apptest.LeakCheck()
