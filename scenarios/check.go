@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/onsi/gomega"
@@ -18,198 +19,348 @@ import (
 // excerptLines is how much journal a failure shows.
 const excerptLines = 12
 
-// check evaluates the scenario's expectations with the suite package's
-// matchers, so an expectation means the same in a file as in a Go spec.
-// A standalone Gomega collects each failure instead of stopping. The root
-// causes come first: how each stream ended (an ending that is a fault of
-// the app fails unless expect.ending names it), then what the app sent,
-// then the rest.
+// expectations are a scenario's checks in the order their failures are
+// reported: the root causes first (how each stream ended: an ending that
+// is a fault of the app fails unless expect.ending names it), then what
+// the app sent and answered, then the rest. Each judges with the suite
+// package's matchers where one exists, so an expectation means the same
+// in a file as in a Go spec.
+var expectations = []func(*checker){
+	(*checker).endings,
+	(*checker).violations,
+	(*checker).webhooks,
+	(*checker).started,
+	(*checker).stopped,
+	(*checker).rejected,
+	(*checker).disconnect,
+	(*checker).close,
+	(*checker).playAudio,
+	(*checker).acceptsNewStream,
+	(*checker).api,
+	(*checker).bxmlWarnings,
+}
+
+// checker collects the failures of one scenario's expectations.
+type checker struct {
+	p   *play
+	x   Expect
+	out []Failure
+	// broken are the streams whose ending failed: each is judged by that
+	// alone, since its other expectations would only repeat the root
+	// cause.
+	broken map[*StreamRun]bool
+	// judge holds the ending expect.ending names for a stream: when it is
+	// an app fault, the stream's other matchers are told to accept it
+	// (suite.HaveEnded), so they judge the rest.
+	judge map[*StreamRun]emulator.Ending
+	sent  []*emulator.Delivery // the call's webhooks, once read
+}
+
+// check evaluates the scenario's expectations. A standalone Gomega
+// collects each failure instead of stopping.
 func (p *play) check() []Failure {
-	var out []Failure
-	x := p.sc.Expect
-	expect := func(name string, pos Pos, actual any, m types.GomegaMatcher, streamID string) bool {
-		var msg string
-		g := gomega.NewGomega(func(message string, _ ...int) { msg = message })
-		if g.Expect(actual).To(m) {
-			return true
-		}
-		// The stream's journal, or for call-level expectations the end of
-		// the whole journal.
-		out = append(out, p.failure(name, pos, msg, streamID))
-		return false
+	c := &checker{p: p, x: p.sc.Expect, broken: map[*StreamRun]bool{}, judge: map[*StreamRun]emulator.Ending{}}
+	for _, expect := range expectations {
+		expect(c)
 	}
-	fail := func(name string, pos Pos, msg, streamID string) {
-		out = append(out, p.failure(name, pos, msg, streamID))
-	}
-	missing := func(name string, pos Pos, stream string) {
-		msg := fmt.Sprintf("no stream named %q was started", stream)
-		if stream == "" { // the first stream: the call (its BXML) started none
-			msg = "no stream was started"
-		}
-		if p.bxmlRun != nil {
-			if err := p.bxmlRun.Err(); err != nil && !errors.Is(err, bxml.ErrCallEnded) {
-				msg = fmt.Sprintf("the call's BXML failed: %v; so %s", err, msg)
-			}
-		}
-		out = append(out, Failure{Expectation: name, Pos: pos.String(), Message: msg})
-	}
+	return c.out
+}
 
-	// How each stream ended. A stream whose ending fails here (broken) is
-	// judged by that alone: its other expectations would only repeat the
-	// root cause. judge holds the ending expect.ending names for a stream:
-	// when it is an app fault, the stream's other matchers are told to
-	// accept it (suite.HaveEnded), so they judge the rest.
-	if e := x.Ending; e != nil && p.stream(e.Stream) == nil {
-		missing("expect.ending", e.Pos, e.Stream)
-	}
-	broken := map[*StreamRun]bool{}
-	judge := map[*StreamRun]emulator.Ending{}
-	for _, sr := range p.order {
-		if e := x.Ending; e != nil && p.stream(e.Stream) == sr {
-			if !expect("expect.ending", e.Pos, sr.stream, suite.HaveEnded(e.Is), sr.ID) {
-				broken[sr] = true
-			}
-			judge[sr] = e.Is
-			continue
-		}
-		if !expect("expect.ending", Pos{}, sr.stream, suite.HaveNoAppFault(), sr.ID) {
-			broken[sr] = true
-		}
-	}
-	// on runs a stream matcher unless the stream's ending already failed.
-	on := func(name string, pos Pos, sr *StreamRun, m types.GomegaMatcher) {
-		if broken[sr] {
-			return
-		}
-		if ending, ok := judge[sr]; ok && sr.Result != nil && sr.Result.AppFault {
-			m = suite.HaveEnded(ending, m)
-		}
-		expect(name, pos, sr.stream, m, sr.ID)
-	}
+// match runs m on actual and returns its failure message, "" when it holds.
+func match(actual any, m types.GomegaMatcher) (msg string, ok bool) {
+	g := gomega.NewGomega(func(message string, _ ...int) { msg = message })
+	ok = g.Expect(actual).To(m)
+	return msg, ok
+}
 
-	// Always: no violations, every webhook answered as the policy says.
-	// Only a stream that connected carried anything of the app's.
+// matchStream runs a stream matcher on sr, whatever its ending; the
+// suite's stream matchers end their message with the stream's journal.
+func (c *checker) matchStream(name string, pos Pos, sr *StreamRun, m types.GomegaMatcher) bool {
+	msg, ok := match(sr.stream, m)
+	if !ok {
+		f := c.p.failure(name, pos, msg, sr.ID)
+		f.JournalInMessage = true
+		c.out = append(c.out, f)
+	}
+	return ok
+}
+
+// on runs a stream matcher unless the stream's ending already failed.
+func (c *checker) on(name string, pos Pos, sr *StreamRun, m types.GomegaMatcher) {
+	if c.broken[sr] {
+		return
+	}
+	if ending, ok := c.judge[sr]; ok && sr.Result != nil && sr.Result.AppFault {
+		m = suite.HaveEnded(ending, m)
+	}
+	c.matchStream(name, pos, sr, m)
+}
+
+// onCall runs a matcher on something of the call's (its webhooks, the
+// emulator); the failure shows the end of the call's journal, unless
+// journaled says the matcher's message shows a journal of its own.
+func (c *checker) onCall(name string, pos Pos, actual any, m types.GomegaMatcher, journaled bool) {
+	if msg, ok := match(actual, m); !ok {
+		f := c.p.failure(name, pos, msg, "")
+		f.JournalInMessage = journaled
+		c.out = append(c.out, f)
+	}
+}
+
+// fail records a failure found without a matcher.
+func (c *checker) fail(name string, pos Pos, msg, streamID string) {
+	c.out = append(c.out, c.p.failure(name, pos, msg, streamID))
+}
+
+// missing records an expectation about a stream that was never started.
+func (c *checker) missing(name string, pos Pos, stream string) {
+	msg := fmt.Sprintf("no stream named %q was started", stream)
+	if stream == "" { // the first stream: the call (its BXML) started none
+		msg = "no stream was started"
+	}
+	if c.p.bxmlRun != nil {
+		if err := c.p.bxmlRun.Err(); err != nil && !errors.Is(err, emulator.ErrCallEnded) {
+			msg = fmt.Sprintf("the call's BXML failed: %v; so %s", err, msg)
+		}
+	}
+	c.out = append(c.out, Failure{Expectation: name, Pos: pos.String(), Message: msg})
+}
+
+// named is the stream an expectation names ("" = the first); when no
+// such stream was started the expectation fails saying so, and it is nil.
+func (c *checker) named(name string, pos Pos, stream string) *StreamRun {
+	sr := c.p.stream(stream)
+	if sr == nil {
+		c.missing(name, pos, stream)
+	}
+	return sr
+}
+
+// deliveries are the call's webhooks, read once.
+func (c *checker) deliveries() []*emulator.Delivery {
+	if c.sent == nil {
+		c.sent = c.p.deliveries()
+	}
+	return c.sent
+}
+
+// endings judges how each stream ended: as expect.ending says for the
+// stream it names, with no fault of the app for every other.
+func (c *checker) endings() {
+	e := c.x.Ending
+	var named *StreamRun
+	if e != nil {
+		named = c.named("expect.ending", e.Pos, e.Stream)
+	}
+	for _, sr := range c.p.order {
+		pos, m := Pos{}, suite.HaveNoAppFault()
+		if sr == named {
+			pos, m = e.Pos, suite.HaveEnded(e.Is)
+			c.judge[sr] = e.Is
+		}
+		if !c.matchStream("expect.ending", pos, sr, m) {
+			c.broken[sr] = true
+		}
+	}
+}
+
+// violations judges, always, what each connected stream got from the app:
+// no protocol violation, or at most expect.violations. Only a stream that
+// connected carried anything of the app's.
+func (c *checker) violations() {
+	m := suite.HaveNoViolations()
+	if n := c.x.Violations; n != nil && *n > 0 {
+		m = suite.HaveAtMostViolations(*n)
+	}
 	connected := 0
-	for _, sr := range p.order {
+	for _, sr := range c.p.order {
 		if sr.Result == nil || !sr.Result.Connected {
 			continue
 		}
 		connected++
-		if x.Violations != nil && *x.Violations > 0 {
-			if !broken[sr] && sr.Result.Violations > *x.Violations {
-				fail("expect.violations", Pos{}, fmt.Sprintf("want at most %d protocol violations from the app on stream %q, got %d",
-					*x.Violations, sr.Name, sr.Result.Violations), sr.ID)
-			}
-			continue
-		}
-		on("expect.violations", Pos{}, sr, suite.HaveNoViolations())
+		c.on("expect.violations", Pos{}, sr, m)
 	}
-	if x.Violations != nil && connected == 0 && len(broken) == 0 {
-		fail("expect.violations", Pos{}, "no stream connected, so the app sent nothing to judge for violations", "")
+	if c.x.Violations != nil && connected == 0 && len(c.broken) == 0 {
+		c.fail("expect.violations", Pos{}, "no stream connected, so the app sent nothing to judge for violations", "")
 	}
-	policy := x.Webhooks
+}
+
+// webhooks judges, always, every webhook's answer by the policy
+// (expect.webhooks, or exactly 204). The policy is judged over the
+// webhooks sent; with none it holds only because nothing happened, so it
+// fails, unless nothing could be sent (no URL to send to) and the file
+// did not ask for it.
+func (c *checker) webhooks() {
+	policy := c.x.Webhooks
 	if policy == nil {
 		policy = &WebhooksExpect{Status: "204"}
 	}
-	deliveries := p.deliveries()
 	status := suite.BeAnsweredWith(204)
 	if policy.Status == "2xx" {
 		status = suite.BeAnswered2xx()
 	}
-	// The policy is judged over the webhooks sent; with none it holds only
-	// because nothing happened, so it fails, unless nothing could be sent
-	// (no URL to send to) and the file did not ask for it.
-	if len(deliveries) > 0 || x.Webhooks != nil || p.webhooksExpected() {
-		expect("expect.webhooks.status", policy.Pos, deliveries, status, "")
-		if policy.Within > 0 && len(deliveries) > 0 { // over none, status said it
-			expect("expect.webhooks.within", policy.Pos, deliveries, suite.BeAnsweredWithin(policy.Within), "")
-		}
+	ds := c.deliveries()
+	if len(ds) == 0 && c.x.Webhooks == nil && !c.p.webhooksExpected() {
+		return
 	}
+	c.onCall("expect.webhooks.status", policy.Pos, ds, status, false)
+	if policy.Within > 0 && len(ds) > 0 { // over none, status said it
+		c.onCall("expect.webhooks.within", policy.Pos, ds, suite.BeAnsweredWithin(policy.Within), false)
+	}
+}
 
-	if x.Started != nil {
-		if sr := p.stream(""); sr == nil {
-			missing("expect.started", x.StartedPos, "")
-		} else {
-			m := suite.HaveWebhook(protocol.EventMediaStreamStarted)
-			if !*x.Started {
-				m = gomega.Not(m)
-			}
-			on("expect.started", x.StartedPos, sr, m)
-		}
+func (c *checker) started() {
+	if c.x.Started == nil {
+		return
 	}
-	if e := x.Stopped; e != nil {
-		if sr := p.stream(e.Stream); sr == nil {
-			missing("expect.stopped", e.Pos, e.Stream)
-		} else if !broken[sr] {
-			p.ending("expect.stopped", protocol.EventMediaStreamStopped, e, sr, on, fail)
-		}
+	if sr := c.named("expect.started", c.x.StartedPos, ""); sr != nil {
+		c.on("expect.started", c.x.StartedPos, sr, maybeNot(*c.x.Started, suite.HaveWebhook(protocol.EventMediaStreamStarted)))
 	}
-	if e := x.Rejected; e != nil {
-		if sr := p.rejected(e.Stream); sr == nil {
-			out = append(out, Failure{Expectation: "expect.rejected", Pos: e.Pos.String(), Message: rejectedNone(e.Stream)})
-		} else if !broken[sr] {
-			p.ending("expect.rejected", protocol.EventMediaStreamRejected, e, sr, on, fail)
-		}
+}
+
+func (c *checker) stopped() {
+	c.endingEvent("expect.stopped", protocol.EventMediaStreamStopped, c.x.Stopped)
+}
+
+func (c *checker) rejected() {
+	c.endingEvent("expect.rejected", protocol.EventMediaStreamRejected, c.x.Rejected)
+}
+
+// endingEvent checks expect.stopped or expect.rejected: the stream it
+// names (for rejected by default the last one rejected) ended with that
+// event, unless its ending already failed.
+func (c *checker) endingEvent(name, event string, e *EndingExpect) {
+	if e == nil {
+		return
 	}
-	if e := x.Disconnect; e != nil {
-		if msg := disconnectProblem(deliveries, e.Cause); msg != "" {
-			fail("expect.disconnect", e.Pos, msg, "")
+	var sr *StreamRun
+	if event == protocol.EventMediaStreamRejected {
+		if sr = c.p.rejected(e.Stream); sr == nil {
+			c.out = append(c.out, Failure{Expectation: name, Pos: e.Pos.String(), Message: rejectedNone(e.Stream)})
 		}
+	} else {
+		sr = c.named(name, e.Pos, e.Stream)
 	}
-	if e := x.Close; e != nil {
-		if sr := p.stream(e.Stream); sr == nil {
-			missing("expect.close", e.Pos, e.Stream)
-		} else {
-			if e.By != "" || e.Code != 0 || e.Handshake == nil {
-				on("expect.close", e.Pos, sr, suite.HaveClosed(emulator.Actor(e.By), e.Code))
-			}
-			if e.Handshake != nil {
-				m := suite.HaveCompletedCloseHandshake()
-				if !*e.Handshake {
-					m = gomega.Not(m)
-				}
-				on("expect.close.handshake", e.Pos, sr, m)
-			}
+	if sr != nil && !c.broken[sr] {
+		c.ending(name, event, e, sr)
+	}
+}
+
+// disconnect checks the call's disconnect webhook: sent, and with the
+// cause when one is given.
+func (c *checker) disconnect() {
+	e := c.x.Disconnect
+	if e == nil {
+		return
+	}
+	var with []types.GomegaMatcher
+	if e.Cause != "" {
+		with = append(with, suite.HaveCause(e.Cause))
+	}
+	c.onCall("expect.disconnect", e.Pos, c.deliveries(), suite.HaveWebhook(protocol.EventDisconnect, with...), false)
+}
+
+func (c *checker) close() {
+	e := c.x.Close
+	if e == nil {
+		return
+	}
+	sr := c.named("expect.close", e.Pos, e.Stream)
+	if sr == nil {
+		return
+	}
+	if e.By != "" || e.Code != 0 || e.Handshake == nil {
+		c.on("expect.close", e.Pos, sr, suite.HaveClosed(e.By, e.Code))
+	}
+	if e.Handshake != nil {
+		c.on("expect.close.handshake", e.Pos, sr, maybeNot(*e.Handshake, suite.HaveCompletedCloseHandshake()))
+	}
+}
+
+func (c *checker) playAudio() {
+	e := c.x.PlayAudio
+	if e == nil {
+		return
+	}
+	if sr := c.named("expect.playAudio", e.Pos, e.Stream); sr != nil {
+		c.on("expect.playAudio", e.Pos, sr, suite.HaveSentPlayAudio(max(e.Min, 1), e.Within))
+	}
+}
+
+// acceptsNewStream starts a new stream like the scenario's first after
+// the flow; the matcher's message shows that stream's journal.
+func (c *checker) acceptsNewStream() {
+	if c.x.AcceptsNewStream == nil || !*c.x.AcceptsNewStream {
+		return
+	}
+	spec, err := c.p.spec(c.p.sc.Stream)
+	if err != nil {
+		c.fail("expect.acceptsNewStream", Pos{}, "no new stream could be started: "+err.Error(), "")
+		return
+	}
+	spec.Name = ""
+	c.onCall("expect.acceptsNewStream", Pos{}, c.p.e, suite.AcceptNewStream(c.p.ctx, spec), true)
+}
+
+func (c *checker) api() {
+	e := c.x.API
+	if e == nil || c.p.call == nil {
+		return
+	}
+	ops := c.p.apiOperations()
+	if containsAll(ops, e.Operations) {
+		return
+	}
+	made := "it made none"
+	if len(ops) > 0 {
+		made = "it made: " + strings.Join(ops, ", ")
+	}
+	c.fail("expect.api", e.Pos, fmt.Sprintf("want the app to make these Voice API requests on the call: %s; but %s",
+		strings.Join(e.Operations, ", "), made), "")
+}
+
+func (c *checker) bxmlWarnings() {
+	if c.x.BXMLWarnings == nil || c.p.call == nil {
+		return
+	}
+	if ws := c.p.bxmlWarnings(); len(ws) > *c.x.BXMLWarnings {
+		c.out = append(c.out, Failure{Expectation: "expect.bxmlWarnings", Pos: c.p.sc.Pos.String(),
+			Message: fmt.Sprintf("want at most %d BXML warnings, got %d:\n  %s", *c.x.BXMLWarnings, len(ws), strings.Join(ws, "\n  ")),
+			Excerpt: suite.JournalExcerpt(c.p.entries(), "", excerptLines)})
+	}
+}
+
+// ending checks expect.stopped or expect.rejected on a stream: its
+// webhook event and, when given, the cause and a substring of the
+// errorMessage.
+func (c *checker) ending(name string, event string, e *EndingExpect, sr *StreamRun) {
+	if e.Cause != "" {
+		m := suite.HaveStopped(e.Cause, messageArgs(e.ErrorMessage)...)
+		if event == protocol.EventMediaStreamRejected {
+			m = suite.HaveBeenRejected(e.Cause, messageArgs(e.ErrorMessage)...)
 		}
+		c.on(name, e.Pos, sr, m)
+		return
 	}
-	if e := x.PlayAudio; e != nil {
-		if sr := p.stream(e.Stream); sr == nil {
-			missing("expect.playAudio", e.Pos, e.Stream)
-		} else {
-			minimum := e.Min
-			if minimum <= 0 {
-				minimum = 1
-			}
-			on("expect.playAudio", e.Pos, sr, suite.HaveSentPlayAudio(minimum, e.Within))
-		}
+	// No cause given: the event (and errorMessage) alone.
+	r := sr.Result
+	switch {
+	case r == nil:
+	case r.Event != event:
+		c.fail(name, e.Pos, fmt.Sprintf("want stream %q to end with %s, but it ended as %s with cause %s (ending %s)",
+			sr.Name, event, orNone(r.Event), orNone(r.Cause), r.Ending), sr.ID)
+	case e.ErrorMessage != "" && !strings.Contains(r.ErrorMessage, e.ErrorMessage):
+		c.fail(name, e.Pos, fmt.Sprintf("want the %s errorMessage of stream %q to contain %q, but it was %q",
+			event, sr.Name, e.ErrorMessage, r.ErrorMessage), sr.ID)
 	}
-	if x.AcceptsNewStream != nil && *x.AcceptsNewStream {
-		spec, err := p.spec(p.sc.Stream)
-		if err != nil {
-			fail("expect.acceptsNewStream", Pos{}, "no new stream could be started: "+err.Error(), "")
-		} else {
-			spec.Name = ""
-			expect("expect.acceptsNewStream", Pos{}, p.e, suite.AcceptNewStream(p.ctx, spec), "")
-		}
+}
+
+// maybeNot is m, or m negated when want is false.
+func maybeNot(want bool, m types.GomegaMatcher) types.GomegaMatcher {
+	if want {
+		return m
 	}
-	if e := x.API; e != nil && p.call != nil {
-		if ops := p.apiOperations(); !containsAll(ops, e.Operations) {
-			made := "it made none"
-			if len(ops) > 0 {
-				made = "it made: " + strings.Join(ops, ", ")
-			}
-			fail("expect.api", e.Pos, fmt.Sprintf("want the app to make these Voice API requests on the call: %s; but %s",
-				strings.Join(e.Operations, ", "), made), "")
-		}
-	}
-	if x.BXMLWarnings != nil && p.call != nil {
-		if ws := p.bxmlWarnings(); len(ws) > *x.BXMLWarnings {
-			out = append(out, Failure{Expectation: "expect.bxmlWarnings", Pos: p.sc.Pos.String(),
-				Message: fmt.Sprintf("want at most %d BXML warnings, got %d:\n  %s", *x.BXMLWarnings, len(ws), strings.Join(ws, "\n  ")),
-				Excerpt: suite.JournalExcerpt(p.entries(), "", excerptLines)})
-		}
-	}
-	return out
+	return gomega.Not(m)
 }
 
 // failure is a Failure with the journal around it: the stream's, or for
@@ -234,33 +385,6 @@ func (p *play) webhooksExpected() bool {
 	return (p.sc.BXML == nil && p.t.Events != "") || p.t.Disconnect != ""
 }
 
-// ending checks expect.stopped or expect.rejected on a stream: its
-// webhook event and, when given, the cause and a substring of the
-// errorMessage.
-func (p *play) ending(name string, event string, e *EndingExpect, sr *StreamRun, on func(string, Pos, *StreamRun, types.GomegaMatcher), fail func(string, Pos, string, string)) {
-	if e.Cause != "" {
-		m := suite.HaveStopped(e.Cause, messageArgs(e.ErrorMessage)...)
-		if event == protocol.EventMediaStreamRejected {
-			m = suite.HaveBeenRejected(e.Cause, messageArgs(e.ErrorMessage)...)
-		}
-		on(name, e.Pos, sr, m)
-		return
-	}
-	// No cause given: the event (and errorMessage) alone.
-	r := sr.Result
-	if r == nil {
-		return
-	}
-	switch {
-	case r.Event != event:
-		fail(name, e.Pos, fmt.Sprintf("want stream %q to end with %s, but it ended as %s with cause %s (ending %s)",
-			sr.Name, event, orNone(r.Event), orNone(r.Cause), r.Ending), sr.ID)
-	case e.ErrorMessage != "" && !strings.Contains(r.ErrorMessage, e.ErrorMessage):
-		fail(name, e.Pos, fmt.Sprintf("want the %s errorMessage of stream %q to contain %q, but it was %q",
-			event, sr.Name, e.ErrorMessage, r.ErrorMessage), sr.ID)
-	}
-}
-
 func orNone(s string) string {
 	if s == "" {
 		return "none"
@@ -268,58 +392,9 @@ func orNone(s string) string {
 	return s
 }
 
-// disconnectProblem checks the call's disconnect webhook: sent, and with
-// the cause when one is given; "" when it holds.
-func disconnectProblem(ds []*emulator.Delivery, cause string) string {
-	var seen []string
-	for _, d := range ds {
-		if d.Event == nil || d.Event.EventType != protocol.EventDisconnect {
-			continue
-		}
-		if cause == "" || d.Event.Cause == cause {
-			return ""
-		}
-		seen = append(seen, d.Event.Cause)
-	}
-	want := "a disconnect webhook"
-	if cause != "" {
-		want += " with cause " + cause
-	}
-	if len(seen) == 0 {
-		return fmt.Sprintf("want %s, but none was sent (webhooks sent: %s)", want, eventList(ds))
-	}
-	return fmt.Sprintf("want %s, but the disconnect webhook carried cause %s", want, strings.Join(seen, ", then "))
-}
-
-// eventList names the webhooks sent, in order.
-func eventList(ds []*emulator.Delivery) string {
-	if len(ds) == 0 {
-		return "none"
-	}
-	names := make([]string, 0, len(ds))
-	for _, d := range ds {
-		if d.Event == nil {
-			continue
-		}
-		n := d.Event.EventType
-		if d.Event.Cause != "" {
-			n += " (" + d.Event.Cause + ")"
-		}
-		names = append(names, n)
-	}
-	return strings.Join(names, ", ")
-}
-
 func containsAll(have, want []string) bool {
 	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if h == w {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(have, w) {
 			return false
 		}
 	}

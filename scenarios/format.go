@@ -12,16 +12,16 @@ import (
 	"github.com/bwemu/bwemu/emulator/protocol"
 )
 
-// Format writes f back as a scenario file that Parse reads to the same
+// format writes f back as a scenario file that Parse reads to the same
 // model (positions and resolved audio aside). Scenarios are written with
 // only what differs from the file's defaults, so merged settings come back
 // as they were written; each scenario's steps come before its expect, and
 // steps take their shortest form. Comments and the original key order are
 // not kept. Paths (ca:, audio files) are written relative to f.Path's
 // directory, so the output belongs next to the original.
-func Format(f *File) ([]byte, error) {
+func format(f *File) ([]byte, error) {
 	if f == nil {
-		return nil, fmt.Errorf("scenarios: Format of a nil File")
+		return nil, fmt.Errorf("scenarios: format of a nil File")
 	}
 	var doc yaml.MapSlice
 	if t := formatTarget(f); len(t) > 0 {
@@ -46,7 +46,7 @@ func Format(f *File) ([]byte, error) {
 		for i, st := range s.Steps {
 			v, err := formatStep(st)
 			if err != nil {
-				return nil, fmt.Errorf("scenarios: Format: scenario %q, steps[%d]: %w", s.Name, i, err)
+				return nil, fmt.Errorf("scenarios: format: scenario %q, steps[%d]: %w", s.Name, i, err)
 			}
 			steps = append(steps, v)
 		}
@@ -59,7 +59,7 @@ func Format(f *File) ([]byte, error) {
 	doc = append(doc, yaml.MapItem{Key: "scenarios", Value: list})
 	out, err := yaml.MarshalWithOptions(doc, yaml.IndentSequence(true))
 	if err != nil {
-		return nil, fmt.Errorf("scenarios: Format: %w", err)
+		return nil, fmt.Errorf("scenarios: format: %w", err)
 	}
 	return out, nil
 }
@@ -203,7 +203,7 @@ func differPtr[T comparable](v, base *T) *T {
 func formatStream(s, base Stream) mapSlice {
 	var m mapSlice
 	m.add("name", differ(s.Name, base.Name))
-	m.add("mode", differ(s.Mode, base.Mode))
+	m.add("mode", string(differ(s.Mode, base.Mode)))
 	m.add("tracks", differ(s.Tracks, base.Tracks))
 	if s.Params != nil && !paramsEqual(s.Params, base.Params) {
 		m = append(m, yaml.MapItem{Key: "params", Value: formatParams(s.Params)})
@@ -268,11 +268,11 @@ func clearPos(v any) {
 	}
 }
 
+// formatExpect writes the expectations in e that differ from base, in
+// the order of expectKeys.
 func formatExpect(e, base Expect) mapSlice {
 	var m mapSlice
-	if e.Started != nil && !samePart(e.Started, base.Started) {
-		m.add("started", e.Started)
-	}
+	changed(&m, "started", e.Started, base.Started)
 	if x := e.Ending; x != nil && !samePart(x, base.Ending) {
 		if x.Stream == "" {
 			m.add("ending", string(x.Is))
@@ -280,61 +280,60 @@ func formatExpect(e, base Expect) mapSlice {
 			m = append(m, yaml.MapItem{Key: "ending", Value: yaml.MapSlice{{Key: "stream", Value: x.Stream}, {Key: "is", Value: string(x.Is)}}})
 		}
 	}
-	ending := func(key string, x, b *EndingExpect) {
-		if x == nil || samePart(x, b) {
-			return
-		}
-		var p mapSlice
-		p.add("stream", x.Stream)
-		p.add("cause", x.Cause)
-		p.add("errorMessage", x.ErrorMessage)
-		m = append(m, yaml.MapItem{Key: key, Value: emptyAsMap(p)})
-	}
-	ending("stopped", e.Stopped, base.Stopped)
-	ending("rejected", e.Rejected, base.Rejected)
-	if x := e.Disconnect; x != nil && !samePart(x, base.Disconnect) {
-		var p mapSlice
-		p.add("cause", x.Cause)
-		m = append(m, yaml.MapItem{Key: "disconnect", Value: emptyAsMap(p)})
-	}
-	if x := e.Webhooks; x != nil && !samePart(x, base.Webhooks) {
-		var p mapSlice
+	part(&m, "stopped", e.Stopped, base.Stopped, formatEnding)
+	part(&m, "rejected", e.Rejected, base.Rejected, formatEnding)
+	part(&m, "disconnect", e.Disconnect, base.Disconnect, func(p *mapSlice, x *DisconnectExpect) { p.add("cause", x.Cause) })
+	part(&m, "webhooks", e.Webhooks, base.Webhooks, func(p *mapSlice, x *WebhooksExpect) {
 		if n, err := strconv.Atoi(x.Status); err == nil {
-			p.add("status", n)
+			p.add("status", n) // 204 as the number it is written as
 		} else {
 			p.add("status", x.Status)
 		}
 		p.add("within", x.Within)
-		m = append(m, yaml.MapItem{Key: "webhooks", Value: emptyAsMap(p)})
-	}
-	if x := e.Close; x != nil && !samePart(x, base.Close) {
-		var p mapSlice
+	})
+	part(&m, "close", e.Close, base.Close, func(p *mapSlice, x *CloseExpect) {
 		p.add("stream", x.Stream)
-		p.add("by", x.By)
+		p.add("by", string(x.By))
 		p.add("code", x.Code)
 		p.add("handshake", x.Handshake)
-		m = append(m, yaml.MapItem{Key: "close", Value: emptyAsMap(p)})
-	}
-	if x := e.PlayAudio; x != nil && !samePart(x, base.PlayAudio) {
-		var p mapSlice
+	})
+	part(&m, "playAudio", e.PlayAudio, base.PlayAudio, func(p *mapSlice, x *PlayAudioExpect) {
 		p.add("stream", x.Stream)
 		p.add("min", x.Min)
 		p.add("within", x.Within)
-		m = append(m, yaml.MapItem{Key: "playAudio", Value: emptyAsMap(p)})
-	}
-	if e.Violations != nil && !samePart(e.Violations, base.Violations) {
-		m.add("violations", e.Violations)
-	}
-	if e.AcceptsNewStream != nil && !samePart(e.AcceptsNewStream, base.AcceptsNewStream) {
-		m.add("acceptsNewStream", e.AcceptsNewStream)
-	}
+	})
+	changed(&m, "violations", e.Violations, base.Violations)
+	changed(&m, "acceptsNewStream", e.AcceptsNewStream, base.AcceptsNewStream)
 	if x := e.API; x != nil && !samePart(x, base.API) {
 		m = append(m, yaml.MapItem{Key: "api", Value: append([]string{}, x.Operations...)})
 	}
-	if e.BXMLWarnings != nil && !samePart(e.BXMLWarnings, base.BXMLWarnings) {
-		m.add("bxmlWarnings", e.BXMLWarnings)
-	}
+	changed(&m, "bxmlWarnings", e.BXMLWarnings, base.BXMLWarnings)
 	return m
+}
+
+// changed adds key with the value x points to, when it is set and
+// differs from base.
+func changed[T any](m *mapSlice, key string, x, base *T) {
+	if x != nil && !samePart(x, base) {
+		m.add(key, x)
+	}
+}
+
+// part adds key with the mapping fill writes of x, when x is set and
+// differs from base.
+func part[T any](m *mapSlice, key string, x, base *T, fill func(*mapSlice, *T)) {
+	if x == nil || samePart(x, base) {
+		return
+	}
+	var p mapSlice
+	fill(&p, x)
+	*m = append(*m, yaml.MapItem{Key: key, Value: emptyAsMap(p)})
+}
+
+func formatEnding(p *mapSlice, x *EndingExpect) {
+	p.add("stream", x.Stream)
+	p.add("cause", x.Cause)
+	p.add("errorMessage", x.ErrorMessage)
 }
 
 // formatStep writes a step in its shortest form.

@@ -33,7 +33,7 @@ var (
 
 // The values of each enumerated key.
 var (
-	modes        = []string{"unidirectional", "bidirectional"}
+	modes        = []string{string(protocol.ModeUnidirectional), string(protocol.ModeBidirectional)}
 	trackValues  = []string{"inbound", "outbound", "both"}
 	directions   = []string{"inbound", "outbound"}
 	paces        = []string{"realtime", "fast"}
@@ -90,68 +90,31 @@ func Parse(path string, data []byte) (*File, error) {
 }
 
 func (l *loader) file(data []byte) *File {
-	f := &File{Path: l.path}
 	doc, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		l.syntax(err)
 		return nil
 	}
-	var body ast.Node
-	var docs int
-	for _, d := range doc.Docs {
-		if d == nil || isNull(d.Body) {
-			continue
-		}
-		if _, comment := d.Body.(*ast.CommentGroupNode); comment {
-			continue
-		}
-		docs++
-		if docs == 1 {
-			body = d.Body
-			continue
-		}
-		l.errorf(l.pos(d), "a scenario file holds one YAML document; put every scenario under the first document's scenarios:")
-	}
+	body := l.body(doc)
 	if body == nil {
 		l.errorf(Pos{File: l.path, Line: 1, Col: 1}, "the file is empty: want scenarios: with at least one scenario (and optionally target: and defaults:)")
 		return nil
 	}
 	l.collectAnchors(body)
-
 	top := l.newField("the file", "", l.pos(body), body)
 	if _, ok := l.entries(top.node); !ok {
 		l.errorf(top.pos, "the file: want a mapping with scenarios: (and optionally target: and defaults:), got %s", describe(top.node))
 		return nil
 	}
+	f := &File{Path: l.path}
 	o := l.obj(top, "the file", fileKeys)
-	if t, ok := o.get("target"); ok {
-		f.Target = l.target(t)
-	}
-	if d, ok := o.get("defaults"); ok {
-		if do := l.obj(d, "defaults", settingKeys); do != nil {
-			f.Defaults = l.settings(do)
-		}
-	}
-	sf, ok := o.get("scenarios")
-	if !ok {
+	o.read(map[string]func(*field){
+		"target":    func(v *field) { f.Target = l.target(v) },
+		"defaults":  func(v *field) { f.Defaults = l.settings(l.obj(v, "defaults", settingKeys)) },
+		"scenarios": func(v *field) { f.Scenarios = l.scenarios(v) },
+	})
+	if _, ok := o.get("scenarios"); !ok {
 		l.missing(o, "scenarios", "missing key \"scenarios\": a file needs at least one scenario")
-		return f
-	}
-	items, ok := l.list(sf)
-	if !ok {
-		return f
-	}
-	if len(items) == 0 {
-		l.errorf(sf.pos, "scenarios: want at least one scenario, got none")
-		return f
-	}
-	names := map[string]Pos{}
-	for i, it := range items {
-		s := l.scenario(l.item("scenarios", i, it), names)
-		if s == nil {
-			continue
-		}
-		f.Scenarios = append(f.Scenarios, s)
 	}
 	for _, s := range f.Scenarios {
 		s.Settings = merge(f.Defaults, s.Settings)
@@ -162,63 +125,79 @@ func (l *loader) file(data []byte) *File {
 	return f
 }
 
+// body is the file's one YAML document; every further document is an
+// error, and nil means the file holds none.
+func (l *loader) body(doc *ast.File) ast.Node {
+	var body ast.Node
+	for _, d := range doc.Docs {
+		if d == nil || isNull(d.Body) {
+			continue
+		}
+		if _, comment := d.Body.(*ast.CommentGroupNode); comment {
+			continue
+		}
+		if body == nil {
+			body = d.Body
+			continue
+		}
+		l.errorf(l.pos(d), "a scenario file holds one YAML document; put every scenario under the first document's scenarios:")
+	}
+	return body
+}
+
+// scenarios reads the list of scenarios: at least one, each name unique.
+func (l *loader) scenarios(f *field) []*Scenario {
+	items, ok := l.list(f)
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		l.errorf(f.pos, "scenarios: want at least one scenario, got none")
+		return nil
+	}
+	var out []*Scenario
+	names := map[string]Pos{}
+	for i, it := range items {
+		if s := l.scenario(l.item("scenarios", i, it), names); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func (l *loader) target(f *field) Target {
 	var t Target
-	o := l.obj(f, "target", targetKeys)
-	if o == nil {
-		return t
-	}
-	if v, ok := o.get("websocket"); ok {
-		t.WebSocket, _ = l.wsURL(v)
-	}
-	if v, ok := o.get("events"); ok {
-		t.Events, _ = l.httpURL(v)
-	}
-	if v, ok := o.get("eventMethod"); ok {
-		t.EventMethod, _ = l.enum(v, eventMethods...)
-	}
-	if v, ok := o.get("disconnect"); ok {
-		t.Disconnect, _ = l.httpURL(v)
-	}
-	for key, dst := range map[string]*string{
-		"wsUser": &t.WSUser, "wsPassword": &t.WSPassword,
-		"eventUser": &t.EventUser, "eventPassword": &t.EventPassword,
-	} {
-		if v, ok := o.get(key); ok {
-			*dst, _ = l.text(v)
-		}
-	}
-	if v, ok := o.get("ca"); ok {
-		t.CA, _ = l.caFile(v)
-	}
-	if v, ok := o.get("api"); ok {
-		t.API, _ = l.hostPort(v)
-		l.api = v.pos
-	}
-	for key, dst := range map[string]*string{
-		"apiUsername": &t.APIUsername, "apiPassword": &t.APIPassword,
-		"apiClientId": &t.APIClientID, "apiClientSecret": &t.APIClientSecret,
-	} {
-		if v, ok := o.get(key); ok {
-			*dst, _ = l.text(v)
-		}
-	}
+	l.obj(f, "target", targetKeys).read(map[string]func(*field){
+		"websocket":     into(&t.WebSocket, l.wsURL),
+		"events":        into(&t.Events, l.httpURL),
+		"eventMethod":   into(&t.EventMethod, l.oneOf(eventMethods)),
+		"disconnect":    into(&t.Disconnect, l.httpURL),
+		"wsUser":        into(&t.WSUser, l.text),
+		"wsPassword":    into(&t.WSPassword, l.text),
+		"eventUser":     into(&t.EventUser, l.text),
+		"eventPassword": into(&t.EventPassword, l.text),
+		"ca":            into(&t.CA, l.caFile),
+		"api": func(v *field) {
+			t.API, _ = l.hostPort(v)
+			l.api = v.pos // the shared emulator's rules name it
+		},
+		"apiUsername":     into(&t.APIUsername, l.text),
+		"apiPassword":     into(&t.APIPassword, l.text),
+		"apiClientId":     into(&t.APIClientID, l.text),
+		"apiClientSecret": into(&t.APIClientSecret, l.text),
+	})
 	return t
 }
 
 // hostPort reads target.api: a host:port to listen on, port required.
 func (l *loader) hostPort(f *field) (string, bool) {
-	s, ok := l.str(f)
-	if !ok {
-		return "", false
-	}
-	host, port, err := net.SplitHostPort(s)
-	n, perr := strconv.Atoi(port)
-	if err != nil || host == "" || perr != nil || n < 0 || n > 65535 {
-		l.errorf(f.pos, "api: %q is not a host:port to serve the Voice API on (e.g. 127.0.0.1:8090)", s)
-		return "", false
-	}
-	return s, true
+	return checked(l, f, l.str, func(s string) bool {
+		host, port, err := net.SplitHostPort(s)
+		n, perr := strconv.Atoi(port)
+		return err == nil && host != "" && perr == nil && n >= 0 && n <= 65535
+	}, func(s string) string {
+		return fmt.Sprintf("api: %q is not a host:port to serve the Voice API on (e.g. 127.0.0.1:8090)", s)
+	})
 }
 
 // bxml reads bxml: where the call gets its first BXML.
@@ -228,23 +207,18 @@ func (l *loader) bxml(f *field) *BXML {
 		return nil
 	}
 	b := &BXML{Pos: o.pos}
-	if v, ok := o.get("url"); ok {
-		b.URL, _ = l.urlOf(v, "http", "https", "the app's URL that serves the call's first BXML")
-	} else {
+	if _, ok := o.get("url"); !ok {
 		l.missing(o, "url", "bxml: missing key \"url\" (the app's URL that serves the call's first BXML)")
 	}
-	if v, ok := o.get("method"); ok {
-		b.Method, _ = l.enum(v, eventMethods...)
-	}
-	if v, ok := o.get("event"); ok {
-		b.Event, _ = l.enum(v, bxmlEvents...)
-	}
-	if v, ok := o.get("username"); ok {
-		b.Username, _ = l.text(v)
-	}
-	if v, ok := o.get("password"); ok {
-		b.Password, _ = l.text(v)
-	}
+	o.read(map[string]func(*field){
+		"url": into(&b.URL, func(v *field) (string, bool) {
+			return l.urlOf(v, "http", "https", "the app's URL that serves the call's first BXML")
+		}),
+		"method":   into(&b.Method, l.oneOf(eventMethods)),
+		"event":    into(&b.Event, l.oneOf(bxmlEvents)),
+		"username": into(&b.Username, l.text),
+		"password": into(&b.Password, l.text),
+	})
 	return b
 }
 
@@ -286,71 +260,54 @@ func (l *loader) resolve(p string) string {
 // settings reads the keys defaults and scenarios share.
 func (l *loader) settings(o *object) Settings {
 	var s Settings
-	if v, ok := o.get("call"); ok {
-		s.Call = l.call(v)
-	}
-	if v, ok := o.get("stream"); ok {
-		if st := l.stream(v, "stream"); st != nil {
-			s.Stream = *st
-		}
-	}
-	if v, ok := o.get("streams"); ok {
-		items, _ := l.list(v)
-		s.Extra = []Stream{}
-		for i, it := range items {
-			f := l.item("streams", i, it)
-			if st := l.stream(f, f.label); st != nil {
-				s.Extra = append(s.Extra, *st)
+	o.read(map[string]func(*field){
+		"call": func(v *field) { s.Call = l.call(v) },
+		"stream": func(v *field) {
+			if st := l.stream(v, "stream"); st != nil {
+				s.Stream = *st
 			}
-		}
-	}
-	if v, ok := o.get("pace"); ok {
-		s.Pace, _ = l.enum(v, paces...)
-	}
-	if v, ok := o.get("speed"); ok {
-		if x, ok := l.number(v); ok {
-			if x > 0 {
-				s.Speed = x
-			} else {
-				l.errorf(v.pos, "speed: %s is not above 0 (want a factor such as 2 for twice real time, 0.5 for half)", v.node.GetToken().Value)
-			}
-		}
-	}
-	if v, ok := o.get("timeouts"); ok {
-		s.Timeouts = l.timeouts(v)
-	}
-	s.Options = Options{
-		DuplicateWebhooks:    l.boolPtr(o, "duplicateWebhooks"),
-		RejectOnConnectError: l.boolPtr(o, "rejectOnConnectError"),
-		AppCloseAsError:      l.boolPtr(o, "appCloseAsError"),
-	}
-	if v, ok := o.get("expect"); ok {
-		s.Expect = l.expect(v)
-	}
-	if v, ok := o.get("bxml"); ok {
-		s.BXML = l.bxml(v)
-	}
+		},
+		"streams":              func(v *field) { s.Extra = l.streamList(v) },
+		"pace":                 into(&s.Pace, l.oneOf(paces)),
+		"speed":                into(&s.Speed, l.speed),
+		"timeouts":             func(v *field) { s.Timeouts = l.timeouts(v) },
+		"duplicateWebhooks":    func(v *field) { s.Options.DuplicateWebhooks = l.optBool(v) },
+		"rejectOnConnectError": func(v *field) { s.Options.RejectOnConnectError = l.optBool(v) },
+		"appCloseAsError":      func(v *field) { s.Options.AppCloseAsError = l.optBool(v) },
+		"expect":               func(v *field) { s.Expect = l.expect(v) },
+		"bxml":                 func(v *field) { s.BXML = l.bxml(v) },
+	})
 	return s
+}
+
+// streamList reads streams:, the streams started with the first.
+func (l *loader) streamList(f *field) []Stream {
+	items, _ := l.list(f)
+	out := []Stream{}
+	for i, it := range items {
+		item := l.item("streams", i, it)
+		if st := l.stream(item, item.label); st != nil {
+			out = append(out, *st)
+		}
+	}
+	return out
+}
+
+// speed reads the realtime speed factor: a number above 0.
+func (l *loader) speed(f *field) (float64, bool) {
+	return checked(l, f, l.number, func(x float64) bool { return x > 0 }, func(float64) string {
+		return fmt.Sprintf("speed: %s is not above 0 (want a factor such as 2 for twice real time, 0.5 for half)", f.node.GetToken().Value)
+	})
 }
 
 func (l *loader) call(f *field) Call {
 	var c Call
-	o := l.obj(f, "call", callKeys)
-	if o == nil {
-		return c
-	}
-	if v, ok := o.get("from"); ok {
-		c.From, _ = l.text(v)
-	}
-	if v, ok := o.get("to"); ok {
-		c.To, _ = l.text(v)
-	}
-	if v, ok := o.get("direction"); ok {
-		c.Direction, _ = l.enum(v, directions...)
-	}
-	if v, ok := o.get("tag"); ok {
-		c.Tag, _ = l.text(v)
-	}
+	l.obj(f, "call", callKeys).read(map[string]func(*field){
+		"from":      into(&c.From, l.text),
+		"to":        into(&c.To, l.text),
+		"direction": into(&c.Direction, l.oneOf(directions)),
+		"tag":       into(&c.Tag, l.text),
+	})
 	return c
 }
 
@@ -362,45 +319,31 @@ func (l *loader) stream(f *field, what string) *Stream {
 		return nil
 	}
 	s := &Stream{Pos: o.pos}
-	if v, ok := o.get("name"); ok {
-		s.Name, _ = l.str(v)
-	}
-	if v, ok := o.get("mode"); ok {
-		s.Mode, _ = l.enum(v, modes...)
-	}
-	if v, ok := o.get("tracks"); ok {
-		s.Tracks, _ = l.enum(v, trackValues...)
-	}
-	if v, ok := o.get("params"); ok {
-		s.Params = l.params(v, true)
-	}
-	if v, ok := o.get("destination"); ok {
-		s.Destination, _ = l.wsURL(v)
-	}
-	if v, ok := o.get("query"); ok {
-		s.Query = l.params(v, false)
-	}
-	if v, ok := o.get("audio"); ok {
-		if spec, ok := l.str(v); ok {
-			s.Audio = spec
-			s.AudioSource = l.audioSource(v, spec)
-		}
-	}
+	o.read(map[string]func(*field){
+		"name":        into(&s.Name, l.str),
+		"mode":        into(&s.Mode, oneOfAs[protocol.Mode](l, modes)),
+		"tracks":      into(&s.Tracks, l.oneOf(trackValues)),
+		"params":      func(v *field) { s.Params = l.params(v, true) },
+		"destination": into(&s.Destination, l.wsURL),
+		"query":       func(v *field) { s.Query = l.params(v, false) },
+		"audio": func(v *field) {
+			if spec, ok := l.str(v); ok {
+				s.Audio = spec
+				s.AudioSource = l.audioSource(v, spec)
+			}
+		},
+	})
 	return s
 }
 
 // params reads a mapping of names to scalar values, in order. As
 // <StreamParam>s (limits true) Bandwidth's limits apply.
 func (l *loader) params(f *field, limits bool) []protocol.StreamParam {
-	out := []protocol.StreamParam{}
-	if isNull(f.node) {
-		return out
-	}
-	es, ok := l.entries(f.node)
+	es, ok := l.mapping(f, "a mapping of names to values")
 	if !ok {
-		l.errorf(f.pos, "%s: want a mapping of names to values, got %s", f.label, describe(f.node))
 		return nil
 	}
+	out := []protocol.StreamParam{}
 	for i, e := range es {
 		vf := l.newField(f.label+"."+e.key, e.key, e.kpos, e.value)
 		v, ok := l.text(vf)
@@ -428,28 +371,21 @@ func (l *loader) params(f *field, limits bool) []protocol.StreamParam {
 
 func (l *loader) timeouts(f *field) Timeouts {
 	var t Timeouts
-	o := l.obj(f, "timeouts", timeoutKeys)
-	if o == nil {
-		return t
-	}
-	for key, dst := range map[string]*time.Duration{
-		"handshake": &t.Handshake, "write": &t.Write, "closeHandshake": &t.CloseHandshake,
-		"deadPeer": &t.DeadPeer,
-	} {
-		if v, ok := o.get(key); ok {
-			*dst, _ = l.duration(v)
-		}
-	}
-	if v, ok := o.get("callback"); ok {
-		if d, ok := l.duration(v); ok {
-			if d < minCallback || d > maxCallback {
-				l.errorf(v.pos, "callback: %s is out of range (Bandwidth's callbackTimeout is %s to %s)", d, minCallback, maxCallback)
-			} else {
-				t.Callback = d
-			}
-		}
-	}
+	l.obj(f, "timeouts", timeoutKeys).read(map[string]func(*field){
+		"handshake":      into(&t.Handshake, l.duration),
+		"write":          into(&t.Write, l.duration),
+		"closeHandshake": into(&t.CloseHandshake, l.duration),
+		"callback":       into(&t.Callback, l.callbackTimeout),
+		"deadPeer":       into(&t.DeadPeer, l.duration),
+	})
 	return t
+}
+
+// callbackTimeout reads timeouts.callback: within Bandwidth's range.
+func (l *loader) callbackTimeout(f *field) (time.Duration, bool) {
+	return checked(l, f, l.duration, func(d time.Duration) bool { return d >= minCallback && d <= maxCallback }, func(d time.Duration) string {
+		return fmt.Sprintf("callback: %s is out of range (Bandwidth's callbackTimeout is %s to %s)", d, minCallback, maxCallback)
+	})
 }
 
 // audioResult caches a resolved audio spec.

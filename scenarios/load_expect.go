@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/goccy/go-yaml/ast"
@@ -30,7 +31,7 @@ var (
 	disconnectCauses = []string{"hangup", "busy", "timeout", "cancel", "rejected", "callback-error", "invalid-bxml",
 		"application-error", "account-limit", "node-capacity-exceeded", "error", "unknown"}
 	// closedBy are who may close a stream's socket.
-	closedBy = []string{"emulator", "app", "network"}
+	closedBy = []string{string(emulator.ByEmulator), string(emulator.ByApp), string(emulator.ByNetwork)}
 	// webhookStatuses are the accepted webhooks.status policies.
 	webhookStatuses = []string{"204", "2xx"}
 	// endingNames are the endings expect.ending may name: the rows of
@@ -53,120 +54,114 @@ const (
 
 func (l *loader) expect(f *field) Expect {
 	var e Expect
-	o := l.obj(f, "expect", expectKeys)
-	if o == nil {
-		return e
-	}
-	e.Started = l.boolPtr(o, "started")
-	if v, ok := o.get("started"); ok {
-		e.StartedPos = v.kpos
-	}
-	e.AcceptsNewStream = l.boolPtr(o, "acceptsNewStream")
-	if v, ok := o.get("ending"); ok {
-		e.Ending = l.endingIs(v)
-	}
-	if v, ok := o.get("stopped"); ok {
-		e.Stopped = l.ending(v, stoppedCauses)
-	}
-	if v, ok := o.get("rejected"); ok {
-		e.Rejected = l.ending(v, rejectedCauses)
-	}
-	if v, ok := o.get("disconnect"); ok {
-		if po := l.obj(v, "disconnect", []string{"cause"}); po != nil {
-			e.Disconnect = &DisconnectExpect{Pos: po.pos}
-			if c, ok := po.get("cause"); ok {
-				e.Disconnect.Cause, _ = l.enum(c, disconnectCauses...)
-			}
-		}
-	}
-	if v, ok := o.get("webhooks"); ok {
-		if po := l.obj(v, "webhooks", []string{"status", "within"}); po != nil {
-			e.Webhooks = &WebhooksExpect{Pos: po.pos}
-			if s, ok := po.get("status"); ok {
-				e.Webhooks.Status = l.status(s)
-			}
-			if w, ok := po.get("within"); ok {
-				e.Webhooks.Within, _ = l.duration(w)
-			}
-		}
-	}
-	if v, ok := o.get("close"); ok {
-		if po := l.obj(v, "close", []string{"stream", "by", "code", "handshake"}); po != nil {
-			c := &CloseExpect{Pos: po.pos}
-			c.Stream = l.expectStream(po)
-			if b, ok := po.get("by"); ok {
-				c.By, _ = l.enum(b, closedBy...)
-			}
-			if cf, ok := po.get("code"); ok {
-				if code, ok := l.integer(cf); ok {
-					if code < minCloseCode || code > maxCloseCode {
-						l.errorf(cf.pos, "code: %d is not a WebSocket close code (want %d to %d, e.g. 1000)", code, minCloseCode, maxCloseCode)
-					} else {
-						c.Code = code
-					}
-				}
-			}
-			c.Handshake = l.boolPtr(po, "handshake")
-			e.Close = c
-		}
-	}
-	if v, ok := o.get("playAudio"); ok {
-		if po := l.obj(v, "playAudio", []string{"stream", "min", "within"}); po != nil {
-			p := &PlayAudioExpect{Pos: po.pos}
-			p.Stream = l.expectStream(po)
-			if m, ok := po.get("min"); ok {
-				if n, ok := l.integer(m); ok {
-					if n < 1 {
-						l.errorf(m.pos, "min: %d is below 1 (want how many playAudio messages the app must send at least)", n)
-					} else {
-						p.Min = n
-					}
-				}
-			}
-			if w, ok := po.get("within"); ok {
-				p.Within, _ = l.duration(w)
-			}
-			e.PlayAudio = p
-		}
-	}
-	if v, ok := o.get("violations"); ok {
-		if n, ok := l.integer(v); ok {
-			if n < 0 {
-				l.errorf(v.pos, "violations: %d is negative (want how many protocol violations are allowed, usually 0)", n)
-			} else {
-				e.Violations = &n
-			}
-		}
-	}
-	if v, ok := o.get("api"); ok {
-		if items, ok := l.list(v); ok {
-			a := &APIExpect{Pos: v.pos, Operations: []string{}}
-			for i, it := range items {
-				f := l.item("api", i, it)
-				if name, isStr := f.node.(*ast.StringNode); isStr && name.Value == replaceBxml {
-					a.Operations = append(a.Operations, "updateCallBxml")
-					continue
-				}
-				if op, ok := l.enum(f, apiOperations...); ok {
-					a.Operations = append(a.Operations, op)
-				}
-			}
-			if len(items) == 0 {
-				l.errorf(v.pos, "api: want at least one operation, e.g. [updateCall]")
-			}
-			e.API = a
-		}
-	}
-	if v, ok := o.get("bxmlWarnings"); ok {
-		if n, ok := l.integer(v); ok {
-			if n < 0 {
-				l.errorf(v.pos, "bxmlWarnings: %d is negative (want how many BXML warnings are allowed, e.g. 0)", n)
-			} else {
-				e.BXMLWarnings = &n
-			}
-		}
-	}
+	l.obj(f, "expect", expectKeys).read(map[string]func(*field){
+		"started":          func(v *field) { e.Started, e.StartedPos = l.optBool(v), v.kpos },
+		"ending":           func(v *field) { e.Ending = l.endingIs(v) },
+		"stopped":          func(v *field) { e.Stopped = l.ending(v, stoppedCauses) },
+		"rejected":         func(v *field) { e.Rejected = l.ending(v, rejectedCauses) },
+		"disconnect":       func(v *field) { e.Disconnect = l.disconnectExpect(v) },
+		"webhooks":         func(v *field) { e.Webhooks = l.webhooksExpect(v) },
+		"close":            func(v *field) { e.Close = l.closeExpect(v) },
+		"playAudio":        func(v *field) { e.PlayAudio = l.playAudioExpect(v) },
+		"violations":       func(v *field) { e.Violations = l.allowance(v, "protocol violations", "usually 0") },
+		"acceptsNewStream": func(v *field) { e.AcceptsNewStream = l.optBool(v) },
+		"api":              func(v *field) { e.API = l.apiExpect(v) },
+		"bxmlWarnings":     func(v *field) { e.BXMLWarnings = l.allowance(v, "BXML warnings", "e.g. 0") },
+	})
 	return e
+}
+
+// allowance reads how many of what a scenario allows (violations:,
+// bxmlWarnings:): 0 or more.
+func (l *loader) allowance(f *field, what, example string) *int {
+	n, ok := checked(l, f, l.integer, func(n int) bool { return n >= 0 }, func(n int) string {
+		return fmt.Sprintf("%s: %d is negative (want how many %s are allowed, %s)", f.label, n, what, example)
+	})
+	if !ok {
+		return nil
+	}
+	return &n
+}
+
+func (l *loader) disconnectExpect(f *field) *DisconnectExpect {
+	o := l.obj(f, "disconnect", []string{"cause"})
+	if o == nil {
+		return nil
+	}
+	d := &DisconnectExpect{Pos: o.pos}
+	o.read(map[string]func(*field){"cause": into(&d.Cause, l.oneOf(disconnectCauses))})
+	return d
+}
+
+func (l *loader) webhooksExpect(f *field) *WebhooksExpect {
+	o := l.obj(f, "webhooks", []string{"status", "within"})
+	if o == nil {
+		return nil
+	}
+	w := &WebhooksExpect{Pos: o.pos}
+	o.read(map[string]func(*field){
+		"status": func(v *field) { w.Status = l.status(v) },
+		"within": into(&w.Within, l.duration),
+	})
+	return w
+}
+
+func (l *loader) closeExpect(f *field) *CloseExpect {
+	o := l.obj(f, "close", []string{"stream", "by", "code", "handshake"})
+	if o == nil {
+		return nil
+	}
+	c := &CloseExpect{Pos: o.pos, Stream: l.expectStream(o)}
+	o.read(map[string]func(*field){
+		"by": into(&c.By, oneOfAs[emulator.Actor](l, closedBy)),
+		"code": into(&c.Code, func(v *field) (int, bool) {
+			return checked(l, v, l.integer, func(n int) bool { return n >= minCloseCode && n <= maxCloseCode }, func(n int) string {
+				return fmt.Sprintf("code: %d is not a WebSocket close code (want %d to %d, e.g. 1000)", n, minCloseCode, maxCloseCode)
+			})
+		}),
+		"handshake": func(v *field) { c.Handshake = l.optBool(v) },
+	})
+	return c
+}
+
+func (l *loader) playAudioExpect(f *field) *PlayAudioExpect {
+	o := l.obj(f, "playAudio", []string{"stream", "min", "within"})
+	if o == nil {
+		return nil
+	}
+	p := &PlayAudioExpect{Pos: o.pos, Stream: l.expectStream(o)}
+	o.read(map[string]func(*field){
+		"min": into(&p.Min, func(v *field) (int, bool) {
+			return checked(l, v, l.integer, func(n int) bool { return n >= 1 }, func(n int) string {
+				return fmt.Sprintf("min: %d is below 1 (want how many playAudio messages the app must send at least)", n)
+			})
+		}),
+		"within": into(&p.Within, l.duration),
+	})
+	return p
+}
+
+// apiExpect reads api:, the Voice API operations the app must make.
+func (l *loader) apiExpect(f *field) *APIExpect {
+	items, ok := l.list(f)
+	if !ok {
+		return nil
+	}
+	a := &APIExpect{Pos: f.pos, Operations: []string{}}
+	for i, it := range items {
+		item := l.item("api", i, it)
+		if name, isStr := item.node.(*ast.StringNode); isStr && name.Value == replaceBxml {
+			a.Operations = append(a.Operations, "updateCallBxml")
+			continue
+		}
+		if op, ok := l.enum(item, apiOperations...); ok {
+			a.Operations = append(a.Operations, op)
+		}
+	}
+	if len(items) == 0 {
+		l.errorf(f.pos, "api: want at least one operation, e.g. [updateCall]")
+	}
+	return a
 }
 
 // endingIs reads ending: NAME (the first stream) or ending: {stream: S,
@@ -204,14 +199,11 @@ func (l *loader) ending(f *field, causes []string) *EndingExpect {
 	if o == nil {
 		return nil
 	}
-	e := &EndingExpect{Pos: o.pos}
-	e.Stream = l.expectStream(o)
-	if c, ok := o.get("cause"); ok {
-		e.Cause, _ = l.enum(c, causes...)
-	}
-	if m, ok := o.get("errorMessage"); ok {
-		e.ErrorMessage, _ = l.text(m)
-	}
+	e := &EndingExpect{Pos: o.pos, Stream: l.expectStream(o)}
+	o.read(map[string]func(*field){
+		"cause":        into(&e.Cause, l.oneOf(causes)),
+		"errorMessage": into(&e.ErrorMessage, l.text),
+	})
 	return e
 }
 

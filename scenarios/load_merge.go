@@ -128,85 +128,103 @@ func cloneStreams(ss []Stream) []Stream {
 
 // checkRefs makes sure every stream a merged scenario's steps and
 // expectations name (without bxml:, whose streams the app's BXML names)
-// is defined: by stream:, streams: or a start step
-// before the step (for expectations: anywhere in the scenario). Problems
-// with expectations are gathered in l.problems, since one from the
-// defaults concerns many scenarios and is reported once.
+// is defined: by stream:, streams: or a start step before the step (for
+// expectations: anywhere in the scenario). Problems with expectations
+// are gathered in l.problems, since one from the defaults concerns many
+// scenarios and is reported once.
 func (l *loader) checkRefs(s *Scenario) {
 	if s.BXML != nil {
 		// The app's BXML names the streams; the runner waits for them.
 		return
 	}
-	modes := map[string]string{} // stream name → mode
-	var names []string
-	define := func(st *Stream) {
-		if st.Name == "" {
-			return
-		}
-		if _, ok := modes[st.Name]; !ok {
-			names = append(names, st.Name)
-		}
-		modes[st.Name] = st.Mode
-	}
-	define(&s.Stream)
+	d := &definedStreams{modes: map[string]protocol.Mode{}}
+	d.add(&s.Stream)
 	for i := range s.Extra {
-		define(&s.Extra[i])
-	}
-	known := func() string {
-		if len(names) == 0 {
-			return "no stream has a name yet: name the first with stream: {name: NAME}"
-		}
-		return "defined: " + strings.Join(names, ", ")
+		d.add(&s.Extra[i])
 	}
 	for _, st := range s.Steps {
-		if st.Kind == StepStart {
-			if st.Start != nil {
-				define(st.Start)
-			}
-			continue
-		}
-		if st.Stream == "" {
-			continue
-		}
-		if _, ok := modes[st.Stream]; !ok {
+		switch {
+		case st.Kind == StepStart && st.Start != nil:
+			d.add(st.Start)
+		case st.Kind != StepStart && st.Stream != "" && !d.has(st.Stream):
 			r := l.refs[st.Pos]
-			l.errorf(r.pos, "%s: stream %q is not defined before this step (%s)", r.label, st.Stream, known())
+			l.errorf(r.pos, "%s: stream %q is not defined before this step (%s)", r.label, st.Stream, d.known())
 		}
 	}
-	check := func(at Pos, name string) {
-		if name == "" {
-			return
-		}
-		if _, ok := modes[name]; !ok {
-			r := l.refs[at]
-			l.problem(r.pos, fmt.Sprintf("%s: stream %q is not defined in {S}", r.label, name), s.Name, known())
-		}
-	}
+	l.checkExpectRefs(s, d)
+}
+
+// checkExpectRefs checks the streams a scenario's expectations name, and
+// that expect.playAudio is about a bidirectional stream.
+func (l *loader) checkExpectRefs(s *Scenario, d *definedStreams) {
 	e := s.Expect
+	type naming struct {
+		at     Pos // the expectation's place, which l.refs knows
+		stream string
+	}
+	var named []naming
 	if e.Stopped != nil {
-		check(e.Stopped.Pos, e.Stopped.Stream)
+		named = append(named, naming{e.Stopped.Pos, e.Stopped.Stream})
 	}
 	if e.Rejected != nil {
-		check(e.Rejected.Pos, e.Rejected.Stream)
+		named = append(named, naming{e.Rejected.Pos, e.Rejected.Stream})
 	}
 	if e.Close != nil {
-		check(e.Close.Pos, e.Close.Stream)
+		named = append(named, naming{e.Close.Pos, e.Close.Stream})
 	}
 	if e.Ending != nil {
-		check(e.Ending.Pos, e.Ending.Stream)
+		named = append(named, naming{e.Ending.Pos, e.Ending.Stream})
+	}
+	if e.PlayAudio != nil {
+		named = append(named, naming{e.PlayAudio.Pos, e.PlayAudio.Stream})
+	}
+	for _, n := range named {
+		if n.stream != "" && !d.has(n.stream) {
+			r := l.refs[n.at]
+			l.problem(r.pos, fmt.Sprintf("%s: stream %q is not defined in {S}", r.label, n.stream), s.Name, d.known())
+		}
 	}
 	if p := e.PlayAudio; p != nil {
-		check(p.Pos, p.Stream)
 		mode, found := s.Stream.Mode, true
 		which := "the first stream of {S}"
 		if p.Stream != "" {
-			mode, found = modes[p.Stream]
+			mode, found = d.modes[p.Stream]
 			which = fmt.Sprintf("stream %q of {S}", p.Stream)
 		}
-		if found && mode != "bidirectional" {
+		if found && mode != protocol.ModeBidirectional {
 			l.problem(p.Pos, "playAudio: "+which+" is unidirectional: only a bidirectional stream carries the app's audio back (set mode: bidirectional)", s.Name, "")
 		}
 	}
+}
+
+// definedStreams are the streams a scenario has defined so far: their
+// modes by name, and the names in order.
+type definedStreams struct {
+	modes map[string]protocol.Mode
+	names []string
+}
+
+func (d *definedStreams) add(st *Stream) {
+	if st.Name == "" {
+		return
+	}
+	if _, ok := d.modes[st.Name]; !ok {
+		d.names = append(d.names, st.Name)
+	}
+	d.modes[st.Name] = st.Mode
+}
+
+func (d *definedStreams) has(name string) bool {
+	_, ok := d.modes[name]
+	return ok
+}
+
+// known lists the streams defined, for messages.
+func (d *definedStreams) known() string {
+	if len(d.names) == 0 {
+		return "no stream has a name yet: name the first with stream: {name: NAME}"
+	}
+	return "defined: " + strings.Join(d.names, ", ")
 }
 
 // problem is a finding about some scenarios' expectations.

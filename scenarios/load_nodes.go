@@ -56,10 +56,42 @@ type field struct {
 // object is a mapping whose keys have been checked.
 type object struct {
 	pos    Pos
+	keys   []string // the keys allowed, in the order read visits them
 	fields map[string]*field
 	// misspelled holds the keys that unknown keys were taken for: a
 	// missing required key that was only misspelled is not reported twice.
 	misspelled map[string]bool
+}
+
+// read gives each key o has to its reader, in the order of o's keys; a
+// nil o (not a mapping, reported) has none.
+func (o *object) read(readers map[string]func(*field)) {
+	if o == nil {
+		return
+	}
+	for _, key := range o.keys {
+		if v, ok := o.fields[key]; ok && readers[key] != nil {
+			readers[key](v)
+		}
+	}
+}
+
+// into is a reader that stores in dst what read makes of the value (the
+// zero value when read refuses it, and reports why).
+func into[T any](dst *T, read func(*field) (T, bool)) func(*field) {
+	return func(f *field) { *dst, _ = read(f) }
+}
+
+// checked reads f with read and refuses, with the message why gives, a
+// value accept does not take.
+func checked[T any](l *loader, f *field, read func(*field) (T, bool), accept func(T) bool, why func(T) string) (T, bool) {
+	v, ok := read(f)
+	if ok && !accept(v) {
+		l.errorf(f.pos, "%s", why(v))
+		var zero T
+		return zero, false
+	}
+	return v, ok
 }
 
 // missing reports a required key that o lacks, unless it was misspelled.
@@ -112,25 +144,16 @@ func (l *loader) pos(n ast.Node) Pos {
 		if !v.IsFlowStyle && len(v.Values) > 0 {
 			return l.pos(v.Values[0])
 		}
-		return l.tokPos(v.Start)
 	case *ast.MappingValueNode:
 		return l.pos(v.Key)
-	case *ast.MappingKeyNode:
-		return l.tokPos(v.Start)
-	case *ast.SequenceNode:
-		return l.tokPos(v.Start)
-	case *ast.AnchorNode:
-		return l.tokPos(v.Start)
-	case *ast.AliasNode:
-		return l.tokPos(v.Start)
-	case *ast.TagNode:
-		return l.tokPos(v.Start)
 	case *ast.DocumentNode:
-		if v.Start != nil {
-			return l.tokPos(v.Start)
+		if v.Start == nil {
+			return l.pos(v.Body)
 		}
-		return l.pos(v.Body)
+		return l.tokPos(v.Start)
 	}
+	// Every other node starts at its token: a flow mapping and a list at
+	// the bracket or dash, an anchor, alias or tag at its sign.
 	return l.tokPos(n.GetToken())
 }
 
@@ -355,15 +378,11 @@ func (l *loader) mergeEntries(mv *ast.MappingValueNode) []entry {
 // unknown-key messages ("stream", "scenario"). No value is an empty
 // mapping. It returns nil when f is not a mapping (reported).
 func (l *loader) obj(f *field, what string, keys []string) *object {
-	o := &object{pos: f.pos, fields: map[string]*field{}, misspelled: map[string]bool{}}
-	if isNull(f.node) {
-		return o
-	}
-	es, ok := l.entries(f.node)
+	es, ok := l.mapping(f, "a mapping")
 	if !ok {
-		l.errorf(f.pos, "%s: want a mapping, got %s", f.label, describe(f.node))
 		return nil
 	}
+	o := &object{pos: f.pos, keys: keys, fields: map[string]*field{}, misspelled: map[string]bool{}}
 	for _, e := range es {
 		if !contains(keys, e.key) {
 			l.errorf(e.kpos, "unknown key %q in %s (%s)", e.key, what, keyHint(e.key, what, keys))
@@ -375,6 +394,18 @@ func (l *loader) obj(f *field, what string, keys []string) *object {
 		o.fields[e.key] = l.newField(e.key, e.key, e.kpos, e.value)
 	}
 	return o
+}
+
+// mapping reads f's entries; no value has none. ok is false when f is
+// something else (reported: want says what was wanted).
+func (l *loader) mapping(f *field, want string) (es []entry, ok bool) {
+	if isNull(f.node) {
+		return nil, true
+	}
+	if es, ok = l.entries(f.node); !ok {
+		l.errorf(f.pos, "%s: want %s, got %s", f.label, want, describe(f.node))
+	}
+	return es, ok
 }
 
 // list reads f as a list; no value is an empty list. ok is false when f
@@ -438,6 +469,19 @@ func (l *loader) enum(f *field, allowed ...string) (string, bool) {
 	return "", false
 }
 
+// oneOf is enum as a reader of allowed.
+func (l *loader) oneOf(allowed []string) func(*field) (string, bool) {
+	return oneOfAs[string](l, allowed)
+}
+
+// oneOfAs is oneOf for words of type T.
+func oneOfAs[T ~string](l *loader, allowed []string) func(*field) (T, bool) {
+	return func(f *field) (T, bool) {
+		s, ok := l.enum(f, allowed...)
+		return T(s), ok
+	}
+}
+
 // duration reads a Go duration above zero, such as 2s or 1m30s.
 func (l *loader) duration(f *field) (time.Duration, bool) {
 	switch f.node.(type) {
@@ -473,11 +517,8 @@ func (l *loader) boolean(f *field) (bool, bool) {
 	return false, false
 }
 
-func (l *loader) boolPtr(o *object, key string) *bool {
-	f, ok := o.get(key)
-	if !ok {
-		return nil
-	}
+// optBool reads true or false as a *bool, nil when it is neither.
+func (l *loader) optBool(f *field) *bool {
 	b, ok := l.boolean(f)
 	if !ok {
 		return nil

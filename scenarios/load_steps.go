@@ -114,121 +114,159 @@ func (l *loader) stepKind(f *field, word string, p Pos) (StepKind, bool) {
 	return "", false
 }
 
+// stepReaders read the value of a one-key step into st, by the step's
+// kind; mapping says the value is a mapping (a step's long form).
+var stepReaders = map[StepKind]func(l *loader, st *Step, v *field, mapping bool) bool{
+	StepMedia:             (*loader).timedStep,
+	StepSilence:           (*loader).timedStep,
+	StepStopStream:        (*loader).stopStep,
+	StepHangup:            (*loader).hangupStep,
+	StepAbort:             (*loader).abortStep,
+	StepError:             (*loader).errorStep,
+	StepStart:             (*loader).startStep,
+	StepWait:              (*loader).waitStep,
+	StepWaitForEnd:        (*loader).waitStep,
+	StepDuplicateWebhooks: (*loader).duplicateStep,
+}
+
 // stepValue reads the value of a one-key step into st.
 func (l *loader) stepValue(st *Step, v *field) bool {
-	mapping := false
-	switch v.node.(type) {
+	read, known := stepReaders[st.Kind]
+	return known && read(l, st, v, isMapping(v.node))
+}
+
+// isMapping says whether n is a mapping (one of one key, too).
+func isMapping(n ast.Node) bool {
+	switch n.(type) {
 	case *ast.MappingNode, *ast.MappingValueNode:
-		mapping = true
-	}
-	switch st.Kind {
-	case StepMedia, StepSilence:
-		if !mapping {
-			d, ok := l.duration(v)
-			st.Duration = d
-			return ok
-		}
-		o := l.obj(v, string(st.Kind), []string{"for", "stream"})
-		if o == nil {
-			return false
-		}
-		ok := true
-		if d, has := o.get("for"); has {
-			st.Duration, ok = l.duration(d)
-		} else {
-			l.missing(o, "for", "%s: missing key \"for\" (how long, e.g. %s: {for: 2s, stream: NAME})", st.Kind, st.Kind)
-			ok = false
-		}
-		return l.stepStream(st, o, "stream") && ok
-	case StepStopStream:
-		if isNull(v.node) {
-			return true
-		}
-		if !mapping {
-			name, ok := l.str(v)
-			st.Stream = name
-			l.refs[st.Pos] = ref{pos: v.pos, label: v.label}
-			return ok
-		}
-		o := l.obj(v, "stopStream", []string{"name", "wait", "timeout"})
-		if o == nil {
-			return false
-		}
-		ok := l.stepStream(st, o, "name")
-		if w, has := o.get("wait"); has {
-			var good bool
-			st.Wait, good = l.boolean(w)
-			ok = ok && good
-		}
-		if t, has := o.get("timeout"); has {
-			d, good := l.duration(t)
-			st.Timeout = d
-			if good && !st.Wait {
-				l.errorf(t.kpos, "timeout: only applies with wait: true (how long to wait for the app to close the stream)")
-				good = false
-			}
-			ok = ok && good
-		}
-		return ok
-	case StepHangup:
-		if !isNull(v.node) {
-			l.errorf(v.pos, "hangup: takes no value, got %s (write - hangup)", describe(v.node))
-			return false
-		}
 		return true
-	case StepAbort:
-		if !mapping {
-			f, ok := l.enum(v, faults...)
-			st.Fault = f
-			return ok
-		}
-		o := l.obj(v, "abort", []string{"fault", "stream"})
-		if o == nil {
-			return false
-		}
-		ok := true
-		if f, has := o.get("fault"); has {
-			st.Fault, ok = l.enum(f, faults...)
-		} else {
-			l.missing(o, "fault", "abort: missing key \"fault\" (reset or drop)")
-			ok = false
-		}
-		return l.stepStream(st, o, "stream") && ok
-	case StepError:
-		if isNull(v.node) {
-			return true
-		}
-		o := l.obj(v, "error", []string{"stream"})
-		if o == nil {
-			return false
-		}
-		return l.stepStream(st, o, "stream")
-	case StepStart:
-		if isNull(v.node) {
-			l.errorf(v.pos, "start: want the new stream's keys, e.g. %s", stepExamples[StepStart])
-			return false
-		}
-		s := l.stream(v, "start")
-		if s == nil {
-			return false
-		}
-		st.Start = s
-		st.Stream = s.Name
-		return true
-	case StepWait, StepWaitForEnd:
-		d, ok := l.duration(v) // refuses zero and negative durations itself
-		st.Duration = d
-		return ok
-	case StepDuplicateWebhooks:
-		if isNull(v.node) {
-			st.On = true
-			return true
-		}
-		on, ok := l.boolean(v)
-		st.On = on
-		return ok
 	}
 	return false
+}
+
+// valueOrLong reads a step whose value is one scalar (media: 2s), or in
+// the long form a mapping of that scalar under key and the stream the
+// step acts on (media: {for: 2s, stream: NAME}); read reads the scalar,
+// missing is the message when the long form lacks key.
+func (l *loader) valueOrLong(st *Step, v *field, mapping bool, key, missing string, read func(*field) bool) bool {
+	if !mapping {
+		return read(v)
+	}
+	o := l.obj(v, string(st.Kind), []string{key, "stream"})
+	if o == nil {
+		return false
+	}
+	ok := false
+	if f, has := o.get(key); has {
+		ok = read(f)
+	} else {
+		l.missing(o, key, "%s", missing)
+	}
+	return l.stepStream(st, o, "stream") && ok
+}
+
+// timedStep reads media: and silence:.
+func (l *loader) timedStep(st *Step, v *field, mapping bool) bool {
+	missing := fmt.Sprintf("%s: missing key \"for\" (how long, e.g. %s: {for: 2s, stream: NAME})", st.Kind, st.Kind)
+	return l.valueOrLong(st, v, mapping, "for", missing, func(f *field) (ok bool) {
+		st.Duration, ok = l.duration(f)
+		return ok
+	})
+}
+
+// abortStep reads abort:.
+func (l *loader) abortStep(st *Step, v *field, mapping bool) bool {
+	return l.valueOrLong(st, v, mapping, "fault", "abort: missing key \"fault\" (reset or drop)", func(f *field) (ok bool) {
+		st.Fault, ok = l.enum(f, faults...)
+		return ok
+	})
+}
+
+// stopStep reads stopStream, stopStream: NAME and stopStream: {name,
+// wait, timeout}.
+func (l *loader) stopStep(st *Step, v *field, mapping bool) bool {
+	switch {
+	case isNull(v.node):
+		return true
+	case !mapping:
+		name, ok := l.str(v)
+		st.Stream = name
+		l.refs[st.Pos] = ref{pos: v.pos, label: v.label}
+		return ok
+	}
+	o := l.obj(v, "stopStream", []string{"name", "wait", "timeout"})
+	if o == nil {
+		return false
+	}
+	ok := l.stepStream(st, o, "name")
+	if w, has := o.get("wait"); has {
+		var good bool
+		st.Wait, good = l.boolean(w)
+		ok = ok && good
+	}
+	if t, has := o.get("timeout"); has {
+		d, good := l.duration(t)
+		st.Timeout = d
+		if good && !st.Wait {
+			l.errorf(t.kpos, "timeout: only applies with wait: true (how long to wait for the app to close the stream)")
+			good = false
+		}
+		ok = ok && good
+	}
+	return ok
+}
+
+func (l *loader) hangupStep(_ *Step, v *field, _ bool) bool {
+	if !isNull(v.node) {
+		l.errorf(v.pos, "hangup: takes no value, got %s (write - hangup)", describe(v.node))
+		return false
+	}
+	return true
+}
+
+// errorStep reads error and error: {stream: NAME}.
+func (l *loader) errorStep(st *Step, v *field, _ bool) bool {
+	if isNull(v.node) {
+		return true
+	}
+	o := l.obj(v, "error", []string{"stream"})
+	if o == nil {
+		return false
+	}
+	return l.stepStream(st, o, "stream")
+}
+
+// startStep reads start: with the new stream's keys.
+func (l *loader) startStep(st *Step, v *field, _ bool) bool {
+	if isNull(v.node) {
+		l.errorf(v.pos, "start: want the new stream's keys, e.g. %s", stepExamples[StepStart])
+		return false
+	}
+	s := l.stream(v, "start")
+	if s == nil {
+		return false
+	}
+	st.Start = s
+	st.Stream = s.Name
+	return true
+}
+
+// waitStep reads wait: and waitForEnd:.
+func (l *loader) waitStep(st *Step, v *field, _ bool) bool {
+	d, ok := l.duration(v) // refuses zero and negative durations itself
+	st.Duration = d
+	return ok
+}
+
+// duplicateStep reads duplicateWebhooks and duplicateWebhooks: BOOL.
+func (l *loader) duplicateStep(st *Step, v *field, _ bool) bool {
+	if isNull(v.node) {
+		st.On = true
+		return true
+	}
+	on, ok := l.boolean(v)
+	st.On = on
+	return ok
 }
 
 // stepStream reads the stream a step acts on from o's key.

@@ -55,26 +55,20 @@ func editDistance(a, b string) int {
 	return d[len(ra)][len(rb)]
 }
 
-// homes says where keys that are often put at the wrong level belong.
+// homes says where keys that are often put at the wrong level belong; a
+// key of several places is that of the last one listed.
 var homes = func() map[string]string {
 	m := map[string]string{}
-	for _, k := range targetKeys {
-		m[k] = "target"
-	}
-	for _, k := range callKeys {
-		m[k] = "call"
-	}
-	for _, k := range streamKeys {
-		m[k] = "stream"
-	}
-	for _, k := range timeoutKeys {
-		m[k] = "timeouts"
-	}
-	for _, k := range expectKeys {
-		m[k] = "expect"
-	}
-	for _, k := range settingKeys {
-		m[k] = "defaults or a scenario"
+	for _, place := range []struct {
+		home string
+		keys []string
+	}{
+		{"target", targetKeys}, {"call", callKeys}, {"stream", streamKeys}, {"timeouts", timeoutKeys},
+		{"expect", expectKeys}, {"defaults or a scenario", settingKeys},
+	} {
+		for _, k := range place.keys {
+			m[k] = place.home
+		}
 	}
 	m["steps"] = "a scenario"
 	m["name"] = "" // a scenario's and a stream's: no single home

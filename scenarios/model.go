@@ -65,7 +65,7 @@ type Target struct {
 }
 
 // Settings are what `defaults:` and each scenario may set. A scenario's own
-// settings win over the file's defaults, field by field (Merge).
+// settings win over the file's defaults, field by field: Parse merges them.
 type Settings struct {
 	Call     Call     // call:
 	Stream   Stream   // stream: the scenario's first stream
@@ -128,7 +128,7 @@ type Call struct {
 type Stream struct {
 	Pos    Pos
 	Name   string                 // name:
-	Mode   string                 // mode: unidirectional or bidirectional
+	Mode   protocol.Mode          // mode: unidirectional or bidirectional
 	Tracks string                 // tracks: inbound, outbound or both
 	Params []protocol.StreamParam // params: a map, order kept, up to 12
 	// Destination (destination:) replaces the target's websocket URL; Query
@@ -260,10 +260,10 @@ type WebhooksExpect struct {
 // CloseExpect checks how a stream's socket closed.
 type CloseExpect struct {
 	Pos       Pos
-	Stream    string // stream:
-	By        string // by: emulator, app or network
-	Code      int    // code: the close code received (or sent, when by emulator)
-	Handshake *bool  // handshake: both close frames exchanged
+	Stream    string         // stream:
+	By        emulator.Actor // by: emulator, app or network
+	Code      int            // code: the close code received (or sent, when by emulator)
+	Handshake *bool          // handshake: both close frames exchanged
 }
 
 // PlayAudioExpect checks what the app sent back on a bidirectional stream.

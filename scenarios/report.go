@@ -100,11 +100,11 @@ func WriteJUnit(w io.Writer, results []*Result, took time.Duration, started time
 	return junit.Write(w, "bwemu", took, suites)
 }
 
-// showExcerpt says whether a report should print the journal excerpt: the
-// suite's stream matchers already end their message with the stream's
-// journal, and printing it twice only buries the account.
+// showExcerpt says whether a report should print the journal excerpt:
+// not when the message already ends with a journal, since printing it
+// twice only buries the account.
 func (f Failure) showExcerpt() bool {
-	return f.Excerpt != "" && !strings.Contains(f.Message, "journal of stream")
+	return f.Excerpt != "" && !f.JournalInMessage
 }
 
 func prefixPos(pos string) string {

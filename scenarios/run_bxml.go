@@ -34,21 +34,31 @@ func startAPI(ctx context.Context, f *File, t Target, pc emulator.Pace) (*apiSer
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", t.API)
+	engine := newEngine(e, pc, conf)
+	api, err := voiceapi.NewServer(&voiceapi.Options{Engine: engine, Username: t.APIUsername, Password: t.APIPassword,
+		ClientID: t.APIClientID, ClientSecret: t.APIClientSecret})
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("%s: target.api: %w", f.Path, err)
 	}
-	a := &apiServer{e: e, engine: newEngine(e, pc, conf), done: make(chan struct{})}
-	a.guard = watchInterrupt(ctx, e)
-	a.api = voiceapi.New(voiceapi.Options{Engine: a.engine, Username: t.APIUsername, Password: t.APIPassword,
-		ClientID: t.APIClientID, ClientSecret: t.APIClientSecret})
+	ln, err := net.Listen("tcp", t.API)
+	if err != nil {
+		_ = api.Close()
+		e.Close()
+		return nil, fmt.Errorf("%s: target.api: %w", f.Path, err)
+	}
+	a := &apiServer{e: e, engine: engine, api: api, done: make(chan struct{}), guard: watchInterrupt(ctx, e)}
+	a.serve(ln)
+	return a, nil
+}
+
+// serve serves the Voice API on ln until close.
+func (a *apiServer) serve(ln net.Listener) {
 	a.srv = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(a.done)
 		_ = a.srv.Serve(ln)
 	}()
-	return a, nil
 }
 
 // close ends the calls still live, then the server and the emulator.
@@ -94,7 +104,7 @@ func (p *play) runBXML() (runErr error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), grace)
 		defer cancel()
 		if !p.call.Ended() && p.ctx.Err() == nil {
-			if err := p.bxmlRun.Hangup(ctx); err != nil && !errors.Is(err, bxml.ErrCallEnded) && runErr == nil {
+			if err := p.bxmlRun.Hangup(ctx); err != nil && !errors.Is(err, emulator.ErrCallEnded) && runErr == nil {
 				runErr = fmt.Errorf("hanging up at the end: %w", err)
 			}
 		}
@@ -203,28 +213,11 @@ func (p *play) byID(id string) *StreamRun {
 
 // waitForEnd waits for the call to end by itself.
 func (p *play) waitForEnd(d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-p.bxmlRun.Done():
-		return nil
-	case <-t.C:
-		return fmt.Errorf("the call did not end within %s (its BXML is still running; the app did not hang up)", d)
-	case <-p.ctx.Done():
-		return p.ctx.Err()
+	ended, err := within(p.ctx, d, p.bxmlRun.Done())
+	if err != nil || ended {
+		return err
 	}
-}
-
-// sleep waits d, or less when ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return fmt.Errorf("the call did not end within %s (its BXML is still running; the app did not hang up)", d)
 }
 
 // deliveries are the webhooks of the scenario: on a shared emulator, its

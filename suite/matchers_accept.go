@@ -137,6 +137,13 @@ func (a *acceptance) steps(ctx context.Context, e *emulator.Emulator) acceptOutc
 		return out
 	}
 	out.result = r
+	out.judge(r)
+	return out
+}
+
+// judge finds the step that failed, if any, from the stopped stream's
+// result: the close handshake, the ending, then the webhooks' answers.
+func (out *acceptOutcome) judge(r *emulator.StreamResult) {
 	switch {
 	case r.Ending == emulator.EndCloseHandshakeTimeout || !r.CloseHandshake:
 		out.step, out.reason = stepHandshake, describeClose(r)
@@ -146,25 +153,30 @@ func (a *acceptance) steps(ctx context.Context, e *emulator.Emulator) acceptOutc
 		// An app that closed with an error code as the stop crossed it.
 		out.step, out.reason = stepHandshake, fmt.Sprintf("the app answered with code %d%s, not a normal close (1000)", r.CloseReceived, parenthesized(r.CloseReason))
 	default:
-		var bad, cut []string
-		for _, d := range r.Deliveries {
-			a := d.Final()
-			switch {
-			case d.Interrupted():
-				cut = append(cut, "the "+deliveryName(d)+" webhook")
-			case a.Error != "" || a.Status < 200 || a.Status > 299:
-				bad = append(bad, fmt.Sprintf("the %s webhook was %s", deliveryName(d), describeAttempt(a)))
-			}
-		}
+		out.judgeWebhooks(r.Deliveries)
+	}
+}
+
+// judgeWebhooks fails the webhooks step on an answer other than 2xx; a
+// webhook an interrupt cut off leaves no verdict.
+func (out *acceptOutcome) judgeWebhooks(ds []*emulator.Delivery) {
+	var bad, cut []string
+	for _, d := range ds {
+		a := d.Final()
 		switch {
-		case len(bad) > 0:
-			out.step, out.reason = stepWebhooks, strings.Join(bad, "; ")
-		case len(cut) > 0:
-			out.step, out.reason = stepWebhooks, strings.Join(cut, ", ")+" cut off by an interrupt before the app answered"
-			out.interrupted = out.reason
+		case d.Interrupted():
+			cut = append(cut, "the "+deliveryName(d)+" webhook")
+		case a.Error != "" || a.Status < 200 || a.Status > 299:
+			bad = append(bad, fmt.Sprintf("the %s webhook was %s", deliveryName(d), describeAttempt(a)))
 		}
 	}
-	return out
+	switch {
+	case len(bad) > 0:
+		out.step, out.reason = stepWebhooks, strings.Join(bad, "; ")
+	case len(cut) > 0:
+		out.step, out.reason = stepWebhooks, strings.Join(cut, ", ")+" cut off by an interrupt before the app answered"
+		out.interrupted = out.reason
+	}
 }
 
 // message renders the failure message (failure) or the negated one from

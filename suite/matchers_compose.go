@@ -139,9 +139,11 @@ func joinMatchers(ms []types.GomegaMatcher, sep string) string {
 }
 
 // nestedFailure is one matcher's complaint about an actual, for HaveWebhook
-// and HaveEnded: the suite's matchers give their one-line summary; other
-// matchers give their own message, with Gomega's type annotations taken out
-// and a delivery shown as one line rather than as a Go value.
+// and HaveEnded: the suite's matchers give their one-line summary, also
+// inside Gomega's Not, And and Or; other matchers give their own message,
+// with Gomega's type annotations taken out and a delivery shown as one
+// line rather than as a Go value. The record (result, webhooks, journal)
+// is the outer matcher's to show, once.
 func nestedFailure(m types.GomegaMatcher, actual any) string {
 	switch mm := m.(type) {
 	case matcher:
@@ -150,8 +152,31 @@ func nestedFailure(m types.GomegaMatcher, actual any) string {
 		if inner, ok := mm.Matcher.(matcher); ok {
 			return inner.c.summary(actual, true)
 		}
+	case *matchers.AndMatcher:
+		// And fails on the first of its matchers that fails.
+		for _, inner := range mm.Matchers {
+			if ok, err := inner.Match(actual); err != nil || !ok {
+				return nestedOutcome(inner, actual, err)
+			}
+		}
+	case *matchers.OrMatcher:
+		// Or fails when every one of its matchers fails.
+		said := make([]string, len(mm.Matchers))
+		for i, inner := range mm.Matchers {
+			_, err := inner.Match(actual)
+			said[i] = nestedOutcome(inner, actual, err)
+		}
+		return "none of these held:\n" + indent(strings.Join(said, "\n"), "  ")
 	}
 	return foreignMessage(m.FailureMessage(actual), actual)
+}
+
+// nestedOutcome is nestedFailure, or the error the match returned.
+func nestedOutcome(m types.GomegaMatcher, actual any, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return nestedFailure(m, actual)
 }
 
 // gomegaType matches the type annotations Gomega's format puts before a

@@ -67,41 +67,30 @@ func describeBy(by emulator.Actor) string {
 
 // endingConst is the Go name of an ending's constant, for advice.
 func endingConst(e emulator.Ending) string {
-	switch e {
-	case emulator.EndStopStream:
-		return "EndStopStream"
-	case emulator.EndHangup:
-		return "EndHangup"
-	case emulator.EndConnectRefused:
-		return "EndConnectRefused"
-	case emulator.EndHandshakeTimeout:
-		return "EndHandshakeTimeout"
-	case emulator.EndHandshakeStatus:
-		return "EndHandshakeStatus"
-	case emulator.EndConnectFailed:
-		return "EndConnectFailed"
-	case emulator.EndAppAbnormalClose:
-		return "EndAppAbnormalClose"
-	case emulator.EndAppClose:
-		return "EndAppClose"
-	case emulator.EndAppCloseCode:
-		return "EndAppCloseCode"
-	case emulator.EndCloseHandshakeTimeout:
-		return "EndCloseHandshakeTimeout"
-	case emulator.EndWriteTimeout:
-		return "EndWriteTimeout"
-	case emulator.EndReset:
-		return "EndReset"
-	case emulator.EndDrop:
-		return "EndDrop"
-	case emulator.EndInternalError:
-		return "EndInternalError"
-	case emulator.EndDuplicate:
-		return "EndDuplicate"
-	case emulator.EndTrackLimit:
-		return "EndTrackLimit"
+	if name, ok := endingConsts[e]; ok {
+		return name
 	}
 	return fmt.Sprintf("Ending(%q)", string(e))
+}
+
+// endingConsts are the Go names of the endings of the termination table.
+var endingConsts = map[emulator.Ending]string{
+	emulator.EndStopStream:            "EndStopStream",
+	emulator.EndHangup:                "EndHangup",
+	emulator.EndConnectRefused:        "EndConnectRefused",
+	emulator.EndHandshakeTimeout:      "EndHandshakeTimeout",
+	emulator.EndHandshakeStatus:       "EndHandshakeStatus",
+	emulator.EndConnectFailed:         "EndConnectFailed",
+	emulator.EndAppAbnormalClose:      "EndAppAbnormalClose",
+	emulator.EndAppClose:              "EndAppClose",
+	emulator.EndAppCloseCode:          "EndAppCloseCode",
+	emulator.EndCloseHandshakeTimeout: "EndCloseHandshakeTimeout",
+	emulator.EndWriteTimeout:          "EndWriteTimeout",
+	emulator.EndReset:                 "EndReset",
+	emulator.EndDrop:                  "EndDrop",
+	emulator.EndInternalError:         "EndInternalError",
+	emulator.EndDuplicate:             "EndDuplicate",
+	emulator.EndTrackLimit:            "EndTrackLimit",
 }
 
 // faultError is the app-fault rule: a stream that ended by a fault of the

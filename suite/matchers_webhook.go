@@ -34,69 +34,93 @@ func HaveWebhook(eventType string, matchers ...types.GomegaMatcher) types.Gomega
 	if len(descs) > 0 {
 		want += " " + strings.Join(descs, " and ")
 	}
-	return newMatcher(&check{name: "HaveWebhook", want: want, accepts: takesDeliveries, webhooks: true,
-		test: func(s *subject) (verdict, error) {
-			var cands []*emulator.Delivery
-			for _, d := range s.deliveries {
-				if d.Event != nil && (eventType == "" || d.Event.EventType == eventType) {
-					cands = append(cands, d)
-				}
-			}
-			if len(cands) == 0 && len(matchers) > 0 {
-				// "it had no X webhook answered 500" would hold only
-				// because no X webhook was sent.
-				return verdict{}, noneToJudge(s, hook, descs)
-			}
-			if len(cands) == 0 {
-				v := verdict{found: fmt.Sprintf("there was no %s among %s", hook, deliveryTypes(s.deliveries))}
-				if eventType == protocol.EventDisconnect && s.result != nil {
-					v.extra = "(disconnect is a call webhook, not a stream's: match Emulator.Deliveries() to find it)"
-				}
-				return v, nil
-			}
-			var report []string
-			var errs []error
-			for _, d := range cands {
-				var fails []string
-				for _, m := range matchers {
-					ok, err := m.Match(d)
-					switch {
-					case err != nil:
-						errs = append(errs, fmt.Errorf("on the %s webhook: %w", deliveryName(d), err))
-						fails = append(fails, "error: "+err.Error())
-					case !ok:
-						fails = append(fails, nestedFailure(m, d))
-					}
-				}
-				if len(fails) == 0 {
-					return verdict{ok: true, found: "there was one: " + deliveryLine(d)}, nil
-				}
-				report = append(report, deliveryLine(d)+"\n"+indent(strings.Join(fails, "\n"), "  "))
-			}
-			if len(errs) > 0 {
-				return verdict{}, fmt.Errorf("HaveWebhook: %w", errors.Join(errs...))
-			}
-			found := fmt.Sprintf("none of the %s satisfied them", plural(len(cands), hook, hook+"s"))
-			if len(cands) == 1 {
-				found = fmt.Sprintf("the only %s did not satisfy them", hook)
-			}
-			return verdict{
-				found: found,
-				extra: "what the matchers said:\n" + indent(strings.Join(report, "\n"), "  "),
-			}, nil
-		}})
+	search := webhookSearch{eventType: eventType, hook: hook, matchers: matchers, descs: descs}
+	return newMatcher(&check{name: "HaveWebhook", want: want, accepts: takesDeliveries, webhooks: true, test: search.test})
+}
+
+// webhookSearch is what HaveWebhook looks for.
+type webhookSearch struct {
+	eventType string
+	hook      string // the webhooks looked for: "mediaStreamStopped webhook"
+	matchers  []types.GomegaMatcher
+	descs     []string // what each matcher wants, in words
+}
+
+func (w webhookSearch) test(s *subject) (verdict, error) {
+	var cands []*emulator.Delivery
+	for _, d := range s.deliveries {
+		if d.Event != nil && (w.eventType == "" || d.Event.EventType == w.eventType) {
+			cands = append(cands, d)
+		}
+	}
+	if len(cands) == 0 {
+		return w.none(s)
+	}
+	var report []string
+	var errs []error
+	for _, d := range cands {
+		fails, err := w.judge(d)
+		if len(fails) == 0 {
+			return verdict{ok: true, found: "there was one: " + deliveryLine(d)}, nil
+		}
+		errs = append(errs, err...)
+		report = append(report, deliveryLine(d)+"\n"+indent(strings.Join(fails, "\n"), "  "))
+	}
+	if len(errs) > 0 {
+		return verdict{}, fmt.Errorf("HaveWebhook: %w", errors.Join(errs...))
+	}
+	found := fmt.Sprintf("none of the %s satisfied them", plural(len(cands), w.hook, w.hook+"s"))
+	if len(cands) == 1 {
+		found = fmt.Sprintf("the only %s did not satisfy them", w.hook)
+	}
+	return verdict{found: found, extra: "what the matchers said:\n" + indent(strings.Join(report, "\n"), "  ")}, nil
+}
+
+// none is the verdict when no webhook of the event type was delivered.
+func (w webhookSearch) none(s *subject) (verdict, error) {
+	if len(w.matchers) > 0 {
+		// "it had no X webhook answered 500" would hold only because no X
+		// webhook was sent.
+		return verdict{}, w.noneToJudge(s)
+	}
+	return verdict{found: fmt.Sprintf("there was no %s among %s", w.hook, deliveryTypes(s.deliveries)), extra: w.disconnectHint(s)}, nil
+}
+
+// judge runs every matcher on d: what those that failed said, and the
+// errors of those that could not match.
+func (w webhookSearch) judge(d *emulator.Delivery) (fails []string, errs []error) {
+	for _, m := range w.matchers {
+		ok, err := m.Match(d)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("on the %s webhook: %w", deliveryName(d), err))
+			fails = append(fails, "error: "+err.Error())
+		case !ok:
+			fails = append(fails, nestedFailure(m, d))
+		}
+	}
+	return fails, errs
 }
 
 // noneToJudge is the error of HaveWebhook with matchers when no webhook of
 // the event type was delivered.
-func noneToJudge(s *subject, hook string, descs []string) error {
+func (w webhookSearch) noneToJudge(s *subject) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no %s was delivered, so none was %s: %s had %s", hook, strings.Join(descs, " and "), s.label, deliveryTypes(s.deliveries))
-	if strings.HasPrefix(hook, protocol.EventDisconnect+" ") && s.result != nil {
-		b.WriteString("\n(disconnect is a call webhook, not a stream's: match Emulator.Deliveries() to find it)")
+	fmt.Fprintf(&b, "no %s was delivered, so none was %s: %s had %s", w.hook, strings.Join(w.descs, " and "), s.label, deliveryTypes(s.deliveries))
+	if hint := w.disconnectHint(s); hint != "" {
+		b.WriteString("\n" + hint)
 	}
 	s.describe(&b, true)
 	return errors.New(b.String())
+}
+
+// disconnectHint says where the disconnect webhook is, when a stream's
+// deliveries were searched for it.
+func (w webhookSearch) disconnectHint(s *subject) string {
+	if w.eventType == protocol.EventDisconnect && s.result != nil {
+		return "(disconnect is a call webhook, not a stream's: match Emulator.Deliveries() to find it)"
+	}
+	return ""
 }
 
 // deliveryTypes lists the event types delivered, for "there was none".

@@ -1,7 +1,7 @@
 // Package specs helps users' own Ginkgo suites drive the emulator: an
-// emulator per spec with its cleanup registered, logs to GinkgoWriter, the
-// journal attached to a failed spec's report, and the conformance suite as a
-// container to drop into any suite in one line.
+// emulator per spec with its cleanup registered, the journal attached to a
+// failed spec's report, and the conformance suite as a container to drop
+// into any suite in one line.
 //
 //	var _ = Describe("my transcriber", func() {
 //		It("transcribes a call", func(ctx SpecContext) {
@@ -23,8 +23,6 @@ package specs
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -51,24 +49,17 @@ func UseDefaults() {
 	SetDefaultConsistentlyPollingInterval(PollingInterval)
 }
 
-// Emulator starts an emulator for the current spec. Its debug log goes to
-// GinkgoWriter; DeferCleanup closes it; when the spec fails, the journal is
-// written to GinkgoWriter and attached to the report.
+// Emulator starts an emulator for the current spec; DeferCleanup closes
+// it. A failed spec gets the whole journal once, as the "bwemu journal"
+// report entry. Nothing goes to GinkgoWriter (set opts.Logger for a debug
+// log): Ginkgo prints it with a failure, which would show every event
+// again.
 func Emulator(opts *emulator.Options) *emulator.Emulator {
 	GinkgoHelper()
-	var o emulator.Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(GinkgoWriter, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	e := emulator.New(&o)
+	e := emulator.New(opts)
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() {
-			excerpt := suite.JournalExcerpt(e.Journal().Entries(), "", 0)
-			fmt.Fprintf(GinkgoWriter, "bwemu journal:\n%s", excerpt)
-			AddReportEntry("bwemu journal", excerpt, ReportEntryVisibilityFailureOrVerbose)
+			AddReportEntry("bwemu journal", suite.JournalExcerpt(e.Journal().Entries(), "", 0), ReportEntryVisibilityFailureOrVerbose)
 		}
 		e.Close()
 	})
