@@ -35,7 +35,7 @@ func startAPI(ctx context.Context, f *File, t Target, pc emulator.Pace) (*apiSer
 		return nil, err
 	}
 	engine := newEngine(e, pc, conf)
-	api, err := voiceapi.NewServer(&voiceapi.Options{Engine: engine, Username: t.APIUsername, Password: t.APIPassword,
+	api, err := voiceapi.New(&voiceapi.Options{Engine: engine, Username: t.APIUsername, Password: t.APIPassword,
 		ClientID: t.APIClientID, ClientSecret: t.APIClientSecret})
 	if err != nil {
 		e.Close()

@@ -189,7 +189,7 @@ func runRun(ctx context.Context, c *runConfig, stdout, stderr io.Writer) int {
 	defer closeAll(junitFile, jsonFile)
 
 	o := c.opts
-	prog := newProgress(stderr, selected(files, o)*o.Repeat)
+	prog := newProgress(stderr, o.Count(files)*o.Repeat)
 	o.OnStart, o.OnResult = prog.started, prog.finished
 	started := time.Now()
 	results, err := scenarios.Run(ctx, files, o)
@@ -230,7 +230,7 @@ func (c *runConfig) prepare(stderr io.Writer) ([]*scenarios.File, int, bool) {
 	if !ok {
 		return nil, exitUsage, false
 	}
-	if selected(files, c.opts) == 0 {
+	if c.opts.Count(files) == 0 {
 		return nil, usageError(stderr, runSynopsis, "%s", nothingSelected(c.focus, c.skip)), false
 	}
 	if !checkFiles(files, c.opts, stderr) {
@@ -240,19 +240,6 @@ func (c *runConfig) prepare(stderr io.Writer) ([]*scenarios.File, int, bool) {
 		return nil, usageError(stderr, runSynopsis, "%v", err), false
 	}
 	return files, 0, true
-}
-
-// selected counts the scenarios o selects.
-func selected(files []*scenarios.File, o scenarios.RunOptions) int {
-	n := 0
-	for _, f := range files {
-		for _, sc := range f.Scenarios {
-			if o.Selected(sc) {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // nothingSelected says why --focus and --skip leave nothing to run.

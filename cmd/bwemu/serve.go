@@ -89,7 +89,7 @@ func runServe(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) int
 	em := emulator.New(&emulator.Options{AccountID: c.api.AccountID, TLSConfig: c.tlsConfig})
 	o := c.api
 	o.Engine = &bxml.Engine{Emulator: em, Pace: c.pace}
-	api, err := voiceapi.NewServer(&o)
+	api, err := voiceapi.New(&o)
 	if err != nil {
 		_ = ln.Close()
 		_ = em.Close()

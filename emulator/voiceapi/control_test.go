@@ -14,22 +14,22 @@ import (
 	"github.com/bwemu/bwemu/emulator/voiceapi"
 )
 
-var _ = Describe("NewServer", func() {
+var _ = Describe("New", func() {
 	It("refuses options that cannot work, with an error", func() {
 		em := emulator.New(&emulator.Options{AccountID: "5550001"})
 		DeferCleanup(em.Close)
 		for _, o := range []*voiceapi.Options{nil, {}, {Engine: &bxml.Engine{}}} {
-			_, err := voiceapi.NewServer(o)
+			_, err := voiceapi.New(o)
 			Expect(err).To(MatchError("voiceapi: Options.Engine and its Emulator are required"))
 		}
-		_, err := voiceapi.NewServer(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em}, AccountID: "5550002"})
+		_, err := voiceapi.New(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em}, AccountID: "5550002"})
 		Expect(err).To(MatchError(`voiceapi: Options.AccountID "5550002" is not the emulator's account "5550001", which its calls carry`))
 	})
 
 	It("serves the emulator's account by default", func() {
 		em := emulator.New(&emulator.Options{AccountID: "5550001"})
 		DeferCleanup(em.Close)
-		api, err := voiceapi.NewServer(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em}})
+		api, err := voiceapi.New(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em}})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(api.Close)
 		Expect(api.AccountID()).To(Equal("5550001"))
@@ -45,7 +45,7 @@ var _ = Describe("the Voice API's routes and the control API", func() {
 	BeforeEach(func() {
 		em = emulator.New(&emulator.Options{AccountID: "5550001"})
 		DeferCleanup(em.Close)
-		api, err := voiceapi.NewServer(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em, Pace: emulator.Fast}})
+		api, err := voiceapi.New(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em, Pace: emulator.Fast}})
 		Expect(err).NotTo(HaveOccurred())
 		// Not a ServeMux: it would redirect unclean paths before the API
 		// saw them.

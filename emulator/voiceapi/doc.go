@@ -8,7 +8,7 @@
 //
 // # Serving
 //
-// NewServer makes a Server on a bxml.Engine; a Server is an http.Handler.
+// New makes a Server on a bxml.Engine; a Server is an http.Handler.
 // Serve it on loopback (bwemu serve does, with Server.Control, the control
 // API that plays the caller and the network, beside it under /control/),
 // or in process: RegisterResponders routes Bandwidth's real URLs on an

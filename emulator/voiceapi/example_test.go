@@ -19,7 +19,10 @@ import (
 func ExampleRegisterResponders() {
 	em := emulator.New(nil)
 	defer em.Close()
-	api := voiceapi.New(voiceapi.Options{Engine: &bxml.Engine{Emulator: em}, ClientID: "my-client", ClientSecret: "s3cret"})
+	api, err := voiceapi.New(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em}, ClientID: "my-client", ClientSecret: "s3cret"})
+	if err != nil {
+		panic(err)
+	}
 	defer api.Close() // first: live calls end with their webhooks
 
 	client := &http.Client{}

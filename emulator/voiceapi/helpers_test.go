@@ -83,7 +83,8 @@ func newHarness(edit ...func(*voiceapi.Options)) *harness {
 	for _, e := range edit {
 		e(&o)
 	}
-	h.api = voiceapi.New(o)
+	h.api, err = voiceapi.New(&o)
+	Expect(err).NotTo(HaveOccurred())
 	srv := httptest.NewServer(h.api)
 	DeferCleanup(srv.Close)
 	DeferCleanup(h.api.Close) // runs first: the calls end while the API and the app are up

@@ -36,7 +36,7 @@ type Options struct {
 	// ClientID and ClientSecret are the OAuth client that gets tokens.
 	ClientID, ClientSecret string
 	// Engine runs the calls' BXML; its Emulator sends their webhooks and
-	// holds the journal. NewServer wraps Engine.HTTPClient (see NewServer).
+	// holds the journal. New wraps Engine.HTTPClient (see New).
 	Engine *bxml.Engine
 	// TokenTTL is the lifetime of access tokens (default DefaultTokenTTL).
 	TokenTTL time.Duration
@@ -44,7 +44,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Server is the mock Voice API, an http.Handler. Create it with NewServer
+// Server is the mock Voice API, an http.Handler. Create it with New
 // and end it with Close.
 type Server struct {
 	opts    Options
@@ -71,18 +71,18 @@ type Server struct {
 	background sync.WaitGroup
 }
 
-// NewServer returns a Voice API server for o, or an error when o cannot
+// New returns a Voice API server for o, or an error when o cannot
 // work: o (nil included) must name an Engine with its Emulator, and an
 // AccountID, if set, must be the emulator's.
 //
-// NewServer replaces o.Engine.HTTPClient with a client that wraps it (or,
+// New replaces o.Engine.HTTPClient with a client that wraps it (or,
 // when nil, a client like the engine's own, keeping no idle connections
 // and trusting the emulator's TLSConfig): the wrapper holds a call's
 // answer webhook until the app has its create-call response, as on
 // Bandwidth, where the call is queued, dialled and answered first.
 // Requests of runs started outside this server pass straight through.
-// Call NewServer before the engine's first Start.
-func NewServer(o *Options) (*Server, error) {
+// Call New before the engine's first Start.
+func New(o *Options) (*Server, error) {
 	if o == nil || o.Engine == nil || o.Engine.Emulator == nil {
 		return nil, errors.New("voiceapi: Options.Engine and its Emulator are required")
 	}
@@ -107,18 +107,6 @@ func NewServer(o *Options) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	o.Engine.HTTPClient = gatedClient(o.Engine.HTTPClient, em.Options().TLSConfig)
 	return s, nil
-}
-
-// New is NewServer for callers that pass Options by value; it panics
-// where NewServer returns an error.
-//
-// Deprecated: use NewServer, which reports bad options as an error.
-func New(o Options) *Server {
-	s, err := NewServer(&o)
-	if err != nil {
-		panic(err)
-	}
-	return s
 }
 
 // AccountID is the account the server serves.
