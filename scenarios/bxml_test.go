@@ -90,7 +90,9 @@ var _ = Describe("scenarios with bxml: and target.api", func() {
 		Expect(pause.Streams).To(HaveLen(1))
 		Expect(pause.Streams[0].Name).To(Equal("agent"))
 		Expect(pause.Streams[0].Result.FramesByTrack).To(HaveKeyWithValue("inbound", 10))
-		Expect(webhooks(pause)).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped(closed)", "disconnect(hangup)"}))
+		Expect(webhooks(pause)).To(Equal([]string{"initiate", "mediaStreamStarted", "mediaStreamStopped(closed)", "disconnect(hangup)"}),
+			"every exchange, the BXML fetch first")
+		Expect(pause.Webhooks[0].BXML).To(BeTrue())
 		for _, e := range pause.Journal {
 			Expect(e.CallID).To(Or(BeEmpty(), Equal(pause.Webhooks[0].Event.CallID)), "the shared emulator's journal is cut to the call")
 		}
@@ -101,8 +103,8 @@ var _ = Describe("scenarios with bxml: and target.api", func() {
 		Expect(last.Streams).To(HaveLen(1))
 		Expect(last.Streams[0].Result.MediaDuration).To(BeNumerically("<", 500*time.Millisecond))
 
-		Expect(webhooks(named(results, "invalid BXML ends the call"))).To(Equal([]string{"disconnect(invalid-bxml)"}))
-		Expect(webhooks(named(results, "the app hangs up through the Voice API"))).To(Equal([]string{"disconnect(hangup)"}))
+		Expect(webhooks(named(results, "invalid BXML ends the call"))).To(Equal([]string{"initiate", "disconnect(invalid-bxml)"}))
+		Expect(webhooks(named(results, "the app hangs up through the Voice API"))).To(Equal([]string{"initiate", "disconnect(hangup)"}))
 
 		f := failure(named(results, "expects a BXML replacement the app never makes"), "expect.api")
 		Expect(f.Message).To(ContainSubstring("updateCall"))

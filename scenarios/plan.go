@@ -183,7 +183,7 @@ func runScenario(ctx context.Context, j *job, opts RunOptions) {
 	for _, sr := range p.order {
 		r.Streams = append(r.Streams, *sr)
 	}
-	r.Webhooks = p.deliveries()
+	r.Webhooks = p.exchanges()
 	p.judge(r, interrupted, runErr, failures)
 	r.Journal = p.entries()
 	if opts.JournalDir != "" {

@@ -101,7 +101,8 @@ type Result struct {
 	Failures    []Failure     `json:"failures,omitempty"`
 	Error       string        `json:"error,omitempty"`
 	Streams     []StreamRun   `json:"streams,omitempty"`
-	// Webhooks are every webhook exchange of the scenario, in order.
+	// Webhooks are every webhook exchange of the scenario, in order: the
+	// deliveries and the BXML fetches (Delivery.BXML).
 	Webhooks    []*emulator.Delivery `json:"webhooks,omitempty"`
 	Journal     []emulator.Entry     `json:"-"`
 	JournalFile string               `json:"journal,omitempty"`

@@ -222,8 +222,14 @@ func (p *play) waitForEnd(d time.Duration) error {
 
 // deliveries are the webhooks of the scenario: on a shared emulator, its
 // call's only.
-func (p *play) deliveries() []*emulator.Delivery {
-	all := p.e.Deliveries()
+func (p *play) deliveries() []*emulator.Delivery { return p.ofCall(p.e.Deliveries()) }
+
+// exchanges are the scenario's webhook deliveries and BXML fetches, for
+// reports.
+func (p *play) exchanges() []*emulator.Delivery { return p.ofCall(p.e.Exchanges()) }
+
+// ofCall keeps, on a shared emulator, the scenario's call's own.
+func (p *play) ofCall(all []*emulator.Delivery) []*emulator.Delivery {
 	if !p.shared || p.call == nil {
 		return all
 	}

@@ -293,7 +293,7 @@ scenarios:
 `
 			results := runInline(ctx, src, scenarios.RunOptions{})
 			r := named(results, "nothing delivered")
-			Expect(r.Webhooks).To(BeEmpty())
+			Expect(webhooks(r)).To(Equal([]string{"initiate"}), "the BXML fetch only: no webhook to judge")
 			Expect(expectations(r)).To(Equal([]string{"expect.webhooks.status"}))
 			Expect(failure(r, "expect.webhooks.status").Message).To(HavePrefix("no webhook was delivered, so none was answered with 204"))
 			Expect(named(results, "nothing delivered, nothing asked")).To(passed(), "nothing could be sent, and nothing was asked")
@@ -399,7 +399,7 @@ scenarios:
 `
 			r := runOne(ctx, src, scenarios.RunOptions{})
 			Expect(r).To(passed())
-			Expect(webhooks(r)).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped(closed)"}))
+			Expect(webhooks(r)).To(Equal([]string{"initiate", "mediaStreamStarted", "mediaStreamStopped(closed)"}))
 		}, timeout)
 	})
 
