@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -53,15 +52,6 @@ func trustCA(path string) (*tls.Config, error) {
 		return nil, usagef("--ca: %v", err)
 	}
 	return c, nil
-}
-
-// loadCA is the pool trustCA trusts, for conform until it calls trustCA.
-func loadCA(path string) (*x509.CertPool, error) {
-	c, err := weburl.LoadCA(path)
-	if err != nil {
-		return nil, err
-	}
-	return c.RootCAs, nil
 }
 
 // journalDir is --journal DIR: it creates the directory before anything

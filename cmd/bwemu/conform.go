@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/internal/junit"
 	"github.com/bwemu/bwemu/suite/conformance"
 )
@@ -24,154 +23,151 @@ const conformSynopsis = "bwemu conform --ws URL --events URL [--disconnect URL] 
 // conformFlagOf names the conform flag of a conformance.Target field.
 var conformFlagOf = map[string]string{"WebSocket": "--ws", "Events": "--events", "Disconnect": "--disconnect"}
 
-// conformCommand runs the consumer conformance suite against an app; its
-// flags and exit codes are a public interface.
-func conformCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("conform", conformSynopsis, stderr)
-	var t conformance.Target
-	fs.StringVar(&t.WebSocket, "ws", "", "the app's WebSocket URL (ws:// or wss://); required")
-	fs.StringVar(&t.Events, "events", "", "the app's stream-event webhook URL, its streamEventUrl (http:// or https://); required")
-	fs.StringVar(&t.Disconnect, "disconnect", "", "the app's disconnect webhook URL, the call's disconnectUrl; without it no disconnect is sent and 5.8 is INFO")
-	eventMethod := newChoice("POST", "POST", "GET")
-	fs.Var(eventMethod, "event-method", "the streamEventMethod the app's StartStream sets: POST or GET (GET runs 5.11)")
-	disconnectMethod := newChoice("POST", "POST", "GET")
-	fs.Var(disconnectMethod, "disconnect-method", "the call's disconnectMethod: POST or GET (GET runs 5.11 on disconnect; needs --disconnect)")
-	fs.StringVar(&t.WSUser, "ws-user", "", "destination credentials the app requires: user")
-	fs.StringVar(&t.WSPassword, "ws-password", "", "destination credentials the app requires: password")
-	fs.StringVar(&t.EventUser, "event-user", "", "webhook Basic credentials the app requires: user")
-	fs.StringVar(&t.EventPassword, "event-password", "", "webhook Basic credentials the app requires: password")
-	fs.BoolVar(&t.Bidirectional, "bidirectional", false, "the app plays audio back: run the 6.x cases")
-	only := fs.String("only", "", "run only cases whose number or title matches this regular expression (e.g. '^5\\.')")
-	skip := fs.String("skip", "", "leave out cases whose number or title matches this regular expression (e.g. '^3\\.1$|^7\\.')")
-	repeat := fs.Int("repeat", 1, "run the suite N times; any failing repetition fails the run")
-	var o conformance.Options
-	fs.BoolVar(&o.Lenient, "lenient", false, "count non-strict verdicts (e.g. 200 instead of 204) as passing")
-	fs.IntVar(&o.Parallel, "parallel", 4, "cases run at once")
-	junitPath := fs.String("junit", "", "write a JUnit XML report to FILE")
-	jsonOut := fs.String("json", "", "write a JSON report to FILE")
-	caFile := fs.String("ca", "", "PEM file of a CA to trust for wss:// and https://")
+// conformFlags are conform's flags.
+type conformFlags struct {
+	app                           app
+	eventMethod, disconnectMethod *choiceFlag
+	bidirectional, lenient        bool
+	only, skip                    string
+	repeat, parallel              int
+	junit, json, ca               string
+	timeouts                      emulator.Timeouts
+	// fs tells a flag given from one left at its default.
+	fs *flag.FlagSet
+}
+
+func (f *conformFlags) register(fs *flag.FlagSet) {
+	f.fs = fs
+	fs.StringVar(&f.app.ws, "ws", "", "the app's WebSocket URL (ws:// or wss://); required")
+	fs.StringVar(&f.app.events, "events", "", "the app's stream-event webhook URL, its streamEventUrl (http:// or https://); required")
+	fs.StringVar(&f.app.disconnect, "disconnect", "", "the app's disconnect webhook URL, the call's disconnectUrl; without it no disconnect is sent and 5.8 is INFO")
+	f.eventMethod = newChoice("POST", "POST", "GET")
+	fs.Var(f.eventMethod, "event-method", "the streamEventMethod the app's StartStream sets: POST or GET (GET runs 5.11)")
+	f.disconnectMethod = newChoice("POST", "POST", "GET")
+	fs.Var(f.disconnectMethod, "disconnect-method", "the call's disconnectMethod: POST or GET (GET runs 5.11 on disconnect; needs --disconnect)")
+	fs.StringVar(&f.app.wsUser, "ws-user", "", "destination credentials the app requires: user")
+	fs.StringVar(&f.app.wsPassword, "ws-password", "", "destination credentials the app requires: password")
+	fs.StringVar(&f.app.eventUser, "event-user", "", "webhook Basic credentials the app requires: user")
+	fs.StringVar(&f.app.eventPassword, "event-password", "", "webhook Basic credentials the app requires: password")
+	fs.BoolVar(&f.bidirectional, "bidirectional", false, "the app plays audio back: run the 6.x cases")
+	fs.StringVar(&f.only, "only", "", "run only cases whose number or title matches this regular expression (e.g. '^5\\.')")
+	fs.StringVar(&f.skip, "skip", "", "leave out cases whose number or title matches this regular expression (e.g. '^3\\.1$|^7\\.')")
+	fs.IntVar(&f.repeat, "repeat", 1, "run the suite N times; any failing repetition fails the run")
+	fs.BoolVar(&f.lenient, "lenient", false, "count non-strict verdicts (e.g. 200 instead of 204) as passing")
+	fs.IntVar(&f.parallel, "parallel", conformance.DefaultParallel, "cases run at once")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to FILE")
+	fs.StringVar(&f.json, "json", "", "write a JSON report to FILE")
+	fs.StringVar(&f.ca, "ca", "", "PEM file of a CA to trust for wss:// and https://")
 	def := conformance.DefaultTimeouts()
-	fs.DurationVar(&o.Timeouts.Handshake, "handshake-timeout", def.Handshake, "bound on connect and WebSocket upgrade")
-	fs.DurationVar(&o.Timeouts.Write, "write-timeout", def.Write, "bound on one frame write (an app that stops reading)")
-	fs.DurationVar(&o.Timeouts.CloseHandshake, "close-timeout", def.CloseHandshake, "how long to wait for the app's close frame")
-	fs.DurationVar(&o.Timeouts.Callback, "callback-timeout", def.Callback, fmt.Sprintf("the app's callbackTimeout (1s–25s on Bandwidth); each webhook gets the smaller of it and %s, the prompt bound", conformance.WebhookLatencyLimit))
-	fs.DurationVar(&o.Timeouts.DeadPeer, "dead-peer-timeout", def.DeadPeer, "after a silent drop (4.4), how long until the stream is declared dead")
-	pos, code, ok := parseFlags(fs, conformSynopsis, args, stdout, stderr)
-	if !ok {
-		return code
+	fs.DurationVar(&f.timeouts.Handshake, "handshake-timeout", def.Handshake, "bound on connect and WebSocket upgrade")
+	fs.DurationVar(&f.timeouts.Write, "write-timeout", def.Write, "bound on one frame write (an app that stops reading)")
+	fs.DurationVar(&f.timeouts.CloseHandshake, "close-timeout", def.CloseHandshake, "how long to wait for the app's close frame")
+	fs.DurationVar(&f.timeouts.Callback, "callback-timeout", def.Callback, fmt.Sprintf("the app's callbackTimeout (1s–25s on Bandwidth); each webhook gets the smaller of it and %s, the prompt bound", conformance.WebhookLatencyLimit))
+	fs.DurationVar(&f.timeouts.DeadPeer, "dead-peer-timeout", def.DeadPeer, "after a silent drop (4.4), how long until the stream is declared dead")
+}
+
+// conformConfig is what conform is asked.
+type conformConfig struct {
+	target      conformance.Target
+	opts        conformance.Options
+	repeat      int
+	junit, json string // the report files, "" for none
+}
+
+// config checks the flags, in the order a user fixes them.
+func (f *conformFlags) config(pos []string) (*conformConfig, error) {
+	if err := noArguments(pos); err != nil {
+		return nil, err
 	}
-	t.EventMethod, t.DisconnectMethod = eventMethod.value, disconnectMethod.value
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := f.checkValues(); err != nil {
+		return nil, err
+	}
+	if err := f.app.check("--ws"); err != nil {
+		return nil, err
+	}
+	o, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig, err := trustCA(f.ca)
+	if err != nil {
+		return nil, err
+	}
+	a := f.app
+	t := conformance.Target{WebSocket: a.ws, Events: a.events, EventMethod: f.eventMethod.value,
+		Disconnect: a.disconnect, DisconnectMethod: f.disconnectMethod.value, WSUser: a.wsUser, WSPassword: a.wsPassword,
+		EventUser: a.eventUser, EventPassword: a.eventPassword, Bidirectional: f.bidirectional, TLSConfig: tlsConfig}
+	return &conformConfig{target: t, opts: o, repeat: f.repeat, junit: f.junit, json: f.json}, nil
+}
+
+// checkValues refuses a missing URL, a count below one, a disconnect
+// method without a disconnect URL and a timeout that is not positive.
+func (f *conformFlags) checkValues() error {
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
 	switch {
-	case len(pos) > 0:
-		return usageError(stderr, conformSynopsis, "unexpected argument %q", pos[0])
-	case t.WebSocket == "" || t.Events == "":
-		return usageError(stderr, conformSynopsis, "--ws and --events are required")
-	case o.Parallel < 1:
-		return usageError(stderr, conformSynopsis, "--parallel must be at least 1")
-	case *repeat < 1:
-		return usageError(stderr, conformSynopsis, "--repeat must be at least 1")
-	case set["disconnect-method"] && t.Disconnect == "":
-		return usageError(stderr, conformSynopsis, "--disconnect-method needs --disconnect (the URL the disconnect webhook goes to)")
+	case f.app.ws == "" || f.app.events == "":
+		return usagef("--ws and --events are required")
+	case f.parallel < 1:
+		return usagef("--parallel must be at least 1")
+	case f.repeat < 1:
+		return usagef("--repeat must be at least 1")
+	case given["disconnect-method"] && f.app.disconnect == "":
+		return usagef("--disconnect-method needs --disconnect (the URL the disconnect webhook goes to)")
 	}
-	for _, f := range []struct {
-		name string
-		d    time.Duration
-	}{{"handshake-timeout", o.Timeouts.Handshake}, {"write-timeout", o.Timeouts.Write}, {"close-timeout", o.Timeouts.CloseHandshake},
-		{"callback-timeout", o.Timeouts.Callback}, {"dead-peer-timeout", o.Timeouts.DeadPeer}} {
-		if f.d <= 0 {
-			return usageError(stderr, conformSynopsis, "--%s must be positive, got %s", f.name, f.d)
-		}
-	}
-	if err := checkURL(t.WebSocket, "ws", "wss"); err != nil {
-		return usageError(stderr, conformSynopsis, "--ws: %v", err)
-	}
-	if err := checkURL(t.Events, "http", "https"); err != nil {
-		return usageError(stderr, conformSynopsis, "--events: %v", err)
-	}
-	if t.Disconnect != "" {
-		if err := checkURL(t.Disconnect, "http", "https"); err != nil {
-			return usageError(stderr, conformSynopsis, "--disconnect: %v", err)
-		}
-	}
-	for _, p := range []struct {
+	t := f.timeouts
+	for _, d := range []struct {
 		flag string
-		src  string
-		dst  **regexp.Regexp
-	}{{"--only", *only, &o.Only}, {"--skip", *skip, &o.Skip}} {
-		if p.src == "" {
-			continue
+		d    time.Duration
+	}{{"handshake-timeout", t.Handshake}, {"write-timeout", t.Write}, {"close-timeout", t.CloseHandshake},
+		{"callback-timeout", t.Callback}, {"dead-peer-timeout", t.DeadPeer}} {
+		if d.d <= 0 {
+			return usagef("--%s must be positive, got %s", d.flag, d.d)
 		}
-		re, err := regexp.Compile(p.src)
-		if err != nil {
-			return usageError(stderr, conformSynopsis, "%s: %v", p.flag, err)
-		}
-		*p.dst = re
+	}
+	return nil
+}
+
+// options are the run's options: the selection (which must leave a case
+// to run), lenience, parallelism and timeouts.
+func (f *conformFlags) options() (conformance.Options, error) {
+	o := conformance.Options{Lenient: f.lenient, Parallel: f.parallel, Timeouts: f.timeouts}
+	var err error
+	if o.Only, err = pattern("--only", f.only); err != nil {
+		return o, err
+	}
+	if o.Skip, err = pattern("--skip", f.skip); err != nil {
+		return o, err
 	}
 	if len(conformance.Select(o.Only, nil)) == 0 {
-		return usageError(stderr, conformSynopsis, "--only: no case matches %q", *only)
+		return o, usagef("--only: no case matches %q", f.only)
 	}
 	if len(conformance.Select(o.Only, o.Skip)) == 0 {
-		return usageError(stderr, conformSynopsis, "--skip: %q leaves no case to run", *skip)
+		return o, usagef("--skip: %q leaves no case to run", f.skip)
 	}
-	if *caFile != "" {
-		pool, err := loadCA(*caFile)
-		if err != nil {
-			return usageError(stderr, conformSynopsis, "--ca: %v", err)
-		}
-		t.TLSConfig = &tls.Config{RootCAs: pool}
-	}
-	junitFile, jsonFile, code, ok := createReports(stderr, conformSynopsis, *junitPath, *jsonOut)
+	return o, nil
+}
+
+func parseConform(args []string) (*conformConfig, error) {
+	return parseCommand("conform", &conformFlags{}, args)
+}
+
+// runConform runs the suite (--repeat times) and reports like a test
+// runner: progress on stderr, the table and each finding on stdout, JUnit
+// and JSON files.
+func runConform(ctx context.Context, c *conformConfig, stdout, stderr io.Writer) int {
+	junitFile, jsonFile, code, ok := createReports(stderr, conformSynopsis, c.junit, c.json)
 	if !ok {
 		return code
 	}
 	defer closeAll(junitFile, jsonFile)
-
 	started := time.Now()
-	var reps []repetition
-	var unreachable *conformance.UnreachableError
-	for k := 1; k <= *repeat && (k == 1 || ctx.Err() == nil); k++ {
-		if *repeat > 1 {
-			fmt.Fprintf(stderr, "repetition %d of %d\n", k, *repeat)
-		}
-		var mu sync.Mutex
-		done := 0
-		o.OnResult = func(r conformance.Result) {
-			mu.Lock()
-			defer mu.Unlock()
-			done++
-			fmt.Fprintf(stderr, "[%d] %-10s %s %s\n", done, strings.ToUpper(string(r.Status)), r.ID, r.Title)
-		}
-		began := time.Now()
-		results, err := conformance.Run(ctx, t, o)
-		if errors.As(err, &unreachable) {
-			break
-		}
-		if err != nil {
-			return usageError(stderr, conformSynopsis, "%v", err)
-		}
-		reps = append(reps, repetition{N: k, Results: results, Took: time.Since(began),
-			Passed: conformance.Passed(results, o.Lenient) && !anyInterrupted(results)})
+	reps, unreachable, err := c.repetitions(ctx, stderr)
+	if err != nil {
+		return usageError(stderr, conformSynopsis, "%v", err)
 	}
 	took := time.Since(started)
-	interrupted := ctx.Err() != nil
-
-	rep := conformReport{Lenient: o.Lenient, Interrupted: interrupted}
-	switch {
-	case unreachable != nil:
-		rep.Unreachable = unreachableLine(unreachable)
-	case len(reps) == 1:
-		rep.Results = reps[0].Results
-	case len(reps) > 1:
-		rep.Results = worstOf(reps)
-		rep.Repetitions = reps
-	}
-	rep.Passed = unreachable == nil && !interrupted && len(reps) > 0
-	for _, r := range reps {
-		rep.Passed = rep.Passed && r.Passed
-	}
-
+	rep := newConformReport(reps, unreachable, c.opts.Lenient, ctx.Err() != nil)
 	if unreachable != nil {
 		fmt.Fprintf(stderr, "bwemu: %s\n", rep.Unreachable)
 	} else {
@@ -183,20 +179,56 @@ func conformCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	if jsonFile != nil {
-		enc := json.NewEncoder(jsonFile)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeConformanceJSON(jsonFile, rep); err != nil {
 			fmt.Fprintf(stderr, "bwemu: --json: %v\n", err)
 		}
 	}
 	switch {
-	case interrupted:
+	case rep.Interrupted:
 		fmt.Fprintln(stderr, "bwemu: interrupted")
 		return exitInterrupted
 	case !rep.Passed:
 		return exitFail
 	}
 	return exitPass
+}
+
+// repetitions runs the suite --repeat times, printing a line on stderr as
+// each case ends. It stops early at an interrupt, and at an app it cannot
+// reach, which it returns; the error is a bad target or bad options.
+func (c *conformConfig) repetitions(ctx context.Context, stderr io.Writer) ([]repetition, *conformance.UnreachableError, error) {
+	var reps []repetition
+	for k := 1; k <= c.repeat && (k == 1 || ctx.Err() == nil); k++ {
+		if c.repeat > 1 {
+			fmt.Fprintf(stderr, "repetition %d of %d\n", k, c.repeat)
+		}
+		o := c.opts
+		o.OnResult = conformProgress(stderr)
+		began := time.Now()
+		results, err := conformance.Run(ctx, c.target, o)
+		var unreachable *conformance.UnreachableError
+		if errors.As(err, &unreachable) {
+			return reps, unreachable, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		reps = append(reps, repetition{N: k, Results: results, Took: time.Since(began),
+			Passed: conformance.Passed(results, o.Lenient) && !anyInterrupted(results)})
+	}
+	return reps, nil, nil
+}
+
+// conformProgress prints a numbered line for each case as it ends.
+func conformProgress(w io.Writer) func(conformance.Result) {
+	var mu sync.Mutex
+	done := 0
+	return func(r conformance.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		fmt.Fprintf(w, "[%d] %-10s %s %s\n", done, strings.ToUpper(string(r.Status)), r.ID, r.Title)
+	}
 }
 
 // repetition is one run of the suite (--repeat).
@@ -222,6 +254,26 @@ type conformReport struct {
 	Repetitions []repetition `json:"repetitions,omitempty"`
 }
 
+// newConformReport is what the repetitions found: an app that could not
+// be reached, one run's results, or each case's worst over several runs.
+func newConformReport(reps []repetition, unreachable *conformance.UnreachableError, lenient, interrupted bool) conformReport {
+	rep := conformReport{Lenient: lenient, Interrupted: interrupted}
+	switch {
+	case unreachable != nil:
+		rep.Unreachable = unreachableLine(unreachable)
+	case len(reps) == 1:
+		rep.Results = reps[0].Results
+	case len(reps) > 1:
+		rep.Results = worstOf(reps)
+		rep.Repetitions = reps
+	}
+	rep.Passed = unreachable == nil && !interrupted && len(reps) > 0
+	for _, r := range reps {
+		rep.Passed = rep.Passed && r.Passed
+	}
+	return rep
+}
+
 // unreachableLine is the one line conform says about an app it cannot reach.
 func unreachableLine(e *conformance.UnreachableError) string {
 	s := fmt.Sprintf("%s (%s %s), so no case ran", e.Problem, conformFlagOf[e.Endpoint], e.URL)
@@ -240,23 +292,6 @@ func anyInterrupted(results []conformance.Result) bool {
 	return false
 }
 
-// statusRank orders verdicts from best to worst, for --repeat.
-func statusRank(s conformance.Status) int {
-	switch s {
-	case conformance.Pass:
-		return 0
-	case conformance.Info:
-		return 1
-	case conformance.Skip:
-		return 2
-	case conformance.NonStrict:
-		return 3
-	case conformance.Fail:
-		return 4
-	}
-	return -1
-}
-
 // worstOf is each case's worst result over the repetitions, in ID order,
 // its reason saying which repetition it came from and how many others
 // shared it.
@@ -273,7 +308,7 @@ func worstOf(reps []repetition) []conformance.Result {
 				index[r.ID] = len(out)
 				out = append(out, r)
 				which[r.ID], count[r.ID] = rep.N, 1
-			case statusRank(r.Status) > statusRank(out[i].Status):
+			case r.Status.WorseThan(out[i].Status):
 				out[i] = r
 				which[r.ID], count[r.ID] = rep.N, 1
 			case r.Status == out[i].Status:
@@ -292,6 +327,8 @@ func worstOf(reps []repetition) []conformance.Result {
 	return out
 }
 
+// printConformance prints the table of verdicts, the reason (and
+// journal) of each that is not a pass, and the verdict of the run.
 func printConformance(w io.Writer, rep conformReport, took time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nCASE\tVERDICT\tTIME\tCHECK")
@@ -302,33 +339,10 @@ func printConformance(w io.Writer, rep conformReport, took time.Duration) {
 	}
 	tw.Flush()
 	for _, r := range rep.Results {
-		if r.Status == conformance.Pass || r.Status == conformance.Skip || r.Reason == "" {
-			continue
-		}
-		fmt.Fprintf(w, "\n--- %s %s: %s\n", strings.ToUpper(string(r.Status)), r.ID, r.Title)
-		for _, line := range strings.Split(strings.TrimRight(r.Reason, "\n"), "\n") {
-			fmt.Fprintf(w, "    %s\n", line)
-		}
-		if r.Journal != "" && r.Status != conformance.Info {
-			fmt.Fprintln(w, "  journal:")
-			for _, line := range strings.Split(strings.TrimRight(r.Journal, "\n"), "\n") {
-				fmt.Fprintf(w, "    %s\n", line)
-			}
-		}
+		printFinding(w, r)
 	}
 	if len(rep.Repetitions) > 1 {
-		var failed []string
-		for _, r := range rep.Repetitions {
-			if !r.Passed {
-				failed = append(failed, strconv.Itoa(r.N))
-			}
-		}
-		switch len(failed) {
-		case 0:
-			fmt.Fprintf(w, "\n%d repetitions, all passed\n", len(rep.Repetitions))
-		default:
-			fmt.Fprintf(w, "\n%d repetitions, %d failed (repetition %s)\n", len(rep.Repetitions), len(failed), strings.Join(failed, ", "))
-		}
+		fmt.Fprintln(w, "\n"+repetitionsLine(rep.Repetitions))
 	}
 	verdict := "PASS"
 	switch {
@@ -343,6 +357,38 @@ func printConformance(w io.Writer, rep conformReport, took time.Duration) {
 		line += ": no verdict on the app"
 	}
 	fmt.Fprintln(w, line)
+}
+
+// printFinding prints the reason of a result that is neither a pass nor
+// a skip, and the journal of a failure (or non-strict).
+func printFinding(w io.Writer, r conformance.Result) {
+	if r.Status == conformance.Pass || r.Status == conformance.Skip || r.Reason == "" {
+		return
+	}
+	fmt.Fprintf(w, "\n--- %s %s: %s\n", strings.ToUpper(string(r.Status)), r.ID, r.Title)
+	for _, line := range strings.Split(strings.TrimRight(r.Reason, "\n"), "\n") {
+		fmt.Fprintf(w, "    %s\n", line)
+	}
+	if r.Journal != "" && r.Status != conformance.Info {
+		fmt.Fprintln(w, "  journal:")
+		for _, line := range strings.Split(strings.TrimRight(r.Journal, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+	}
+}
+
+// repetitionsLine says how many repetitions failed, and which.
+func repetitionsLine(reps []repetition) string {
+	var failed []string
+	for _, r := range reps {
+		if !r.Passed {
+			failed = append(failed, strconv.Itoa(r.N))
+		}
+	}
+	if len(failed) == 0 {
+		return fmt.Sprintf("%d repetitions, all passed", len(reps))
+	}
+	return fmt.Sprintf("%d repetitions, %d failed (repetition %s)", len(reps), len(failed), strings.Join(failed, ", "))
 }
 
 // writeConformanceJUnit writes one testcase per case (per repetition with
@@ -394,4 +440,11 @@ func writeConformanceJUnit(w io.Writer, rep conformReport, took time.Duration) e
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return first
+}
+
+// writeConformanceJSON writes the report as indented JSON.
+func writeConformanceJSON(w io.Writer, rep conformReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }

@@ -119,20 +119,6 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// newFlagSet is flagSet for commands that parse with parseFlags.
-func newFlagSet(name, _ string, _ io.Writer) *flag.FlagSet { return flagSet(name) }
-
-// parseFlags is parseArgs for commands that print their own usage
-// errors: on failure it prints as explain does and returns the exit code
-// with ok false.
-func parseFlags(fs *flag.FlagSet, synopsis string, args []string, stdout, stderr io.Writer) (pos []string, code int, ok bool) {
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return nil, explain(err, synopsis, stdout, stderr), false
-	}
-	return pos, 0, true
-}
-
 // noArguments refuses positional arguments.
 func noArguments(pos []string) error {
 	if len(pos) > 0 {

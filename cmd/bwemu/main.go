@@ -110,13 +110,12 @@ type cliCommand struct {
 }
 
 // commands are the CLI's commands. Each parses its arguments into a
-// config, then runs on it (see command), but conform, whose
-// conformCommand does both.
+// config, then runs on it (see command).
 var commands = []cliCommand{
 	{"stream", true, command(streamSynopsis, parseStream, runStream)},
 	{"run", true, command(runSynopsis, parseRun, runRun)},
 	{"validate", true, command(validateSynopsis, parseValidate, runValidate)},
-	{"conform", true, conformCommand},
+	{"conform", true, command(conformSynopsis, parseConform, runConform)},
 	{"consumer", false, command(consumerSynopsis, parseConsumer, runConsumer)},
 	{"serve", false, command(serveSynopsis, parseServe, runServe)},
 	{"version", false, command(versionSynopsis, parseVersion, runVersion)},

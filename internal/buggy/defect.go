@@ -109,7 +109,8 @@ const (
 
 	// RefuseAfterError treats a close 1011 from Bandwidth as fatal for the
 	// whole media backend and answers 503 to every later upgrade. Caught
-	// by the 4.x case "still accepts a new stream after 1011".
+	// by 4.5 (answers an internal-error close and still accepts a new
+	// stream).
 	RefuseAfterError Defect = "refuse-after-error"
 
 	// ListenerDiesOnBrokenHandshake reads each connection's handshake inside

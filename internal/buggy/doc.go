@@ -9,7 +9,9 @@
 // and check that it fails the right case with a reason that tells the
 // developer what their app did wrong.
 //
-// The consumer serves GET /media (the StartStream destination) and
-// POST|GET /events (streamEventUrl). [Server.Close] closes every hijacked
-// connection and returns once every goroutine it started has ended.
+// The consumer serves GET /media (the StartStream destination),
+// POST|GET /events (streamEventUrl) and POST|GET /disconnect (the call's
+// disconnectUrl, served as /events is). [Server.Close] closes every
+// hijacked connection and returns once every goroutine it started has
+// ended.
 package buggy

@@ -15,51 +15,13 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.webhooks++
 	s.mu.Unlock()
-	d := s.defect
-	if d != NoEventAuth && !basicOK(r, s.opts.EventUser, s.opts.EventPassword) {
-		unauthorized(w, "buggy-events")
+	ev, ok := s.readEvent(w, r)
+	if !ok || !s.holdAnswer(w, r, ev) {
 		return
-	}
-	if d == NoGET && r.Method == http.MethodGet {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	var body []byte
-	if r.Method == http.MethodPost {
-		var err error
-		if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20)); err != nil {
-			http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-	}
-	ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body)
-	if err != nil || ev.EventType == "" {
-		http.Error(w, "not a webhook", http.StatusBadRequest)
-		return
-	}
-	if d == SlowWebhooks && !s.wait(s.opts.WebhookDelay) {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	}
-	if d == HungWebhooks && !s.wait(LateWebhookDelay) {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	}
-	if d == StartedAfterStream && ev.EventType == protocol.EventMediaStreamStarted && ev.MediaStream != nil {
-		// The whole stream is processed here, before the answer.
-		select {
-		case <-s.endedChan(ev.MediaStream.ID):
-		case <-s.done:
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		case <-r.Context().Done():
-			return // the caller gave up; the handler still returns
-		}
 	}
 	dup := s.record(ev)
 	stopped := ev.EventType == protocol.EventMediaStreamStopped
-	switch {
+	switch d := s.defect; {
 	case d == NonIdempotent && dup:
 		http.Error(w, "event already recorded", http.StatusConflict)
 	case d == Status500OnConnectionError && stopped && ev.Cause == protocol.CauseConnectionError:
@@ -73,6 +35,59 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// readEvent checks a webhook's credentials and method and decodes it;
+// false when it answered the request with an error instead.
+func (s *Server) readEvent(w http.ResponseWriter, r *http.Request) (*protocol.Event, bool) {
+	d := s.defect
+	if d != NoEventAuth && !basicOK(r, s.opts.EventUser, s.opts.EventPassword) {
+		unauthorized(w, "buggy-events")
+		return nil, false
+	}
+	if d == NoGET && r.Method == http.MethodGet {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return nil, false
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20)); err != nil {
+			http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+			return nil, false
+		}
+	}
+	ev, err := protocol.DecodeEvent(r.Method, r.URL.Query(), body)
+	if err != nil || ev.EventType == "" {
+		http.Error(w, "not a webhook", http.StatusBadRequest)
+		return nil, false
+	}
+	return ev, true
+}
+
+// holdAnswer keeps the answer back as the slow defects do (SlowWebhooks,
+// HungWebhooks, StartedAfterStream); false when Close or the caller ended
+// the wait first, the request then answered already (or given up).
+func (s *Server) holdAnswer(w http.ResponseWriter, r *http.Request, ev *protocol.Event) bool {
+	d := s.defect
+	if (d == SlowWebhooks && !s.wait(s.opts.WebhookDelay)) || (d == HungWebhooks && !s.wait(LateWebhookDelay)) {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return false
+	}
+	if d != StartedAfterStream || ev.EventType != protocol.EventMediaStreamStarted || ev.MediaStream == nil {
+		return true
+	}
+	// The whole stream is processed here, before the answer.
+	select {
+	case <-s.endedChan(ev.MediaStream.ID):
+		return true
+	case <-s.done:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	case <-r.Context().Done():
+		// The caller gave up; the handler still returns.
+	}
+	return false
 }
 
 // record remembers an event by what identifies it across retries, and

@@ -27,51 +27,37 @@ var utterance = sync.OnceValue(func() media.Audio {
 	return media.PCMU(buf, "tone:440Hz for 500ms, then silence")
 })
 
-// requireBidirectional skips a 6.x case for a target that plays nothing back.
-func requireBidirectional(c *Check) bool {
+// bidiStream starts a bidirectional real-time stream for a 6.x case; for a
+// target that plays nothing back it skips the case instead.
+func bidiStream(ctx context.Context, c *Check, name string) (*emulator.Stream, bool) {
 	if !c.Target.Bidirectional {
 		c.Skip("the target does not play audio back (Target.Bidirectional is false)")
-		return false
-	}
-	return true
-}
-
-// bidiStream starts a bidirectional real-time stream.
-func bidiStream(ctx context.Context, c *Check, name string) (*emulator.Emulator, *emulator.Stream, bool) {
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
-	if !ok {
-		return nil, nil, false
+		return nil, false
 	}
 	spec := c.Spec(name)
 	spec.Mode = protocol.ModeBidirectional
 	spec.Pace = emulator.Realtime
 	spec.Audio = utterance()
-	s, ok := c.Start(ctx, call, spec)
-	return e, s, ok
+	return c.newStream(ctx, nil, spec)
 }
 
 // 6.1
 func playsAudioBack(ctx context.Context, c *Check) {
-	if !requireBidirectional(c) {
-		return
-	}
-	e, s, ok := bidiStream(ctx, c, "play-audio")
+	s, ok := bidiStream(ctx, c, "play-audio")
 	if !ok {
 		return
 	}
 	// Wait for the first valid playAudio (or a violation) until the limit.
 	wctx, cancel := context.WithDeadline(ctx, s.StartTime.Add(PlayAudioWithin))
-	_, _ = e.Journal().WaitFor(wctx, func(en emulator.Entry) bool {
+	_, _ = s.Call.Emulator().Journal().WaitFor(wctx, func(en emulator.Entry) bool {
 		return en.StreamID == s.ID && ((en.Kind == emulator.KindFrameIn && en.Event == protocol.EventPlayAudio) || en.Kind == emulator.KindViolation)
 	})
 	cancel()
 	// A little more, so what follows the first message is judged too: a
 	// deliberate window (there is no event to await), hence pause.
 	pause(ctx, 100*time.Millisecond)
-	r, err := s.Stop(ctx)
-	if err != nil {
-		c.Fail("stream %q: %v", s.Name, err)
+	r, ok := c.stopStream(ctx, s)
+	if !ok {
 		return
 	}
 	hint := "a bidirectional app plays audio back as {\"eventType\":\"playAudio\",\"media\":{\"contentType\":\"audio/pcmu\",\"payload\":\"<base64 of whole samples>\"}} text frames, soon after the start"
@@ -90,19 +76,14 @@ func playsAudioBack(ctx context.Context, c *Check) {
 
 // 6.2
 func sendsNoViolations(ctx context.Context, c *Check) {
-	if !requireBidirectional(c) {
-		return
-	}
-	_, s, ok := bidiStream(ctx, c, "protocol")
+	s, ok := bidiStream(ctx, c, "protocol")
 	if !ok {
 		return
 	}
-	// A stream the app ended on its way is judged all the same: Stop
-	// then returns how it ended.
+	// A stream the app ended on its way is judged all the same.
 	_ = s.Media(ctx, time.Second)
-	r, err := s.Stop(ctx)
-	if err != nil {
-		c.Fail("stream %q: %v", s.Name, err)
+	r, ok := c.stopStream(ctx, s)
+	if !ok {
 		return
 	}
 	healthy := c.expectNoAppFault(ctx, s, fmt.Sprintf("stream %q", s.Name), "")

@@ -15,7 +15,6 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
-	"github.com/bwemu/bwemu/internal/weburl"
 	"github.com/bwemu/bwemu/suite"
 )
 
@@ -39,7 +38,6 @@ type Check struct {
 	notes    []note
 	details  []string
 	emus     []*emulator.Emulator
-	client   *http.Client
 	cleanups []func()
 	// isCut is set once the case was cut short (an unanswered webhook in a
 	// 5.x case, the case deadline): later findings are the case tripping
@@ -134,7 +132,7 @@ func (c *Check) Status() Status {
 func (c *Check) statusLocked() Status {
 	worst := Pass
 	for _, n := range c.notes {
-		if n.status.rank() > worst.rank() {
+		if n.status.WorseThan(worst) {
 			worst = n.status
 		}
 	}
@@ -170,7 +168,12 @@ func (c *Check) attachStreamID(e *emulator.Emulator, streamID string) {
 	if e == nil || streamID == "" {
 		return
 	}
-	c.Attach(fmt.Sprintf("journal of stream %s:\n%s", streamID, indent(suite.JournalExcerpt(e.Journal().Entries(), streamID, journalEntries), "  ")))
+	c.Attach(streamJournal(e.Journal().Entries(), streamID))
+}
+
+// streamJournal is the excerpt of a stream's journal a result shows.
+func streamJournal(entries []emulator.Entry, streamID string) string {
+	return fmt.Sprintf("journal of stream %s:\n%s", streamID, indent(suite.JournalExcerpt(entries, streamID, journalEntries), "  "))
 }
 
 // journalEntries is how many journal entries of a stream an attached
@@ -222,8 +225,8 @@ func withHint(text, hint string) string {
 }
 
 // Emulator returns a new emulator with the run's timeouts (a non-zero
-// field of opts.Timeouts overrides one), the target's TLS configuration
-// and a webhook client of the case's own, on top of the given options (nil
+// field of opts.Timeouts overrides one) and the target's TLS configuration
+// (for wss:// and for https:// webhooks), on top of the given options (nil
 // for none). Every webhook is given at most WebhookBound. It is shut down
 // when the case ends. In a case that judges webhooks (Case.Webhooks), a
 // webhook left unanswered fails the case at once.
@@ -239,12 +242,6 @@ func (c *Check) Emulator(opts *emulator.Options) *emulator.Emulator {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if o.HTTPClient == nil {
-		if c.client == nil {
-			c.client = webhookClient(c.Target)
-		}
-		o.HTTPClient = c.client
-	}
 	e := emulator.New(&o)
 	c.emus = append(c.emus, e)
 	if c.Case.Webhooks && c.ctx != nil {
@@ -255,15 +252,6 @@ func (c *Check) Emulator(opts *emulator.Options) *emulator.Emulator {
 		}()
 	}
 	return e
-}
-
-// webhookClient is an HTTP client of the run's own for webhooks.
-func webhookClient(t Target) *http.Client {
-	tr := weburl.NewTransport()
-	if t.TLSConfig != nil {
-		tr.TLSClientConfig = t.TLSConfig.Clone()
-	}
-	return &http.Client{Transport: tr}
 }
 
 // WebhookBound is how long the app has to answer each webhook: the smaller
@@ -280,10 +268,7 @@ func (c *Check) watchWebhooks(e *emulator.Emulator) {
 		return
 	}
 	hint := c.unansweredHint()
-	name := en.Event
-	if en.Cause != "" {
-		name += " (" + en.Cause + ")"
-	}
+	name := eventName(en.Event, en.Cause)
 	if en.StreamID != "" {
 		c.attachStreamID(e, en.StreamID)
 	} else {
@@ -322,13 +307,12 @@ func (c *Check) Defer(f func()) {
 }
 
 // cleanup waits for the case's watchers, runs the deferred functions (last
-// first), shuts the emulators down (hanging up what is still live, with
-// emulator.InterruptGrace for the webhooks) and releases the webhook
-// client's connections.
+// first) and shuts the emulators down (hanging up what is still live, with
+// emulator.InterruptGrace for the webhooks).
 func (c *Check) cleanup(ctx context.Context) {
 	c.watchers.Wait()
 	c.mu.Lock()
-	cleanups, emus, client := c.cleanups, c.emus, c.client
+	cleanups, emus := c.cleanups, c.emus
 	c.cleanups = nil
 	c.mu.Unlock()
 	for i := len(cleanups) - 1; i >= 0; i-- {
@@ -343,9 +327,6 @@ func (c *Check) cleanup(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-	if client != nil {
-		client.CloseIdleConnections()
-	}
 }
 
 // shutdown hangs up e's live calls and closes it, giving the webhooks
@@ -420,7 +401,7 @@ func (c *Check) fallbackJournalLocked() []string {
 			}
 		}
 		for _, id := range ids {
-			out = append(out, fmt.Sprintf("journal of stream %s:\n%s", id, indent(suite.JournalExcerpt(entries, id, journalEntries), "  ")))
+			out = append(out, streamJournal(entries, id))
 		}
 	}
 	return out
@@ -476,17 +457,51 @@ func (c *Check) probeSpec(name string) emulator.StreamSpec {
 // method and webhook credentials). No call's disconnect ever goes to the
 // Events URL: Bandwidth sends disconnect to the call's disconnectUrl only.
 func (c *Check) Call(e *emulator.Emulator, disconnect bool) (*emulator.Call, bool) {
-	spec := &emulator.CallSpec{}
-	if disconnect && c.Target.Disconnect != "" {
-		spec.DisconnectURL, spec.DisconnectMethod = c.Target.Disconnect, strings.ToUpper(c.Target.DisconnectMethod)
-		spec.Username, spec.Password = c.Target.EventUser, c.Target.EventPassword
-	}
-	call, err := e.NewCall(spec)
+	call, err := e.NewCall(c.callSpec(disconnect))
 	if err != nil {
 		c.Fail("could not start a call (a bug in bwemu, not in the app): %v", err)
 		return nil, false
 	}
 	return call, true
+}
+
+// callSpec is the spec of a call aimed at the target (see Call).
+func (c *Check) callSpec(disconnect bool) *emulator.CallSpec {
+	t, spec := c.Target, &emulator.CallSpec{}
+	if disconnect && t.Disconnect != "" {
+		spec.DisconnectURL, spec.DisconnectMethod = t.Disconnect, strings.ToUpper(t.DisconnectMethod)
+		spec.Username, spec.Password = t.EventUser, t.EventPassword
+	}
+	return spec
+}
+
+// newCall makes an emulator with opts (see Emulator) and starts a call on
+// it (see Call); false when the call could not start.
+func (c *Check) newCall(opts *emulator.Options, disconnect bool) (*emulator.Emulator, *emulator.Call, bool) {
+	e := c.Emulator(opts)
+	call, ok := c.Call(e, disconnect)
+	return e, call, ok
+}
+
+// newStream starts a stream of spec alone on a call (without disconnect)
+// of an emulator made with opts, and waits until the app accepted it (see
+// Start). The stream's Call, and its Call.Emulator(), are the others.
+func (c *Check) newStream(ctx context.Context, opts *emulator.Options, spec emulator.StreamSpec) (*emulator.Stream, bool) {
+	_, call, ok := c.newCall(opts, false)
+	if !ok {
+		return nil, false
+	}
+	return c.Start(ctx, call, spec)
+}
+
+// streamOnce starts a stream of spec (see newStream), streams d of audio
+// and stops it, expecting a clean end (see streamAndStop).
+func (c *Check) streamOnce(ctx context.Context, spec emulator.StreamSpec, d time.Duration, what, hint string) (*emulator.StreamResult, bool) {
+	s, ok := c.newStream(ctx, nil, spec)
+	if !ok {
+		return nil, false
+	}
+	return c.streamAndStop(ctx, s, d, what, hint)
 }
 
 // Start starts a stream of the given spec on the call and waits until the
@@ -647,6 +662,17 @@ func (c *Check) stop(ctx context.Context, s *emulator.Stream, what, hint string)
 		return r, false
 	}
 	return r, c.expectNoViolations(s, what)
+}
+
+// stopStream stops s, recording a failure when it cannot; a stream the app
+// ended already is no failure here (Stop then returns how it ended).
+func (c *Check) stopStream(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, bool) {
+	r, err := s.Stop(ctx)
+	if err != nil {
+		c.Fail("stream %q: %v", s.Name, err)
+		return nil, false
+	}
+	return r, true
 }
 
 // expectNoViolations checks that the app sent nothing the protocol does

@@ -72,8 +72,7 @@ func (c *Check) liveTogether(ctx context.Context, streams []*emulator.Stream, hi
 
 // 7.1
 func twoStreamsOneCall(ctx context.Context, c *Check) {
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
+	_, call, ok := c.newCall(nil, false)
 	if !ok {
 		return
 	}

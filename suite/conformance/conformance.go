@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/parallel"
 	"github.com/bwemu/bwemu/internal/weburl"
 )
 
@@ -49,6 +50,10 @@ func (s Status) rank() int {
 	return -1
 }
 
+// WorseThan reports whether s is a worse verdict than o, in the order the
+// constants above list them: of two findings, the worse one decides.
+func (s Status) WorseThan(o Status) bool { return s.rank() > o.rank() }
+
 // Passing reports whether a result with this status counts as passing:
 // everything but Fail, and but NonStrict unless lenient.
 func (s Status) Passing(lenient bool) bool {
@@ -61,7 +66,9 @@ func (s Status) Passing(lenient bool) bool {
 	return false
 }
 
-// Target is the app under test.
+// Target is the app under test. Its fields bear the names of
+// scenarios.Target's and of bwemu conform's flags (WebSocket --ws, Events
+// --events, EventMethod --event-method, WSUser --ws-user, …).
 type Target struct {
 	// WebSocket is the app's stream endpoint, the StartStream destination
 	// (ws:// or wss://, may carry a query string). Required.
@@ -229,6 +236,14 @@ func (o Options) validate() error {
 // DefaultParallel is how many cases run at once when Options.Parallel is 0.
 const DefaultParallel = 4
 
+// parallelism is how many independent cases run at once.
+func (o Options) parallelism() int {
+	if o.Parallel == 0 {
+		return DefaultParallel
+	}
+	return o.Parallel
+}
+
 // DefaultTimeouts are the emulator timeouts of every case: short, so a
 // faulty app is found out quickly, but safe for a correct app on a busy
 // machine. Callback is Bandwidth's default callbackTimeout; webhooks are
@@ -328,10 +343,7 @@ func Select(only, skip *regexp.Regexp) []Case {
 // with emulator.InterruptGrace to spare) and every case not finished is
 // reported as Skip with Interrupted set.
 func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
-	if err := t.validate(); err != nil {
-		return nil, err
-	}
-	if err := o.validate(); err != nil {
+	if err := validate(t, o); err != nil {
 		return nil, err
 	}
 	cases := Select(o.Only, o.Skip)
@@ -342,10 +354,6 @@ func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 		}
 	}
 	results := make([]Result, len(cases))
-	par := o.Parallel
-	if par == 0 {
-		par = DefaultParallel
-	}
 	var reportMu sync.Mutex
 	report := func(i int, r Result) {
 		results[i] = r
@@ -355,23 +363,16 @@ func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 			o.OnResult(r)
 		}
 	}
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
-	for i, cs := range cases {
-		if cs.Serial {
-			wg.Wait()
-			report(i, runCase(ctx, t, cs, o, rs))
-			continue
+	serial := func(i int) bool { return cases[i].Serial }
+	outcomes := parallel.Run(ctx, len(cases), parallel.Options{Limit: o.parallelism(), Serial: serial}, func(i int) bool {
+		report(i, runCase(ctx, t, cases[i], o, rs))
+		return true // a failed case stops nothing: the suite has no fail-fast
+	})
+	for i, out := range outcomes {
+		if out != parallel.Ran {
+			report(i, notRun(cases[i], ctx.Err()))
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			report(i, runCase(ctx, t, cs, o, rs))
-		}()
 	}
-	wg.Wait()
 	return results, nil
 }
 
@@ -379,10 +380,7 @@ func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 // each case a test of their own (a Ginkgo It per case). It does not check
 // reachability first (see Preflight).
 func RunCase(ctx context.Context, t Target, cs Case, o Options) (Result, error) {
-	if err := t.validate(); err != nil {
-		return Result{}, err
-	}
-	if err := o.validate(); err != nil {
+	if err := validate(t, o); err != nil {
 		return Result{}, err
 	}
 	if cs.Run == nil {
@@ -396,16 +394,21 @@ func RunCase(ctx context.Context, t Target, cs Case, o Options) (Result, error) 
 // returns an *UnreachableError when it cannot be, another error for a bad
 // Target or Options, and nil otherwise (also when ctx ended first).
 func Preflight(ctx context.Context, t Target, o Options) error {
-	if err := t.validate(); err != nil {
-		return err
-	}
-	if err := o.validate(); err != nil {
+	if err := validate(t, o); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
 	return preflight(ctx, t, o, &runState{})
+}
+
+// validate says what is wrong with the target or the options, if anything.
+func validate(t Target, o Options) error {
+	if err := t.validate(); err != nil {
+		return err
+	}
+	return o.validate()
 }
 
 // runState is what the cases of one run share.
@@ -430,8 +433,7 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 	start := time.Now()
 	res := Result{ID: cs.ID, Group: cs.Group, Title: cs.Title}
 	if err := ctx.Err(); err != nil {
-		res.Status, res.Reason, res.Interrupted = Skip, fmt.Sprintf("%s: not run: interrupted (%v)", cs.ID, err), true
-		return res
+		return notRun(cs, err)
 	}
 	limit := o.caseTimeout()
 	cctx, cancel := context.WithTimeout(ctx, limit)
@@ -462,4 +464,10 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 	res.Status, res.Reason, res.Journal = c.verdict()
 	res.Duration = time.Since(start)
 	return res
+}
+
+// notRun is the result of a case an interrupt (err) kept from starting.
+func notRun(cs Case, err error) Result {
+	return Result{ID: cs.ID, Group: cs.Group, Title: cs.Title, Status: Skip,
+		Reason: fmt.Sprintf("%s: not run: interrupted (%v)", cs.ID, err), Interrupted: true}
 }

@@ -17,36 +17,46 @@ const endingMedia = 300 * time.Millisecond
 
 // 4.1
 func closesAfterStop(ctx context.Context, c *Check) {
-	closeHandshake(ctx, c, "stop-stream", "after a <StopStream>", emulator.EndStopStream, func(s *emulator.Stream) (*emulator.StreamResult, error) {
-		return s.Stop(ctx)
-	})
+	closeHandshake(ctx, c, "stop-stream", "after a <StopStream>", emulator.EndStopStream, endByStop)
 }
 
 // 4.2
 func closesAfterHangup(ctx context.Context, c *Check) {
-	closeHandshake(ctx, c, "hangup", "after a hangup", emulator.EndHangup, func(s *emulator.Stream) (*emulator.StreamResult, error) {
-		if err := s.Call.Hangup(ctx); err != nil {
-			return nil, err
-		}
-		return s.Wait(ctx)
-	})
+	closeHandshake(ctx, c, "hangup", "after a hangup", emulator.EndHangup, endByHangup)
+}
+
+// ending ends a stream one way and returns its result: endByStop,
+// endByHangup, endByFault.
+type ending func(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, error)
+
+// endByStop ends s with a <StopStream>.
+func endByStop(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, error) {
+	return s.Stop(ctx)
+}
+
+// endByHangup ends s by hanging up its call.
+func endByHangup(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, error) {
+	if err := s.Call.Hangup(ctx); err != nil {
+		return nil, err
+	}
+	return s.Wait(ctx)
+}
+
+// endByFault ends a stream by injecting f.
+func endByFault(f emulator.Fault) ending {
+	return func(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, error) { return s.Inject(ctx, f) }
 }
 
 // closeHandshake ends a stream the way end does and expects Bandwidth's
 // clean end: stop, close 1000, the app's close frame back with a normal
 // code.
-func closeHandshake(ctx context.Context, c *Check, name, what string, want emulator.Ending, end func(*emulator.Stream) (*emulator.StreamResult, error)) {
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
-	if !ok {
-		return
-	}
-	s, ok := c.Start(ctx, call, c.Spec(name))
+func closeHandshake(ctx context.Context, c *Check, name, what string, want emulator.Ending, end ending) {
+	s, ok := c.newStream(ctx, nil, c.Spec(name))
 	if !ok || !c.media(ctx, s, endingMedia, fmt.Sprintf("stream %q, before the ending", name), "") {
 		return
 	}
 	settle(ctx, s)
-	r, err := end(s)
+	r, err := end(ctx, s)
 	if err != nil {
 		c.Fail("%s: %v", what, err)
 		return
@@ -65,15 +75,15 @@ func closeHandshake(ctx context.Context, c *Check, name, what string, want emula
 		c.Pass("%s: stop, and the app closed with %d as it read it (before Bandwidth's close, allowed); the close handshake completed", what, r.CloseReceived)
 		return
 	}
-	c.Pass("%s: stop, close 1000, and the app's close %d came back %s later", what, r.CloseReceived, closeLatency(e, s.ID))
+	c.Pass("%s: stop, close 1000, and the app's close %d came back %s later", what, r.CloseReceived, closeLatency(s))
 }
 
 // closeLatency is the time between the emulator's close frame and the
 // app's, from the journal.
-func closeLatency(e *emulator.Emulator, streamID string) time.Duration {
+func closeLatency(s *emulator.Stream) time.Duration {
 	var sent time.Time
-	for _, en := range e.Journal().Entries() {
-		if en.StreamID != streamID || en.Kind != emulator.KindClose {
+	for _, en := range s.Call.Emulator().Journal().Entries() {
+		if en.StreamID != s.ID || en.Kind != emulator.KindClose {
 			continue
 		}
 		switch {
@@ -100,12 +110,7 @@ func (c *Check) probe(ctx context.Context, e *emulator.Emulator, after, hint str
 
 // fault streams a little, injects f and probes the app with a new stream.
 func fault(ctx context.Context, c *Check, name string, f emulator.Fault, after, hint string, check func(*emulator.Stream, *emulator.StreamResult)) {
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
-	if !ok {
-		return
-	}
-	s, ok := c.Start(ctx, call, c.Spec(name))
+	s, ok := c.newStream(ctx, nil, c.Spec(name))
 	if !ok || !c.media(ctx, s, endingMedia, fmt.Sprintf("stream %q, before the %s", name, f), "") {
 		return
 	}
@@ -121,10 +126,10 @@ func fault(ctx context.Context, c *Check, name string, f emulator.Fault, after, 
 		check(s, r)
 	}
 	pause(ctx, faultSettle)
-	if c.probe(ctx, e, after, hint) {
+	if c.probe(ctx, s.Call.Emulator(), after, hint) {
 		c.Pass("%s a new stream connected, carried %s of audio and closed cleanly", after, suite.AcceptMedia)
 	}
-	_ = call.Hangup(ctx) // releases a dropped connection
+	_ = s.Call.Hangup(ctx) // releases a dropped connection
 }
 
 // 4.3

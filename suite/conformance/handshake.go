@@ -16,19 +16,14 @@ import (
 
 // 1.1
 func acceptsUpgrade(ctx context.Context, c *Check) {
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
+	s, ok := c.newStream(ctx, nil, c.Spec("handshake"))
 	if !ok {
 		return
 	}
-	s, ok := c.Start(ctx, call, c.Spec("handshake"))
-	if !ok {
-		return
-	}
-	lat := handshakeLatency(e, s.ID)
+	lat := handshakeLatency(s)
 	// How the close goes is 4.2's business, but a stream the app broke
 	// fails here too.
-	if err := call.Hangup(ctx); err != nil {
+	if err := s.Call.Hangup(ctx); err != nil {
 		c.Fail("hanging up: %v", err)
 		return
 	}
@@ -49,16 +44,11 @@ func refusesBadCredentials(ctx context.Context, c *Check) {
 		c.Info("no destination credentials configured (Target.WSUser/WSPassword), so the refusal was not checked; the start message is unauthenticated, so an app should require destinationUsername/destinationPassword (Basic on the handshake) or a token in the destination URL")
 		return
 	}
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
+	_, call, ok := c.newCall(nil, false)
 	if !ok {
 		return
 	}
-	tries := []struct{ name, user, password, what string }{
-		{"no-credentials", "", "", "without credentials"},
-		{"wrong-credentials", t.WSUser, t.WSPassword + "-wrong", "with a wrong password"},
-	}
-	for _, try := range tries {
+	for _, try := range wrongCredentials("no-credentials", "wrong-credentials", t.WSUser, t.WSPassword) {
 		spec := c.Spec(try.name)
 		spec.DestinationUsername, spec.DestinationPassword = try.user, try.password
 		s, err := call.StartStream(ctx, spec)
@@ -93,21 +83,12 @@ func refusesBadCredentials(ctx context.Context, c *Check) {
 
 // 1.3
 func acceptsQueryString(ctx context.Context, c *Check) {
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
-	if !ok {
-		return
-	}
 	spec := c.Spec("query-token")
 	dest, added := withQuery(c.Target.WebSocket)
 	spec.Destination = dest
-	s, ok := c.Start(ctx, call, spec)
-	if !ok {
-		return
-	}
 	what := fmt.Sprintf("with %s in the destination's query", added)
 	hint := "a destination may carry a query string (a token tying the socket to the call, say): route on the path and ignore query parameters you do not use"
-	if _, ok := c.streamAndStop(ctx, s, 500*time.Millisecond, what, hint); !ok {
+	if _, ok := c.streamOnce(ctx, spec, 500*time.Millisecond, what, hint); !ok {
 		return
 	}
 	c.Pass("with %s in the destination's query the stream connected, carried 500ms of audio and stopped cleanly", added)
@@ -140,11 +121,23 @@ func randomHex(n int) string {
 
 // handshakeLatency is how long the app took to answer the upgrade, from
 // the journal.
-func handshakeLatency(e *emulator.Emulator, streamID string) time.Duration {
-	for _, en := range e.Journal().Entries() {
-		if en.StreamID == streamID && en.Kind == emulator.KindHandshake {
+func handshakeLatency(s *emulator.Stream) time.Duration {
+	for _, en := range s.Call.Emulator().Journal().Entries() {
+		if en.StreamID == s.ID && en.Kind == emulator.KindHandshake {
 			return en.Latency.Round(10 * time.Microsecond)
 		}
 	}
 	return 0
+}
+
+// credentialTry is one wrong way to authenticate, which the app must refuse.
+type credentialTry struct{ name, user, password, what string }
+
+// wrongCredentials are what 1.2 and 5.10 try, on streams of the given
+// names: no credentials, then the right user with a wrong password.
+func wrongCredentials(none, wrong, user, password string) []credentialTry {
+	return []credentialTry{
+		{none, "", "", "without credentials"},
+		{wrong, user, password + "-wrong", "with a wrong password"},
+	}
 }

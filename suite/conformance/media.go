@@ -30,18 +30,9 @@ func readsRealtime(ctx context.Context, c *Check) {
 	// too slow to keep up).
 	var skipped []int
 	for attempt := 1; attempt <= 2; attempt++ {
-		e := c.Emulator(nil)
-		call, ok := c.Call(e, false)
-		if !ok {
-			return
-		}
 		spec := c.Spec(fmt.Sprintf("realtime-%d", attempt))
 		spec.Pace = emulator.Realtime
-		s, ok := c.Start(ctx, call, spec)
-		if !ok {
-			return
-		}
-		r, ok := c.streamAndStop(ctx, s, RealtimeMedia, what, hint)
+		r, ok := c.streamOnce(ctx, spec, RealtimeMedia, what, hint)
 		if !ok {
 			return
 		}
@@ -70,12 +61,7 @@ func readsBurst(ctx context.Context, c *Check) {
 	// and the close frame behind it. It gets the write timeout for that,
 	// on top of the usual close allowance.
 	drain := c.timeouts.Write + c.timeouts.CloseHandshake
-	e := c.Emulator(&emulator.Options{Timeouts: emulator.Timeouts{CloseHandshake: drain}})
-	call, ok := c.Call(e, false)
-	if !ok {
-		return
-	}
-	s, ok := c.Start(ctx, call, c.Spec("burst"))
+	s, ok := c.newStream(ctx, &emulator.Options{Timeouts: emulator.Timeouts{CloseHandshake: drain}}, c.Spec("burst"))
 	if !ok {
 		return
 	}
@@ -117,15 +103,15 @@ func readsBurst(ctx context.Context, c *Check) {
 	if !c.expectEnded(s, r, emulator.EndStopStream, what, hint) {
 		return
 	}
-	drained := appClosed(e, s.ID).Sub(began)
+	drained := appClosed(s).Sub(began)
 	c.Pass("%s of audio (%d frames) sent as a burst; the app read through it and answered the stop's close frame %s after the burst began (%.0f× real time)",
 		r.MediaDuration, r.Messages, drained.Round(time.Millisecond), float64(BurstMedia)/float64(drained))
 }
 
 // appClosed is when the app's close frame arrived, from the journal.
-func appClosed(e *emulator.Emulator, streamID string) time.Time {
-	for _, en := range e.Journal().Entries() {
-		if en.StreamID == streamID && en.Kind == emulator.KindClose && en.By == emulator.ByApp && en.Code != 0 {
+func appClosed(s *emulator.Stream) time.Time {
+	for _, en := range s.Call.Emulator().Journal().Entries() {
+		if en.StreamID == s.ID && en.Kind == emulator.KindClose && en.By == emulator.ByApp && en.Code != 0 {
 			return en.Time
 		}
 	}

@@ -53,60 +53,83 @@ const preflightMargin = time.Second
 func preflight(ctx context.Context, t Target, o Options, rs *runState) error {
 	c := newCheck(t, Case{ID: "preflight"}, o.timeouts(), rs, ctx, nil)
 	defer c.cleanup(ctx)
-	e := c.Emulator(nil)
-	call, err := e.NewCall(&emulator.CallSpec{DisconnectURL: t.Disconnect, DisconnectMethod: strings.ToUpper(t.DisconnectMethod),
-		Username: t.EventUser, Password: t.EventPassword})
-	if err != nil {
-		return fmt.Errorf("conformance: could not start a call (a bug in bwemu): %w", err)
+	s, err := c.preflightConnect(ctx)
+	if s == nil {
+		return err
 	}
-	spec := c.Spec("preflight")
-	s, err := call.StartStream(ctx, spec)
-	if err != nil {
-		return fmt.Errorf("conformance: could not start a stream (a bug in bwemu): %w", err)
-	}
-	if err := s.Connected(ctx); err != nil {
-		r, werr := s.Wait(ctx)
-		if werr != nil {
-			return nil // interrupted: Run reports every case as not run
-		}
-		return &UnreachableError{Endpoint: "WebSocket", URL: weburl.Redact(t.WebSocket), Problem: connectProblem(r, c.timeouts.Handshake), Hint: preflightHint(t, r)}
-	}
-	bound := c.WebhookBound()
 	if t.Events != "" {
-		wctx, cancel := context.WithTimeout(ctx, bound+preflightMargin)
-		en, err := e.Journal().WaitFor(wctx, func(en emulator.Entry) bool {
-			return en.Kind == emulator.KindWebhook && en.StreamID == s.ID && en.Event == protocol.EventMediaStreamStarted
-		})
-		cancel()
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			rs.markSlow(fmt.Sprintf("the app left the mediaStreamStarted webhook of a first stream unanswered for %s", bound))
-		case noAnswer(en.Error):
-			rs.markSlow(fmt.Sprintf("the app left the mediaStreamStarted webhook of a first stream unanswered for %s", bound))
-		case en.Error != "":
-			return &UnreachableError{Endpoint: "Events", URL: weburl.Redact(t.Events), Problem: webhookProblem(t.Events, en.Error),
-				Hint: "is the app's webhook endpoint at this URL, and is it running?"}
+		if err := c.preflightStarted(ctx, s); err != nil || ctx.Err() != nil {
+			return err
 		}
 	}
 	if rs.slow() != "" {
 		return nil // the hangup's webhooks would only wait out the bound again
 	}
+	return c.preflightDisconnect(ctx, s.Call)
+}
+
+// preflightConnect starts the preflight's stream and waits for the app to
+// accept it. No stream and no error: the run was interrupted.
+func (c *Check) preflightConnect(ctx context.Context) (*emulator.Stream, error) {
+	call, err := c.Emulator(nil).NewCall(c.callSpec(true))
+	if err != nil {
+		return nil, fmt.Errorf("conformance: could not start a call (a bug in bwemu): %w", err)
+	}
+	s, err := call.StartStream(ctx, c.Spec("preflight"))
+	if err != nil {
+		return nil, fmt.Errorf("conformance: could not start a stream (a bug in bwemu): %w", err)
+	}
+	if err := s.Connected(ctx); err != nil {
+		r, werr := s.Wait(ctx)
+		if werr != nil {
+			return nil, nil // interrupted: Run reports every case as not run
+		}
+		return nil, &UnreachableError{Endpoint: "WebSocket", URL: weburl.Redact(c.Target.WebSocket),
+			Problem: connectProblem(r, c.timeouts.Handshake), Hint: preflightHint(c.Target, r)}
+	}
+	return s, nil
+}
+
+// preflightStarted waits for the app's answer to the stream's
+// mediaStreamStarted: an error when the Events endpoint cannot be reached,
+// the run told when it answers too slowly.
+func (c *Check) preflightStarted(ctx context.Context, s *emulator.Stream) error {
+	bound := c.WebhookBound()
+	wctx, cancel := context.WithTimeout(ctx, bound+preflightMargin)
+	en, err := s.Call.Emulator().Journal().WaitFor(wctx, func(en emulator.Entry) bool {
+		return en.Kind == emulator.KindWebhook && en.StreamID == s.ID && en.Event == protocol.EventMediaStreamStarted
+	})
+	cancel()
+	switch {
+	case ctx.Err() != nil:
+	case err != nil, noAnswer(en.Error):
+		c.rs.markSlow(fmt.Sprintf("the app left the mediaStreamStarted webhook of a first stream unanswered for %s", bound))
+	case en.Error != "":
+		return &UnreachableError{Endpoint: "Events", URL: weburl.Redact(c.Target.Events), Problem: webhookProblem(c.Target.Events, en.Error),
+			Hint: "is the app's webhook endpoint at this URL, and is it running?"}
+	}
+	return nil
+}
+
+// preflightDisconnect hangs up the call and looks at its disconnect: an
+// error when the Disconnect endpoint cannot be reached, the run told when
+// it answers too slowly.
+func (c *Check) preflightDisconnect(ctx context.Context, call *emulator.Call) error {
+	bound := c.WebhookBound()
 	hctx, cancel := context.WithTimeout(ctx, c.timeouts.Write+c.timeouts.CloseHandshake+3*bound+preflightMargin)
 	defer cancel()
 	if err := call.Hangup(hctx); err != nil {
 		return nil // the app is slow to end the stream: the cases will say so
 	}
-	for _, d := range e.Deliveries() {
+	for _, d := range call.Emulator().Deliveries() {
 		if d.Event == nil || d.Event.EventType != protocol.EventDisconnect {
 			continue
 		}
 		switch a := d.Final(); {
 		case noAnswer(a.Error):
-			rs.markSlow(fmt.Sprintf("the app left the disconnect webhook of a first call unanswered for %s", bound))
+			c.rs.markSlow(fmt.Sprintf("the app left the disconnect webhook of a first call unanswered for %s", bound))
 		case a.Error != "" && !a.Interrupted:
-			return &UnreachableError{Endpoint: "Disconnect", URL: weburl.Redact(t.Disconnect), Problem: webhookProblem(t.Disconnect, a.Error),
+			return &UnreachableError{Endpoint: "Disconnect", URL: weburl.Redact(c.Target.Disconnect), Problem: webhookProblem(c.Target.Disconnect, a.Error),
 				Hint: "is the app's disconnect endpoint at this URL, and is it running?"}
 		}
 	}

@@ -17,18 +17,9 @@ const startMedia = time.Second
 // stops it: the app must take the start, the media and the stop and
 // complete the close handshake.
 func startCase(ctx context.Context, c *Check, name, what, hint string, shape func(*emulator.StreamSpec)) {
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
-	if !ok {
-		return
-	}
 	spec := c.Spec(name)
 	shape(&spec)
-	s, ok := c.Start(ctx, call, spec)
-	if !ok {
-		return
-	}
-	r, ok := c.streamAndStop(ctx, s, startMedia, what, hint)
+	r, ok := c.streamOnce(ctx, spec, startMedia, what, hint)
 	if !ok {
 		return
 	}

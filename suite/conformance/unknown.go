@@ -148,10 +148,35 @@ func (rs *rawStream) waitEnded(ctx context.Context, d time.Duration) (rawEnding,
 	return rawEnding{}, false
 }
 
+// unknownHint is 3.3's advice.
+const unknownHint = "Bandwidth may add events to the stream any day: ignore a message whose eventType you do not know (log it, at most) and keep streaming; end the stream only on Bandwidth's stop and close"
+
 // 3.3
 func ignoresUnknownEvent(ctx context.Context, c *Check) {
+	conn, ok := c.dialApp(ctx)
+	if !ok {
+		return
+	}
+	rs := newRawStream(conn, c.timeouts.Write)
+	rs.note("→ WebSocket upgrade to %s answered 101", weburl.Redact(c.Target.WebSocket))
+	var reader sync.WaitGroup
+	reader.Go(rs.read)
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() }) // an interrupt or the case deadline
+	defer func() {
+		stop()
+		_ = conn.Close()
+		reader.Wait()
+	}()
+	if c.sendUnknown(ctx, rs) {
+		c.rawStop(ctx, rs)
+	}
+}
+
+// dialApp opens a WebSocket to the target as Bandwidth would, with the
+// destination credentials; false (the failure recorded) when the app does
+// not accept it.
+func (c *Check) dialApp(ctx context.Context) (*websocket.Conn, bool) {
 	t := c.Target
-	hint := ("Bandwidth may add events to the stream any day: ignore a message whose eventType you do not know (log it, at most) and keep streaming; end the stream only on Bandwidth's stop and close")
 	d := websocket.Dialer{HandshakeTimeout: c.timeouts.Handshake, NetDialContext: (&net.Dialer{}).DialContext}
 	if t.TLSConfig != nil {
 		d.TLSClientConfig = t.TLSConfig.Clone()
@@ -170,25 +195,24 @@ func ignoresUnknownEvent(ctx context.Context, c *Check) {
 		if ctx.Err() == nil {
 			c.Fail("the app did not accept the WebSocket upgrade to %s: %s (1.1 judges the upgrade)", weburl.Redact(t.WebSocket), weburl.ErrorText(err))
 		}
-		return
+		return nil, false
 	}
-	rs := &rawStream{conn: conn, began: time.Now(), write: c.timeouts.Write, ended: make(chan rawEnding, 1),
+	return conn, true
+}
+
+// newRawStream is 3.3's stream over conn: one inbound PCMU track, ids of
+// its own.
+func newRawStream(conn *websocket.Conn, write time.Duration) *rawStream {
+	return &rawStream{conn: conn, began: time.Now(), write: write, ended: make(chan rawEnding, 1),
 		meta: protocol.Metadata{AccountID: emulator.DefaultAccountID, CallID: protocol.NewCallID(), StreamID: protocol.NewStreamID(),
 			StreamName: "unknown-event", Tracks: []protocol.TrackInfo{{Name: protocol.TrackInbound, MediaFormat: protocol.MediaFormat{Encoding: "PCMU", SampleRate: media.SampleRate}}}}}
-	rs.note("→ WebSocket upgrade to %s answered 101", weburl.Redact(t.WebSocket))
-	var reader sync.WaitGroup
-	reader.Add(1)
-	go func() {
-		defer reader.Done()
-		rs.read()
-	}()
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() }) // an interrupt or the case deadline
-	defer func() {
-		stop()
-		_ = conn.Close()
-		reader.Wait()
-	}()
+}
 
+// sendUnknown sends the start, some audio, the message with the unknown
+// eventType and more audio, giving the app a moment after it to show
+// whether it ends the stream; false when it did (the failure recorded), or
+// the case ended.
+func (c *Check) sendUnknown(ctx context.Context, rs *rawStream) bool {
 	unknown := map[string]any{"eventType": UnknownEventType, "metadata": rs.meta,
 		UnknownEventType: map[string]any{"note": "an event this app cannot know yet", "level": 1}}
 	steps := []func() error{
@@ -204,30 +228,30 @@ func ignoresUnknownEvent(ctx context.Context, c *Check) {
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
-			c.rawEndedEarly(ctx, rs, "before the message with the unknown eventType", hint)
-			return
+			c.rawEndedEarly(ctx, rs, "before the message with the unknown eventType")
+			return false
 		}
 	}
-	// The app gets a moment to show whether the message ends the stream,
-	// then more audio, then another moment.
 	if e, ok := rs.waitEnded(ctx, settleTime); ok {
-		c.rawEnded(rs, e, hint)
-		return
+		c.rawEnded(rs, e)
+		return false
 	}
 	if err := rs.media(unknownAfter); err != nil {
-		c.rawEndedEarly(ctx, rs, "after the message with the unknown eventType", hint)
-		return
+		c.rawEndedEarly(ctx, rs, "after the message with the unknown eventType")
+		return false
 	}
 	if e, ok := rs.waitEnded(ctx, settleTime); ok {
-		c.rawEnded(rs, e, hint)
-		return
+		c.rawEnded(rs, e)
+		return false
 	}
-	if ctx.Err() != nil {
-		return
-	}
-	// Bandwidth's end: stop, close 1000, the app's close back.
+	return ctx.Err() == nil
+}
+
+// rawStop ends the stream as Bandwidth does (stop, close 1000) and judges
+// the app's close back.
+func (c *Check) rawStop(ctx context.Context, rs *rawStream) {
 	if err := rs.send(protocol.StopMessage{EventType: protocol.EventStop, Metadata: rs.meta}, "stop"); err == nil {
-		if err := conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(c.timeouts.Write)); err == nil {
+		if err := rs.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(c.timeouts.Write)); err == nil {
 			rs.note("→ close 1000")
 		}
 	}
@@ -246,26 +270,26 @@ func ignoresUnknownEvent(ctx context.Context, c *Check) {
 }
 
 // rawEnded reports an app that ended the stream before Bandwidth's stop.
-func (c *Check) rawEnded(rs *rawStream, e rawEnding, hint string) {
+func (c *Check) rawEnded(rs *rawStream, e rawEnding) {
 	if rs.unknownAt == 0 {
 		c.Fail("the app %s %s into the stream, before the message with the unknown eventType was sent (2.1 judges the start) — %s",
-			e, e.at.Round(time.Millisecond), hint)
+			e, e.at.Round(time.Millisecond), unknownHint)
 	} else {
 		c.Fail("after a message with an unknown eventType (%q) the app %s, %s later, before Bandwidth's stop — %s",
-			UnknownEventType, e, (e.at - rs.unknownAt).Round(time.Millisecond), hint)
+			UnknownEventType, e, (e.at - rs.unknownAt).Round(time.Millisecond), unknownHint)
 	}
 	c.Attach(rs.journal())
 }
 
 // rawEndedEarly reports a write that failed: the app ended the stream.
-func (c *Check) rawEndedEarly(ctx context.Context, rs *rawStream, when, hint string) {
+func (c *Check) rawEndedEarly(ctx context.Context, rs *rawStream, when string) {
 	if ctx.Err() != nil {
 		return
 	}
 	if e, ok := rs.waitEnded(ctx, c.timeouts.CloseHandshake); ok {
-		c.rawEnded(rs, e, hint)
+		c.rawEnded(rs, e)
 		return
 	}
-	c.Fail("the stream broke %s: a write to the app failed — %s", when, hint)
+	c.Fail("the stream broke %s: a write to the app failed — %s", when, unknownHint)
 	c.Attach(rs.journal())
 }

@@ -33,6 +33,15 @@ func requireEvents(c *Check) bool {
 	return true
 }
 
+// eventsCall is newCall for a case about stream events: it skips the case
+// instead when the target has no webhook endpoint.
+func eventsCall(c *Check, opts *emulator.Options, disconnect bool) (*emulator.Emulator, *emulator.Call, bool) {
+	if !requireEvents(c) {
+		return nil, nil, false
+	}
+	return c.newCall(opts, disconnect)
+}
+
 // judgeDeliveries judges the app's answer to each delivery: exactly 204
 // passes, another 2xx is non-strict, anything else (or no answer within
 // the bound) fails; and the answer must come within WebhookLatencyLimit.
@@ -141,15 +150,20 @@ func (c *Check) attachCall(e *emulator.Emulator, callID string) {
 	}
 }
 
+// eventName is an event type with its cause, if any.
+func eventName(eventType, cause string) string {
+	if cause == "" {
+		return eventType
+	}
+	return eventType + " (" + cause + ")"
+}
+
 // deliveryName is the event type, with the cause and the copy.
 func deliveryName(d *emulator.Delivery) string {
 	if d.Event == nil {
 		return "(unknown event)"
 	}
-	name := d.Event.EventType
-	if d.Event.Cause != "" {
-		name += " (" + d.Event.Cause + ")"
-	}
+	name := eventName(d.Event.EventType, d.Event.Cause)
 	if d.Copy > 1 {
 		name += " (duplicate)"
 	}
@@ -177,15 +191,11 @@ func (c *Check) expectDeliveries(e *emulator.Emulator, ds []*emulator.Delivery, 
 	all := ds
 	ds = pick(ds, eventType, cause)
 	if len(ds) == 0 {
-		what := eventType
-		if cause != "" {
-			what += " (" + cause + ")"
-		}
 		why := ""
 		if r != nil && r.Ending != "" {
 			why = fmt.Sprintf(": the stream ended with %s (by %s)%s, not as the case intends", r.Ending, r.By, prefixed(": ", r.ErrorMessage))
 		}
-		c.Fail("no %s webhook was sent, so its answer could not be checked%s (webhooks sent: %s)", what, why, names(all))
+		c.Fail("no %s webhook was sent, so its answer could not be checked%s (webhooks sent: %s)", eventName(eventType, cause), why, names(all))
 		return
 	}
 	c.judgeDeliveries(e, ds, func(*emulator.Delivery) string { return hint })
@@ -216,7 +226,7 @@ func names(ds []*emulator.Delivery) string {
 // it returns the stream's result, for its webhooks. A stream the app ended
 // on the way (or that ended by a fault of the app) fails the case, but its
 // result is returned all the same, so that its webhooks are judged too.
-func webhookStream(ctx context.Context, c *Check, call *emulator.Call, spec emulator.StreamSpec, end func(*emulator.Stream) (*emulator.StreamResult, error)) (*emulator.StreamResult, bool) {
+func webhookStream(ctx context.Context, c *Check, call *emulator.Call, spec emulator.StreamSpec, end ending) (*emulator.StreamResult, bool) {
 	s, ok := c.Start(ctx, call, spec)
 	if !ok {
 		return nil, false
@@ -224,7 +234,7 @@ func webhookStream(ctx context.Context, c *Check, call *emulator.Call, spec emul
 	what := fmt.Sprintf("stream %q", spec.Name)
 	if err := s.Media(ctx, 200*time.Millisecond); err == nil {
 		settle(ctx, s)
-		if _, err := end(s); err != nil {
+		if _, err := end(ctx, s); err != nil {
 			c.Fail("%s: %v", what, err)
 			return nil, false
 		}
@@ -240,44 +250,32 @@ func webhookStream(ctx context.Context, c *Check, call *emulator.Call, spec emul
 
 // 5.1
 func answersStarted(ctx context.Context, c *Check) {
-	stoppedCase(ctx, c, "started", protocol.EventMediaStreamStarted, "", "answer mediaStreamStarted with 204 as soon as it arrives", func(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, error) {
-		return s.Stop(ctx)
-	})
+	stoppedCase(ctx, c, "started", protocol.EventMediaStreamStarted, "", "answer mediaStreamStarted with 204 as soon as it arrives", endByStop)
 }
 
 // 5.2
 func answersStoppedClosed(ctx context.Context, c *Check) {
-	stoppedCase(ctx, c, "stopped-closed", protocol.EventMediaStreamStopped, protocol.CauseClosed, answerEvery, func(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, error) {
-		return s.Stop(ctx)
-	})
+	stoppedCase(ctx, c, "stopped-closed", protocol.EventMediaStreamStopped, protocol.CauseClosed, answerEvery, endByStop)
 }
 
 // 5.3
 func answersStoppedConnectionError(ctx context.Context, c *Check) {
-	stoppedCase(ctx, c, "stopped-connection-error", protocol.EventMediaStreamStopped, protocol.CauseConnectionError, answerEvery, func(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, error) {
-		return s.Inject(ctx, emulator.FaultReset)
-	})
+	stoppedCase(ctx, c, "stopped-connection-error", protocol.EventMediaStreamStopped, protocol.CauseConnectionError, answerEvery, endByFault(emulator.FaultReset))
 }
 
 // 5.4
 func answersStoppedError(ctx context.Context, c *Check) {
-	stoppedCase(ctx, c, "stopped-error", protocol.EventMediaStreamStopped, protocol.CauseError, answerEvery, func(ctx context.Context, s *emulator.Stream) (*emulator.StreamResult, error) {
-		return s.Inject(ctx, emulator.FaultError)
-	})
+	stoppedCase(ctx, c, "stopped-error", protocol.EventMediaStreamStopped, protocol.CauseError, answerEvery, endByFault(emulator.FaultError))
 }
 
 // stoppedCase runs one stream to the given end and judges one of its
 // webhooks.
-func stoppedCase(ctx context.Context, c *Check, name, eventType, cause, hint string, end func(context.Context, *emulator.Stream) (*emulator.StreamResult, error)) {
-	if !requireEvents(c) {
-		return
-	}
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
+func stoppedCase(ctx context.Context, c *Check, name, eventType, cause, hint string, end ending) {
+	e, call, ok := eventsCall(c, nil, false)
 	if !ok {
 		return
 	}
-	r, ok := webhookStream(ctx, c, call, c.Spec(name), func(s *emulator.Stream) (*emulator.StreamResult, error) { return end(ctx, s) })
+	r, ok := webhookStream(ctx, c, call, c.Spec(name), end)
 	if !ok {
 		return
 	}
@@ -299,11 +297,7 @@ func hangUpLive(ctx context.Context, c *Check, call *emulator.Call, streams ...*
 
 // 5.5
 func answersRejectedDuplicate(ctx context.Context, c *Check) {
-	if !requireEvents(c) {
-		return
-	}
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
+	_, call, ok := eventsCall(c, nil, false)
 	if !ok {
 		return
 	}
@@ -312,17 +306,13 @@ func answersRejectedDuplicate(ctx context.Context, c *Check) {
 		_ = call.Hangup(ctx)
 		return
 	}
-	rejected(ctx, c, e, call, c.Spec("agent"), protocol.CauseDuplicate)
+	rejected(ctx, c, call, c.Spec("agent"), protocol.CauseDuplicate)
 	hangUpLive(ctx, c, call, s)
 }
 
 // 5.6
 func answersRejectedTrackLimit(ctx context.Context, c *Check) {
-	if !requireEvents(c) {
-		return
-	}
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
+	_, call, ok := eventsCall(c, nil, false)
 	if !ok {
 		return
 	}
@@ -337,13 +327,13 @@ func answersRejectedTrackLimit(ctx context.Context, c *Check) {
 		}
 		live = append(live, s)
 	}
-	rejected(ctx, c, e, call, c.Spec("fifth-track"), protocol.CauseTrackLimit)
+	rejected(ctx, c, call, c.Spec("fifth-track"), protocol.CauseTrackLimit)
 	hangUpLive(ctx, c, call, live...)
 }
 
 // rejected starts a stream Bandwidth rejects and judges the app's answer
 // to mediaStreamRejected.
-func rejected(ctx context.Context, c *Check, e *emulator.Emulator, call *emulator.Call, spec emulator.StreamSpec, cause string) {
+func rejected(ctx context.Context, c *Check, call *emulator.Call, spec emulator.StreamSpec, cause string) {
 	_, err := call.StartStream(ctx, spec)
 	var rej *emulator.RejectedError
 	if !errors.As(err, &rej) {
@@ -352,22 +342,18 @@ func rejected(ctx context.Context, c *Check, e *emulator.Emulator, call *emulato
 		}
 		return
 	}
-	c.expectDeliveries(e, rej.Result.Deliveries, rej.Result, protocol.EventMediaStreamRejected, cause, answerEvery)
+	c.expectDeliveries(call.Emulator(), rej.Result.Deliveries, rej.Result, protocol.EventMediaStreamRejected, cause, answerEvery)
 }
 
 // 5.7
 func answersRejectedConnectionError(ctx context.Context, c *Check) {
-	if !requireEvents(c) {
+	e, call, ok := eventsCall(c, &emulator.Options{RejectOnConnectError: true}, false)
+	if !ok {
 		return
 	}
 	dest, err := unreachableDestination()
 	if err != nil {
 		c.Fail("could not find an unreachable destination (a problem of the machine running bwemu): %v", err)
-		return
-	}
-	e := c.Emulator(&emulator.Options{RejectOnConnectError: true})
-	call, ok := c.Call(e, false)
-	if !ok {
 		return
 	}
 	spec := c.Spec("unreachable")
@@ -407,12 +393,7 @@ func unreachableDestination() (string, error) {
 // the call has ended (and its disconnect gone out) even when the app ended
 // the stream first; false when the stream itself could not be judged.
 func hungUpStream(ctx context.Context, c *Check, call *emulator.Call, spec emulator.StreamSpec) bool {
-	_, ok := webhookStream(ctx, c, call, spec, func(s *emulator.Stream) (*emulator.StreamResult, error) {
-		if err := call.Hangup(ctx); err != nil {
-			return nil, err
-		}
-		return s.Wait(ctx)
-	})
+	_, ok := webhookStream(ctx, c, call, spec, endByHangup)
 	if ok {
 		_ = call.Hangup(ctx) // when the app ended the stream first: the disconnect goes out now
 	}
@@ -434,8 +415,7 @@ func answersDisconnect(ctx context.Context, c *Check) {
 	if !requireDisconnect(c) {
 		return
 	}
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, true)
+	e, call, ok := c.newCall(nil, true)
 	if !ok {
 		return
 	}
@@ -447,11 +427,7 @@ func answersDisconnect(ctx context.Context, c *Check) {
 
 // 5.9
 func answersDuplicates(ctx context.Context, c *Check) {
-	if !requireEvents(c) {
-		return
-	}
-	e := c.Emulator(&emulator.Options{DuplicateWebhooks: true})
-	call, ok := c.Call(e, true)
+	e, call, ok := eventsCall(c, &emulator.Options{DuplicateWebhooks: true}, true)
 	if !ok {
 		return
 	}
@@ -481,21 +457,16 @@ func refusesUnauthenticatedWebhooks(ctx context.Context, c *Check) {
 		c.Info("no webhook credentials configured (Target.EventUser/EventPassword), so the refusal was not checked; StartStream's username/password put Basic credentials on every webhook, and an app should check them")
 		return
 	}
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
+	e, call, ok := c.newCall(nil, false)
 	if !ok {
 		return
 	}
 	defer func() { _ = call.Hangup(ctx) }()
-	tries := []struct{ name, user, password, what string }{
-		{"events-without-credentials", "", "", "without credentials"},
-		{"events-wrong-credentials", t.EventUser, t.EventPassword + "-wrong", "with a wrong password"},
-	}
 	refused := gomega.SatisfyAny(suite.BeAnsweredWith(http.StatusUnauthorized), suite.BeAnsweredWith(http.StatusForbidden))
-	for _, try := range tries {
+	for _, try := range wrongCredentials("events-without-credentials", "events-wrong-credentials", t.EventUser, t.EventPassword) {
 		spec := c.Spec(try.name)
 		spec.Username, spec.Password = try.user, try.password
-		r, ok := webhookStream(ctx, c, call, spec, func(s *emulator.Stream) (*emulator.StreamResult, error) { return s.Stop(ctx) })
+		r, ok := webhookStream(ctx, c, call, spec, endByStop)
 		if !ok {
 			return
 		}
@@ -535,8 +506,7 @@ func answersGETWebhooks(ctx context.Context, c *Check) {
 		c.Info("the app does not ask for GET webhooks (no --event-method GET or --disconnect-method GET; Target.EventMethod, Target.DisconnectMethod), so none was sent: Bandwidth uses GET only when the StartStream says streamEventMethod=\"GET\" (or the call's disconnectMethod is GET), and an app that never asks for GET may refuse it")
 		return
 	}
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, disconnect)
+	e, call, ok := c.newCall(nil, disconnect)
 	if !ok {
 		return
 	}
@@ -570,8 +540,7 @@ func answersStartedWhileLive(ctx context.Context, c *Check) {
 	bound := c.WebhookBound()
 	hint := ("the stream was live all along: answer mediaStreamStarted at once and process the stream elsewhere (on its own goroutine, task or worker): a handler that answers only once the stream is over answers after minutes on a real call, long past Bandwidth's callbackTimeout (15 s by default)")
 	c.onUnanswered(hint)
-	e := c.Emulator(nil)
-	call, ok := c.Call(e, false)
+	e, call, ok := c.newCall(nil, false)
 	if !ok {
 		return
 	}
