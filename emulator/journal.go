@@ -32,12 +32,16 @@ const (
 	KindFrameIn   Kind = "frame.in"  // a message the app sent
 	KindMedia     Kind = "media"     // totals of media frames sent on a track
 	KindViolation Kind = "violation" // something the app sent that breaks the protocol
-	KindClose     Kind = "close"     // a close frame or the end of the connection
-	KindFault     Kind = "fault"     // a fault the emulator injected
-	KindEnding    Kind = "ending"    // how a stream ended, with its cause
-	KindWebhook   Kind = "webhook"   // one webhook delivery attempt and the app's answer
-	KindRejected  Kind = "rejected"  // a StartStream refused (duplicate, track limit)
-	KindPacing    Kind = "pacing"    // late frames skipped in realtime pacing
+	// KindUndocumented is something the app sent whose effect Bandwidth
+	// documents nowhere (playAudio on a unidirectional stream, an unknown
+	// eventType): worth a look, never a violation.
+	KindUndocumented Kind = "undocumented"
+	KindClose        Kind = "close"    // a close frame or the end of the connection
+	KindFault        Kind = "fault"    // a fault the emulator injected
+	KindEnding       Kind = "ending"   // how a stream ended, with its cause
+	KindWebhook      Kind = "webhook"  // one webhook delivery attempt and the app's answer
+	KindRejected     Kind = "rejected" // a StartStream refused (duplicate, track limit)
+	KindPacing       Kind = "pacing"   // late frames skipped in realtime pacing
 )
 
 // Entry is one line of the journal. Fields not relevant to a kind are empty.

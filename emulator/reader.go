@@ -54,7 +54,15 @@ func isTeardown(c chan struct{}) bool {
 func (ss *session) received(bidi bool, mt int, data []byte) {
 	msg, pa, err := protocol.ParseAppMessage(mt == websocket.TextMessage, data)
 	if err == nil && !bidi {
-		err = fmt.Errorf("the app sent %s on a unidirectional stream: only a bidirectional stream takes messages from the app", firstNonEmpty(msg.EventType, "a message"))
+		err = &protocol.ProtocolError{Undocumented: true, Reason: fmt.Sprintf(
+			"the app sent %s on a unidirectional stream: Bandwidth documents messages from the app on bidirectional streams only", msg.EventType)}
+	}
+	var pe *protocol.ProtocolError
+	if errors.As(err, &pe) && pe.Undocumented {
+		ss.undocumented.Add(1)
+		ss.journal(Entry{Kind: KindUndocumented, By: ByApp, Event: msg.EventType, Error: err.Error(),
+			Message: "undocumented: " + err.Error(), Data: quoteFrame(data)})
+		return
 	}
 	if err != nil {
 		ss.violations.Add(1)

@@ -45,7 +45,7 @@ var _ = Describe("what the app sends back", func() {
 		Eventually(func() int {
 			n := 0
 			for _, en := range e.Journal().Entries() {
-				if en.Kind == emulator.KindFrameIn || en.Kind == emulator.KindViolation {
+				if en.Kind == emulator.KindFrameIn || en.Kind == emulator.KindViolation || en.Kind == emulator.KindUndocumented {
 					n++
 				}
 			}
@@ -55,15 +55,16 @@ var _ = Describe("what the app sends back", func() {
 		Expect(err).NotTo(HaveOccurred())
 		return e, res
 	}
-	violations := func(e *emulator.Emulator) []string {
+	errorsOf := func(e *emulator.Emulator, kind emulator.Kind) []string {
 		var out []string
 		for _, en := range e.Journal().Entries() {
-			if en.Kind == emulator.KindViolation {
+			if en.Kind == kind {
 				out = append(out, en.Error)
 			}
 		}
 		return out
 	}
+	violations := func(e *emulator.Emulator) []string { return errorsOf(e, emulator.KindViolation) }
 
 	It("takes playAudio and clear on a bidirectional stream", func(ctx SpecContext) {
 		pcm16 := base64.StdEncoding.EncodeToString(make([]byte, 640))
@@ -93,7 +94,6 @@ var _ = Describe("what the app sends back", func() {
 	It("journals every invalid frame as a violation and keeps streaming", func(ctx SpecContext) {
 		e, res := stream(ctx, "bidirectional", false,
 			`not json`,
-			`{"eventType":"mark"}`,
 			`{"eventType":"playAudio"}`,
 			`{"eventType":"playAudio","media":{"contentType":"audio/wav","payload":"`+pcmu+`"}}`,
 			`{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"%%%"}}`,
@@ -101,13 +101,12 @@ var _ = Describe("what the app sends back", func() {
 		)
 		Expect(violations(e)).To(HaveExactElements(
 			ContainSubstring("not a JSON object"),
-			ContainSubstring(`unknown eventType "mark"`),
 			ContainSubstring("playAudio without media"),
 			ContainSubstring(`unsupported playAudio contentType "audio/wav"`),
 			ContainSubstring("not valid base64"),
 			ContainSubstring("whole 2-byte samples"),
 		))
-		Expect(res.Violations).To(Equal(6))
+		Expect(res.Violations).To(Equal(5))
 		Expect(res.Ending).To(Equal(emulator.EndStopStream), "a bad frame never ends the stream")
 		Expect(res.Failed()).To(BeTrue())
 	})
@@ -118,11 +117,19 @@ var _ = Describe("what the app sends back", func() {
 		Expect(res.Violations).To(Equal(1))
 	})
 
-	It("journals anything sent on a unidirectional stream", func(ctx SpecContext) {
-		e, res := stream(ctx, "unidirectional", false, play)
-		Expect(violations(e)).To(ConsistOf("the app sent playAudio on a unidirectional stream: only a bidirectional stream takes messages from the app"))
+	// Bandwidth documents nothing about these: never a violation, but
+	// journaled, so reports can say what the app did.
+	It("journals what Bandwidth documents nothing about as undocumented, not as a violation", func(ctx SpecContext) {
+		e, res := stream(ctx, "unidirectional", false, play, `{"eventType":"mark"}`)
+		Expect(violations(e)).To(BeEmpty())
+		Expect(errorsOf(e, emulator.KindUndocumented)).To(HaveExactElements(
+			"the app sent playAudio on a unidirectional stream: Bandwidth documents messages from the app on bidirectional streams only",
+			`unknown eventType "mark" (Bandwidth documents playAudio and clear)`,
+		))
 		Expect(res.PlayAudio).To(BeZero())
-		Expect(res.Violations).To(Equal(1))
+		Expect(res.Violations).To(BeZero())
+		Expect(res.Undocumented).To(Equal(2))
+		Expect(res.Failed()).To(BeFalse())
 	})
 })
 

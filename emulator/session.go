@@ -50,8 +50,8 @@ type session struct {
 	sent      [2]int // media frames sent per track, in the order of Stream.tracks
 
 	// Counters the reader updates.
-	playAudio, playBytes, clears, violations atomic.Int64
-	firstPlay                                atomic.Int64
+	playAudio, playBytes, clears, violations, undocumented atomic.Int64
+	firstPlay                                              atomic.Int64
 }
 
 type waiter struct {
@@ -335,7 +335,7 @@ func (ss *session) finish(e Ending, detail string) {
 	r.MediaDuration = time.Duration(ss.n) * media.FrameDuration
 	r.LatenessP50, r.LatenessP99 = r.Lateness.Quantile(0.5), r.Lateness.Quantile(0.99)
 	r.PlayAudio, r.PlayAudioBytes = int(ss.playAudio.Load()), int(ss.playBytes.Load())
-	r.Clears, r.Violations = int(ss.clears.Load()), int(ss.violations.Load())
+	r.Clears, r.Violations, r.Undocumented = int(ss.clears.Load()), int(ss.violations.Load()), int(ss.undocumented.Load())
 	r.FirstPlayAudio = time.Duration(ss.firstPlay.Load())
 	r.EndTime = time.Now()
 	r.FramesByTrack = map[string]int{}

@@ -148,10 +148,13 @@ type StreamResult struct {
 	LatenessP99 time.Duration `json:"latenessP99Ns,omitempty"`
 
 	// What the app sent back.
-	PlayAudio      int           `json:"playAudio,omitempty"`
-	PlayAudioBytes int           `json:"playAudioBytes,omitempty"`
-	Clears         int           `json:"clears,omitempty"`
-	Violations     int           `json:"violations,omitempty"`
+	PlayAudio      int `json:"playAudio,omitempty"`
+	PlayAudioBytes int `json:"playAudioBytes,omitempty"`
+	Clears         int `json:"clears,omitempty"`
+	Violations     int `json:"violations,omitempty"`
+	// Undocumented counts messages whose effect Bandwidth documents
+	// nowhere (KindUndocumented); they are not violations.
+	Undocumented   int           `json:"undocumented,omitempty"`
 	FirstPlayAudio time.Duration `json:"firstPlayAudioNs,omitempty"`
 
 	Deliveries []*Delivery `json:"deliveries,omitempty"`

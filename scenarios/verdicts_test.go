@@ -521,7 +521,7 @@ scenarios:
 	Describe("failure messages", func() {
 		It("speak the user's language: expect.disconnect and expect.violations name no Go type", func(ctx SpecContext) {
 			ref := newReference()
-			app := apptest.NewWS(apptest.Send(invalidPlayAudio, `{"eventType":"dance"}`))
+			app := apptest.NewWS(apptest.Send(invalidPlayAudio, `not json`))
 			src := quick + `scenarios:
   - name: wrong cause
     stream: {name: agent, destination: ` + ref.WebSocketURL() + `}

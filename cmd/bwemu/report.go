@@ -121,6 +121,17 @@ func (r *report) stream(res *emulator.StreamResult) (problems []string) {
 		}
 		problems = append(problems, fmt.Sprintf("the app sent %d invalid messages", res.Violations))
 	}
+	if res.Undocumented > 0 {
+		// Not a problem: Bandwidth documents nothing about these, so the
+		// account says what the app did and what to do, and passes it.
+		fmt.Fprintf(w, "  undocumented %d messages Bandwidth documents nothing about (not held against the app):\n", res.Undocumented)
+		for _, e := range r.journal.Entries() {
+			if e.Kind == emulator.KindUndocumented {
+				fmt.Fprintf(w, "                 %s\n", e.Error)
+			}
+		}
+		fmt.Fprintf(w, "               if the app plays audio back, stream with --mode bidirectional; send only playAudio and clear\n")
+	}
 	row, _ := emulator.TerminationOf(res.Ending)
 	fmt.Fprintf(w, "  ended        %s: %s\n", res.Ending, row.Wire)
 	fmt.Fprintf(w, "  close        %s\n", describeClose(res))

@@ -225,6 +225,16 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 		Expect(stdout).To(ContainSubstring("from the app 1 playAudio (160 bytes), 1 clear"))
 	}, timeout)
 
+	It("passes an app that plays audio on a unidirectional stream, saying what Bandwidth leaves undocumented", func(ctx SpecContext) {
+		payload := base64.StdEncoding.EncodeToString(make([]byte, 160))
+		app := apptest.NewWS(apptest.Send(`{"eventType":"playAudio","media":{"contentType":"audio/pcmu","payload":"` + payload + `"}}`))
+		events := apptest.NewHooks()
+		stdout := streamPasses(ctx, app.URL(), "--events", events.EventsURL())
+		Expect(stdout).To(ContainSubstring("undocumented 1 messages Bandwidth documents nothing about (not held against the app)"))
+		Expect(stdout).To(ContainSubstring("the app sent playAudio on a unidirectional stream"))
+		Expect(stdout).To(ContainSubstring("stream with --mode bidirectional"))
+	}, timeout)
+
 	Describe("credentials", func() {
 		const (
 			wsUser, wsPassword       = "ws-user", "ws-s3cret"

@@ -27,8 +27,14 @@ func (p PlayAudio) Samples() int {
 }
 
 // ProtocolError is an app message that breaks the rules of PROTOCOL §4. The
-// emulator journals it as a violation and keeps the stream going.
-type ProtocolError struct{ Reason string }
+// emulator journals it as a violation and keeps the stream going. An
+// Undocumented one breaks no documented rule: Bandwidth documents nothing
+// about such a message (an eventType other than playAudio and clear), so
+// it is never held against the app as a violation.
+type ProtocolError struct {
+	Reason       string
+	Undocumented bool
+}
 
 func (e *ProtocolError) Error() string { return e.Reason }
 
@@ -56,7 +62,8 @@ func ParseAppMessage(text bool, data []byte) (AppMessage, *PlayAudio, error) {
 	case "":
 		return msg, nil, violation("message has no eventType")
 	default:
-		return msg, nil, violation("unknown eventType %q (want playAudio or clear)", msg.EventType)
+		return msg, nil, &ProtocolError{Undocumented: true,
+			Reason: fmt.Sprintf("unknown eventType %q (Bandwidth documents playAudio and clear)", msg.EventType)}
 	}
 	if msg.Media == nil {
 		return msg, nil, violation("playAudio without media")

@@ -95,7 +95,7 @@ var _ = Describe("ParseAppMessage", func() {
 		Entry("eventType not a string", true, []byte(`{"eventType":1}`), "not a JSON object"),
 		Entry("no eventType", true, []byte(`{"media":{"contentType":"audio/pcmu","payload":"AA=="}}`), "no eventType"),
 		Entry("an empty eventType", true, []byte(`{"eventType":""}`), "no eventType"),
-		Entry("an unknown eventType", true, []byte(`{"eventType":"mark","name":"x"}`), `unknown eventType "mark"`, "playAudio or clear"),
+		Entry("an unknown eventType", true, []byte(`{"eventType":"mark","name":"x"}`), `unknown eventType "mark"`, "playAudio and clear"),
 		Entry("a Bandwidth-side eventType", true, []byte(`{"eventType":"media"}`), `unknown eventType "media"`),
 		Entry("eventType in the wrong case", true, []byte(`{"eventType":"playaudio"}`), `unknown eventType "playaudio"`),
 		Entry("playAudio without media", true, []byte(`{"eventType":"playAudio"}`), "playAudio without media"),
@@ -125,5 +125,17 @@ var _ = Describe("ParseAppMessage", func() {
 		frame := bytes.Repeat([]byte{0xff}, 7)
 		_, _, err := protocol.ParseAppMessage(false, frame)
 		Expect(err).To(MatchError("binary frame of 7 bytes: Bandwidth accepts JSON text frames only"))
+	})
+})
+
+var _ = Describe("ParseAppMessage on what Bandwidth documents nothing about", func() {
+	It("marks an unknown eventType Undocumented, and a broken message not", func() {
+		var pe *protocol.ProtocolError
+		_, _, err := protocol.ParseAppMessage(true, []byte(`{"eventType":"mark"}`))
+		Expect(errors.As(err, &pe)).To(BeTrue())
+		Expect(pe.Undocumented).To(BeTrue(), "Bandwidth documents playAudio and clear; what it does with others is undocumented")
+		_, _, err = protocol.ParseAppMessage(true, []byte(`{"eventType":"playAudio"}`))
+		Expect(errors.As(err, &pe)).To(BeTrue())
+		Expect(pe.Undocumented).To(BeFalse(), "a playAudio without media breaks a documented rule")
 	})
 })

@@ -50,7 +50,7 @@ func playsAudioBack(ctx context.Context, c *Check) {
 	// Wait for the first valid playAudio (or a violation) until the limit.
 	wctx, cancel := context.WithDeadline(ctx, s.StartTime.Add(PlayAudioWithin))
 	_, _ = s.Call.Emulator().Journal().WaitFor(wctx, func(en emulator.Entry) bool {
-		return en.StreamID == s.ID && ((en.Kind == emulator.KindFrameIn && en.Event == protocol.EventPlayAudio) || en.Kind == emulator.KindViolation)
+		return en.StreamID == s.ID && ((en.Kind == emulator.KindFrameIn && en.Event == protocol.EventPlayAudio) || en.Kind == emulator.KindViolation || en.Kind == emulator.KindUndocumented)
 	})
 	cancel()
 	// A little more, so what follows the first message is judged too: a

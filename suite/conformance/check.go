@@ -679,49 +679,48 @@ func (c *Check) stopStream(ctx context.Context, s *emulator.Stream) (*emulator.S
 // not allow on the stream; the reason quotes the first violation. Messages
 // that are well formed but that Bandwidth's documents say nothing about (a
 // playAudio or clear on a unidirectional stream, an eventType other than
-// playAudio and clear) are non-strict: what Bandwidth does with them is
-// undocumented.
+// playAudio and clear: the emulator journals them as KindUndocumented) are
+// non-strict: what Bandwidth does with them is undocumented.
 func (c *Check) expectNoViolations(s *emulator.Stream, what string) bool {
+	documented := c.noteUndocumented(s, what)
 	ok, msg := match(s, suite.HaveNoViolations())
 	if ok {
-		return true
-	}
-	var hard, uni, unknown []emulator.Entry
-	for _, en := range s.Call.Emulator().Journal().Entries() {
-		if en.StreamID != s.ID || en.Kind != emulator.KindViolation {
-			continue
-		}
-		switch {
-		case strings.Contains(en.Error, "on a unidirectional stream"):
-			uni = append(uni, en)
-		case strings.HasPrefix(en.Error, "unknown eventType"):
-			unknown = append(unknown, en)
-		default:
-			hard = append(hard, en)
-		}
+		return documented
 	}
 	first, rest := splitMessage(msg)
+	advice := "send only playAudio (contentType audio/pcmu or audio/pcm;rate=8000|16000|24000;…, a base64 payload of whole samples) and clear, as JSON text frames"
+	if v := firstViolation(s); v != "" {
+		first += " (the first: " + v + ")"
+	}
+	c.Fail("%s: %s", what, withHint(first, advice))
+	c.Attach(rest)
+	return false
+}
+
+// noteUndocumented gives the non-strict verdicts, with advice, for what
+// the app sent that Bandwidth documents nothing about; false when there
+// was any.
+func (c *Check) noteUndocumented(s *emulator.Stream, what string) bool {
+	var uni, unknown []emulator.Entry
+	for _, en := range s.Call.Emulator().Journal().Entries() {
+		if en.StreamID != s.ID || en.Kind != emulator.KindUndocumented {
+			continue
+		}
+		if en.Event == protocol.EventPlayAudio || en.Event == protocol.EventClear {
+			uni = append(uni, en) // well formed, but on a unidirectional stream
+		} else {
+			unknown = append(unknown, en)
+		}
+	}
 	if len(uni) > 0 {
 		c.NonStrict("%s: the app sent %s on a unidirectional stream (the first: %s) — what Bandwidth does with messages from the app on a unidirectional stream is undocumented; this app plays audio back: run with --bidirectional (Target.Bidirectional), and start its streams with mode=\"bidirectional\"",
 			what, plural(len(uni), "message", "messages"), uni[0].Error)
-		c.Attach(rest)
 	}
 	if len(unknown) > 0 {
 		c.NonStrict("%s: the app sent %s with an eventType Bandwidth does not document (the first: %s) — Bandwidth documents playAudio and clear only, and what it does with another eventType is undocumented: send only those",
 			what, plural(len(unknown), "message", "messages"), unknown[0].Error)
-		c.Attach(rest)
 	}
-	if len(hard) == 0 {
-		return len(uni)+len(unknown) == 0
-	}
-	advice := "send only playAudio (contentType audio/pcmu or audio/pcm;rate=8000|16000|24000;…, a base64 payload of whole samples) and clear, as JSON text frames"
-	if len(uni)+len(unknown) > 0 {
-		first = fmt.Sprintf("the app sent %s that break the protocol", plural(len(hard), "message", "messages"))
-	}
-	first += " (the first: " + hard[0].Error + ")"
-	c.Fail("%s: %s", what, withHint(first, advice))
-	c.Attach(rest)
-	return false
+	return len(uni)+len(unknown) == 0
 }
 
 func plural(n int, one, many string) string {
