@@ -112,6 +112,7 @@ func formatTarget(f *File) mapSlice {
 	m.add("events", t.Events)
 	m.add("eventMethod", t.EventMethod)
 	m.add("disconnect", t.Disconnect)
+	m.add("disconnectMethod", t.DisconnectMethod)
 	m.add("wsUser", t.WSUser)
 	m.add("wsPassword", t.WSPassword)
 	m.add("eventUser", t.EventUser)

@@ -21,7 +21,7 @@ import (
 // The keys of each part of a file, in the order messages list them.
 var (
 	fileKeys   = []string{"target", "defaults", "scenarios"}
-	targetKeys = []string{"websocket", "events", "eventMethod", "disconnect", "wsUser", "wsPassword", "eventUser", "eventPassword", "ca",
+	targetKeys = []string{"websocket", "events", "eventMethod", "disconnect", "disconnectMethod", "wsUser", "wsPassword", "eventUser", "eventPassword", "ca",
 		"api", "apiUsername", "apiPassword", "apiClientId", "apiClientSecret"}
 	settingKeys  = []string{"call", "stream", "streams", "pace", "speed", "timeouts", "duplicateWebhooks", "rejectOnConnectError", "appCloseAsError", "expect", "bxml"}
 	callKeys     = []string{"from", "to", "direction", "tag"}
@@ -168,15 +168,16 @@ func (l *loader) scenarios(f *field) []*Scenario {
 func (l *loader) target(f *field) Target {
 	var t Target
 	l.obj(f, "target", targetKeys).read(map[string]func(*field){
-		"websocket":     into(&t.WebSocket, l.wsURL),
-		"events":        into(&t.Events, l.httpURL),
-		"eventMethod":   into(&t.EventMethod, l.oneOf(eventMethods)),
-		"disconnect":    into(&t.Disconnect, l.httpURL),
-		"wsUser":        into(&t.WSUser, l.text),
-		"wsPassword":    into(&t.WSPassword, l.text),
-		"eventUser":     into(&t.EventUser, l.text),
-		"eventPassword": into(&t.EventPassword, l.text),
-		"ca":            into(&t.CA, l.caFile),
+		"websocket":        into(&t.WebSocket, l.wsURL),
+		"events":           into(&t.Events, l.httpURL),
+		"eventMethod":      into(&t.EventMethod, l.oneOf(eventMethods)),
+		"disconnect":       into(&t.Disconnect, l.httpURL),
+		"disconnectMethod": into(&t.DisconnectMethod, l.oneOf(eventMethods)),
+		"wsUser":           into(&t.WSUser, l.text),
+		"wsPassword":       into(&t.WSPassword, l.text),
+		"eventUser":        into(&t.EventUser, l.text),
+		"eventPassword":    into(&t.EventPassword, l.text),
+		"ca":               into(&t.CA, l.caFile),
 		"api": func(v *field) {
 			t.API, _ = l.hostPort(v)
 			l.api = v.pos // the shared emulator's rules name it

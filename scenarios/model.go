@@ -38,11 +38,15 @@ type Target struct {
 	// disconnect webhook goes; none is sent when it is unset. It never
 	// defaults to Events: on Bandwidth the streamEventUrl receives only
 	// stream events.
-	Disconnect    string
-	WSUser        string // wsUser: destinationUsername
-	WSPassword    string // wsPassword: destinationPassword
-	EventUser     string // eventUser: webhook Basic user
-	EventPassword string // eventPassword: webhook Basic password
+	Disconnect string
+	// DisconnectMethod (disconnectMethod:) is the call's disconnectMethod,
+	// POST (default) or GET: a call-level setting of its own, independent
+	// of EventMethod.
+	DisconnectMethod string
+	WSUser           string // wsUser: destinationUsername
+	WSPassword       string // wsPassword: destinationPassword
+	EventUser        string // eventUser: webhook Basic user
+	EventPassword    string // eventPassword: webhook Basic password
 	// CA (ca:) is a PEM file to trust for wss:// streams, https://
 	// webhooks and https:// BXML fetches, resolved against the file's
 	// directory.

@@ -121,7 +121,7 @@ func (p *play) steps() error {
 func (p *play) callSpec() emulator.CallSpec {
 	c := p.sc.Call
 	return emulator.CallSpec{From: c.From, To: c.To, Direction: c.Direction, Tag: c.Tag,
-		DisconnectURL: p.disconnectURL(), DisconnectMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
+		DisconnectURL: p.disconnectURL(), DisconnectMethod: p.t.DisconnectMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
 		CallbackTimeout: p.sc.Timeouts.Callback}
 }
 

@@ -78,7 +78,7 @@ func (p *play) runBXML() (runErr error) {
 	if p.api != nil {
 		c, err := p.api.Inbound(voiceapi.InboundCall{URL: b.URL, Method: b.Method, Username: b.Username, Password: b.Password,
 			From: sc.Call.From, To: sc.Call.To, Tag: sc.Call.Tag,
-			DisconnectURL: p.disconnectURL(), DisconnectMethod: p.t.EventMethod, CallbackTimeout: sc.Timeouts.Callback})
+			DisconnectURL: p.disconnectURL(), DisconnectMethod: p.t.DisconnectMethod, CallbackTimeout: sc.Timeouts.Callback})
 		if err != nil {
 			return err
 		}

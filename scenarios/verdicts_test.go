@@ -388,6 +388,32 @@ scenarios:
 			}
 		}, timeout)
 
+		It("sends disconnect with its own method, not the stream events'", func(ctx SpecContext) {
+			hooks := apptest.NewHooks()
+			ref := newReference()
+			methods := func(src string) map[string]string {
+				GinkgoHelper()
+				before := len(hooks.Requests())
+				r := runOne(ctx, src, scenarios.RunOptions{})
+				Expect(r).To(passed())
+				got := map[string]string{}
+				for _, q := range hooks.Requests()[before:] {
+					got[q.Event.EventType] = q.Method
+				}
+				return got
+			}
+			target := `target: {websocket: ` + ref.WebSocketURL() + `, events: ` + hooks.EventsURL() + `, disconnect: ` + hooks.URL("/disconnect") + `, eventMethod: GET`
+			body := `}
+scenarios:
+  - name: hangup
+    steps: [{media: 40ms}, hangup]
+`
+			Expect(methods(quick+target+body)).To(Equal(map[string]string{
+				"mediaStreamStarted": http.MethodGet, "mediaStreamStopped": http.MethodGet, "disconnect": http.MethodPost,
+			}), "eventMethod is StartStream's; the call's disconnectMethod defaults to POST")
+			Expect(methods(quick+target+`, disconnectMethod: GET`+body)).To(HaveKeyWithValue("disconnect", http.MethodGet))
+		}, timeout)
+
 		It("does so for the calls of bxml: scenarios too", func(ctx SpecContext) {
 			app := strictConsumer()
 			bx := apptest.NewHooks(apptest.BXML(bxmlDoc(`<Response><StartStream name="agent" destination="` + app.WebSocketURL() + `" streamEventUrl="` + app.EventsURL() + `"/><Pause duration="0.2"/></Response>`)))
