@@ -364,12 +364,18 @@ func (s *Stream) Silence(ctx context.Context, d time.Duration) error {
 
 func (s *Stream) media(ctx context.Context, d time.Duration, silent bool) error {
 	frames := int64((d + media.FrameDuration - 1) / media.FrameDuration)
-	reached := make(chan bool, 1)
-	if !s.command(command{kind: cmdMedia, frames: frames, silent: silent, reached: reached}) {
+	return s.await(ctx, command{kind: cmdMedia, frames: frames, silent: silent})
+}
+
+// await hands c to the stream's goroutine and waits until it is carried
+// out, the stream ends, or ctx does.
+func (s *Stream) await(ctx context.Context, c command) error {
+	c.reached = make(chan bool, 1)
+	if !s.command(c) {
 		return s.endedError()
 	}
 	select {
-	case ok := <-reached:
+	case ok := <-c.reached:
 		if !ok {
 			return s.endedError()
 		}
@@ -386,21 +392,7 @@ func (s *Stream) media(ctx context.Context, d time.Duration, silent bool) error 
 // day, to check that the app ignores it and keeps streaming. It is
 // journaled like every frame the emulator sends, and returns once written.
 func (s *Stream) Send(ctx context.Context, message []byte) error {
-	reached := make(chan bool, 1)
-	if !s.command(command{kind: cmdSend, message: message, reached: reached}) {
-		return s.endedError()
-	}
-	select {
-	case ok := <-reached:
-		if !ok {
-			return s.endedError()
-		}
-		return nil
-	case <-s.done:
-		return s.endedError()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.await(ctx, command{kind: cmdSend, message: message})
 }
 
 func (s *Stream) endedError() error {

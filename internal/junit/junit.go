@@ -10,26 +10,27 @@ import (
 	"time"
 )
 
+// Counts are the totals a suite and the whole document carry.
+type Counts struct {
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	Time     string `xml:"time,attr"`
+}
+
 // Suites is the document root.
 type Suites struct {
-	XMLName  xml.Name `xml:"testsuites"`
-	Name     string   `xml:"name,attr"`
-	Tests    int      `xml:"tests,attr"`
-	Failures int      `xml:"failures,attr"`
-	Errors   int      `xml:"errors,attr"`
-	Skipped  int      `xml:"skipped,attr"`
-	Time     string   `xml:"time,attr"`
-	Suites   []Suite  `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	Counts
+	Suites []Suite `xml:"testsuite"`
 }
 
 // Suite is one group of cases.
 type Suite struct {
-	Name      string `xml:"name,attr"`
-	Tests     int    `xml:"tests,attr"`
-	Failures  int    `xml:"failures,attr"`
-	Errors    int    `xml:"errors,attr"`
-	Skipped   int    `xml:"skipped,attr"`
-	Time      string `xml:"time,attr"`
+	Name string `xml:"name,attr"`
+	Counts
 	Timestamp string `xml:"timestamp,attr,omitempty"`
 	Cases     []Case `xml:"testcase"`
 	took      time.Duration
@@ -77,7 +78,7 @@ func (s *Suite) Add(c Case, d time.Duration) {
 
 // Write totals the suites and writes the document.
 func Write(w io.Writer, name string, took time.Duration, suites []Suite) error {
-	doc := Suites{Name: name, Time: Seconds(took), Suites: suites}
+	doc := Suites{Name: name, Counts: Counts{Time: Seconds(took)}, Suites: suites}
 	for _, s := range suites {
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
