@@ -411,7 +411,7 @@ scenarios:
 			Expect(methods(quick+target+body)).To(Equal(map[string]string{
 				"mediaStreamStarted": http.MethodGet, "mediaStreamStopped": http.MethodGet, "disconnect": http.MethodPost,
 			}), "eventMethod is StartStream's; the call's disconnectMethod defaults to POST")
-			Expect(methods(quick+target+`, disconnectMethod: GET`+body)).To(HaveKeyWithValue("disconnect", http.MethodGet))
+			Expect(methods(quick + target + `, disconnectMethod: GET` + body)).To(HaveKeyWithValue("disconnect", http.MethodGet))
 		}, timeout)
 
 		It("does so for the calls of bxml: scenarios too", func(ctx SpecContext) {
