@@ -11,6 +11,7 @@ import (
 	"github.com/onsi/gomega/types"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 	. "github.com/bwemu/bwemu/suite"
@@ -446,8 +447,8 @@ var _ = Describe("stream matchers", func() {
 		}, timeout)
 
 		It("HaveNoViolations fails listing the violations from the journal", func(ctx SpecContext) {
-			app := apptest.NewWS(apptest.Send(`{"eventType":"dance"}`, `not json at all`))
-			s := startStream(ctx, e, emulator.StreamSpec{Destination: app.URL()})
+			app := apptest.NewWS(apptest.Send(`{"eventType":"playAudio"}`, `not json at all`))
+			s := startStream(ctx, e, emulator.StreamSpec{Destination: app.URL(), Mode: protocol.ModeBidirectional})
 			Expect(e.Journal().WaitFor(ctx, func(en emulator.Entry) bool {
 				return en.StreamID == s.ID && en.Kind == emulator.KindViolation && strings.Contains(string(en.Data), "not json")
 			})).Error().NotTo(HaveOccurred())

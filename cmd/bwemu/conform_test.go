@@ -3,26 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"encoding/pem"
-	"encoding/xml"
-	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/buggy"
 	"github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/suite/conformance"
@@ -51,42 +45,6 @@ func startConsumer(opts consumer.Options) *consumer.Server {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(c.Close)
 	return c
-}
-
-// flakyEventsApp answers every webhook 204, except the nth
-// mediaStreamStarted of the stream with the given name, which it answers
-// 500: an app that fails now and then.
-type flakyEventsApp struct {
-	URL  string
-	mu   sync.Mutex
-	seen int
-}
-
-func newFlakyEventsApp(stream string, nth int) *flakyEventsApp {
-	GinkgoHelper()
-	f := &flakyEventsApp{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct {
-			EventType   string
-			MediaStream struct{ Name string }
-		}
-		body, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(body, &ev)
-		if ev.EventType == "mediaStreamStarted" && ev.MediaStream.Name == stream {
-			f.mu.Lock()
-			f.seen++
-			fail := f.seen == nth
-			f.mu.Unlock()
-			if fail {
-				http.Error(w, "flaky", http.StatusInternalServerError)
-				return
-			}
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	DeferCleanup(srv.Close)
-	f.URL = srv.URL + "/events"
-	return f
 }
 
 // startBuggy starts a consumer with defect d on loopback until the spec ends.
@@ -261,123 +219,12 @@ func failBlock(stdout, verdict, id string) string {
 	return rest[:end+1]
 }
 
-// junitCase is one <testcase> of a JUnit report.
-type junitCase struct {
-	Name      string `xml:"name,attr"`
-	Classname string `xml:"classname,attr"`
-	Time      string `xml:"time,attr"`
-	Failure   *struct {
-		Message string `xml:"message,attr"`
-		Type    string `xml:"type,attr"`
-		Text    string `xml:",chardata"`
-	} `xml:"failure"`
-	Error   *struct{} `xml:"error"`
-	Skipped *struct {
-		Message string `xml:"message,attr"`
-	} `xml:"skipped"`
-	SystemOut string `xml:"system-out"`
-}
-
-// junitCounts are the counting attributes of <testsuites> and <testsuite>.
-type junitCounts struct {
-	Tests    int    `xml:"tests,attr"`
-	Failures int    `xml:"failures,attr"`
-	Errors   int    `xml:"errors,attr"`
-	Skipped  int    `xml:"skipped,attr"`
-	Time     string `xml:"time,attr"`
-}
-
-// conformJUnit is conform's JUnit XML report, decoded independently of
-// the writer's own types. Either shape CI systems read is accepted: a
-// <testsuites> root with a <testsuite> per group, or a single <testsuite>
-// root; Cases flattens them, in document order.
-type conformJUnit struct {
-	XMLName xml.Name
-	Name    string `xml:"name,attr"`
-	junitCounts
-	Suites []struct {
-		Name string `xml:"name,attr"`
-		junitCounts
-		Cases []junitCase `xml:"testcase"`
-	} `xml:"testsuite"`
-	Direct []junitCase `xml:"testcase"` // a <testsuite> root's cases
-}
-
-// Cases is every testcase of the report, in document order.
-func (d conformJUnit) Cases() []junitCase {
-	out := append([]junitCase(nil), d.Direct...)
-	for _, s := range d.Suites {
-		out = append(out, s.Cases...)
-	}
-	return out
-}
-
-// countCases counts what the counting attributes must say of cases.
-func countCases(cases []junitCase) junitCounts {
-	n := junitCounts{Tests: len(cases)}
-	for _, c := range cases {
-		switch {
-		case c.Failure != nil:
-			n.Failures++
-		case c.Error != nil:
-			n.Errors++
-		case c.Skipped != nil:
-			n.Skipped++
-		}
-	}
-	return n
-}
-
-// readConformJUnit checks that path is well-formed XML (with xmllint too,
-// when it is installed), decodes it and checks that every count agrees
-// with the testcases it counts.
-func readConformJUnit(path string) conformJUnit {
-	GinkgoHelper()
-	raw, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(string(raw)).To(HavePrefix(xml.Header))
-	dec := xml.NewDecoder(strings.NewReader(string(raw)))
-	dec.Strict = true
-	for {
-		if _, err := dec.Token(); err != nil {
-			Expect(err.Error()).To(Equal("EOF"), "the JUnit report is not well-formed XML")
-			break
-		}
-	}
-	if xmllint, err := exec.LookPath("xmllint"); err == nil {
-		out, err := exec.Command(xmllint, "--noout", path).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "xmllint --noout: %s", out)
-		Expect(string(out)).To(BeEmpty())
-	}
-	var doc conformJUnit
-	Expect(xml.Unmarshal(raw, &doc)).To(Succeed())
-	Expect(doc.XMLName.Local).To(BeElementOf("testsuites", "testsuite"), "the root element")
-	if doc.XMLName.Local == "testsuites" {
-		Expect(doc.Direct).To(BeEmpty(), "testcases belong in a testsuite")
-	} else {
-		Expect(doc.Suites).To(BeEmpty(), "a testsuite root has no nested testsuite")
-	}
-	for _, s := range doc.Suites {
-		want := countCases(s.Cases)
-		want.Time = s.Time
-		Expect(s.junitCounts).To(Equal(want), "the counts of testsuite %q", s.Name)
-		_, err := strconv.ParseFloat(s.Time, 64)
-		Expect(err).NotTo(HaveOccurred(), "the time of testsuite %q", s.Name)
-	}
-	want := countCases(doc.Cases())
-	want.Time = doc.Time
-	Expect(doc.junitCounts).To(Equal(want), "the report's counts")
-	_, err = strconv.ParseFloat(doc.Time, 64)
-	Expect(err).NotTo(HaveOccurred(), "the report's time")
-	return doc
-}
-
 // expectJUnit checks the report against the table: one testcase per row,
 // in order, named "ID TITLE" with the case's group as class (and as the
 // testsuite, when there is one per group); a <failure> exactly for the
 // failing rows, a <skipped> exactly for SKIP and INFO, never an <error>.
 // nonStrictFails says whether a NON-STRICT row fails (not --lenient).
-func expectJUnit(doc conformJUnit, ids []string, table map[string]string, nonStrictFails bool) {
+func expectJUnit(doc apptest.JUnit, ids []string, table map[string]string, nonStrictFails bool) {
 	GinkgoHelper()
 	groups := map[string]string{}
 	for _, c := range conformance.Cases() {
@@ -538,7 +385,7 @@ var _ = Describe("bwemu conform", func() {
 			expectProgress(out.stderr, table)
 
 			By("writing a JUnit report with one testcase per case, INFO and SKIP as skipped")
-			doc := readConformJUnit(junit)
+			doc := apptest.ReadJUnit(junit)
 			expectJUnit(doc, all, table, true)
 			Expect(doc.Failures).To(BeZero())
 			Expect(doc.Skipped).To(Equal(countVerdicts(table).Info + countVerdicts(table).Skipped))
@@ -625,7 +472,7 @@ var _ = Describe("bwemu conform", func() {
 			Expect(out.stdout).NotTo(MatchRegexp(`(?m)^[1-46-7]\.\d+ `), "no other case in the table")
 			expectSummary(out.stdout, "PASS", table)
 			expectProgress(out.stderr, table)
-			expectJUnit(readConformJUnit(junit), five, table, true)
+			expectJUnit(apptest.ReadJUnit(junit), five, table, true)
 			expectJSON(readConformJSON(jsonOut), five, table)
 		}, timeout)
 
@@ -672,7 +519,7 @@ var _ = Describe("bwemu conform", func() {
 					Expect(block).To(ContainSubstring("\n  journal:\n"), "the journal is shown")
 				}
 
-				doc := readConformJUnit(junit)
+				doc := apptest.ReadJUnit(junit)
 				expectJUnit(doc, ids, table, true)
 				Expect(doc.Failures).To(Equal(len(failing)))
 				rep := readConformJSON(jsonOut)
@@ -734,7 +581,7 @@ var _ = Describe("bwemu conform", func() {
 				table := expectNonStrict(out)
 				expectSummary(out.stdout, "FAIL", table)
 				Expect(out.stdout).To(MatchRegexp(`(?m)^FAIL: 1 pass, 0 fail, 9 non-strict, 2 info, 0 skipped in `))
-				doc := readConformJUnit(junit)
+				doc := apptest.ReadJUnit(junit)
 				expectJUnit(doc, five, table, true)
 				Expect(doc.Failures).To(Equal(len(nonStrict)), "non-strict fails in JUnit without --lenient")
 				rep := readConformJSON(jsonOut)
@@ -750,7 +597,7 @@ var _ = Describe("bwemu conform", func() {
 				Expect(out.code).To(Equal(exitPass))
 				table := expectNonStrict(out)
 				expectSummary(out.stdout, "PASS", table)
-				doc := readConformJUnit(junit)
+				doc := apptest.ReadJUnit(junit)
 				expectJUnit(doc, five, table, false)
 				Expect(doc.Failures).To(BeZero(), "non-strict passes in JUnit with --lenient")
 				rep := readConformJSON(jsonOut)
@@ -763,48 +610,31 @@ var _ = Describe("bwemu conform", func() {
 
 	Describe("an app that cannot be reached", func() {
 		It("fails at once (exit 1) with one line when nothing listens at --ws, running no case", func(ctx SpecContext) {
-			events := newEventsApp(204)
-			ws := refusedURL()
+			events := apptest.NewHooks()
+			ws := apptest.RefusedURL()
 			junit, jsonOut := reportPaths()
 			began := time.Now()
-			out := conformCmd(ctx, "--ws", ws, "--events", events.URL, "--junit", junit, "--json", jsonOut)
+			out := conformCmd(ctx, "--ws", ws, "--events", events.EventsURL(), "--junit", junit, "--json", jsonOut)
 			Expect(time.Since(began)).To(BeNumerically("<", 5*time.Second))
 			Expect(out.code).To(Equal(exitFail))
 			Expect(out.stdout).To(BeEmpty(), "no table: no case ran")
 			addr := strings.TrimSuffix(strings.TrimPrefix(ws, "ws://"), "/media")
 			Expect(lines(out.stderr)).To(Equal([]string{"bwemu: nothing listens at " + addr + " (--ws " + ws + "), so no case ran — is the app running, and listening there?"}))
-			Expect(events.Hooks()).To(HaveLen(1), "the Stopped webhook of the stream that could not connect")
+			Expect(events.Requests()).To(HaveLen(1), "the Stopped webhook of the stream that could not connect")
 			rep := readConformJSON(jsonOut)
 			Expect(*rep.Passed).To(BeFalse())
 			Expect(rep.Unreachable).To(ContainSubstring("nothing listens at " + addr))
 			Expect(rep.Results).To(BeEmpty())
-			doc := readConformJUnit(junit)
+			doc := apptest.ReadJUnit(junit)
 			Expect(doc.Failures).To(Equal(1))
 			Expect(doc.Cases()[0].Failure.Message).To(ContainSubstring("nothing listens at " + addr))
 		}, timeout)
 
 		It("fails with one line after --handshake-timeout when the app never answers the upgrade", func(ctx SpecContext) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(ln.Close)
-			held := make(chan net.Conn, 16)
-			go func() {
-				for {
-					c, err := ln.Accept() // and never answer
-					if err != nil {
-						return
-					}
-					held <- c
-				}
-			}()
-			DeferCleanup(func() {
-				for len(held) > 0 {
-					_ = (<-held).Close()
-				}
-			})
-			events := newEventsApp(204)
+			silent := apptest.NewSilent()
+			events := apptest.NewHooks()
 			began := time.Now()
-			out := conformCmd(ctx, "--ws", "ws://"+ln.Addr().String()+"/media", "--events", events.URL, "--handshake-timeout", "500ms")
+			out := conformCmd(ctx, "--ws", silent.URL(), "--events", events.EventsURL(), "--handshake-timeout", "500ms")
 			Expect(time.Since(began)).To(BeNumerically("<", 4*time.Second))
 			Expect(out.code).To(Equal(exitFail))
 			Expect(lines(out.stderr)).To(HaveLen(1))
@@ -813,7 +643,7 @@ var _ = Describe("bwemu conform", func() {
 
 		It("fails with one line when nothing listens at --disconnect", func(ctx SpecContext) {
 			c := startConsumer(consumer.Options{})
-			dead := "http" + strings.TrimPrefix(refusedURL(), "ws")
+			dead := "http" + strings.TrimPrefix(apptest.RefusedURL(), "ws")
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", dead)
 			Expect(out.code).To(Equal(exitFail))
 			Expect(lines(out.stderr)).To(HaveLen(1))
@@ -841,48 +671,31 @@ var _ = Describe("bwemu conform", func() {
 	}, SpecTimeout(2*time.Minute))
 
 	Describe("--ca", func() {
-		// tlsApp is a wss:// fake app with httptest's self-signed
-		// certificate, and that certificate in a PEM file.
-		tlsApp := func() (app *wsApp, caFile string) {
-			GinkgoHelper()
-			app = &wsApp{frames: map[string]int{}}
-			srv := httptest.NewUnstartedServer(http.HandlerFunc(app.serve))
-			// The refused TLS handshake is expected: keep it out of the log.
-			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-			srv.StartTLS()
-			DeferCleanup(srv.Close)
-			app.URL = "wss" + strings.TrimPrefix(srv.URL, "https") + "/media"
-			caFile = scenarioFile("ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
-			return app, caFile
-		}
-
 		It("trusts the CA in the file for a wss:// app (exit 0)", func(ctx SpecContext) {
-			app, ca := tlsApp()
-			events := newEventsApp(204)
-			out := conformCmd(ctx, "--ws", app.URL, "--events", events.URL, "--only", `^1\.1$`, "--ca", ca)
+			app, events := apptest.NewTLSWS(), apptest.NewHooks()
+			out := conformCmd(ctx, "--ws", app.URL(), "--events", events.EventsURL(), "--only", `^1\.1$`, "--ca", app.CAFile())
 			Expect(out.code).To(Equal(exitPass))
 			Expect(verdicts(out.stdout, []string{"1.1"})).To(HaveKeyWithValue("1.1", "PASS"))
 			Expect(app.Handshakes()).To(BeNumerically(">=", 1))
 		}, timeout)
 
 		It("without it, a wss:// app with an unknown certificate cannot be reached (exit 1, one line)", func(ctx SpecContext) {
-			app, _ := tlsApp()
-			events := newEventsApp(204)
-			out := conformCmd(ctx, "--ws", app.URL, "--events", events.URL, "--only", `^1\.1$`)
+			app, events := apptest.NewTLSWS(), apptest.NewHooks()
+			out := conformCmd(ctx, "--ws", app.URL(), "--events", events.EventsURL(), "--only", `^1\.1$`)
 			Expect(out.code).To(Equal(exitFail))
 			Expect(lines(out.stderr)).To(HaveLen(1))
 			Expect(out.stderr).To(ContainSubstring("certificate"))
-			Expect(out.stderr).To(ContainSubstring("--ws " + app.URL))
+			Expect(out.stderr).To(ContainSubstring("--ws " + app.URL()))
 		}, timeout)
 	})
 
 	Describe("interrupted", func() {
 		It("exits 130 and says so, leaving the cases not run as SKIP", func(ctx SpecContext) {
-			app, events := newWSApp(wsOptions{}), newEventsApp(204)
+			app, events := apptest.NewWS(), apptest.NewHooks()
 			cctx, cancel := context.WithCancel(ctx)
 			cancel()
 			_, jsonOut := reportPaths()
-			out := conformCmd(cctx, "--ws", app.URL, "--events", events.URL, "--only", `^1\.1$`, "--json", jsonOut)
+			out := conformCmd(cctx, "--ws", app.URL(), "--events", events.EventsURL(), "--only", `^1\.1$`, "--json", jsonOut)
 			Expect(out.code).To(Equal(exitInterrupted))
 			table := verdicts(out.stdout, []string{"1.1"})
 			Expect(table).To(HaveKeyWithValue("1.1", "SKIP"))
@@ -918,7 +731,7 @@ var _ = Describe("bwemu conform", func() {
 			rep := readConformJSON(jsonOut)
 			Expect(*rep.Interrupted).To(BeTrue())
 			Expect(*rep.Passed).To(BeFalse())
-			Expect(readConformJUnit(junit).Tests).To(BeNumerically(">", 0))
+			Expect(apptest.ReadJUnit(junit).Tests).To(BeNumerically(">", 0))
 		}, SpecTimeout(time.Minute))
 	})
 
@@ -1004,7 +817,7 @@ var _ = Describe("bwemu conform", func() {
 			expectSummary(out.stdout, "PASS", table)
 			Expect(lines(out.stderr)).To(Equal([]string{"repetition 1 of 3", "[1] PASS       5.1 " + caseTitles()["5.1"],
 				"repetition 2 of 3", "[1] PASS       5.1 " + caseTitles()["5.1"], "repetition 3 of 3", "[1] PASS       5.1 " + caseTitles()["5.1"]}))
-			doc := readConformJUnit(junit)
+			doc := apptest.ReadJUnit(junit)
 			Expect(doc.Tests).To(Equal(3))
 			Expect(doc.Cases()[1].Name).To(Equal("5.1 " + caseTitles()["5.1"] + " (repetition 2)"))
 			rep := readConformJSON(jsonOut)
@@ -1013,9 +826,14 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It("fails when any repetition fails, saying which", func(ctx SpecContext) {
-			app := newWSApp(wsOptions{})
-			flaky := newFlakyEventsApp("started", 2)
-			out := conformCmd(ctx, "--ws", app.URL, "--events", flaky.URL, "--only", `^5\.1$`, "--repeat", "3")
+			app, flaky := apptest.NewWS(), apptest.NewHooks()
+			// An app that fails now and then: the second mediaStreamStarted of
+			// 5.1's stream (its second repetition) is answered 500, every other
+			// webhook 204.
+			flaky.AnswerWhen(func(q apptest.Request) bool {
+				return q.What() == protocol.EventMediaStreamStarted && q.Stream() == "started"
+			}, apptest.Reply{}, apptest.Reply{Status: http.StatusInternalServerError, Body: "flaky"}, apptest.Reply{})
+			out := conformCmd(ctx, "--ws", app.URL(), "--events", flaky.EventsURL(), "--only", `^5\.1$`, "--repeat", "3")
 			Expect(out.code).To(Equal(exitFail))
 			table := verdicts(out.stdout, []string{"5.1"})
 			Expect(table).To(HaveKeyWithValue("5.1", "FAIL"))
@@ -1036,11 +854,11 @@ var _ = Describe("bwemu conform", func() {
 
 		DescribeTable("exits 2 with one complaint and the usage line on stderr, and runs nothing",
 			func(ctx SpecContext, args []string, complaint string) {
-				app, hooks := newWSApp(wsOptions{}), newEventsApp(204)
+				app, hooks := apptest.NewWS(), apptest.NewHooks()
 				var argv []string
 				for _, a := range args {
-					a = strings.ReplaceAll(a, ws, app.URL)
-					a = strings.ReplaceAll(a, events, hooks.URL)
+					a = strings.ReplaceAll(a, ws, app.URL())
+					a = strings.ReplaceAll(a, events, hooks.EventsURL())
 					if a == "{NOT-PEM}" {
 						a = notPEM()
 					}
@@ -1063,7 +881,7 @@ var _ = Describe("bwemu conform", func() {
 				}
 				Expect(bwemuLines).To(Equal(1), "one complaint")
 				Expect(app.Handshakes()).To(BeZero(), "no stream reached the app")
-				Expect(hooks.Hooks()).To(BeEmpty(), "no webhook reached the app")
+				Expect(hooks.Requests()).To(BeEmpty(), "no webhook reached the app")
 			},
 			entry("without --ws", []string{"--events", events}, `^bwemu: --ws and --events are required$`),
 			entry("without --events", []string{"--ws", ws}, `^bwemu: --ws and --events are required$`),

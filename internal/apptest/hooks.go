@@ -56,6 +56,15 @@ type Request struct {
 	Event *protocol.Event
 }
 
+// Stream is the name of the stream the webhook is about; "" for a request
+// that carried no stream's webhook.
+func (q Request) Stream() string {
+	if q.Event == nil || q.Event.MediaStream == nil {
+		return ""
+	}
+	return q.Event.MediaStream.Name
+}
+
 // What says "eventType" or "eventType (cause)", for order assertions; ""
 // for a request that carried no webhook.
 func (q Request) What() string {
@@ -83,12 +92,14 @@ func (q Request) BasicAuth() (user, password string, ok bool) {
 }
 
 // Hooks is the fake app's HTTP side: it records every request and answers
-// as told, by path (Route, Serve) or else by its answers in turn.
+// as told, by what the request carries (AnswerWhen), by path (Route, Serve)
+// or else by its answers in turn.
 type Hooks struct {
 	server
 
 	mu      sync.Mutex
 	answers []Reply // in turn; the last answers every request after
+	rules   []*rule
 	routes  map[string]Reply
 	reqs    []Request
 
@@ -131,6 +142,27 @@ func (h *Hooks) Answer(answers ...Reply) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.answers = answers
+}
+
+// rule answers the requests match takes by its answers in turn.
+type rule struct {
+	match   func(Request) bool
+	answers []Reply
+}
+
+// AnswerWhen answers the requests match takes by answers in turn, the last
+// one answering every such request after it: an app that fails one event
+// of one stream, say, and answers the rest as it otherwise would. A rule
+// comes before any route and before the answers in turn; of two rules
+// that take a request, the first added answers it. match is called with
+// the app's lock held: it looks at the request only.
+func (h *Hooks) AnswerWhen(match func(Request) bool, answers ...Reply) {
+	if len(answers) == 0 {
+		answers = []Reply{{}}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rules = append(h.rules, &rule{match: match, answers: answers})
 }
 
 // Route answers every request to path with r.
@@ -229,18 +261,35 @@ func (h *Hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Lock()
 	h.reqs = append(h.reqs, q)
-	rep, routed := h.routes[r.URL.Path]
-	if !routed {
-		rep = h.answers[0]
-		if len(h.answers) > 1 {
-			h.answers = h.answers[1:]
-		}
-	}
+	rep := h.choose(q)
 	h.mu.Unlock()
 	if rep.Do != nil {
 		rep.Do(q)
 	}
 	h.reply(w, r, rep)
+}
+
+// choose picks the answer to q: the first rule that takes it, else its
+// path's route, else the next of the answers in turn. Called with h.mu held.
+func (h *Hooks) choose(q Request) Reply {
+	for _, ru := range h.rules {
+		if ru.match(q) {
+			return inTurn(&ru.answers)
+		}
+	}
+	if rep, routed := h.routes[q.Path]; routed {
+		return rep
+	}
+	return inTurn(&h.answers)
+}
+
+// inTurn takes the next of answers, keeping the last for every call after.
+func inTurn(answers *[]Reply) Reply {
+	rep := (*answers)[0]
+	if len(*answers) > 1 {
+		*answers = (*answers)[1:]
+	}
+	return rep
 }
 
 func (h *Hooks) reply(w http.ResponseWriter, r *http.Request, rep Reply) {

@@ -67,9 +67,15 @@ func target(ws, events, disconnect string, e expectation) conformance.Target {
 	return t
 }
 
-// runAgainst starts a consumer with the defect, runs the selected cases
+// selecting is the options that run the cases re matches (by ID or title),
+// with the short timeouts.
+func selecting(re string) conformance.Options {
+	return conformance.Options{Only: regexp.MustCompile(re), Timeouts: timeouts}
+}
+
+// runAgainst starts a consumer with the defect, runs the cases o selects
 // and closes the consumer.
-func runAgainst(ctx SpecContext, d buggy.Defect, e expectation, only string) []conformance.Result {
+func runAgainst(ctx SpecContext, d buggy.Defect, e expectation, o conformance.Options) []conformance.Result {
 	GinkgoHelper()
 	opts := &buggy.Options{Echo: e.bidi}
 	if e.wsCreds {
@@ -81,10 +87,9 @@ func runAgainst(ctx SpecContext, d buggy.Defect, e expectation, only string) []c
 	srv, err := buggy.Start(d, opts)
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { Expect(srv.Close()).To(Succeed()) }()
-	results, err := conformance.Run(ctx, target(srv.WebSocketURL(), srv.EventsURL(), srv.DisconnectURL(), e),
-		conformance.Options{Only: regexp.MustCompile(only), Timeouts: timeouts})
+	results, err := conformance.Run(ctx, target(srv.WebSocketURL(), srv.EventsURL(), srv.DisconnectURL(), e), o)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(results).NotTo(BeEmpty(), "no case matches %s", only)
+	Expect(results).NotTo(BeEmpty(), "no case matches %v", o.Only)
 	return results
 }
 
@@ -160,10 +165,10 @@ var _ = Describe("the conformance suite", func() {
 			var results []conformance.Result
 			if e.isolate {
 				for _, c := range conformance.Selected(regexp.MustCompile(e.only)) {
-					results = append(results, runAgainst(ctx, d, e, "^"+regexp.QuoteMeta(c.ID)+"$")...)
+					results = append(results, runAgainst(ctx, d, e, selecting("^"+regexp.QuoteMeta(c.ID)+"$"))...)
 				}
 			} else {
-				results = runAgainst(ctx, d, e, e.only)
+				results = runAgainst(ctx, d, e, selecting(e.only))
 			}
 			AddReportEntry(string(d), summary(results))
 
@@ -199,14 +204,14 @@ var _ = Describe("the conformance suite", func() {
 		}, SpecTimeout(3*time.Minute))
 
 		It("passes the buggy consumer with no defect, every case", func(ctx SpecContext) {
-			results := runAgainst(ctx, buggy.None, full, ".")
+			results := runAgainst(ctx, buggy.None, full, selecting("."))
 			AddReportEntry("no defect", summary(results))
 			Expect(results).To(HaveLen(len(conformance.Cases())))
 			Expect(conformance.Passed(results, false)).To(BeTrue(), summary(results))
 		}, SpecTimeout(3*time.Minute))
 
 		It("passes an app that refuses GET webhooks (405) when it never asked for GET", func(ctx SpecContext) {
-			results := runAgainst(ctx, buggy.NoGET, expectation{}, `^5\.`)
+			results := runAgainst(ctx, buggy.NoGET, expectation{}, selecting(`^5\.`))
 			AddReportEntry("no GET, none asked for", summary(results))
 			Expect(conformance.Passed(results, false)).To(BeTrue(), summary(results))
 			for _, r := range results {
@@ -218,43 +223,32 @@ var _ = Describe("the conformance suite", func() {
 		}, SpecTimeout(3*time.Minute))
 	})
 
-	It("fails an app whose webhooks hang, with every webhook case, the whole suite within a minute", func(ctx SpecContext) {
-		srv, err := buggy.Start(buggy.HungWebhooks, nil)
-		Expect(err).NotTo(HaveOccurred())
-		defer func() { Expect(srv.Close()).To(Succeed()) }()
-		began := time.Now()
-		results, err := conformance.Run(ctx, conformance.Target{WebSocket: srv.WebSocketURL(), Events: srv.EventsURL(), Disconnect: srv.DisconnectURL()},
-			conformance.Options{}) // the default timeouts, as conform runs
-		took := time.Since(began)
-		Expect(err).NotTo(HaveOccurred())
-		AddReportEntry("hung webhooks", fmt.Sprintf("%s\nin %s", summary(results), took.Round(time.Millisecond)))
-		Expect(took).To(BeNumerically("<", time.Minute), summary(results))
-		for _, r := range results {
-			switch {
-			case r.Group != conformance.GroupWebhooks:
-				Expect(r.Status.Passing(false)).To(BeTrue(), "%s: the socket cases do not judge webhooks\n%s", r.ID, summary(results))
-			case r.ID == "5.10" || r.ID == "5.11":
-				Expect(r.Status).To(Equal(conformance.Info), summary(results))
-			default:
-				Expect(r.Status).To(Equal(conformance.Fail), summary(results))
-				Expect(r.Reason).To(ContainSubstring("not answered within 2s"), summary(results))
+	DescribeTable("runs the whole suite within a minute, with the default timeouts as conform does, and fails",
+		func(ctx SpecContext, d buggy.Defect, expect func(results []conformance.Result)) {
+			began := time.Now()
+			results := runAgainst(ctx, d, expectation{}, conformance.Options{})
+			took := time.Since(began)
+			AddReportEntry(string(d), fmt.Sprintf("%s\nin %s", summary(results), took.Round(time.Millisecond)))
+			Expect(took).To(BeNumerically("<", time.Minute), summary(results))
+			expect(results)
+		},
+		Entry("an app whose webhooks hang, with every webhook case", buggy.HungWebhooks, func(results []conformance.Result) {
+			for _, r := range results {
+				switch {
+				case r.Group != conformance.GroupWebhooks:
+					Expect(r.Status.Passing(false)).To(BeTrue(), "%s: the socket cases do not judge webhooks\n%s", r.ID, summary(results))
+				case r.ID == "5.10" || r.ID == "5.11":
+					Expect(r.Status).To(Equal(conformance.Info), summary(results))
+				default:
+					Expect(r.Status).To(Equal(conformance.Fail), summary(results))
+					Expect(r.Reason).To(ContainSubstring("not answered within 2s"), summary(results))
+				}
 			}
-		}
-	}, SpecTimeout(2*time.Minute))
-
-	It("fails an app that hangs after accepting (it never reads again), the whole suite within a minute", func(ctx SpecContext) {
-		srv, err := buggy.Start(buggy.NeverReads, nil)
-		Expect(err).NotTo(HaveOccurred())
-		defer func() { Expect(srv.Close()).To(Succeed()) }()
-		began := time.Now()
-		results, err := conformance.Run(ctx, conformance.Target{WebSocket: srv.WebSocketURL(), Events: srv.EventsURL(), Disconnect: srv.DisconnectURL()},
-			conformance.Options{}) // the default timeouts, as conform runs
-		took := time.Since(began)
-		Expect(err).NotTo(HaveOccurred())
-		AddReportEntry("never reads", fmt.Sprintf("%s\nin %s", summary(results), took.Round(time.Millisecond)))
-		Expect(took).To(BeNumerically("<", time.Minute), summary(results))
-		Expect(conformance.Passed(results, true)).To(BeFalse())
-	}, SpecTimeout(2*time.Minute))
+		}, SpecTimeout(2*time.Minute)),
+		Entry("an app that hangs after accepting (it never reads again)", buggy.NeverReads, func(results []conformance.Result) {
+			Expect(conformance.Passed(results, true)).To(BeFalse())
+		}, SpecTimeout(2*time.Minute)),
+	)
 })
 
 // defectEntries is the table: one entry per row.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/buggy"
 	"github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/suite/conformance"
@@ -31,6 +31,14 @@ func startConsumer(opts *consumer.Options) *consumer.Server {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(app.Close)
 	return app
+}
+
+// startBuggy starts a consumer with defect d.
+func startBuggy(d buggy.Defect) *buggy.Server {
+	srv, err := buggy.Start(d, nil)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(srv.Close)
+	return srv
 }
 
 // hook is one webhook request as the app's server saw it.
@@ -86,15 +94,6 @@ func recordingConsumer(opts *consumer.Options) (recordedApp, *hookLog) {
 	return recordedApp{srv}, log
 }
 
-// refusedAddr is a loopback address nothing listens at.
-func refusedAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	addr := ln.Addr().String()
-	Expect(ln.Close()).To(Succeed())
-	return addr
-}
-
 // table renders results for failure messages and the progress log.
 func table(results []conformance.Result) string {
 	var b strings.Builder
@@ -124,6 +123,17 @@ func resultOf(results []conformance.Result, id string) conformance.Result {
 	}
 	Fail("no result for case " + id + "\n" + table(results))
 	return conformance.Result{}
+}
+
+// runOne runs the one case o selects against t, and checks it ran with
+// the verdict want.
+func runOne(ctx context.Context, t conformance.Target, o conformance.Options, want conformance.Status) conformance.Result {
+	GinkgoHelper()
+	results, err := conformance.Run(ctx, t, o)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(results).To(HaveLen(1))
+	Expect(results[0].Status).To(Equal(want), table(results))
+	return results[0]
 }
 
 // idLess orders "5.9" before "5.10".
@@ -209,7 +219,10 @@ var _ = Describe("Cases", func() {
 var _ = Describe("The reference consumer", func() {
 	ctx := context.Background()
 
-	run := func(t conformance.Target) []conformance.Result {
+	// run runs every case against t and checks that each passed, but for
+	// the info ones and, on a unidirectional target, the skipped 6.x.
+	run := func(t conformance.Target, info ...string) []conformance.Result {
+		GinkgoHelper()
 		began := time.Now()
 		results, err := conformance.Run(ctx, t, conformance.Options{})
 		Expect(err).NotTo(HaveOccurred())
@@ -218,26 +231,24 @@ var _ = Describe("The reference consumer", func() {
 		for i, r := range results {
 			Expect(r.ID).To(Equal(conformance.Cases()[i].ID))
 			Expect(r.Reason).To(HavePrefix(r.ID+": "), "the reason starts with the case ID")
+			switch {
+			case slices.Contains(info, r.ID):
+				Expect(r.Status).To(Equal(conformance.Info), "case %s\n%s", r.ID, table(results))
+			case !t.Bidirectional && strings.HasPrefix(r.ID, "6."):
+				Expect(r.Status).To(Equal(conformance.Skip), "case %s\n%s", r.ID, table(results))
+			case r.ID == "3.1": // info when the machine is too busy to keep the pace
+				Expect(r.Status).To(BeElementOf(conformance.Pass, conformance.Info), "case %s\n%s", r.ID, table(results))
+			default:
+				Expect(r.Status).To(Equal(conformance.Pass), "case %s\n%s", r.ID, table(results))
+			}
 		}
 		return results
 	}
 
 	It("passes every case without credentials (1.2, 5.10 and 5.11 info, 6.x skipped)", func() {
 		app := startConsumer(nil)
-		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL()})
-		st := statuses(results)
-		for id, s := range st {
-			switch {
-			case id == "1.2" || id == "5.10" || id == "5.11":
-				Expect(s).To(Equal(conformance.Info), "case %s\n%s", id, table(results))
-			case strings.HasPrefix(id, "6."):
-				Expect(s).To(Equal(conformance.Skip), "case %s\n%s", id, table(results))
-			case id == "3.1": // info when the machine is too busy to keep the pace
-				Expect(s).To(BeElementOf(conformance.Pass, conformance.Info), "case %s\n%s", id, table(results))
-			default:
-				Expect(s).To(Equal(conformance.Pass), "case %s\n%s", id, table(results))
-			}
-		}
+		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL()},
+			"1.2", "5.10", "5.11")
 		Expect(conformance.Passed(results, false)).To(BeTrue())
 		Expect(resultOf(results, "5.8").Reason).To(ContainSubstring("disconnect (hangup) answered 204"))
 	})
@@ -245,55 +256,22 @@ var _ = Describe("The reference consumer", func() {
 	It("passes every case with destination and webhook credentials configured", func() {
 		app := startConsumer(&consumer.Options{WSUser: "bw", WSPassword: "ws-secret", EventUser: "hooks", EventPassword: "ev-secret"})
 		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL(),
-			WSUser: "bw", WSPassword: "ws-secret", EventUser: "hooks", EventPassword: "ev-secret"})
-		for id, s := range statuses(results) {
-			switch {
-			case strings.HasPrefix(id, "6."):
-				Expect(s).To(Equal(conformance.Skip), "case %s\n%s", id, table(results))
-			case id == "5.11":
-				Expect(s).To(Equal(conformance.Info), "case %s\n%s", id, table(results))
-			case id == "3.1": // info when the machine is too busy to keep the pace
-				Expect(s).To(BeElementOf(conformance.Pass, conformance.Info), "case %s\n%s", id, table(results))
-			default:
-				Expect(s).To(Equal(conformance.Pass), "case %s\n%s", id, table(results))
-			}
-		}
+			WSUser: "bw", WSPassword: "ws-secret", EventUser: "hooks", EventPassword: "ev-secret"}, "5.11")
 		Expect(resultOf(results, "1.2").Reason).To(ContainSubstring("401"))
 		Expect(resultOf(results, "5.10").Reason).To(ContainSubstring("401"))
 	})
 
 	It("passes every case as a bidirectional app (echo)", func() {
 		app := startConsumer(&consumer.Options{Echo: true})
-		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL(), Bidirectional: true})
-		for id, s := range statuses(results) {
-			if id == "1.2" || id == "5.10" || id == "5.11" {
-				Expect(s).To(Equal(conformance.Info), "case %s\n%s", id, table(results))
-				continue
-			}
-			if id == "3.1" { // info when the machine is too busy to keep the pace
-				Expect(s).To(BeElementOf(conformance.Pass, conformance.Info), "case %s\n%s", id, table(results))
-				continue
-			}
-			Expect(s).To(Equal(conformance.Pass), "case %s\n%s", id, table(results))
-		}
+		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL(), Bidirectional: true},
+			"1.2", "5.10", "5.11")
 		Expect(resultOf(results, "6.1").Reason).To(ContainSubstring("playAudio"))
 	})
 
 	It("passes every case against an app that closes first on stop, takes POST only and refuses events on the wrong endpoint", func() {
 		app, hooks := recordingConsumer(&consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
-		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL()})
-		for id, s := range statuses(results) {
-			switch {
-			case id == "1.2" || id == "5.10" || id == "5.11":
-				Expect(s).To(Equal(conformance.Info), "case %s\n%s", id, table(results))
-			case strings.HasPrefix(id, "6."):
-				Expect(s).To(Equal(conformance.Skip), "case %s\n%s", id, table(results))
-			case id == "3.1": // info when the machine is too busy to keep the pace
-				Expect(s).To(BeElementOf(conformance.Pass, conformance.Info), "case %s\n%s", id, table(results))
-			default:
-				Expect(s).To(Equal(conformance.Pass), "case %s\n%s", id, table(results))
-			}
-		}
+		run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL()},
+			"1.2", "5.10", "5.11")
 		By("sending stream events to the events URL only, disconnect to the disconnect URL only, and no GET")
 		got := hooks.all()
 		Expect(got).NotTo(BeEmpty())
@@ -373,13 +351,13 @@ var _ = Describe("The reference consumer", func() {
 	})
 })
 
-// eventsApp is the reference consumer with its webhook answers rewritten:
-// answer maps the consumer's status to the one sent.
-func eventsApp(answer func(int) int) *httptest.Server {
+// eventsApp is the reference consumer answering its stream events with
+// status where it answers 204.
+func eventsApp(status int) *httptest.Server {
 	c := consumer.New(nil)
 	mux := http.NewServeMux()
 	mux.Handle("/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.ServeHTTP(rewriter{ResponseWriter: w, answer: answer}, r)
+		c.ServeHTTP(rewriter{ResponseWriter: w, status: status}, r)
 	}))
 	mux.Handle("/", c)
 	srv := httptest.NewServer(mux)
@@ -390,12 +368,18 @@ func eventsApp(answer func(int) int) *httptest.Server {
 	return srv
 }
 
+// rewriter sends status in place of a 204.
 type rewriter struct {
 	http.ResponseWriter
-	answer func(int) int
+	status int
 }
 
-func (w rewriter) WriteHeader(code int) { w.ResponseWriter.WriteHeader(w.answer(code)) }
+func (w rewriter) WriteHeader(code int) {
+	if code == http.StatusNoContent {
+		code = w.status
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
 
 func targetOf(srv *httptest.Server) conformance.Target {
 	return conformance.Target{WebSocket: "ws" + strings.TrimPrefix(srv.URL, "http") + "/media", Events: srv.URL + "/events"}
@@ -419,12 +403,7 @@ var _ = Describe("Run", func() {
 	})
 
 	It("reports a 200 as non-strict, passing only when lenient", func() {
-		srv := eventsApp(func(code int) int {
-			if code == http.StatusNoContent {
-				return http.StatusOK
-			}
-			return code
-		})
+		srv := eventsApp(http.StatusOK)
 		results, err := conformance.Run(ctx, targetOf(srv), conformance.Options{Only: regexp.MustCompile(`^5\.(1|2)$`), Lenient: true})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(results).To(HaveLen(2))
@@ -440,45 +419,30 @@ var _ = Describe("Run", func() {
 	})
 
 	It("fails a 500 with the case ID, the event, the cause and the advice", func() {
-		srv := eventsApp(func(code int) int {
-			if code == http.StatusNoContent {
-				return http.StatusInternalServerError
-			}
-			return code
-		})
-		results, err := conformance.Run(ctx, targetOf(srv), conformance.Options{Only: regexp.MustCompile(`^5\.3$`)})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(results).To(HaveLen(1))
-		r := results[0]
-		Expect(r.Status).To(Equal(conformance.Fail), table(results))
+		srv := eventsApp(http.StatusInternalServerError)
+		r := runOne(ctx, targetOf(srv), conformance.Options{Only: regexp.MustCompile(`^5\.3$`)}, conformance.Fail)
 		Expect(r.Reason).To(HavePrefix("5.3: "))
 		Expect(r.Reason).To(ContainSubstring("mediaStreamStopped (connection-error)"))
 		Expect(r.Reason).To(ContainSubstring("500"))
 		Expect(r.Reason).To(ContainSubstring("answer every stream event with 204, whatever the cause"))
 		Expect(r.Journal).To(ContainSubstring("journal of stream"))
-		Expect(conformance.Passed(results, true)).To(BeFalse())
+		Expect(conformance.Passed([]conformance.Result{r}, true)).To(BeFalse())
 	})
 
 	It("judges an app that plays audio back on a unidirectional stream non-strict (undocumented), advising --bidirectional", func() {
 		app := startConsumer(nil)
-		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL() + "?echo=1", Events: app.EventsURL()},
-			conformance.Options{Only: regexp.MustCompile(`^2\.1$`)})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(results).To(HaveLen(1))
-		r := results[0]
-		Expect(r.Status).To(Equal(conformance.NonStrict), table(results))
+		r := runOne(ctx, conformance.Target{WebSocket: app.WebSocketURL() + "?echo=1", Events: app.EventsURL()},
+			conformance.Options{Only: regexp.MustCompile(`^2\.1$`)}, conformance.NonStrict)
 		Expect(r.Reason).To(HavePrefix("2.1: "))
 		Expect(r.Reason).To(ContainSubstring("playAudio on a unidirectional stream"))
 		Expect(r.Reason).To(ContainSubstring("undocumented"))
 		Expect(r.Reason).To(ContainSubstring("this app plays audio back: run with --bidirectional"))
 		Expect(r.Journal).NotTo(BeEmpty())
-		Expect(conformance.Passed(results, true)).To(BeTrue())
+		Expect(conformance.Passed([]conformance.Result{r}, true)).To(BeTrue())
 	})
 
 	It("fails a webhook case whose stream the app broke, though its webhooks were answered (an unexpected app fault)", func(ctx SpecContext) {
-		srv, err := buggy.Start(buggy.DropOnStop, nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(srv.Close)
+		srv := startBuggy(buggy.DropOnStop)
 		results, err := conformance.Run(ctx, conformance.Target{WebSocket: srv.WebSocketURL(), Events: srv.EventsURL()},
 			conformance.Options{Only: regexp.MustCompile(`^5\.[12]$`), Timeouts: emulator.Timeouts{CloseHandshake: time.Second}})
 		Expect(err).NotTo(HaveOccurred())
@@ -525,9 +489,7 @@ var _ = Describe("Run", func() {
 	})
 
 	It("stops within a couple of seconds when interrupted while the app keeps webhooks waiting", func(ctx SpecContext) {
-		srv, err := buggy.Start(buggy.HungWebhooks, nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(srv.Close)
+		srv := startBuggy(buggy.HungWebhooks)
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		var mu sync.Mutex
@@ -584,7 +546,7 @@ var _ = Describe("Run", func() {
 
 	Describe("reachability, checked once before any case", func() {
 		It("reports an app that is down as unreachable, at once, running no case", func() {
-			refused := refusedAddr()
+			refused := apptest.RefusedAddr()
 			var ran []string
 			began := time.Now()
 			results, err := conformance.Run(ctx, conformance.Target{WebSocket: "ws://" + refused + "/media", Events: "http://" + refused + "/events"},
@@ -600,31 +562,9 @@ var _ = Describe("Run", func() {
 		})
 
 		It("reports an app that never answers the upgrade after the handshake timeout", func() {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(ln.Close)
-			var conns []net.Conn
-			var mu sync.Mutex
-			go func() {
-				for {
-					c, err := ln.Accept() // and never answer
-					if err != nil {
-						return
-					}
-					mu.Lock()
-					conns = append(conns, c)
-					mu.Unlock()
-				}
-			}()
-			DeferCleanup(func() {
-				mu.Lock()
-				defer mu.Unlock()
-				for _, c := range conns {
-					_ = c.Close()
-				}
-			})
+			silent := apptest.NewSilent()
 			began := time.Now()
-			_, err = conformance.Run(ctx, conformance.Target{WebSocket: "ws://" + ln.Addr().String() + "/media"},
+			_, err := conformance.Run(ctx, conformance.Target{WebSocket: silent.URL()},
 				conformance.Options{Timeouts: emulator.Timeouts{Handshake: 500 * time.Millisecond}})
 			Expect(time.Since(began)).To(BeNumerically("<", 3*time.Second))
 			var ue *conformance.UnreachableError
@@ -634,7 +574,7 @@ var _ = Describe("Run", func() {
 
 		It("reports a webhook endpoint nothing listens at", func() {
 			app := startConsumer(nil)
-			refused := refusedAddr()
+			refused := apptest.RefusedAddr()
 			_, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: "http://" + refused + "/events"}, conformance.Options{})
 			var ue *conformance.UnreachableError
 			Expect(errors.As(err, &ue)).To(BeTrue(), "%v", err)
@@ -650,18 +590,14 @@ var _ = Describe("Run", func() {
 			app := startConsumer(nil)
 			Expect(conformance.Preflight(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()}, conformance.Options{})).To(Succeed())
 			var ue *conformance.UnreachableError
-			Expect(errors.As(conformance.Preflight(ctx, conformance.Target{WebSocket: "ws://" + refusedAddr() + "/media"}, conformance.Options{}), &ue)).To(BeTrue())
+			Expect(errors.As(conformance.Preflight(ctx, conformance.Target{WebSocket: apptest.RefusedURL()}, conformance.Options{}), &ue)).To(BeTrue())
 		})
 	})
 
 	It("fails a case that outlives its deadline, with that as the reason and nothing it tripped over after", func() {
 		app := startConsumer(nil)
-		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()},
-			conformance.Options{Only: regexp.MustCompile(`^3\.1$`), CaseTimeout: 500 * time.Millisecond})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(results).To(HaveLen(1))
-		r := results[0]
-		Expect(r.Status).To(Equal(conformance.Fail))
+		r := runOne(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()},
+			conformance.Options{Only: regexp.MustCompile(`^3\.1$`), CaseTimeout: 500 * time.Millisecond}, conformance.Fail)
 		Expect(r.Reason).To(Equal("3.1: the case did not finish within 500ms: the app stopped answering (see the journal)"))
 		Expect(r.Journal).To(ContainSubstring("journal of stream"))
 		Expect(r.Duration).To(BeNumerically("<", 3*time.Second))

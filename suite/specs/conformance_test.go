@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/suite/conformance"
 	"github.com/bwemu/bwemu/suite/specs"
@@ -78,13 +79,9 @@ var _ = Describe("ConformanceSpecs", func() {
 	})
 
 	It("can check reachability first, with Preflight, in one message", func(ctx SpecContext) {
-		srv, err := consumer.Start("127.0.0.1:0", nil)
-		Expect(err).NotTo(HaveOccurred())
-		url := srv.WebSocketURL()
-		Expect(srv.Close()).To(Succeed())
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		err = conformance.Preflight(pctx, conformance.Target{WebSocket: url}, conformance.Options{})
+		err := conformance.Preflight(pctx, conformance.Target{WebSocket: apptest.RefusedURL()}, conformance.Options{})
 		Expect(err).To(HaveOccurred())
 		Expect(strings.Count(err.Error(), "\n")).To(BeZero())
 		Expect(err.Error()).To(ContainSubstring("nothing listens at"))
