@@ -439,11 +439,12 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	c := newCheck(t, cs, o.timeouts(), rs, cctx, cancel)
 	deadline, _ := cctx.Deadline()
-	stopDeadline := context.AfterFunc(cctx, func() {
+	overran := func() {
 		if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
 			c.cut(fmt.Sprintf("the case did not finish within %s: the app stopped answering (see the journal)", limit), true, deadline)
 		}
-	})
+	}
+	stopDeadline := context.AfterFunc(cctx, overran)
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -452,8 +453,12 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 		}()
 		cs.Run(cctx, c)
 	}()
-	cancel()
+	// The case may return on its deadline before the AfterFunc has run;
+	// stopping it then would lose the cut, so it is made here too (cut
+	// happens once).
 	stopDeadline()
+	overran()
+	cancel()
 	c.cleanup(ctx)
 	if ctx.Err() != nil {
 		res.Status, res.Reason, res.Interrupted = Skip, fmt.Sprintf("%s: interrupted before the case finished (%v)", cs.ID, ctx.Err()), true
