@@ -49,7 +49,7 @@ var _ = Describe("the close handshake after stop, in every ordering", func() {
 
 	It("the emulator closes first, the app answers", func(ctx SpecContext) {
 		app := apptest.NewWS()
-		res := stop(ctx, newEmulator(&emulator.Options{Timeouts: short}), app.URL())
+		res := stop(ctx, apptest.NewEmulator(&emulator.Options{Timeouts: short}), app.URL())
 		clean(res)
 		Expect(res.CloseSent).To(Equal(1000))
 		Expect(res.AppClosedFirst).To(BeFalse())
@@ -57,7 +57,7 @@ var _ = Describe("the close handshake after stop, in every ordering", func() {
 
 	It("the app closes first, before the emulator's close frame is written", func(ctx SpecContext) {
 		app := apptest.NewWS(apptest.OnStop(apptest.Close(1000, "not done")))
-		e := newEmulator(&emulator.Options{Timeouts: short})
+		e := apptest.NewEmulator(&emulator.Options{Timeouts: short})
 		appClosed := make(chan struct{})
 		// The emulator writes its close frame only once its reader has
 		// taken (and gorilla has answered) the app's.
@@ -77,7 +77,7 @@ var _ = Describe("the close handshake after stop, in every ordering", func() {
 	It("both close frames cross on the wire", func(ctx SpecContext) {
 		app := apptest.NewWS(apptest.OnStop(apptest.Close(1000, "not done")))
 		proxy := newCrossingProxy(app.Addr())
-		res := stop(ctx, newEmulator(&emulator.Options{Timeouts: short}), "ws://"+proxy.Addr()+"/media")
+		res := stop(ctx, apptest.NewEmulator(&emulator.Options{Timeouts: short}), "ws://"+proxy.Addr()+"/media")
 		clean(res)
 		Expect(res.CloseSent).To(Equal(1000))
 		Expect(proxy.Crossed()).To(BeTrue(), "the app's close frame was held until the emulator's had passed")
@@ -85,13 +85,13 @@ var _ = Describe("the close handshake after stop, in every ordering", func() {
 
 	It("the app sends its close frame and shuts the connection at once", func(ctx SpecContext) {
 		app := apptest.NewWS(apptest.OnStop(apptest.Close(1000, "not done"), apptest.HalfClose()))
-		res := stop(ctx, newEmulator(&emulator.Options{Timeouts: short}), app.URL())
+		res := stop(ctx, apptest.NewEmulator(&emulator.Options{Timeouts: short}), app.URL())
 		clean(res)
 	})
 
 	It("the same verdict however the scheduler orders the two", func(ctx SpecContext) {
 		app := apptest.NewWS(apptest.OnStop(apptest.Close(1000, "not done")))
-		e := newEmulator(&emulator.Options{Timeouts: short})
+		e := apptest.NewEmulator(&emulator.Options{Timeouts: short})
 		for range 25 {
 			clean(stop(ctx, e, app.URL()))
 		}
@@ -222,10 +222,17 @@ func (p *crossingProxy) forwardApp(from, to net.Conn, x *crossing) {
 			select {
 			case <-x.stopSeen:
 				held = true
-				close(x.appClosing)
+				// Whether the emulator's close frame had passed is read
+				// before appClosing lets it go: once it is let go it may
+				// pass at any moment, and then it has crossed ours.
+				passed := false
 				select {
 				case <-x.closeSeen:
+					passed = true
 				default:
+				}
+				close(x.appClosing)
+				if !passed {
 					p.mu.Lock()
 					p.crossed = true
 					p.mu.Unlock()

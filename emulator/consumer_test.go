@@ -9,6 +9,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/suite/specs"
 )
@@ -21,11 +22,8 @@ var _ = Describe("against the reference consumer", func() {
 		e   *emulator.Emulator
 	)
 	BeforeEach(func() {
-		var err error
-		srv, err = consumer.Start("127.0.0.1:0", &consumer.Options{WSUser: "bw", WSPassword: "ws-pass", EventUser: "hook", EventPassword: "hook-pass"})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(srv.Close)
-		e = newEmulator(&emulator.Options{Timeouts: emulator.Timeouts{DeadPeer: 100 * time.Millisecond}})
+		srv = apptest.NewConsumer(&consumer.Options{WSUser: "bw", WSPassword: "ws-pass", EventUser: "hook", EventPassword: "hook-pass"})
+		e = apptest.NewEmulator(&emulator.Options{Timeouts: emulator.Timeouts{DeadPeer: 100 * time.Millisecond}})
 	})
 
 	spec := func(name, tracks string) emulator.StreamSpec {

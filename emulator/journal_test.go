@@ -19,7 +19,7 @@ var _ = Describe("the journal", func() {
 	It("records a stream in order and round-trips as JSON Lines", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		events := apptest.NewHooks()
-		e := newEmulator(nil)
+		e := apptest.NewEmulator(nil)
 		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL()})
 		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 60*time.Millisecond)).To(Succeed())
@@ -75,7 +75,7 @@ var _ = Describe("the journal", func() {
 	It("is the debug log when the emulator has a logger", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		var buf syncBuffer
-		e := newEmulator(&emulator.Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		e := apptest.NewEmulator(&emulator.Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		call := specs.Call(e, nil)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast,
 			DestinationUsername: "u", DestinationPassword: "log-secret"})

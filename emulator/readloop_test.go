@@ -36,7 +36,7 @@ var _ = Describe("what the app sends back", func() {
 			send = apptest.SendBinary
 		}
 		app := apptest.NewWS(apptest.After(1, send(msgs...)))
-		e := newEmulator(nil)
+		e := apptest.NewEmulator(nil)
 		call := specs.Call(e, nil)
 		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), Mode: mode, Pace: emulator.Fast})
 		Expect(s.Media(ctx, 100*time.Millisecond)).To(Succeed())
@@ -136,7 +136,7 @@ var _ = Describe("what the app sends back", func() {
 var _ = Describe("connections", func() {
 	It("reach wss:// destinations through a trusted test CA", func(ctx SpecContext) {
 		app := apptest.NewTLSWS()
-		e := newEmulator(&emulator.Options{TLSConfig: app.TLSConfig()})
+		e := apptest.NewEmulator(&emulator.Options{TLSConfig: app.TLSConfig()})
 		call := specs.Call(e, nil)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
@@ -148,7 +148,7 @@ var _ = Describe("connections", func() {
 
 	It("fail wss:// without the CA with a clear connection-error", func(ctx SpecContext) {
 		app := apptest.NewTLSWS()
-		e := newEmulator(nil)
+		e := apptest.NewEmulator(nil)
 		call := specs.Call(e, nil)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
@@ -160,7 +160,7 @@ var _ = Describe("connections", func() {
 
 	It("stream in real time on absolute deadlines", func(ctx SpecContext) {
 		app := apptest.NewWS()
-		e := newEmulator(nil)
+		e := apptest.NewEmulator(nil)
 		call := specs.Call(e, nil)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Speed: 4})
 		Expect(err).NotTo(HaveOccurred())
@@ -193,7 +193,7 @@ var _ = Describe("connections", func() {
 
 	DescribeTable("refuse invalid StartStream specs",
 		func(ctx SpecContext, spec emulator.StreamSpec, msg string) {
-			e := newEmulator(nil)
+			e := apptest.NewEmulator(nil)
 			call := specs.Call(e, nil)
 			_, err := call.StartStream(ctx, spec)
 			Expect(err).To(MatchError(msg))

@@ -7,16 +7,13 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
-	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 var _ = Describe("Stream.Send", func() {
 	It("sends a message of the test's own between media frames, journaled, and the stream goes on", func(ctx SpecContext) {
-		srv, err := consumer.Start("127.0.0.1:0", nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(srv.Close)
-		e := emulator.New(nil)
-		DeferCleanup(e.Close)
+		srv := apptest.NewConsumer(nil)
+		e := apptest.NewEmulator(nil)
 		call, err := e.NewCall(nil)
 		Expect(err).NotTo(HaveOccurred())
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: srv.WebSocketURL(), Pace: emulator.Fast})

@@ -30,8 +30,7 @@ func cutShort(ctx context.Context, e *emulator.Emulator, budget, limit time.Dura
 func streaming(ctx context.Context, events *apptest.Hooks) (*emulator.Emulator, *emulator.Stream) {
 	GinkgoHelper()
 	app := apptest.NewWS()
-	e := emulator.New(nil)
-	DeferCleanup(e.Close)
+	e := apptest.NewEmulator(nil)
 	call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL()})
 	s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 	Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
@@ -79,8 +78,7 @@ var _ = Describe("Shutdown, for an interrupted run", func() {
 
 var _ = Describe("Shutdown cutting things short", func() {
 	It("does not wait out a handshake the app never answers", func(ctx SpecContext) {
-		e := emulator.New(nil) // the default 10 s handshake timeout
-		DeferCleanup(e.Close)
+		e := apptest.NewEmulator(nil) // the default 10 s handshake timeout
 		call := specs.Call(e, nil)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: apptest.NewSilent().URL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
@@ -95,8 +93,7 @@ var _ = Describe("Shutdown cutting things short", func() {
 
 	It("does not blame the app for a close handshake it cut short", func(ctx SpecContext) {
 		app := apptest.NewWS(apptest.IgnoreClose())
-		e := emulator.New(nil) // the default 5 s close timeout
-		DeferCleanup(e.Close)
+		e := apptest.NewEmulator(nil) // the default 5 s close timeout
 		call := specs.Call(e, nil)
 		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
@@ -111,8 +108,7 @@ var _ = Describe("Shutdown cutting things short", func() {
 	It("waits for a call that was already ending, within its budget", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		events := apptest.NewHooks()
-		e := emulator.New(nil)
-		DeferCleanup(e.Close)
+		e := apptest.NewEmulator(nil)
 		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL()})
 		_, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
@@ -131,7 +127,7 @@ var _ = Describe("https webhooks", func() {
 		events := apptest.NewTLSHooks()
 
 		run := func(o *emulator.Options) *emulator.StreamResult {
-			e := newEmulator(o)
+			e := apptest.NewEmulator(o)
 			call := specs.Call(e, nil)
 			s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 			Expect(s.Media(ctx, 20*time.Millisecond)).To(Succeed())

@@ -18,13 +18,6 @@ import (
 	"github.com/bwemu/bwemu/suite/specs"
 )
 
-// newEmulator returns an emulator closed when the spec ends.
-func newEmulator(o *emulator.Options) *emulator.Emulator {
-	e := emulator.New(o)
-	DeferCleanup(e.Close)
-	return e
-}
-
 var _ = Describe("a stream", func() {
 	var (
 		e      *emulator.Emulator
@@ -33,7 +26,7 @@ var _ = Describe("a stream", func() {
 		call   *emulator.Call
 	)
 	BeforeEach(func() {
-		e = newEmulator(nil)
+		e = apptest.NewEmulator(nil)
 		app = apptest.NewWS()
 		events = apptest.NewHooks()
 		var err error

@@ -31,7 +31,7 @@ var _ = Describe("the termination table", func() {
 			o = &emulator.Options{}
 		}
 		o.Timeouts = short
-		e := newEmulator(o)
+		e := apptest.NewEmulator(o)
 		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL()})
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: dest, StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
@@ -127,7 +127,7 @@ var _ = Describe("the termination table", func() {
 
 	It("hangup: stop, close 1000, Stopped closed, then disconnect hangup", func(ctx SpecContext) {
 		app := apptest.NewWS()
-		e := newEmulator(&emulator.Options{Timeouts: short})
+		e := apptest.NewEmulator(&emulator.Options{Timeouts: short})
 		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL(), Tag: "my-tag"})
 		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
@@ -178,24 +178,30 @@ var _ = Describe("the termination table", func() {
 		Expect(ev.ErrorMessage).To(ContainSubstring("HTTP 403 Forbidden instead of 101"))
 	})
 
-	It("the app closes without a close frame", func(ctx SpecContext) {
-		app := apptest.NewWS(apptest.After(3, apptest.HangUp()))
-		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
-		Expect(res.Ending).To(Equal(emulator.EndAppAbnormalClose))
-		Expect(res.ClosedBy).To(Equal(emulator.ByApp))
-		Expect(res.CloseHandshake).To(BeFalse())
-		Expect(ev.Cause).To(Equal("connection-error"))
-		Expect(ev.ErrorMessage).To(HavePrefix("the websocket closed abnormally: "))
-		Expect(ev.ErrorMessage).To(ContainSubstring("without a close frame"))
-	})
-
-	It("the app resets the connection", func(ctx SpecContext) {
-		app := apptest.NewWS(apptest.After(3, apptest.Reset()))
-		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
-		Expect(res.Ending).To(Equal(emulator.EndAppAbnormalClose))
-		Expect(ev.Cause).To(Equal("connection-error"))
-		Expect(ev.ErrorMessage).To(SatisfyAny(ContainSubstring("reset"), ContainSubstring("without a close frame")))
-	})
+	DescribeTable("the app breaks the connection while media flows: Stopped connection-error",
+		func(ctx SpecContext, b apptest.Behaviour, ending emulator.Ending, message OmegaMatcher, more func(*emulator.StreamResult)) {
+			app := apptest.NewWS(b)
+			res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
+			Expect(res.Ending).To(Equal(ending))
+			Expect(ev.Cause).To(Equal("connection-error"))
+			Expect(ev.ErrorMessage).To(message)
+			more(res)
+		},
+		Entry("the app closes without a close frame", apptest.After(3, apptest.HangUp()), emulator.EndAppAbnormalClose,
+			And(HavePrefix("the websocket closed abnormally: "), ContainSubstring("without a close frame")),
+			func(res *emulator.StreamResult) {
+				Expect(res.ClosedBy).To(Equal(emulator.ByApp))
+				Expect(res.CloseHandshake).To(BeFalse())
+			}),
+		Entry("the app resets the connection", apptest.After(3, apptest.Reset()), emulator.EndAppAbnormalClose,
+			SatisfyAny(ContainSubstring("reset"), ContainSubstring("without a close frame")),
+			func(*emulator.StreamResult) {}),
+		Entry("the app stops reading: the write timeout ends the stream", apptest.After(1, apptest.StopReading()), emulator.EndWriteTimeout,
+			Equal("the destination stopped reading: a write blocked for more than 300ms"),
+			func(res *emulator.StreamResult) {
+				Expect(res.Messages).To(BeNumerically(">", 1))
+			}, SpecTimeout(30*time.Second)),
+	)
 
 	DescribeTable("the app closes cleanly with a code",
 		func(ctx SpecContext, code int, asError bool, ending emulator.Ending, cause, message string) {
@@ -253,15 +259,6 @@ var _ = Describe("the termination table", func() {
 		Expect(res.CloseProblem).To(ContainSubstring("without a close frame"))
 	})
 
-	It("the app stops reading: the write timeout ends the stream", func(ctx SpecContext) {
-		app := apptest.NewWS(apptest.After(1, apptest.StopReading()))
-		res, ev := run(ctx, nil, app.URL(), mediaThen(ctx))
-		Expect(res.Ending).To(Equal(emulator.EndWriteTimeout))
-		Expect(ev.Cause).To(Equal("connection-error"))
-		Expect(ev.ErrorMessage).To(Equal("the destination stopped reading: a write blocked for more than 300ms"))
-		Expect(res.Messages).To(BeNumerically(">", 1))
-	}, SpecTimeout(30*time.Second))
-
 	It("an emulator-side reset: the app sees a TCP RST", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		res, ev := run(ctx, nil, app.URL(), inject(ctx, emulator.FaultReset))
@@ -275,7 +272,7 @@ var _ = Describe("the termination table", func() {
 
 	It("an emulator-side silent drop: nothing more on the wire, Stopped after the dead-peer timeout", func(ctx SpecContext) {
 		app := apptest.NewWS()
-		e := newEmulator(&emulator.Options{Timeouts: short})
+		e := apptest.NewEmulator(&emulator.Options{Timeouts: short})
 		call := specs.Call(e, nil)
 		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(s.Media(ctx, 100*time.Millisecond)).To(Succeed())
@@ -307,7 +304,7 @@ var _ = Describe("the termination table", func() {
 
 	It("a duplicate name: Rejected duplicate with originalMediaStream", func(ctx SpecContext) {
 		app := apptest.NewWS()
-		e := newEmulator(&emulator.Options{Timeouts: short})
+		e := apptest.NewEmulator(&emulator.Options{Timeouts: short})
 		call := specs.Call(e, nil)
 		first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
@@ -339,7 +336,7 @@ var _ = Describe("the termination table", func() {
 
 	It("a fifth track: Rejected track-limit", func(ctx SpecContext) {
 		app := apptest.NewWS()
-		e := newEmulator(&emulator.Options{Timeouts: short})
+		e := apptest.NewEmulator(&emulator.Options{Timeouts: short})
 		call := specs.Call(e, nil)
 		for _, name := range []string{"a", "b"} {
 			_, err := call.StartStream(ctx, emulator.StreamSpec{Name: name, Tracks: "both", Destination: app.URL(), Pace: emulator.Fast})

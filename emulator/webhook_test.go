@@ -27,7 +27,7 @@ var _ = Describe("webhooks", func() {
 
 	// oneStream runs a 40 ms stream that stops, with the given spec tweaks.
 	oneStream := func(ctx SpecContext, o *emulator.Options, cs *emulator.CallSpec, spec emulator.StreamSpec) (*emulator.Call, *emulator.StreamResult) {
-		e := newEmulator(o)
+		e := apptest.NewEmulator(o)
 		call := specs.Call(e, cs)
 		spec.Destination, spec.Pace = app.URL(), emulator.Fast
 		if spec.StreamEventURL == "" {
@@ -130,7 +130,7 @@ var _ = Describe("webhooks", func() {
 	})
 
 	It("refuse a relative streamEventUrl with nothing to resolve it against", func(ctx SpecContext) {
-		e := newEmulator(nil)
+		e := apptest.NewEmulator(nil)
 		call := specs.Call(e, nil)
 		_, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: "/events"})
 		Expect(err).To(MatchError(ContainSubstring("relative")))
@@ -185,7 +185,7 @@ var _ = Describe("webhooks", func() {
 	})
 
 	It("are not sent without a streamEventUrl", func(ctx SpecContext) {
-		e := newEmulator(nil)
+		e := apptest.NewEmulator(nil)
 		call := specs.Call(e, nil)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Fast})
 		Expect(err).NotTo(HaveOccurred())
@@ -202,7 +202,7 @@ var _ = Describe("webhook records", func() {
 	It("never keep a password from the URL", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		events := apptest.NewHooks()
-		e := newEmulator(nil)
+		e := apptest.NewEmulator(nil)
 		call := specs.Call(e, nil)
 		withPassword := strings.Replace(events.EventsURL(), "http://", "http://hooks:url-secret@", 1)
 		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: withPassword, Pace: emulator.Fast})

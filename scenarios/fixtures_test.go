@@ -194,10 +194,7 @@ func endings(r *scenarios.Result) []ending {
 // newReference starts the reference consumer: a correct app.
 func newReference() *consumer.Server {
 	GinkgoHelper()
-	app, err := consumer.Start("127.0.0.1:0", nil)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(app.Close)
-	return app
+	return apptest.NewConsumer(nil)
 }
 
 // answers200 is a webhook endpoint that answers every webhook 200 with a

@@ -89,33 +89,175 @@ var _ = Describe("Run", func() {
 			}
 		})
 		// normal is the webhooks of a call whose one stream was stopped
-		// cleanly, by a step or the hangup.
+		// cleanly, by a step or the hangup; lost, of one whose stream was
+		// lost to a connection error.
 		normal := []string{"mediaStreamStarted", "mediaStreamStopped(closed)", "disconnect(hangup)"}
+		lost := []string{"mediaStreamStarted", "mediaStreamStopped(connection-error)", "disconnect(hangup)"}
 
-		It("media streams that much audio; the end of the steps hangs up", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
+		DescribeTable("a scenario passes with each stream ending as its steps say",
+			func(ctx SpecContext, scenario string, want []ending, hooks OmegaMatcher, more func(r *scenarios.Result)) {
+				r := runOne(ctx, file(scenario), scenarios.RunOptions{})
+				Expect(r).To(passed())
+				Expect(endings(r)).To(Equal(want))
+				Expect(webhooks(r)).To(hooks)
+				more(r)
+			},
+			Entry("media streams that much audio; the end of the steps hangs up", `
   - name: media
     stream: {name: agent}
     steps:
       - media: 200ms
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			Expect(r.Streams).To(HaveLen(1))
-			s := r.Streams[0]
-			Expect(s.Name).To(Equal("agent"))
-			Expect(s.Result.Messages).To(Equal(10))
-			Expect(s.Result.FramesByTrack).To(Equal(map[string]int{"inbound": 10}))
-			Expect(s.Result.MediaDuration).To(Equal(200 * time.Millisecond))
-			Expect(endings(r)).To(Equal([]ending{{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"}}))
-			Expect(webhooks(r)).To(Equal(normal))
+`, []ending{{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"}}, Equal(normal), func(r *scenarios.Result) {
+				Expect(r.Streams).To(HaveLen(1))
+				s := r.Streams[0]
+				Expect(s.Name).To(Equal("agent"))
+				Expect(s.Result.Messages).To(Equal(10))
+				Expect(s.Result.FramesByTrack).To(Equal(map[string]int{"inbound": 10}))
+				Expect(s.Result.MediaDuration).To(Equal(200 * time.Millisecond))
 
-			seen := app.Streams()
-			Expect(seen).To(HaveLen(1))
-			Expect(seen[0].StreamID).To(Equal(s.ID))
-			Expect(seen[0].StreamName).To(Equal("agent"))
-			Expect(seen[0].FramesByTrack).To(Equal(map[string]int{"inbound": 10}))
-			Expect(seen[0].StopSeen).To(BeTrue())
-		}, timeout)
+				seen := app.Streams()
+				Expect(seen).To(HaveLen(1))
+				Expect(seen[0].StreamID).To(Equal(s.ID))
+				Expect(seen[0].StreamName).To(Equal("agent"))
+				Expect(seen[0].FramesByTrack).To(Equal(map[string]int{"inbound": 10}))
+				Expect(seen[0].StopSeen).To(BeTrue())
+			}, timeout),
+
+			// The call still ends with disconnect.
+			Entry("stopStream stops the stream with a close handshake; later steps on it do nothing", `
+  - name: stop
+    stream: {name: agent}
+    steps:
+      - media: 100ms
+      - stopStream
+      - media: 100ms
+    expect:
+      close: {by: emulator, code: 1000, handshake: true}
+`, []ending{{emulator.EndStopStream, protocol.EventMediaStreamStopped, "closed"}}, Equal(normal), func(r *scenarios.Result) {
+				res := r.Streams[0].Result
+				Expect(res.Messages).To(Equal(5), "the media step after the stop streamed nothing")
+				Expect(res.ClosedBy).To(Equal(emulator.ByEmulator))
+				Expect(res.CloseSent).To(Equal(1000))
+				Expect(res.CloseReceived).To(Equal(1000))
+				Expect(res.CloseHandshake).To(BeTrue())
+			}, timeout),
+
+			Entry("stopStream with wait stops the stream itself when the app does not close in time", `
+  - name: wait in vain
+    stream: {name: agent}
+    steps:
+      - media: 60ms
+      - stopStream: {name: agent, wait: true, timeout: 150ms}
+    expect:
+      close: {by: emulator, code: 1000, handshake: true}
+`, []ending{{emulator.EndStopStream, protocol.EventMediaStreamStopped, "closed"}}, Equal(normal), func(r *scenarios.Result) {
+				Expect(r.Duration).To(BeNumerically(">=", 150*time.Millisecond))
+			}, timeout),
+
+			Entry("hangup ends every stream, then the call; later steps do nothing", `
+  - name: hangup
+    stream: {name: agent}
+    streams: [{name: other, tracks: outbound}]
+    steps:
+      - media: 100ms
+      - hangup
+      - media: 100ms
+      - hangup
+    expect:
+      disconnect: {cause: hangup}
+`, []ending{
+				{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"},
+				{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"},
+			}, ConsistOf("mediaStreamStarted", "mediaStreamStarted",
+				"mediaStreamStopped(closed)", "mediaStreamStopped(closed)", "disconnect(hangup)"), func(r *scenarios.Result) {
+				Expect(r.Streams[0].Result.Messages).To(Equal(5))
+				Expect(webhooks(r)[4]).To(Equal("disconnect(hangup)"), "disconnect comes last, once")
+			}, timeout),
+
+			Entry("abort: reset ends the stream with a TCP reset", `
+  - name: reset
+    stream: {name: agent}
+    steps:
+      - media: 60ms
+      - abort: reset
+    expect:
+      stopped: {cause: connection-error, errorMessage: was reset}
+      close: {by: network}
+`, []ending{{emulator.EndReset, protocol.EventMediaStreamStopped, "connection-error"}}, Equal(lost), func(r *scenarios.Result) {
+				Expect(r.Streams[0].Result.ClosedBy).To(Equal(emulator.ByNetwork))
+				Expect(r.Streams[0].Result.CloseHandshake).To(BeFalse())
+			}, timeout),
+
+			Entry("abort: drop goes silent until the dead-peer timeout", `
+  - name: drop
+    stream: {name: agent}
+    steps:
+      - media: 60ms
+      - abort: {fault: drop, stream: agent}
+    expect:
+      stopped: {cause: connection-error, errorMessage: went silent}
+`, []ending{{emulator.EndDrop, protocol.EventMediaStreamStopped, "connection-error"}}, Equal(lost), func(r *scenarios.Result) {
+				Expect(r.Duration).To(BeNumerically(">=", 200*time.Millisecond), "the dead-peer timeout")
+			}, timeout),
+
+			Entry("error closes with 1011 and reports cause error", `
+  - name: error
+    stream: {name: agent}
+    steps:
+      - media: 60ms
+      - error
+    expect:
+      stopped: {cause: error, errorMessage: internal error}
+      close: {by: emulator, code: 1011, handshake: true}
+`, []ending{{emulator.EndInternalError, protocol.EventMediaStreamStopped, "error"}},
+				Equal([]string{"mediaStreamStarted", "mediaStreamStopped(error)", "disconnect(hangup)"}), func(r *scenarios.Result) {
+					Expect(r.Streams[0].Result.CloseSent).To(Equal(1011))
+				}, timeout),
+
+			Entry("start with a live name is rejected as a duplicate and leaves the live stream alone", `
+  - name: duplicate
+    stream: {name: agent}
+    steps:
+      - media: 60ms
+      - start: {name: agent, tracks: outbound}
+      - media: 60ms
+      - stopStream: agent
+    expect:
+      rejected: {cause: duplicate, errorMessage: already active}
+      stopped: {stream: agent, cause: closed}
+`, []ending{
+				{emulator.EndStopStream, protocol.EventMediaStreamStopped, "closed"},
+				{emulator.EndDuplicate, protocol.EventMediaStreamRejected, "duplicate"},
+			}, Equal([]string{"mediaStreamStarted", "mediaStreamRejected(duplicate)", "mediaStreamStopped(closed)", "disconnect(hangup)"}),
+				func(r *scenarios.Result) {
+					Expect(r.Streams[1].Name).To(Equal("agent"))
+					Expect(r.Streams[1].Result.Connected).To(BeFalse())
+					Expect(r.Streams[1].Result.Original).NotTo(BeNil())
+					Expect(r.Streams[1].Result.Original.ID).To(Equal(r.Streams[0].ID))
+					Expect(r.Streams[0].Result.Messages).To(Equal(6), "the steps after the rejection acted on the live stream")
+					Expect(app.Streams()).To(HaveLen(1), "the duplicate never connected")
+				}, timeout),
+
+			Entry("start past four tracks is rejected for the track limit", `
+  - name: track limit
+    stream: {name: first, tracks: both}
+    streams:
+      - {name: second, tracks: both}
+    steps:
+      - media: 60ms
+      - start: {name: third, tracks: inbound}
+    expect:
+      rejected: {stream: third, cause: track-limit}
+`, []ending{
+				{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"},
+				{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"},
+				{emulator.EndTrackLimit, protocol.EventMediaStreamRejected, "track-limit"},
+			}, ContainElement("mediaStreamRejected(track-limit)"), func(r *scenarios.Result) {
+				Expect(r.Streams[2].Result.ErrorMessage).To(ContainSubstring("5 tracks"))
+				Expect(webhooks(r)).To(HaveLen(6))
+				Expect(webhooks(r)[5]).To(Equal("disconnect(hangup)"))
+			}, timeout),
+		)
 
 		It("silence streams frames too, on every track", func(ctx SpecContext) {
 			r := runOne(ctx, file(`
@@ -130,28 +272,6 @@ var _ = Describe("Run", func() {
 			Expect(res.FramesByTrack).To(Equal(map[string]int{"inbound": 8, "outbound": 8}))
 			Expect(res.MediaDuration).To(Equal(160 * time.Millisecond))
 			Expect(webhooks(r)).To(Equal(normal))
-		}, timeout)
-
-		It("stopStream stops the stream with a close handshake; later steps on it do nothing", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
-  - name: stop
-    stream: {name: agent}
-    steps:
-      - media: 100ms
-      - stopStream
-      - media: 100ms
-    expect:
-      close: {by: emulator, code: 1000, handshake: true}
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			res := r.Streams[0].Result
-			Expect(endings(r)).To(Equal([]ending{{emulator.EndStopStream, protocol.EventMediaStreamStopped, "closed"}}))
-			Expect(res.Messages).To(Equal(5), "the media step after the stop streamed nothing")
-			Expect(res.ClosedBy).To(Equal(emulator.ByEmulator))
-			Expect(res.CloseSent).To(Equal(1000))
-			Expect(res.CloseReceived).To(Equal(1000))
-			Expect(res.CloseHandshake).To(BeTrue())
-			Expect(webhooks(r)).To(Equal(normal), "the call still ends with disconnect")
 		}, timeout)
 
 		It("stopStream with wait returns as soon as the app closes the stream", func(ctx SpecContext) {
@@ -171,149 +291,6 @@ var _ = Describe("Run", func() {
 			Expect(r.Streams[0].Result.CloseReason).To(Equal("done"))
 			Expect(r.Duration).To(BeNumerically("<", 5*time.Second), "it did not wait for the timeout")
 			Expect(webhooks(r)).To(Equal(normal))
-		}, timeout)
-
-		It("stopStream with wait stops the stream itself when the app does not close in time", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
-  - name: wait in vain
-    stream: {name: agent}
-    steps:
-      - media: 60ms
-      - stopStream: {name: agent, wait: true, timeout: 150ms}
-    expect:
-      close: {by: emulator, code: 1000, handshake: true}
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			Expect(endings(r)).To(Equal([]ending{{emulator.EndStopStream, protocol.EventMediaStreamStopped, "closed"}}))
-			Expect(r.Duration).To(BeNumerically(">=", 150*time.Millisecond))
-			Expect(webhooks(r)).To(Equal(normal))
-		}, timeout)
-
-		It("hangup ends every stream, then the call; later steps do nothing", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
-  - name: hangup
-    stream: {name: agent}
-    streams: [{name: other, tracks: outbound}]
-    steps:
-      - media: 100ms
-      - hangup
-      - media: 100ms
-      - hangup
-    expect:
-      disconnect: {cause: hangup}
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			Expect(endings(r)).To(Equal([]ending{
-				{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"},
-				{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"},
-			}))
-			Expect(r.Streams[0].Result.Messages).To(Equal(5))
-			Expect(webhooks(r)).To(ConsistOf("mediaStreamStarted", "mediaStreamStarted",
-				"mediaStreamStopped(closed)", "mediaStreamStopped(closed)", "disconnect(hangup)"))
-			Expect(webhooks(r)[4]).To(Equal("disconnect(hangup)"), "disconnect comes last, once")
-		}, timeout)
-
-		It("abort: reset ends the stream with a TCP reset", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
-  - name: reset
-    stream: {name: agent}
-    steps:
-      - media: 60ms
-      - abort: reset
-    expect:
-      stopped: {cause: connection-error, errorMessage: was reset}
-      close: {by: network}
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			Expect(endings(r)).To(Equal([]ending{{emulator.EndReset, protocol.EventMediaStreamStopped, "connection-error"}}))
-			Expect(r.Streams[0].Result.ClosedBy).To(Equal(emulator.ByNetwork))
-			Expect(r.Streams[0].Result.CloseHandshake).To(BeFalse())
-			Expect(webhooks(r)).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped(connection-error)", "disconnect(hangup)"}))
-		}, timeout)
-
-		It("abort: drop goes silent until the dead-peer timeout", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
-  - name: drop
-    stream: {name: agent}
-    steps:
-      - media: 60ms
-      - abort: {fault: drop, stream: agent}
-    expect:
-      stopped: {cause: connection-error, errorMessage: went silent}
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			Expect(endings(r)).To(Equal([]ending{{emulator.EndDrop, protocol.EventMediaStreamStopped, "connection-error"}}))
-			Expect(r.Duration).To(BeNumerically(">=", 200*time.Millisecond), "the dead-peer timeout")
-			Expect(webhooks(r)).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped(connection-error)", "disconnect(hangup)"}))
-		}, timeout)
-
-		It("error closes with 1011 and reports cause error", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
-  - name: error
-    stream: {name: agent}
-    steps:
-      - media: 60ms
-      - error
-    expect:
-      stopped: {cause: error, errorMessage: internal error}
-      close: {by: emulator, code: 1011, handshake: true}
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			Expect(endings(r)).To(Equal([]ending{{emulator.EndInternalError, protocol.EventMediaStreamStopped, "error"}}))
-			Expect(r.Streams[0].Result.CloseSent).To(Equal(1011))
-			Expect(webhooks(r)).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped(error)", "disconnect(hangup)"}))
-		}, timeout)
-
-		It("start with a live name is rejected as a duplicate and leaves the live stream alone", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
-  - name: duplicate
-    stream: {name: agent}
-    steps:
-      - media: 60ms
-      - start: {name: agent, tracks: outbound}
-      - media: 60ms
-      - stopStream: agent
-    expect:
-      rejected: {cause: duplicate, errorMessage: already active}
-      stopped: {stream: agent, cause: closed}
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			Expect(endings(r)).To(Equal([]ending{
-				{emulator.EndStopStream, protocol.EventMediaStreamStopped, "closed"},
-				{emulator.EndDuplicate, protocol.EventMediaStreamRejected, "duplicate"},
-			}))
-			Expect(r.Streams[1].Name).To(Equal("agent"))
-			Expect(r.Streams[1].Result.Connected).To(BeFalse())
-			Expect(r.Streams[1].Result.Original).NotTo(BeNil())
-			Expect(r.Streams[1].Result.Original.ID).To(Equal(r.Streams[0].ID))
-			Expect(r.Streams[0].Result.Messages).To(Equal(6), "the steps after the rejection acted on the live stream")
-			Expect(webhooks(r)).To(Equal([]string{"mediaStreamStarted", "mediaStreamRejected(duplicate)",
-				"mediaStreamStopped(closed)", "disconnect(hangup)"}))
-			Expect(app.Streams()).To(HaveLen(1), "the duplicate never connected")
-		}, timeout)
-
-		It("start past four tracks is rejected for the track limit", func(ctx SpecContext) {
-			r := runOne(ctx, file(`
-  - name: track limit
-    stream: {name: first, tracks: both}
-    streams:
-      - {name: second, tracks: both}
-    steps:
-      - media: 60ms
-      - start: {name: third, tracks: inbound}
-    expect:
-      rejected: {stream: third, cause: track-limit}
-`), scenarios.RunOptions{})
-			Expect(r).To(passed())
-			Expect(endings(r)).To(Equal([]ending{
-				{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"},
-				{emulator.EndHangup, protocol.EventMediaStreamStopped, "closed"},
-				{emulator.EndTrackLimit, protocol.EventMediaStreamRejected, "track-limit"},
-			}))
-			Expect(r.Streams[2].Result.ErrorMessage).To(ContainSubstring("5 tracks"))
-			Expect(webhooks(r)).To(ContainElement("mediaStreamRejected(track-limit)"))
-			Expect(webhooks(r)).To(HaveLen(6))
-			Expect(webhooks(r)[5]).To(Equal("disconnect(hangup)"))
 		}, timeout)
 
 		It("duplicateWebhooks delivers every webhook twice while it is on", func(ctx SpecContext) {
@@ -376,6 +353,15 @@ var _ = Describe("Run", func() {
 			Expect(f.Excerpt).NotTo(BeEmpty())
 			Expect(f.Excerpt).NotTo(ContainSubstring("no journal entries"))
 		}
+		// failedOnly checks that r failed the one expectation named, reported
+		// at the line of src holding where, and returns that failure.
+		failedOnly := func(r *scenarios.Result, expectation, src, where string) scenarios.Failure {
+			GinkgoHelper()
+			Expect(expectations(r)).To(Equal([]string{expectation}))
+			f := failure(r, expectation)
+			reported(f, lineOf(src, where))
+			return f
+		}
 
 		It("a webhook answered 200 fails expect.webhooks.status with the status and the event", func(ctx SpecContext) {
 			hooks := answers200()
@@ -388,9 +374,7 @@ var _ = Describe("Run", func() {
       webhooks: {status: 204}
 `
 			r := runOne(ctx, src, against(ref.WebSocketURL(), hooks.EventsURL(), hooks.EventsURL()))
-			Expect(expectations(r)).To(Equal([]string{"expect.webhooks.status"}))
-			f := failure(r, "expect.webhooks.status")
-			reported(f, lineOf(src, "webhooks: {status: 204}"))
+			f := failedOnly(r, "expect.webhooks.status", src, "webhooks: {status: 204}")
 			Expect(f.Message).To(ContainSubstring("to be answered with 204, but 3 of 3 were not"))
 			Expect(f.Message).To(ContainSubstring("the mediaStreamStarted webhook was answered 200 OK"))
 			Expect(f.Message).To(ContainSubstring(`answer body: "{\"ok\":true}"`))
@@ -473,9 +457,7 @@ var _ = Describe("Run", func() {
 			r := runOne(ctx, src, against(app.URL(), ref.EventsURL()))
 			Expect(r.Error).To(BeEmpty(), "a step on a stream that ended under it is no run error")
 			Expect(endings(r)).To(Equal([]ending{{emulator.EndAppCloseCode, protocol.EventMediaStreamStopped, "connection-error"}}))
-			Expect(expectations(r)).To(Equal([]string{"expect.stopped"}))
-			f := failure(r, "expect.stopped")
-			reported(f, lineOf(src, "stopped: {cause: closed}"))
+			f := failedOnly(r, "expect.stopped", src, "stopped: {cause: closed}")
 			Expect(f.Message).To(ContainSubstring(`to have stopped with cause closed, but it ended as mediaStreamStopped with cause connection-error`))
 			Expect(f.Message).To(ContainSubstring("closed by the destination with code 4001 (go away)"))
 			Expect(f.Excerpt).To(ContainSubstring("close frame received: code 4001"))
@@ -515,9 +497,7 @@ var _ = Describe("Run", func() {
 `
 			r := runOne(ctx, src, against(app.URL(), ref.EventsURL()))
 			Expect(endings(r)).To(Equal([]ending{{emulator.EndCloseHandshakeTimeout, protocol.EventMediaStreamStopped, "closed"}}))
-			Expect(expectations(r)).To(Equal([]string{"expect.close.handshake"}))
-			f := failure(r, "expect.close.handshake")
-			reported(f, lineOf(src, "close: {by: emulator, handshake: true}"))
+			f := failedOnly(r, "expect.close.handshake", src, "close: {by: emulator, handshake: true}")
 			Expect(f.Message).To(ContainSubstring("to have completed the close handshake, but the emulator closed with code 1000 and the app never answered it (close-handshake-timeout)"))
 		}, timeout)
 
@@ -532,10 +512,8 @@ var _ = Describe("Run", func() {
 `
 			r := runOne(ctx, src, against(app.URL(), ref.EventsURL()))
 			Expect(r.Streams[0].Result.Violations).To(Equal(1))
-			Expect(expectations(r)).To(Equal([]string{"expect.violations"}))
-			f := failure(r, "expect.violations")
 			// violations: has no place of its own in the model: the scenario's.
-			reported(f, lineOf(src, "- name: bad playAudio"))
+			f := failedOnly(r, "expect.violations", src, "- name: bad playAudio")
 			Expect(f.Message).To(ContainSubstring("to have no protocol violations from the app, but the app committed 1 protocol violation"))
 			Expect(f.Message).To(MatchRegexp(`violations:\n.*protocol violation: .*audio/mp3`))
 			Expect(f.Excerpt).To(ContainSubstring("protocol violation"))
@@ -598,9 +576,7 @@ var _ = Describe("Run", func() {
       playAudio: {min: 1, within: 1s}
 `
 			r := runOne(ctx, src, against(ref.WebSocketURL(), ref.EventsURL())) // no ?echo=1: the consumer stays silent
-			Expect(expectations(r)).To(Equal([]string{"expect.playAudio"}))
-			f := failure(r, "expect.playAudio")
-			reported(f, lineOf(src, "playAudio: {min: 1, within: 1s}"))
+			f := failedOnly(r, "expect.playAudio", src, "playAudio: {min: 1, within: 1s}")
 			Expect(f.Message).To(ContainSubstring("to have received at least 1 valid playAudio message from the app, the first within 1s of the stream's start, but the app sent 0 valid playAudio messages"))
 		}, timeout)
 
@@ -618,9 +594,7 @@ var _ = Describe("Run", func() {
 `
 			r := runOne(ctx, src, against(app.URL(), ref.EventsURL()))
 			Expect(app.Handshakes()).To(Equal(2))
-			Expect(expectations(r)).To(Equal([]string{"expect.acceptsNewStream"}))
-			f := failure(r, "expect.acceptsNewStream")
-			reported(f, lineOf(src, "- name: refuses the next stream"))
+			f := failedOnly(r, "expect.acceptsNewStream", src, "- name: refuses the next stream")
 			Expect(f.Message).To(ContainSubstring(`Expected the emulator to accept a new stream to ` + app.URL() + `, but step "connect" failed`))
 			Expect(f.Message).To(ContainSubstring("503"))
 		}, timeout)

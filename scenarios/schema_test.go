@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 
@@ -44,6 +45,21 @@ func validateYAML(s *jsonschema.Schema, src []byte) error {
 var _ = Describe("the JSON Schema", func() {
 	var schema *jsonschema.Schema
 	BeforeEach(func() { schema = compileSchema() })
+
+	// agree checks that the schema and the loader both accept src when
+	// valid, and both reject it otherwise; what names src in a failure.
+	agree := func(src []byte, valid bool, what string) {
+		GinkgoHelper()
+		schemaErr := validateYAML(schema, src)
+		_, loadErr := scenarios.Parse("t.yaml", src)
+		if valid {
+			Expect(schemaErr).NotTo(HaveOccurred(), "schema: %s", what)
+			Expect(loadErr).NotTo(HaveOccurred(), "loader: %s", what)
+		} else {
+			Expect(schemaErr).To(HaveOccurred(), "schema: %s", what)
+			Expect(loadErr).To(HaveOccurred(), "loader: %s", what)
+		}
+	}
 
 	It("is draft 2020-12 and closes every object", func() {
 		data, err := os.ReadFile(schemaPath)
@@ -106,58 +122,44 @@ var _ = Describe("the JSON Schema", func() {
 			return []byte("scenarios:\n  - name: a\n    stream: {name: s}\n    steps:\n      - " + step + "\n")
 		}
 		for _, st := range valid {
-			Expect(validateYAML(schema, file(st))).To(Succeed(), "schema: %s", st)
-			_, err := scenarios.Parse("t.yaml", file(st))
-			Expect(err).NotTo(HaveOccurred(), "loader: %s", st)
+			agree(file(st), true, st)
 		}
 		for _, st := range invalid {
-			Expect(validateYAML(schema, file(st))).NotTo(Succeed(), "schema: %s", st)
-			_, err := scenarios.Parse("t.yaml", file(st))
-			Expect(err).To(HaveOccurred(), "loader: %s", st)
+			agree(file(st), false, st)
 		}
 	})
 
 	It("agrees with the loader on durations, audio specs and callback timeouts", func() {
+		// A probe is a YAML line with %s for a value, the values both must
+		// accept and the values both must reject.
 		type probe struct {
-			yaml  string
-			valid bool
+			line           string
+			valid, invalid []string
 		}
 		probes := []probe{
-			{"timeouts: {handshake: 10s}", true}, {"timeouts: {handshake: 1m30s}", true},
-			{"timeouts: {handshake: 1.5s}", true}, {"timeouts: {handshake: 250ms}", true},
-			{"timeouts: {handshake: 0.5h}", true}, {"timeouts: {handshake: 0s}", false},
-			{"timeouts: {handshake: 0ms0s}", false}, {"timeouts: {handshake: 10}", false},
-			{"timeouts: {handshake: -1s}", false}, {"timeouts: {handshake: ten}", false},
-			{"timeouts: {callback: 1s}", true}, {"timeouts: {callback: 25s}", true},
-			{"timeouts: {callback: 2500ms}", true}, {"timeouts: {callback: 24.5s}", true},
-			{"timeouts: {callback: 25.5s}", false}, {"timeouts: {callback: 900ms}", false},
-			{"timeouts: {callback: 26s}", false},
-			{"stream: {audio: silence}", true}, {"stream: {audio: Silence}", true},
-			{"stream: {audio: 'tone:440'}", true}, {"stream: {audio: 'tone:440Hz'}", true},
-			{"stream: {audio: 'tone: 12.5'}", true}, {"stream: {audio: 'tone:'}", false},
-			{"stream: {audio: 'tone:abc'}", false}, {"stream: {audio: beep.mp3}", false},
-			{"speed: 0.25", true}, {"speed: 0", false}, {"speed: -1", false},
-			{"expect: {webhooks: {status: 204}}", true}, {"expect: {webhooks: {status: '2xx'}}", true},
-			{"expect: {webhooks: {status: 200}}", false}, {"expect: {webhooks: {status: 3xx}}", false},
-			{"expect: {close: {code: 1000}}", true}, {"expect: {close: {code: 4999}}", true},
-			{"expect: {close: {code: 5000}}", false}, {"expect: {playAudio: {min: 0}}", false},
-			{"expect: {ending: connect-refused}", true}, {"expect: {ending: {is: app-close-code}}", true},
-			{"expect: {ending: conect-refused}", false}, {"expect: {ending: {stream: agent}}", false},
-			{"expect: {ending: {is: reset, by: app}}", false}, {"expect: {ending: 4001}", false},
+			{"timeouts: {handshake: %s}", []string{"10s", "1m30s", "1.5s", "250ms", "0.5h"}, []string{"0s", "0ms0s", "10", "-1s", "ten"}},
+			{"timeouts: {callback: %s}", []string{"1s", "25s", "2500ms", "24.5s"}, []string{"25.5s", "900ms", "26s"}},
+			{"stream: {audio: %s}", []string{"silence", "Silence", "'tone:440'", "'tone:440Hz'", "'tone: 12.5'"}, []string{"'tone:'", "'tone:abc'", "beep.mp3"}},
+			{"speed: %s", []string{"0.25"}, []string{"0", "-1"}},
+			{"expect: {webhooks: {status: %s}}", []string{"204", "'2xx'"}, []string{"200", "3xx"}},
+			{"expect: {close: {code: %s}}", []string{"1000", "4999"}, []string{"5000"}},
+			{"expect: {playAudio: {min: %s}}", nil, []string{"0"}},
+			{"expect: {ending: %s}", []string{"connect-refused", "{is: app-close-code}"}, []string{"conect-refused", "{stream: agent}", "{is: reset, by: app}", "4001"}},
+		}
+		check := func(line string, valid bool) {
+			GinkgoHelper()
+			src := []byte("defaults:\n  " + line + "\nscenarios:\n  - name: a\n    stream: {mode: bidirectional}\n    steps: [hangup]\n")
+			if strings.HasPrefix(line, "stream:") {
+				src = []byte("scenarios:\n  - name: a\n    " + line + "\n    steps: [hangup]\n")
+			}
+			agree(src, valid, line)
 		}
 		for _, p := range probes {
-			src := []byte("defaults:\n  " + p.yaml + "\nscenarios:\n  - name: a\n    stream: {mode: bidirectional}\n    steps: [hangup]\n")
-			if strings.HasPrefix(p.yaml, "stream:") {
-				src = []byte("scenarios:\n  - name: a\n    " + p.yaml + "\n    steps: [hangup]\n")
+			for _, v := range p.valid {
+				check(fmt.Sprintf(p.line, v), true)
 			}
-			_, loadErr := scenarios.Parse("t.yaml", src)
-			schemaErr := validateYAML(schema, src)
-			if p.valid {
-				Expect(schemaErr).NotTo(HaveOccurred(), "schema: %s", p.yaml)
-				Expect(loadErr).NotTo(HaveOccurred(), "loader: %s", p.yaml)
-			} else {
-				Expect(schemaErr).To(HaveOccurred(), "schema: %s", p.yaml)
-				Expect(loadErr).To(HaveOccurred(), "loader: %s", p.yaml)
+			for _, v := range p.invalid {
+				check(fmt.Sprintf(p.line, v), false)
 			}
 		}
 	})

@@ -47,10 +47,7 @@ func plainWords(results ...*scenarios.Result) {
 // endpoint does not take (disconnect at /events, say) 400.
 func strictConsumer() *consumer.Server {
 	GinkgoHelper()
-	app, err := consumer.Start("127.0.0.1:0", &consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(app.Close)
-	return app
+	return apptest.NewConsumer(&consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
 }
 
 // tlsHooks is an https:// webhook endpoint answering 204, with the PEM
@@ -158,24 +155,21 @@ var _ = Describe("verdicts", func() {
 
 		It("judges each stream on its own: the ending named for one stream does not excuse another", func(ctx SpecContext) {
 			down := apptest.RefusedURL()
-			src := quick + fmt.Sprintf(`scenarios:
-  - name: one stream down, expected
+			// oneDown is a scenario whose second stream, late, is refused.
+			oneDown := func(name, ending string) string {
+				return fmt.Sprintf(`  - name: %s
     stream: {name: agent}
     steps:
       - media: 60ms
-      - start: {name: late, destination: %[1]q}
+      - start: {name: late, destination: %q}
       - media: 60ms
     expect:
-      ending: {stream: late, is: connect-refused}
-  - name: one stream down, unexpected
-    stream: {name: agent}
-    steps:
-      - media: 60ms
-      - start: {name: late, destination: %[1]q}
-      - media: 60ms
-    expect:
-      ending: {stream: agent, is: hangup}
-`, down)
+      ending: %s
+`, name, down, ending)
+			}
+			src := quick + "scenarios:\n" +
+				oneDown("one stream down, expected", "{stream: late, is: connect-refused}") +
+				oneDown("one stream down, unexpected", "{stream: agent, is: hangup}")
 			results := runInline(ctx, src, against(ref.WebSocketURL(), ref.EventsURL(), ref.DisconnectURL()))
 			Expect(named(results, "one stream down, expected")).To(passed())
 			r := named(results, "one stream down, unexpected")
@@ -184,23 +178,14 @@ var _ = Describe("verdicts", func() {
 		}, timeout)
 
 		It("the loader checks expect.ending: a known ending (with a suggestion), is: given, a defined stream", func() {
-			src := `scenarios:
-  - name: a
-    stream: {name: agent}
-    steps: [hangup]
-    expect:
-      ending: conect-refused
-  - name: b
-    stream: {name: agent}
-    steps: [hangup]
-    expect:
-      ending: {stream: agent}
-  - name: c
-    stream: {name: agent}
-    steps: [hangup]
-    expect:
-      ending: {stream: nope, is: hangup}
-`
+			// expecting is a scenario that hangs up at once, expecting ending.
+			expecting := func(name, ending string) string {
+				return "  - name: " + name + "\n    stream: {name: agent}\n    steps: [hangup]\n    expect:\n      ending: " + ending + "\n"
+			}
+			src := "scenarios:\n" +
+				expecting("a", "conect-refused") +
+				expecting("b", "{stream: agent}") +
+				expecting("c", "{stream: nope, is: hangup}")
 			_, err := scenarios.Parse(inlineName, []byte(src))
 			var errs scenarios.Errors
 			Expect(errors.As(err, &errs)).To(BeTrue(), "%v", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/prose"
 )
 
 // ExcerptEntries is how many journal entries of a stream a failure message
@@ -94,7 +95,7 @@ func resolveActual(name string, actual any, acc accepts) (*subject, error) {
 		if slices.Contains(v, nil) {
 			return nil, fmt.Errorf("%s: the []*emulator.Delivery holds a nil delivery", name)
 		}
-		return &subject{deliveries: v, label: "the " + plural(len(v), "webhook delivery", "webhook deliveries")}, nil
+		return &subject{deliveries: v, label: "the " + prose.Plural(len(v), "webhook delivery", "webhook deliveries")}, nil
 	}
 	return wrong()
 }
@@ -199,7 +200,7 @@ func (c *check) summary(actual any, negated bool) string {
 		line = fmt.Sprintf("want to %s, but %s", c.want, v.found)
 	}
 	if v.extra != "" {
-		line += "\n" + indent(v.extra, "  ")
+		line += "\n" + prose.Indent(v.extra, "  ")
 	}
 	return line
 }
@@ -281,7 +282,7 @@ func eventMatcher(name, event, verb string, causes []string, cause string, error
 				}
 				if !ok {
 					v.ok = false
-					v.extra = "the errorMessage matcher said:\n" + indent(foreignMessage(msg.FailureMessage(r.ErrorMessage), r.ErrorMessage), "  ")
+					v.extra = "the errorMessage matcher said:\n" + prose.Indent(foreignMessage(msg.FailureMessage(r.ErrorMessage), r.ErrorMessage), "  ")
 				}
 			}
 			return v, nil
@@ -375,19 +376,19 @@ func HaveSentPlayAudio(min int, within time.Duration) types.GomegaMatcher {
 	if min == 0 {
 		return failed("HaveSentPlayAudio", errors.New("min 0 expects nothing (an app that sent no playAudio at all would pass): ask for at least 1, or to expect none use Not(HaveSentPlayAudio(1, 0))"))
 	}
-	want := fmt.Sprintf("have received at least %s from the app", plural(min, "valid playAudio message", "valid playAudio messages"))
+	want := fmt.Sprintf("have received at least %s from the app", prose.Plural(min, "valid playAudio message", "valid playAudio messages"))
 	if within > 0 {
 		want += fmt.Sprintf(", the first within %s of the stream's start", within)
 	}
 	return newMatcher(&check{name: "HaveSentPlayAudio", want: want,
 		test: func(s *subject) (verdict, error) {
 			r := s.result
-			found := "the app sent " + plural(r.PlayAudio, "valid playAudio message", "valid playAudio messages")
+			found := "the app sent " + prose.Plural(r.PlayAudio, "valid playAudio message", "valid playAudio messages")
 			if r.PlayAudio > 0 {
 				found += fmt.Sprintf(", the first %s after the stream's start", r.FirstPlayAudio.Round(time.Microsecond))
 			}
 			if r.Violations > 0 {
-				found += " (and " + plural(r.Violations, "protocol violation", "protocol violations") + ")"
+				found += " (and " + prose.Plural(r.Violations, "protocol violation", "protocol violations") + ")"
 			}
 			ok := r.PlayAudio >= min && (within == 0 || r.FirstPlayAudio <= within)
 			return verdict{ok: ok, found: found}, nil
@@ -407,7 +408,7 @@ func HaveAtMostViolations(max int) types.GomegaMatcher {
 	if max < 0 {
 		return failed("HaveAtMostViolations", fmt.Errorf("max (%d) must not be negative", max))
 	}
-	return violations("HaveAtMostViolations", "have at most "+plural(max, "protocol violation", "protocol violations")+" from the app", max)
+	return violations("HaveAtMostViolations", "have at most "+prose.Plural(max, "protocol violation", "protocol violations")+" from the app", max)
 }
 
 func violations(name, want string, max int) types.GomegaMatcher {
@@ -420,7 +421,7 @@ func violations(name, want string, max int) types.GomegaMatcher {
 				s.describe(&b, false)
 				return verdict{}, errors.New(b.String())
 			}
-			v := verdict{ok: r.Violations <= max, found: "the app committed " + plural(r.Violations, "protocol violation", "protocol violations")}
+			v := verdict{ok: r.Violations <= max, found: "the app committed " + prose.Plural(r.Violations, "protocol violation", "protocol violations")}
 			if r.Violations == 0 {
 				return v, nil
 			}
@@ -435,7 +436,7 @@ func violations(name, want string, max int) types.GomegaMatcher {
 					list = append(list, e)
 				}
 			}
-			v.extra = "violations:\n" + indent(formatEntries(list, streamStart(entries, s.stream.ID)), "  ")
+			v.extra = "violations:\n" + prose.Indent(formatEntries(list, streamStart(entries, s.stream.ID)), "  ")
 			return v, nil
 		}})
 }
@@ -446,13 +447,6 @@ func streamLabel(s *emulator.Stream) string {
 		return "stream " + s.ID
 	}
 	return fmt.Sprintf("stream %q (%s)", s.Name, s.ID)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 func orNone(s string) string {
@@ -467,15 +461,4 @@ func describeErrorMessage(m string) string {
 		return "no errorMessage"
 	}
 	return fmt.Sprintf("errorMessage %q", m)
-}
-
-// indent prefixes every non-empty line of s.
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "\n")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/onsi/gomega/types"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/prose"
 )
 
 // AcceptMedia is how much audio AcceptNewStream streams before it stops
@@ -198,7 +199,7 @@ func (a *acceptance) message(failure bool) string {
 	default:
 		webhooks := "no webhooks were sent"
 		if out.result != nil && len(out.result.Deliveries) > 0 {
-			webhooks = fmt.Sprintf("its %s answered 2xx", plural(len(out.result.Deliveries), "webhook was", "webhooks were"))
+			webhooks = fmt.Sprintf("its %s answered 2xx", prose.Plural(len(out.result.Deliveries), "webhook was", "webhooks were"))
 		}
 		fmt.Fprintf(&b, "Expected the emulator not to accept a new stream to %s, but it did: the stream connected, streamed %s, completed the close handshake and %s",
 			dest, AcceptMedia, webhooks)

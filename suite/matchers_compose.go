@@ -10,6 +10,7 @@ import (
 	"github.com/onsi/gomega/types"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/prose"
 )
 
 // HaveEnded succeeds when the stream ended the given way (a row of
@@ -79,7 +80,7 @@ func HaveEnded(ending emulator.Ending, inner ...types.GomegaMatcher) types.Gomeg
 			}
 			return verdict{
 				found: fmt.Sprintf("%s as expected, and then %d of %d matchers did not hold", found, len(fails), len(ms)),
-				extra: "what the matchers said:\n" + indent(strings.Join(fails, "\n"), "  "),
+				extra: "what the matchers said:\n" + prose.Indent(strings.Join(fails, "\n"), "  "),
 			}, nil
 		}})
 }
@@ -166,7 +167,7 @@ func nestedFailure(m types.GomegaMatcher, actual any) string {
 			_, err := inner.Match(actual)
 			said[i] = nestedOutcome(inner, actual, err)
 		}
-		return "none of these held:\n" + indent(strings.Join(said, "\n"), "  ")
+		return "none of these held:\n" + prose.Indent(strings.Join(said, "\n"), "  ")
 	}
 	return foreignMessage(m.FailureMessage(actual), actual)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/prose"
 )
 
 // JournalExcerpt renders the last n journal entries of one stream (n <= 0:
@@ -36,7 +37,7 @@ func JournalExcerpt(entries []emulator.Entry, streamID string, n int) string {
 	t0 := mine[0].Time
 	var b strings.Builder
 	if n > 0 && len(mine) > n {
-		fmt.Fprintf(&b, "(%s before these)\n", plural(len(mine)-n, "earlier entry", "earlier entries"))
+		fmt.Fprintf(&b, "(%s before these)\n", prose.Plural(len(mine)-n, "earlier entry", "earlier entries"))
 		mine = mine[len(mine)-n:]
 	}
 	b.WriteString(formatEntries(mine, t0))
@@ -75,11 +76,11 @@ func streamExcerpt(s *emulator.Stream) string {
 			n++
 		}
 	}
-	heading := fmt.Sprintf("journal of stream %s (%s):", s.ID, plural(n, "entry", "entries"))
+	heading := fmt.Sprintf("journal of stream %s (%s):", s.ID, prose.Plural(n, "entry", "entries"))
 	if n > ExcerptEntries {
 		heading = fmt.Sprintf("journal of stream %s (the last %d of %d entries):", s.ID, ExcerptEntries, n)
 	}
-	return heading + "\n" + indent(JournalExcerpt(entries, s.ID, ExcerptEntries), "  ")
+	return heading + "\n" + prose.Indent(JournalExcerpt(entries, s.ID, ExcerptEntries), "  ")
 }
 
 // describe appends what the subject holds: the result, the webhooks (in
@@ -98,7 +99,7 @@ func (s *subject) describe(b *strings.Builder, full bool) {
 			blocks = blocks[:0]
 		}
 		for _, d := range s.deliveries {
-			blocks = append(blocks, indent(deliveryBlock(d), "  "))
+			blocks = append(blocks, prose.Indent(deliveryBlock(d), "  "))
 		}
 		sections = append(sections, "webhooks:\n"+strings.Join(blocks, "\n"))
 	}
@@ -150,7 +151,7 @@ func describeResult(b *strings.Builder, r *emulator.StreamResult, deliveries boo
 		for _, t := range slices.Sorted(maps.Keys(r.FramesByTrack)) {
 			tracks = append(tracks, fmt.Sprintf("%s %d", t, r.FramesByTrack[t]))
 		}
-		media := fmt.Sprintf("%s, %s of audio", plural(r.Messages, "message", "messages"), r.MediaDuration)
+		media := fmt.Sprintf("%s, %s of audio", prose.Plural(r.Messages, "message", "messages"), r.MediaDuration)
 		if len(tracks) > 0 {
 			media += " (" + strings.Join(tracks, ", ") + ")"
 		}
@@ -158,7 +159,7 @@ func describeResult(b *strings.Builder, r *emulator.StreamResult, deliveries boo
 			media += fmt.Sprintf(", %d frames skipped by late pacing", r.Skipped)
 		}
 		line("media sent", "%s", media)
-		line("from the app", "%d playAudio, %d clear, %s", r.PlayAudio, r.Clears, plural(r.Violations, "violation", "violations"))
+		line("from the app", "%d playAudio, %d clear, %s", r.PlayAudio, r.Clears, prose.Plural(r.Violations, "violation", "violations"))
 	}
 	if deliveries {
 		if len(r.Deliveries) == 0 {

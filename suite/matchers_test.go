@@ -27,17 +27,7 @@ func newEmulator(o *emulator.Options) *emulator.Emulator {
 		o = &emulator.Options{}
 	}
 	o.Timeouts = short
-	e := emulator.New(o)
-	DeferCleanup(e.Close)
-	return e
-}
-
-// newConsumer starts the reference consumer: a correct app.
-func newConsumer() *consumer.Server {
-	app, err := consumer.Start("127.0.0.1:0", nil)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(app.Close)
-	return app
+	return apptest.NewEmulator(o)
 }
 
 // failing500 answers every webhook 500 with a body.
@@ -109,7 +99,7 @@ var _ = Describe("stream matchers", func() {
 			s   *emulator.Stream
 		)
 		BeforeEach(func(ctx SpecContext) {
-			app = newConsumer()
+			app = apptest.NewConsumer(nil)
 			s = stopped(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL()}))
 		}, NodeTimeout(20*time.Second))
 
@@ -199,7 +189,7 @@ var _ = Describe("stream matchers", func() {
 
 	Describe("on a live stream", func() {
 		It("fail with an error saying it is still live, To and NotTo alike", func(ctx SpecContext) {
-			app := newConsumer()
+			app := apptest.NewConsumer(nil)
 			s := startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL()})
 			Expect(s.Connected(ctx)).To(Succeed())
 			for _, m := range []types.GomegaMatcher{HaveEnded(emulator.EndStopStream), HaveWebhook("mediaStreamStarted"), BeAnswered2xx()} {
@@ -366,7 +356,7 @@ var _ = Describe("stream matchers", func() {
 
 	Describe("on a network fault", func() {
 		It("HaveClosed takes the network, with no code", func(ctx SpecContext) {
-			app := newConsumer()
+			app := apptest.NewConsumer(nil)
 			s := startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL()})
 			Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
 			_, err := s.Inject(ctx, emulator.FaultReset)
@@ -381,7 +371,7 @@ var _ = Describe("stream matchers", func() {
 
 	Describe("HaveBeenRejected", func() {
 		It("passes for a duplicate name and fails HaveStopped with the rejection", func(ctx SpecContext) {
-			app := newConsumer()
+			app := apptest.NewConsumer(nil)
 			events := apptest.NewHooks()
 			call := specs.Call(e, nil)
 			first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), Pace: emulator.Fast})
@@ -414,7 +404,7 @@ var _ = Describe("stream matchers", func() {
 
 	Describe("HaveSentPlayAudio and HaveNoViolations", func() {
 		It("pass for a bidirectional app that echoes", func(ctx SpecContext) {
-			app := newConsumer()
+			app := apptest.NewConsumer(nil)
 			s := stopped(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL() + "?echo=1", Mode: "bidirectional"}))
 			Expect(s).To(HaveSentPlayAudio(3, 0))
 			Expect(s).To(HaveSentPlayAudio(1, 10*time.Second))
@@ -429,7 +419,7 @@ var _ = Describe("stream matchers", func() {
 		}, timeout)
 
 		It("HaveNoViolations is an error on a stream that never connected: the app could break nothing", func(ctx SpecContext) {
-			app := newConsumer()
+			app := apptest.NewConsumer(nil)
 			call := specs.Call(e, nil)
 			first, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.WebSocketURL(), Pace: emulator.Fast})
 			Expect(err).NotTo(HaveOccurred())
@@ -504,7 +494,7 @@ var _ = Describe("webhook matchers", func() {
 	)
 	BeforeEach(func() {
 		e = newEmulator(nil)
-		app = newConsumer()
+		app = apptest.NewConsumer(nil)
 	})
 	// withEvents runs a stopped stream whose webhooks go to events.
 	withEvents := func(ctx context.Context, events string) *emulator.Stream {
@@ -650,7 +640,7 @@ var _ = Describe("AcceptNewStream", func() {
 	BeforeEach(func() { e = newEmulator(nil) })
 
 	It("passes for the reference consumer and its webhooks", func(ctx SpecContext) {
-		app := newConsumer()
+		app := apptest.NewConsumer(nil)
 		Expect(e).To(AcceptNewStream(ctx, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL()}))
 		Expect(e).To(AcceptNewStream(ctx, emulator.StreamSpec{Name: "again", Destination: app.WebSocketURL()}))
 		m := AcceptNewStream(ctx, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL()})
@@ -692,7 +682,7 @@ var _ = Describe("AcceptNewStream", func() {
 	}, timeout)
 
 	It("fails at the webhooks when the app answers 500", func(ctx SpecContext) {
-		app := newConsumer()
+		app := apptest.NewConsumer(nil)
 		events := failing500()
 		msg := failureOf(AcceptNewStream(ctx, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: events.EventsURL()}), e)
 		Expect(msg).To(ContainSubstring(`but step "answer the webhooks 2xx" failed: the mediaStreamStarted webhook was answered 500 Internal Server Error in`))
@@ -745,7 +735,7 @@ var _ = Describe("HaveNoAppFault", func() {
 	BeforeEach(func() { e = newEmulator(nil) })
 
 	It("passes a stream the emulator stopped, on the stream and on its result", func(ctx SpecContext) {
-		app := newConsumer()
+		app := apptest.NewConsumer(nil)
 		s := stopped(ctx, startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL()}))
 		Expect(s).To(HaveNoAppFault())
 		Expect(s.Result()).To(HaveNoAppFault())
@@ -775,11 +765,10 @@ var _ = Describe("HaveNoAppFault", func() {
 
 var _ = Describe("an interrupted run", func() {
 	It("does not blame the app for webhooks cut off by Shutdown", func(ctx SpecContext) {
-		app := newConsumer()
+		app := apptest.NewConsumer(nil)
 		// mediaStreamStarted is answered, then the app hangs.
 		events := apptest.NewHooks(apptest.Reply{}, apptest.Reply{Hang: true})
-		e := emulator.New(&emulator.Options{Timeouts: emulator.Timeouts{Callback: time.Minute}})
-		DeferCleanup(e.Close)
+		e := apptest.NewEmulator(&emulator.Options{Timeouts: emulator.Timeouts{Callback: time.Minute}})
 		s := startStream(ctx, e, emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: events.EventsURL()})
 		Expect(s.Media(ctx, 40*time.Millisecond)).To(Succeed())
 		Eventually(func() int { return len(e.Deliveries()) }).WithTimeout(5 * time.Second).Should(Equal(1))
@@ -820,7 +809,7 @@ var _ = Describe("an interrupted run", func() {
 
 	It("AcceptNewStream says interrupted, not that a step failed, when its context ends", func(ctx SpecContext) {
 		e := newEmulator(nil)
-		app := newConsumer()
+		app := apptest.NewConsumer(nil)
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
 		m := AcceptNewStream(cancelled, emulator.StreamSpec{Destination: app.WebSocketURL()})
@@ -833,9 +822,7 @@ var _ = Describe("an interrupted run", func() {
 
 var _ = Describe("a correct app that closes first, answers only POST and keeps its endpoints apart", func() {
 	It("passes every matcher", func(ctx SpecContext) {
-		app, err := consumer.Start("127.0.0.1:0", &consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(app.Close)
+		app := apptest.NewConsumer(&consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
 		e := newEmulator(nil)
 		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: app.DisconnectURL()})
 		spec := emulator.StreamSpec{Destination: app.WebSocketURL(), StreamEventURL: app.EventsURL(), Pace: emulator.Fast}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/prose"
 )
 
 // HaveWebhook succeeds when some delivery of the given event type ("" for
@@ -64,16 +65,16 @@ func (w webhookSearch) test(s *subject) (verdict, error) {
 			return verdict{ok: true, found: "there was one: " + deliveryLine(d)}, nil
 		}
 		errs = append(errs, err...)
-		report = append(report, deliveryLine(d)+"\n"+indent(strings.Join(fails, "\n"), "  "))
+		report = append(report, deliveryLine(d)+"\n"+prose.Indent(strings.Join(fails, "\n"), "  "))
 	}
 	if len(errs) > 0 {
 		return verdict{}, fmt.Errorf("HaveWebhook: %w", errors.Join(errs...))
 	}
-	found := fmt.Sprintf("none of the %s satisfied them", plural(len(cands), w.hook, w.hook+"s"))
+	found := fmt.Sprintf("none of the %s satisfied them", prose.Plural(len(cands), w.hook, w.hook+"s"))
 	if len(cands) == 1 {
 		found = fmt.Sprintf("the only %s did not satisfy them", w.hook)
 	}
-	return verdict{found: found, extra: "what the matchers said:\n" + indent(strings.Join(report, "\n"), "  ")}, nil
+	return verdict{found: found, extra: "what the matchers said:\n" + prose.Indent(strings.Join(report, "\n"), "  ")}, nil
 }
 
 // none is the verdict when no webhook of the event type was delivered.
@@ -132,7 +133,7 @@ func deliveryTypes(ds []*emulator.Delivery) string {
 	for i, d := range ds {
 		names[i] = deliveryName(d)
 	}
-	return plural(len(ds), "delivery", "deliveries") + " (" + strings.Join(names, ", ") + ")"
+	return prose.Plural(len(ds), "delivery", "deliveries") + " (" + strings.Join(names, ", ") + ")"
 }
 
 // BeAnsweredWith succeeds when the app answered exactly this HTTP status.
@@ -264,7 +265,7 @@ func interruptedError(s *subject, cut []string, judged int, nested string) error
 	fmt.Fprintf(&b, "interrupted: %s %s cut off by an interrupt before the app answered, so %s cannot be judged %s (not a fault of the app)",
 		strings.Join(cut, ", "), verb, pron, nested)
 	if judged > 0 {
-		fmt.Fprintf(&b, "; the other %s", plural(judged, "was "+nested, "were "+nested))
+		fmt.Fprintf(&b, "; the other %s", prose.Plural(judged, "was "+nested, "were "+nested))
 	}
 	s.describe(&b, true)
 	return errors.New(b.String())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -36,15 +35,6 @@ const (
 func conformCmd(ctx context.Context, args ...string) outcome {
 	GinkgoHelper()
 	return bwemu(ctx, append([]string{"conform"}, args...)...)
-}
-
-// startConsumer starts the reference consumer on loopback until the spec ends.
-func startConsumer(opts consumer.Options) *consumer.Server {
-	GinkgoHelper()
-	c, err := consumer.Start("127.0.0.1:0", &opts)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(c.Close)
-	return c
 }
 
 // startBuggy starts a consumer with defect d on loopback until the spec ends.
@@ -301,13 +291,7 @@ type conformJSON struct {
 
 func readConformJSON(path string) conformJSON {
 	GinkgoHelper()
-	raw, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(json.Valid(raw)).To(BeTrue(), "the JSON report is not valid JSON")
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	var r conformJSON
-	Expect(dec.Decode(&r)).To(Succeed())
+	r := readReport[conformJSON](path, true)
 	Expect(r.Passed).NotTo(BeNil(), "passed is reported")
 	Expect(r.Lenient).NotTo(BeNil(), "lenient is reported")
 	Expect(r.Interrupted).NotTo(BeNil(), "interrupted is reported")
@@ -345,7 +329,7 @@ func reportPaths() (junit, jsonOut string) {
 var _ = Describe("bwemu conform", func() {
 	Describe("against the reference consumer", func() {
 		It("runs every case 1.1–7.3, passes, and says so on stdout, stderr, in JUnit and JSON", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{})
+			c := apptest.NewConsumer(nil)
 			junit, jsonOut := reportPaths()
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", c.DisconnectURL(), "--junit", junit, "--json", jsonOut)
 			Expect(out.code).To(Equal(exitPass))
@@ -399,7 +383,7 @@ var _ = Describe("bwemu conform", func() {
 		}, conformTimeout)
 
 		It("passes, within 10s, an app that closes first on stop, takes POST webhooks only and refuses events on the wrong endpoint", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
+			c := apptest.NewConsumer(&consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
 			began := time.Now()
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", c.DisconnectURL())
 			took := time.Since(began)
@@ -426,7 +410,7 @@ var _ = Describe("bwemu conform", func() {
 		}, conformTimeout)
 
 		It("checks the refusals (1.2 and 5.10 PASS) with the credentials the consumer requires", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{WSUser: conformWSUser, WSPassword: conformWSPassword,
+			c := apptest.NewConsumer(&consumer.Options{WSUser: conformWSUser, WSPassword: conformWSPassword,
 				EventUser: conformEventUser, EventPassword: conformEventPassword})
 			only := `^(1\.|5\.10$)`
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", only,
@@ -441,7 +425,7 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It("fails (exit 1) with one line when the credentials are not the ones the consumer requires", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{WSUser: conformWSUser, WSPassword: conformWSPassword})
+			c := apptest.NewConsumer(&consumer.Options{WSUser: conformWSUser, WSPassword: conformWSPassword})
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^1\.1$`,
 				"--ws-user", conformWSUser, "--ws-password", "wrong")
 			Expect(out.code).To(Equal(exitFail))
@@ -451,7 +435,7 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It("runs the 6.x cases with --bidirectional against a consumer that echoes (6.1 and 6.2 PASS)", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{Echo: true})
+			c := apptest.NewConsumer(&consumer.Options{Echo: true})
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^6\.`, "--bidirectional")
 			Expect(out.code).To(Equal(exitPass))
 			table := verdicts(out.stdout, []string{"6.1", "6.2"})
@@ -461,7 +445,7 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It(`runs only the 5.x cases with --only '^5\.', and reports only those`, func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{})
+			c := apptest.NewConsumer(nil)
 			junit, jsonOut := reportPaths()
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^5\.`,
 				"--junit", junit, "--json", jsonOut)
@@ -477,7 +461,7 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It("runs the cases one at a time with --parallel 1: progress comes in ID order", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{})
+			c := apptest.NewConsumer(nil)
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^5\.`, "--parallel", "1")
 			Expect(out.code).To(Equal(exitPass))
 			five := caseIDs(regexp.MustCompile(`^5\.`))
@@ -642,7 +626,7 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It("fails with one line when nothing listens at --disconnect", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{})
+			c := apptest.NewConsumer(nil)
 			dead := "http" + strings.TrimPrefix(apptest.RefusedURL(), "ws")
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", dead)
 			Expect(out.code).To(Equal(exitFail))
@@ -737,12 +721,12 @@ var _ = Describe("bwemu conform", func() {
 
 	Describe("which URL gets which webhook, and how", func() {
 		It("sends disconnect to --disconnect only: 5.8 PASS with it, INFO without", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{StrictEvents: true})
+			c := apptest.NewConsumer(&consumer.Options{StrictEvents: true})
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", c.DisconnectURL(), "--only", `^5\.(8|9)$`)
 			Expect(out.code).To(Equal(exitPass))
 			Expect(verdicts(out.stdout, []string{"5.8", "5.9"})).To(Equal(map[string]string{"5.8": "PASS", "5.9": "PASS"}))
 
-			c = startConsumer(consumer.Options{StrictEvents: true})
+			c = apptest.NewConsumer(&consumer.Options{StrictEvents: true})
 			out = conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^5\.(8|9)$`)
 			Expect(out.code).To(Equal(exitPass))
 			Expect(verdicts(out.stdout, []string{"5.8", "5.9"})).To(Equal(map[string]string{"5.8": "INFO", "5.9": "PASS"}))
@@ -751,12 +735,12 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It("sends GET webhooks only with --event-method GET / --disconnect-method GET (5.11 INFO otherwise)", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{PostOnly: true})
+			c := apptest.NewConsumer(&consumer.Options{PostOnly: true})
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", c.DisconnectURL(), "--only", `^5\.`)
 			Expect(out.code).To(Equal(exitPass))
 			Expect(verdicts(out.stdout, caseIDs(regexp.MustCompile(`^5\.`)))).To(HaveKeyWithValue("5.11", "INFO"))
 
-			c = startConsumer(consumer.Options{})
+			c = apptest.NewConsumer(nil)
 			out = conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", c.DisconnectURL(),
 				"--event-method", "GET", "--disconnect-method", "GET", "--only", `^5\.(1|8|11)$`)
 			Expect(out.code).To(Equal(exitPass))
@@ -767,7 +751,7 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It("fails 5.11 when the app refuses the GET it says it asks for", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{PostOnly: true})
+			c := apptest.NewConsumer(&consumer.Options{PostOnly: true})
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--event-method", "GET", "--only", `^5\.11$`)
 			Expect(out.code).To(Equal(exitFail))
 			Expect(verdicts(out.stdout, []string{"5.11"})).To(HaveKeyWithValue("5.11", "FAIL"))
@@ -777,7 +761,7 @@ var _ = Describe("bwemu conform", func() {
 
 	Describe("undocumented behaviour", func() {
 		It("judges playAudio on a unidirectional stream NON-STRICT, advising --bidirectional; --lenient passes it", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{})
+			c := apptest.NewConsumer(nil)
 			out := conformCmd(ctx, "--ws", c.WebSocketURL()+"?echo=1", "--events", c.EventsURL(), "--only", `^2\.1$`)
 			Expect(out.code).To(Equal(exitFail))
 			Expect(verdicts(out.stdout, []string{"2.1"})).To(HaveKeyWithValue("2.1", "NON-STRICT"))
@@ -799,7 +783,7 @@ var _ = Describe("bwemu conform", func() {
 
 	Describe("--skip and --repeat", func() {
 		It("leaves out the cases --skip matches", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{})
+			c := apptest.NewConsumer(nil)
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^4\.`, "--skip", `^4\.[3-6]$`)
 			Expect(out.code).To(Equal(exitPass))
 			table := verdicts(out.stdout, []string{"4.1", "4.2"})
@@ -807,7 +791,7 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 
 		It("runs the suite N times and reports each case's worst verdict, in JUnit and JSON too", func(ctx SpecContext) {
-			c := startConsumer(consumer.Options{})
+			c := apptest.NewConsumer(nil)
 			junit, jsonOut := reportPaths()
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--only", `^5\.1$`, "--repeat", "3", "--junit", junit, "--json", jsonOut)
 			Expect(out.code).To(Equal(exitPass))

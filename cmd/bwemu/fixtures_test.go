@@ -13,6 +13,7 @@ import (
 	"github.com/go-audio/wav"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 )
 
 // fastFlags keep every stream short: media as fast as the app reads and
@@ -36,10 +37,42 @@ func bwemu(ctx context.Context, args ...string) outcome {
 	GinkgoHelper()
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, args, &stdout, &stderr)
-	// Shown when a spec fails, so the whole account is at hand.
-	AddReportEntry("bwemu "+strings.Join(args, " "), ReportEntryVisibilityFailureOrVerbose,
-		"exit "+itoa(code)+"\n--- stdout\n"+stdout.String()+"--- stderr\n"+stderr.String())
+	reportRun("bwemu "+strings.Join(args, " "), code, stdout.String(), stderr.String())
 	return outcome{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// reportRun adds a run's exit code and output to the spec's report, shown
+// when the spec fails, so the whole account is at hand.
+func reportRun(name string, code int, stdout, stderr string) {
+	AddReportEntry(name, ReportEntryVisibilityFailureOrVerbose,
+		"exit "+itoa(code)+"\n--- stdout\n"+stdout+"--- stderr\n"+stderr)
+}
+
+// background is the CLI running in-process in the background: its output
+// so far, its exit code on done once it has exited, and interrupt, which
+// cancels its context as a Ctrl-C does.
+type background struct {
+	stdout, stderr *gbytes.Buffer
+	done           chan int
+	interrupt      context.CancelFunc
+}
+
+// inBackground runs the CLI with args in the background until ctx ends or
+// it is interrupted.
+func inBackground(ctx context.Context, args ...string) background {
+	runCtx, cancel := context.WithCancel(ctx)
+	DeferCleanup(cancel)
+	b := background{stdout: gbytes.NewBuffer(), stderr: gbytes.NewBuffer(), done: make(chan int, 1), interrupt: cancel}
+	go func() {
+		defer GinkgoRecover()
+		b.done <- run(runCtx, args, b.stdout, b.stderr)
+	}()
+	return b
+}
+
+// report adds the run's exit code and output to the spec's report.
+func (b background) report(name string, code int) {
+	reportRun(name, code, string(b.stdout.Contents()), string(b.stderr.Contents()))
 }
 
 // stream runs `bwemu stream` with fastFlags and then args.

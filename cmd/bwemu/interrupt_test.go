@@ -16,7 +16,6 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/bwemu/bwemu/internal/apptest"
-	"github.com/bwemu/bwemu/internal/consumer"
 )
 
 // buildBwemu builds this command with go build and extra flags into a
@@ -203,9 +202,7 @@ var _ = Describe("bwemu under real signals", Ordered, ContinueOnFailure, func() 
 	)
 
 	It("serve ends its live calls and exits 0 on SIGINT: being stopped is how it ends", func(ctx SpecContext) {
-		cons, err := consumer.Start("127.0.0.1:0", nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(cons.Close)
+		apptest.NewConsumer(nil)
 		s := startBwemu(bin, "serve", "--listen", "127.0.0.1:0")
 		Eventually(s.Out).WithContext(ctx).Should(gbytes.Say(`\(Ctrl-C to stop`))
 
@@ -215,42 +212,52 @@ var _ = Describe("bwemu under real signals", Ordered, ContinueOnFailure, func() 
 	}, NodeTimeout(20*time.Second))
 })
 
+// watcher is interrupts running as main runs it, on a signal channel of
+// its own.
+type watcher struct {
+	sigs   chan os.Signal
+	runCtx context.Context // cancelled by the first signal
+	stderr *bytes.Buffer   // what it wrote: read once exited is closed
+	exited chan struct{}   // closed when it would exit the process
+	done   chan struct{}   // closed when it returns
+}
+
+// watchInterrupts starts interrupts with the deadline after the first
+// signal, for a run under ctx.
+func watchInterrupts(ctx context.Context, deadline time.Duration) watcher {
+	runCtx, cancel := context.WithCancelCause(ctx)
+	DeferCleanup(func() { cancel(nil) })
+	w := watcher{sigs: make(chan os.Signal, 2), runCtx: runCtx, stderr: &bytes.Buffer{},
+		exited: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		interrupts(w.sigs, cancel, w.stderr, func() { close(w.exited) }, deadline)
+	}()
+	return w
+}
+
 var _ = Describe("the two-step interrupt", func() {
 	It("cancels the run on the first signal and exits on the second", func(ctx SpecContext) {
-		sigs := make(chan os.Signal, 2)
-		runCtx, cancel := context.WithCancelCause(ctx)
-		defer cancel(nil)
-		var stderr bytes.Buffer
-		exited := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			interrupts(sigs, cancel, &stderr, func() { close(exited) }, time.Minute)
-		}()
+		w := watchInterrupts(ctx, time.Minute)
 
-		sigs <- os.Interrupt
-		Eventually(runCtx.Done()).WithContext(ctx).Should(BeClosed())
-		Expect(context.Cause(runCtx)).To(MatchError(errInterrupted))
-		Consistently(exited).WithTimeout(50 * time.Millisecond).ShouldNot(BeClosed())
+		w.sigs <- os.Interrupt
+		Eventually(w.runCtx.Done()).WithContext(ctx).Should(BeClosed())
+		Expect(context.Cause(w.runCtx)).To(MatchError(errInterrupted))
+		Consistently(w.exited).WithTimeout(50 * time.Millisecond).ShouldNot(BeClosed())
 
-		sigs <- os.Interrupt
-		Eventually(exited).WithContext(ctx).Should(BeClosed())
-		Eventually(done).WithContext(ctx).Should(BeClosed())
-		Expect(stderr.String()).To(Equal("\nbwemu: interrupted: ending live calls within 2s (interrupt again to exit at once)\n" +
+		w.sigs <- os.Interrupt
+		Eventually(w.exited).WithContext(ctx).Should(BeClosed())
+		Eventually(w.done).WithContext(ctx).Should(BeClosed())
+		Expect(w.stderr.String()).To(Equal("\nbwemu: interrupted: ending live calls within 2s (interrupt again to exit at once)\n" +
 			"bwemu: interrupted again: exiting at once\n"))
 	}, timeout)
 
 	It("exits anyway when the run is still not over at the deadline after the first signal", func(ctx SpecContext) {
-		sigs := make(chan os.Signal, 2)
-		runCtx, cancel := context.WithCancelCause(ctx)
-		defer cancel(nil)
-		var stderr bytes.Buffer
-		exited := make(chan struct{})
-		go interrupts(sigs, cancel, &stderr, func() { close(exited) }, 200*time.Millisecond)
-		sigs <- os.Interrupt
-		Eventually(runCtx.Done()).WithContext(ctx).Should(BeClosed())
-		Eventually(exited).WithContext(ctx).Should(BeClosed())
-		Expect(stderr.String()).To(HaveSuffix("bwemu: still not done 200ms after the interrupt: exiting\n"))
+		w := watchInterrupts(ctx, 200*time.Millisecond)
+		w.sigs <- os.Interrupt
+		Eventually(w.runCtx.Done()).WithContext(ctx).Should(BeClosed())
+		Eventually(w.exited).WithContext(ctx).Should(BeClosed())
+		Expect(w.stderr.String()).To(HaveSuffix("bwemu: still not done 200ms after the interrupt: exiting\n"))
 	}, timeout)
 
 	DescribeTable("the exit code of an interrupted command",

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bwemu/bwemu/internal/prose"
 	"github.com/bwemu/bwemu/scenarios"
 )
 
@@ -102,7 +103,7 @@ func runValidate(_ context.Context, c *filesConfig, stdout, stderr io.Writer) in
 			ok = false
 			continue
 		}
-		fmt.Fprintf(stdout, "ok: %s (%s)\n", f.Path, plural(len(f.Scenarios), "scenario", "scenarios"))
+		fmt.Fprintf(stdout, "ok: %s (%s)\n", f.Path, prose.Plural(len(f.Scenarios), "scenario", "scenarios"))
 	}
 	if !ok {
 		return exitUsage

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -143,11 +144,22 @@ type jsonReport struct {
 
 func readJSONReport(path string) jsonReport {
 	GinkgoHelper()
+	return readReport[jsonReport](path, false)
+}
+
+// readReport reads the JSON report at path as a T, checking it is valid
+// JSON; strict refuses any field T does not have.
+func readReport[T any](path string, strict bool) T {
+	GinkgoHelper()
 	raw, err := os.ReadFile(path)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(json.Valid(raw)).To(BeTrue(), "the JSON report is not valid JSON")
-	var r jsonReport
-	Expect(json.Unmarshal(raw, &r)).To(Succeed())
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	var r T
+	Expect(dec.Decode(&r)).To(Succeed())
 	return r
 }
 

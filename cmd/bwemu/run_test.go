@@ -757,9 +757,7 @@ var _ = Describe("bwemu run gives true verdicts", func() {
 	}, timeout)
 
 	It("passes a correct app that differs from the reference consumer, every time", func(ctx SpecContext) {
-		app, err := consumer.Start("127.0.0.1:0", &consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(app.Close)
+		app := apptest.NewConsumer(&consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
 		out := runCmd(ctx, exampleFile, "--ws", app.WebSocketURL(), "--events", app.EventsURL(), "--disconnect", app.DisconnectURL(), "--pace", "fast", "--repeat", "3")
 		Expect(out.code).To(Equal(exitPass), out.stdout)
 		Expect(out.stdout).To(MatchRegexp(`\nPASS: 36 passed, 0 failed, 0 errors, 0 skipped in \S+\n$`))

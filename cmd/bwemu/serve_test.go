@@ -63,29 +63,22 @@ func streamWhats(qs []apptest.Request) []string {
 // stop cancels its context and returns the exit code.
 func serving(ctx context.Context, args ...string) (base string, stdout, stderr *gbytes.Buffer, stop func() int) {
 	GinkgoHelper()
-	runCtx, cancel := context.WithCancel(ctx)
-	stdout, stderr = gbytes.NewBuffer(), gbytes.NewBuffer()
-	done := make(chan int, 1)
-	go func() {
-		defer GinkgoRecover()
-		done <- run(runCtx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), stdout, stderr)
-	}()
+	b := inBackground(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	var code int
 	stopped := false
 	stop = func() int {
 		if !stopped {
-			cancel()
-			Eventually(done).WithContext(ctx).Should(Receive(&code))
+			b.interrupt()
+			Eventually(b.done).WithContext(ctx).Should(Receive(&code))
 			stopped = true
-			AddReportEntry("bwemu serve", ReportEntryVisibilityFailureOrVerbose,
-				"exit "+itoa(code)+"\n--- stdout\n"+string(stdout.Contents())+"--- stderr\n"+string(stderr.Contents()))
+			b.report("bwemu serve", code)
 		}
 		return code
 	}
 	DeferCleanup(stop)
-	Eventually(stdout).WithContext(ctx).Should(gbytes.Say(`voice api\s+http://127\.0\.0\.1:\d+/api/v2`))
-	base = regexp.MustCompile(`voice api\s+(http://127\.0\.0\.1:\d+)/api/v2`).FindStringSubmatch(string(stdout.Contents()))[1]
-	return base, stdout, stderr, stop
+	Eventually(b.stdout).WithContext(ctx).Should(gbytes.Say(`voice api\s+http://127\.0\.0\.1:\d+/api/v2`))
+	base = regexp.MustCompile(`voice api\s+(http://127\.0\.0\.1:\d+)/api/v2`).FindStringSubmatch(string(b.stdout.Contents()))[1]
+	return base, b.stdout, b.stderr, stop
 }
 
 // httpDo makes a request and returns the status and body.
@@ -116,17 +109,11 @@ func decodeJSON(data []byte) map[string]any {
 
 var _ = Describe("bwemu serve", func() {
 	var client *http.Client
-	BeforeEach(func() {
-		tr := &http.Transport{DisableKeepAlives: true}
-		DeferCleanup(tr.CloseIdleConnections)
-		client = &http.Client{Transport: tr}
-	})
+	BeforeEach(func() { client = apptest.NewClient() })
 
 	It("serves the Voice API, OAuth and the control API, then hangs up live calls and exits 0", func(ctx SpecContext) {
 		app := newVoiceApp()
-		cons, err := consumer.Start("127.0.0.1:0", nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(cons.Close)
+		cons := apptest.NewConsumer(nil)
 		app.Serve("/answer", fmt.Sprintf(`<Response>
   <StartStream name="agent" destination="%[1]s" streamEventUrl="/events"/>
   <StartStream name="backup" destination="%[1]s" streamEventUrl="/events"/>
@@ -166,7 +153,7 @@ var _ = Describe("bwemu serve", func() {
 		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+outbound+"/streams/agent/media", "application/json", `{"duration":"200ms"}`)
 		Expect(status).To(Equal(http.StatusOK), "body %s", body)
 		Expect(decodeJSON(body)["progress"]).To(Equal("200ms"))
-		_, err = cons.WaitStream(ctx, func(r consumer.StreamRecord) bool { return r.StreamName == "agent" && r.FramesByTrack["inbound"] == 10 })
+		_, err := cons.WaitStream(ctx, func(r consumer.StreamRecord) bool { return r.StreamName == "agent" && r.FramesByTrack["inbound"] == 10 })
 		Expect(err).NotTo(HaveOccurred())
 		status, body = httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+outbound+"/streams/agent/fault", "application/json", `{"fault":"reset"}`)
 		Expect(status).To(Equal(http.StatusOK), "body %s", body)
@@ -277,11 +264,7 @@ var _ = Describe("bwemu serve", func() {
 
 var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
 	var client *http.Client
-	BeforeEach(func() {
-		tr := &http.Transport{DisableKeepAlives: true}
-		DeferCleanup(tr.CloseIdleConnections)
-		client = &http.Client{Transport: tr}
-	})
+	BeforeEach(func() { client = apptest.NewClient() })
 
 	// place places an inbound call through the control API and returns its id.
 	place := func(ctx context.Context, base string, req map[string]any) string {
@@ -296,26 +279,21 @@ var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
 		status, data := httpDo(ctx, client, http.MethodPost, base+"/control/calls/"+callID+"/hangup", "", "")
 		Expect(status).To(Equal(http.StatusOK), "body %s", data)
 	}
-	// streamingApp answers /initiate and /answer with a stream to cons
-	// whose events go to eventsPath.
-	streamingApp := func(app voiceApp, cons *consumer.Server, eventsPath string) {
+	// streamingApp answers /initiate and /answer with a stream, whose
+	// events go to eventsPath, to a reference consumer started with opts,
+	// and returns that consumer.
+	streamingApp := func(app voiceApp, opts *consumer.Options, eventsPath string) *consumer.Server {
+		cons := apptest.NewConsumer(opts)
 		doc := fmt.Sprintf(`<Response><StartStream name="caller" destination="%s" streamEventUrl="%s"/><Pause duration="600"/></Response>`,
 			cons.WebSocketURL(), eventsPath)
 		app.Serve("/initiate", doc)
 		app.Serve("/answer", doc)
-	}
-	startConsumer := func(o *consumer.Options) *consumer.Server {
-		GinkgoHelper()
-		cons, err := consumer.Start("127.0.0.1:0", o)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(cons.Close)
 		return cons
 	}
 
 	It("sends stream events to the streamEventUrl only, and disconnect to the disconnectUrl only, none without one", func(ctx SpecContext) {
 		app := newVoiceApp()
-		cons := startConsumer(&consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
-		streamingApp(app, cons, "/events")
+		streamingApp(app, &consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true}, "/events")
 		base, _, _, stop := serving(ctx, "--pace", "fast")
 
 		By("a call placed without a disconnectUrl")
@@ -349,8 +327,7 @@ var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
 	Describe("--ca", func() {
 		It("trusts the CA for https:// BXML fetches and webhooks", func(ctx SpecContext) {
 			app := newTLSVoiceApp()
-			cons := startConsumer(nil)
-			streamingApp(app, cons, "/events")
+			streamingApp(app, nil, "/events")
 			base, _, _, stop := serving(ctx, "--pace", "fast", "--ca", app.CAFile())
 			id := place(ctx, base, map[string]any{"url": app.URL("/initiate"), "disconnectUrl": app.URL("/hangups")})
 			Eventually(ctx, app.Whats).Should(Equal([]string{"initiate", "mediaStreamStarted caller"}))
@@ -385,8 +362,7 @@ var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
 	Describe("when stopped", func() {
 		It("ends a live call whose webhooks hang within the grace, and exits 0", func(ctx SpecContext) {
 			app := newVoiceApp()
-			cons := startConsumer(nil)
-			streamingApp(app, cons, "/slow-events")
+			cons := streamingApp(app, nil, "/slow-events")
 			app.Slow("/slow-events")
 			base, stdout, _, stop := serving(ctx)
 			place(ctx, base, map[string]any{"url": app.URL("/initiate"), "disconnectUrl": app.URL("/slow-events")})

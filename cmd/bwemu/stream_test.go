@@ -534,43 +534,34 @@ var _ = Describe("bwemu help and version", func() {
 
 var _ = Describe("bwemu consumer", func() {
 	It("serves until its context is cancelled, then exits 0", func(ctx SpecContext) {
-		runCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stdout, stderr := gbytes.NewBuffer(), gbytes.NewBuffer()
-		done := make(chan int, 1)
-		go func() {
-			defer GinkgoRecover()
-			done <- run(runCtx, []string{"consumer", "--listen", "127.0.0.1:0"}, stdout, stderr)
-		}()
+		b := inBackground(ctx, "consumer", "--listen", "127.0.0.1:0")
 
-		Eventually(stdout).WithContext(ctx).Should(gbytes.Say(`reference consumer listening`))
+		Eventually(b.stdout).WithContext(ctx).Should(gbytes.Say(`reference consumer listening`))
 		health := regexp.MustCompile(`health\s+(http://127\.0\.0\.1:\d+/\S*)`)
 		var healthURL string
-		Eventually(func() []string { return health.FindStringSubmatch(string(stdout.Contents())) }).
+		Eventually(func() []string { return health.FindStringSubmatch(string(b.stdout.Contents())) }).
 			WithContext(ctx).Should(HaveLen(2))
-		healthURL = health.FindStringSubmatch(string(stdout.Contents()))[1]
-		Expect(string(stdout.Contents())).To(MatchRegexp(`websocket\s+ws://127\.0\.0\.1:\d+/media`))
-		Expect(string(stdout.Contents())).To(MatchRegexp(`disconnect http://127\.0\.0\.1:\d+/disconnect\n`))
-		Consistently(done).WithTimeout(50 * time.Millisecond).ShouldNot(Receive())
+		healthURL = health.FindStringSubmatch(string(b.stdout.Contents()))[1]
+		Expect(string(b.stdout.Contents())).To(MatchRegexp(`websocket\s+ws://127\.0\.0\.1:\d+/media`))
+		Expect(string(b.stdout.Contents())).To(MatchRegexp(`disconnect http://127\.0\.0\.1:\d+/disconnect\n`))
+		Consistently(b.done).WithTimeout(50 * time.Millisecond).ShouldNot(Receive())
 
-		tr := &http.Transport{DisableKeepAlives: true}
-		DeferCleanup(tr.CloseIdleConnections)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, healthURL, nil)
 		Expect(err).NotTo(HaveOccurred())
-		resp, err := (&http.Client{Transport: tr}).Do(req)
+		resp, err := apptest.NewClient().Do(req)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp.Body.Close()).To(Succeed())
 		Expect(resp.StatusCode).To(Equal(http.StatusOK))
 
 		By("streaming to it from another bwemu")
-		wsURL := regexp.MustCompile(`websocket\s+(ws://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
-		eventsURL := regexp.MustCompile(`events\s+(http://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
-		disconnectURL := regexp.MustCompile(`disconnect (http://\S+)`).FindStringSubmatch(string(stdout.Contents()))[1]
+		wsURL := regexp.MustCompile(`websocket\s+(ws://\S+)`).FindStringSubmatch(string(b.stdout.Contents()))[1]
+		eventsURL := regexp.MustCompile(`events\s+(http://\S+)`).FindStringSubmatch(string(b.stdout.Contents()))[1]
+		disconnectURL := regexp.MustCompile(`disconnect (http://\S+)`).FindStringSubmatch(string(b.stdout.Contents()))[1]
 		streamPasses(ctx, wsURL, "--events", eventsURL, "--disconnect", disconnectURL)
 
-		cancel()
-		Eventually(done).WithContext(ctx).Should(Receive(Equal(exitPass)))
-		Expect(stderr.Contents()).To(BeEmpty())
+		b.interrupt()
+		Eventually(b.done).WithContext(ctx).Should(Receive(Equal(exitPass)))
+		Expect(b.stderr.Contents()).To(BeEmpty())
 	}, timeout)
 
 	It("exits 2 when it cannot listen", func(ctx SpecContext) {
@@ -644,31 +635,23 @@ var _ = Describe("bwemu stream edge cases", func() {
 			}
 		}))
 		events := apptest.NewHooks()
-		runCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stdout, stderr := gbytes.NewBuffer(), gbytes.NewBuffer()
-		done := make(chan int, 1)
-		go func() {
-			defer GinkgoRecover()
-			done <- run(runCtx, append(append([]string{"stream"}, fastFlags...), app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--for", "1h"), stdout, stderr)
-		}()
+		b := inBackground(ctx, append(append([]string{"stream"}, fastFlags...), app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--for", "1h")...)
 		Eventually(started).WithContext(ctx).Should(BeClosed())
-		cancel()
+		b.interrupt()
 		close(proceed)
 		var code int
-		Eventually(done).WithContext(ctx).WithTimeout(10 * time.Second).Should(Receive(&code))
-		AddReportEntry("interrupted bwemu stream", ReportEntryVisibilityFailureOrVerbose,
-			"exit "+itoa(code)+"\n--- stdout\n"+string(stdout.Contents())+"--- stderr\n"+string(stderr.Contents()))
+		Eventually(b.done).WithContext(ctx).WithTimeout(10 * time.Second).Should(Receive(&code))
+		b.report("interrupted bwemu stream", code)
 		Expect(code).To(Equal(exitInterrupted))
-		Expect(string(stderr.Contents())).To(ContainSubstring("bwemu: interrupted\n"))
-		Expect(string(stdout.Contents())).To(MatchRegexp(`(?m)^INTERRUPTED after \d[\d.]*m?s \(.+ of media\): no verdict on the app$`))
-		Expect(string(stdout.Contents())).NotTo(ContainSubstring("FAIL"))
-		Expect(string(stdout.Contents())).NotTo(ContainSubstring("misbehaved"))
+		Expect(string(b.stderr.Contents())).To(ContainSubstring("bwemu: interrupted\n"))
+		Expect(string(b.stdout.Contents())).To(MatchRegexp(`(?m)^INTERRUPTED after \d[\d.]*m?s \(.+ of media\): no verdict on the app$`))
+		Expect(string(b.stdout.Contents())).NotTo(ContainSubstring("FAIL"))
+		Expect(string(b.stdout.Contents())).NotTo(ContainSubstring("misbehaved"))
 		// The app still saw a proper end of the call.
 		Expect(app.First().CloseCode).To(Equal(websocket.CloseNormalClosure))
 		Expect(app.First()).To(apptest.HaveStartMediaStop())
 		Expect(events.Whats()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
-		Expect(string(stdout.Contents())).To(ContainSubstring("mediaStreamStopped (closed)"))
+		Expect(string(b.stdout.Contents())).To(ContainSubstring("mediaStreamStopped (closed)"))
 	}, timeout)
 })
 
@@ -676,31 +659,23 @@ var _ = Describe("bwemu stream interrupted while the call ends", func() {
 	It("stops waiting for a slow app, cuts its webhooks off within the grace and exits 130", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		events := apptest.NewHooks(apptest.Reply{Hang: true})
-		runCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stdout, stderr := gbytes.NewBuffer(), gbytes.NewBuffer()
-		done := make(chan int, 1)
-		go func() {
-			defer GinkgoRecover()
-			done <- run(runCtx, []string{"stream", app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(),
-				"--pace", "fast", "--for", "100ms", "--callback-timeout", "20s"}, stdout, stderr)
-		}()
+		b := inBackground(ctx, "stream", app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(),
+			"--pace", "fast", "--for", "100ms", "--callback-timeout", "20s")
 		// The media is over and the ending waits for mediaStreamStarted,
 		// which the app never answers.
 		Eventually(ctx, func() []string { return app.First().EventTypes }).Should(ContainElement("stop"))
 		Eventually(ctx, events.Whats).Should(ContainElement("mediaStreamStarted"))
 		began := time.Now()
-		cancel()
+		b.interrupt()
 		var code int
-		Eventually(done).WithContext(ctx).WithTimeout(grace).Should(Receive(&code))
+		Eventually(b.done).WithContext(ctx).WithTimeout(grace).Should(Receive(&code))
 		Expect(time.Since(began)).To(BeNumerically("<", grace))
-		AddReportEntry("interrupted bwemu stream", ReportEntryVisibilityFailureOrVerbose,
-			"exit "+itoa(code)+"\n--- stdout\n"+string(stdout.Contents())+"--- stderr\n"+string(stderr.Contents()))
+		b.report("interrupted bwemu stream", code)
 		Expect(code).To(Equal(exitInterrupted))
-		Expect(string(stdout.Contents())).To(MatchRegexp(`(?m)^    mediaStreamStarted +POST no answer in \S+: cut off by the interrupt$`))
-		Expect(string(stdout.Contents())).To(ContainSubstring("INTERRUPTED after"))
-		Expect(string(stdout.Contents())).NotTo(ContainSubstring("FAIL"))
-		Expect(string(stderr.Contents())).To(ContainSubstring("bwemu: the calls took longer than 2s to end: 3 webhooks still waiting for the app cut off\n"))
+		Expect(string(b.stdout.Contents())).To(MatchRegexp(`(?m)^    mediaStreamStarted +POST no answer in \S+: cut off by the interrupt$`))
+		Expect(string(b.stdout.Contents())).To(ContainSubstring("INTERRUPTED after"))
+		Expect(string(b.stdout.Contents())).NotTo(ContainSubstring("FAIL"))
+		Expect(string(b.stderr.Contents())).To(ContainSubstring("bwemu: the calls took longer than 2s to end: 3 webhooks still waiting for the app cut off\n"))
 	}, timeout)
 })
 
@@ -715,9 +690,7 @@ var _ = Describe("bwemu stream webhook routing", func() {
 	}, timeout)
 
 	It("passes an app whose events URL answers 400 to anything but stream events", func(ctx SpecContext) {
-		cons, err := consumer.Start("127.0.0.1:0", &consumer.Options{StrictEvents: true})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(cons.Close)
+		cons := apptest.NewConsumer(&consumer.Options{StrictEvents: true})
 		streamPasses(ctx, cons.WebSocketURL(), "--events", cons.EventsURL())
 		Expect(cons.Events()).To(HaveExactElements(
 			HaveField("Event.EventType", "mediaStreamStarted"), HaveField("Event.EventType", "mediaStreamStopped")))
@@ -769,10 +742,7 @@ var _ = Describe("bwemu stream verdicts against correct apps that differ", func(
 	// and takes only its own event types on each URL.
 	strictApp := func() *consumer.Server {
 		GinkgoHelper()
-		cons, err := consumer.Start("127.0.0.1:0", &consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(cons.Close)
-		return cons
+		return apptest.NewConsumer(&consumer.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
 	}
 
 	DescribeTable("passes, every time",

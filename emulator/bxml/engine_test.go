@@ -30,12 +30,8 @@ var _ = Describe("Engine", func() {
 
 	BeforeEach(func() {
 		app = newBXMLApp()
-		var err error
-		cons, err = consumer.Start("127.0.0.1:0", nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(cons.Close)
-		em = emulator.New(nil)
-		DeferCleanup(em.Close)
+		cons = apptest.NewConsumer(nil)
+		em = apptest.NewEmulator(nil)
 		en = &bxml.Engine{Emulator: em}
 	})
 

@@ -17,8 +17,7 @@ var _ = Describe("BXML fetches in the emulator's records", func() {
 	It("are exchanges, judged by the call, not deliveries judged by the 204 rule", func(ctx SpecContext) {
 		app := apptest.NewHooks()
 		app.Serve("/answer", `<Response><Hangup/></Response>`)
-		em := emulator.New(nil)
-		DeferCleanup(em.Close)
+		em := apptest.NewEmulator(nil)
 		run, err := (&bxml.Engine{Emulator: em, Pace: emulator.Fast}).Start(ctx, bxml.CallOptions{
 			URL: app.URL("/answer"), Call: emulator.CallSpec{DisconnectURL: app.DisconnectURL()},
 		})

@@ -140,6 +140,23 @@ func (p *parser) parse() error {
 // verbs reads the root's children up to its end tag.
 func (p *parser) verbs() error {
 	warnedText := false
+	return p.content(func(t xml.CharData, line int) {
+		if !warnedText && len(bytes.TrimSpace(t)) > 0 {
+			warnedText = true
+			p.warn(textLine(line, t), "", "text directly inside <%s> is ignored: only verbs are executed", p.doc.Root)
+		}
+	}, func(se xml.StartElement, line int) error {
+		v, err := p.verb(se, line)
+		if err == nil && v != nil {
+			p.doc.Verbs = append(p.doc.Verbs, v)
+		}
+		return err
+	})
+}
+
+// content reads an element's content up to its end tag, handing character
+// data to text and each child element to child, which must consume it.
+func (p *parser) content(text func(xml.CharData, int), child func(xml.StartElement, int) error) error {
 	for {
 		tok, line, err := p.next()
 		if err != nil {
@@ -149,17 +166,10 @@ func (p *parser) verbs() error {
 		case xml.EndElement:
 			return nil
 		case xml.CharData:
-			if !warnedText && len(bytes.TrimSpace(t)) > 0 {
-				warnedText = true
-				p.warn(textLine(line, t), "", "text directly inside <%s> is ignored: only verbs are executed", p.doc.Root)
-			}
+			text(t, line)
 		case xml.StartElement:
-			v, err := p.verb(t, line)
-			if err != nil {
+			if err := child(t, line); err != nil {
 				return err
-			}
-			if v != nil {
-				p.doc.Verbs = append(p.doc.Verbs, v)
 			}
 		}
 	}
@@ -371,35 +381,22 @@ func (p *parser) unsupported(name string, line int) {
 // child, which must consume it (nil: children are warned about and skipped).
 func (p *parser) body(verb string, text *strings.Builder, child func(xml.StartElement, int) error) error {
 	warnedText := false
-	for {
-		tok, line, err := p.next()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.CharData:
-			switch {
-			case text != nil:
-				text.Write(t)
-			case !warnedText && len(bytes.TrimSpace(t)) > 0:
-				warnedText = true
-				p.warn(textLine(line, t), verb, "text inside <%s> is ignored", verb)
-			}
-		case xml.StartElement:
-			if child != nil {
-				if err := child(t, line); err != nil {
-					return err
-				}
-				continue
-			}
-			p.warn(line, verb, "<%s> inside <%s> is ignored", t.Name.Local, verb)
-			if err := p.skip(); err != nil {
-				return err
-			}
+	onText := func(t xml.CharData, line int) {
+		switch {
+		case text != nil:
+			text.Write(t)
+		case !warnedText && len(bytes.TrimSpace(t)) > 0:
+			warnedText = true
+			p.warn(textLine(line, t), verb, "text inside <%s> is ignored", verb)
 		}
 	}
+	if child == nil {
+		child = func(se xml.StartElement, line int) error {
+			p.warn(line, verb, "<%s> inside <%s> is ignored", se.Name.Local, verb)
+			return p.skip()
+		}
+	}
+	return p.content(onText, child)
 }
 
 // empty reads a verb that takes no content.

@@ -30,32 +30,28 @@ func benchSources(b *testing.B) map[string]media.Audio {
 	}
 }
 
-func BenchmarkFrame(b *testing.B) {
+// benchFrames benchmarks frame on every source, over frames 0 to 99 in
+// turn, into a buffer of size bytes.
+func benchFrames(b *testing.B, size int, frame func(a media.Audio, n int, p []byte)) {
 	for name, a := range benchSources(b) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
-			p := make([]byte, media.FrameSize)
+			p := make([]byte, size)
 			n := 0
 			for b.Loop() {
-				a.Frame(n%100, p)
+				frame(a, n%100, p)
 				n++
 			}
 		})
 	}
 }
 
+func BenchmarkFrame(b *testing.B) {
+	benchFrames(b, media.FrameSize, media.Audio.Frame)
+}
+
 func BenchmarkEncode(b *testing.B) {
-	for name, a := range benchSources(b) {
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			dst := make([]byte, media.EncodedFrameSize)
-			n := 0
-			for b.Loop() {
-				media.Encode(a, n%100, dst)
-				n++
-			}
-		})
-	}
+	benchFrames(b, media.EncodedFrameSize, func(a media.Audio, n int, dst []byte) { media.Encode(a, n, dst) })
 }
 
 // BenchmarkDecodeWAV is the one-off load cost of a 1 s 44.1 kHz stereo file.

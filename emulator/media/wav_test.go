@@ -158,6 +158,14 @@ var _ = Describe("LoadWAV", func() {
 			Expect(err).NotTo(HaveOccurred())
 			return raw
 		}
+		// edited writes a valid WAV, changed by edit, as name.
+		edited := func(name string, edit func(raw []byte)) func() string {
+			return func() string {
+				raw := validWAV()
+				edit(raw)
+				return write(name, raw)
+			}
+		}
 
 		DescribeTable("name the file, say what is wrong and what is supported",
 			func(makeFile func() string, want string) {
@@ -183,30 +191,16 @@ var _ = Describe("LoadWAV", func() {
 				"truncated WAV: data chunk declares 16000 bytes but only 956 are present"),
 			Entry("truncated inside the header", func() string { return write("cut.wav", validWAV()[:30]) },
 				`truncated or malformed WAV: "fmt " chunk at byte 12 claims 16 bytes but only 10 follow`),
-			Entry("no fmt chunk", func() string {
-				raw := validWAV()
-				copy(raw[12:], "JUNK")
-				return write("nofmt.wav", raw)
-			}, "no usable fmt chunk"),
+			Entry("no fmt chunk", edited("nofmt.wav", func(raw []byte) { copy(raw[12:], "JUNK") }), "no usable fmt chunk"),
 			Entry("no data chunk", func() string { return write("nodata.wav", validWAV()[:36]) }, "no data chunk"),
 			Entry("no samples", func() string {
 				return writeWAV("silent.wav", wavSpec{rate: 8000, bits: 16, channels: 1, format: 1}, nil)
 			}, "WAV holds no audio samples"),
-			Entry("0 channels", func() string {
-				raw := validWAV()
-				binary.LittleEndian.PutUint16(raw[22:], 0)
-				return write("nochan.wav", raw)
-			}, "0 channels"),
-			Entry("12-bit samples", func() string {
-				raw := validWAV()
-				binary.LittleEndian.PutUint16(raw[34:], 12)
-				return write("12bit.wav", raw)
-			}, "unsupported PCM bit depth 12"),
-			Entry("absurd sample rate", func() string {
-				raw := validWAV()
-				binary.LittleEndian.PutUint32(raw[24:], 3)
-				return write("slow.wav", raw)
-			}, "unsupported WAV sample rate 3 Hz"),
+			Entry("0 channels", edited("nochan.wav", func(raw []byte) { binary.LittleEndian.PutUint16(raw[22:], 0) }), "0 channels"),
+			Entry("12-bit samples", edited("12bit.wav", func(raw []byte) { binary.LittleEndian.PutUint16(raw[34:], 12) }),
+				"unsupported PCM bit depth 12"),
+			Entry("absurd sample rate", edited("slow.wav", func(raw []byte) { binary.LittleEndian.PutUint32(raw[24:], 3) }),
+				"unsupported WAV sample rate 3 Hz"),
 		)
 
 		It("names a missing file", func() {

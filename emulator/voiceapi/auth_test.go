@@ -17,8 +17,7 @@ import (
 )
 
 var _ = Describe("authentication", func() {
-	var h *harness
-	BeforeEach(func() { h = newHarness() })
+	h := harnessEach()
 
 	unauthenticated := func(r response) {
 		GinkgoHelper()

@@ -21,8 +21,7 @@ import (
 )
 
 var _ = Describe("create call", func() {
-	var h *harness
-	BeforeEach(func() { h = newHarness() })
+	h := harnessEach()
 
 	It("answers 201 with Location and the request echoed, then fetches the answer BXML and runs it", func(ctx SpecContext) {
 		h.app.Serve("/answer", streamDoc(h.cons))
@@ -209,13 +208,10 @@ var _ = Describe("create call", func() {
 })
 
 var _ = Describe("get call state and list calls", func() {
-	var h *harness
-	BeforeEach(func() { h = newHarness() })
+	h := harnessEach()
 
 	It("reports a live call, then its end with endTime and disconnectCause", func(ctx SpecContext) {
-		h.app.Serve("/answer", streamDoc(h.cons))
-		id := h.create(ctx, map[string]any{"tag": "t1"})
-		h.streaming(ctx, id)
+		id := h.streamingCall(ctx, map[string]any{"tag": "t1"})
 		r := h.send(ctx, http.MethodGet, callPath(id), nil, apiBasic)
 		Expect(r.status).To(Equal(http.StatusOK))
 		Expect(r.JSON()).To(MatchAllKeys(Keys{
@@ -301,8 +297,7 @@ var _ = Describe("https:// answer URLs", func() {
 	It("trust the CA the emulator trusts (Options.TLSConfig)", func(ctx SpecContext) {
 		app := apptest.NewTLSHooks()
 		app.Serve("/answer", `<Response><Hangup/></Response>`)
-		em := emulator.New(&emulator.Options{AccountID: account, TLSConfig: app.TLSConfig()})
-		DeferCleanup(em.Close)
+		em := apptest.NewEmulator(&emulator.Options{AccountID: account, TLSConfig: app.TLSConfig()})
 		api, err := voiceapi.New(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em, Pace: emulator.Fast}})
 		Expect(err).NotTo(HaveOccurred())
 		srv := httptest.NewServer(api)

@@ -12,12 +12,12 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 var _ = Describe("New", func() {
 	It("refuses options that cannot work, with an error", func() {
-		em := emulator.New(&emulator.Options{AccountID: "5550001"})
-		DeferCleanup(em.Close)
+		em := apptest.NewEmulator(&emulator.Options{AccountID: "5550001"})
 		for _, o := range []*voiceapi.Options{nil, {}, {Engine: &bxml.Engine{}}} {
 			_, err := voiceapi.New(o)
 			Expect(err).To(MatchError("voiceapi: Options.Engine and its Emulator are required"))
@@ -27,8 +27,7 @@ var _ = Describe("New", func() {
 	})
 
 	It("serves the emulator's account by default", func() {
-		em := emulator.New(&emulator.Options{AccountID: "5550001"})
-		DeferCleanup(em.Close)
+		em := apptest.NewEmulator(&emulator.Options{AccountID: "5550001"})
 		api, err := voiceapi.New(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em}})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(api.Close)
@@ -43,8 +42,7 @@ var _ = Describe("the Voice API's routes and the control API", func() {
 		client *http.Client
 	)
 	BeforeEach(func() {
-		em = emulator.New(&emulator.Options{AccountID: "5550001"})
-		DeferCleanup(em.Close)
+		em = apptest.NewEmulator(&emulator.Options{AccountID: "5550001"})
 		api, err := voiceapi.New(&voiceapi.Options{Engine: &bxml.Engine{Emulator: em, Pace: emulator.Fast}})
 		Expect(err).NotTo(HaveOccurred())
 		// Not a ServeMux: it would redirect unclean paths before the API
@@ -60,9 +58,7 @@ var _ = Describe("the Voice API's routes and the control API", func() {
 		DeferCleanup(srv.Close)
 		DeferCleanup(api.Close) // runs first
 		base = srv.URL
-		tr := &http.Transport{DisableKeepAlives: true}
-		DeferCleanup(tr.CloseIdleConnections)
-		client = &http.Client{Transport: tr}
+		client = apptest.NewClient()
 	})
 	call := func(method, path, body string) (int, string) {
 		GinkgoHelper()

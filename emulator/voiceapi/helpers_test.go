@@ -72,12 +72,9 @@ func newHarness(edit ...func(*voiceapi.Options)) *harness {
 	GinkgoHelper()
 	h := &harness{app: newApp()}
 	var err error
-	h.cons, err = consumer.Start("127.0.0.1:0", nil)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(h.cons.Close)
-	h.em = emulator.New(&emulator.Options{AccountID: account,
+	h.cons = apptest.NewConsumer(nil)
+	h.em = apptest.NewEmulator(&emulator.Options{AccountID: account,
 		Timeouts: emulator.Timeouts{Callback: 3 * time.Second, CloseHandshake: time.Second, Handshake: 2 * time.Second}})
-	DeferCleanup(h.em.Close)
 	o := voiceapi.Options{Engine: &bxml.Engine{Emulator: h.em, Pace: emulator.Fast},
 		Username: apiUser, Password: apiPassword, ClientID: clientID, ClientSecret: clientSecret}
 	for _, e := range edit {
@@ -89,9 +86,15 @@ func newHarness(edit ...func(*voiceapi.Options)) *harness {
 	DeferCleanup(srv.Close)
 	DeferCleanup(h.api.Close) // runs first: the calls end while the API and the app are up
 	h.base = srv.URL
-	tr := &http.Transport{DisableKeepAlives: true}
-	DeferCleanup(tr.CloseIdleConnections)
-	h.client = &http.Client{Transport: tr}
+	h.client = apptest.NewClient()
+	return h
+}
+
+// harnessEach is a harness that newHarness sets up afresh before each
+// spec of the container it is called in.
+func harnessEach() *harness {
+	h := new(harness)
+	BeforeEach(func() { *h = *newHarness() })
 	return h
 }
 
@@ -216,6 +219,16 @@ func (h *harness) streaming(ctx context.Context, id string) {
 	Eventually(ctx, h.app.Whats).Should(ContainElement(protocol.EventMediaStreamStarted))
 	_, err := h.cons.WaitStream(ctx, func(r consumer.StreamRecord) bool { return r.CallID == id && r.Start != nil })
 	Expect(err).NotTo(HaveOccurred())
+}
+
+// streamingCall creates a call as create does, whose answer BXML streams
+// to the consumer (streamDoc), waits until it streams and returns its id.
+func (h *harness) streamingCall(ctx context.Context, extra map[string]any) string {
+	GinkgoHelper()
+	h.app.Serve("/answer", streamDoc(h.cons))
+	id := h.create(ctx, extra)
+	h.streaming(ctx, id)
+	return id
 }
 
 // ended waits until the API's call has ended and its webhooks were answered.

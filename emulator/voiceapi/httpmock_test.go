@@ -141,8 +141,7 @@ func (a *bandwidthApp) callState(ctx context.Context, callID string) (string, er
 }
 
 var _ = Describe("RegisterResponders (httpmock)", func() {
-	var h *harness
-	BeforeEach(func() { h = newHarness() })
+	h := harnessEach()
 
 	It("serves an app that uses Bandwidth's real URLs, through httpmock.ActivateNonDefault", func(ctx SpecContext) {
 		defaultTransport := http.DefaultTransport

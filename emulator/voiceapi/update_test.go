@@ -15,13 +15,10 @@ import (
 )
 
 var _ = Describe("update call", func() {
-	var h *harness
-	BeforeEach(func() { h = newHarness() })
+	h := harnessEach()
 
 	It("hangs up with state=completed: the stream stops (closed), then disconnect (hangup)", func(ctx SpecContext) {
-		h.app.Serve("/answer", streamDoc(h.cons))
-		id := h.create(ctx, nil)
-		h.streaming(ctx, id)
+		id := h.streamingCall(ctx, nil)
 
 		r := h.send(ctx, http.MethodPost, callPath(id), map[string]any{"state": "completed"}, apiBasic)
 		Expect(r.status).To(Equal(http.StatusOK), "body %s", r.body)
@@ -42,10 +39,8 @@ var _ = Describe("update call", func() {
 	}, timeout)
 
 	It("redirects with state=active and a redirectUrl, with the update's credentials", func(ctx SpecContext) {
-		h.app.Serve("/answer", streamDoc(h.cons))
 		h.app.Serve("/next", `<Response><StopStream name="agent"/><Hangup/></Response>`)
-		id := h.create(ctx, nil)
-		h.streaming(ctx, id)
+		id := h.streamingCall(ctx, nil)
 
 		r := h.send(ctx, http.MethodPost, callPath(id), map[string]any{
 			"state": "active", "redirectUrl": h.app.URL("/next"), "redirectMethod": "POST",
@@ -61,9 +56,7 @@ var _ = Describe("update call", func() {
 	}, timeout)
 
 	It("treats state=active without a redirectUrl as nothing to do", func(ctx SpecContext) {
-		h.app.Serve("/answer", streamDoc(h.cons))
-		id := h.create(ctx, nil)
-		h.streaming(ctx, id)
+		id := h.streamingCall(ctx, nil)
 		Expect(h.send(ctx, http.MethodPost, callPath(id), map[string]any{"state": "active", "tag": "new"}, apiBasic).status).To(Equal(http.StatusOK))
 		Expect(h.state(ctx, id).State).To(Equal(bxml.StateAnswered))
 		entries := h.apiEntries()
@@ -125,13 +118,10 @@ var _ = Describe("update call", func() {
 })
 
 var _ = Describe("replace BXML", func() {
-	var h *harness
-	BeforeEach(func() { h = newHarness() })
+	h := harnessEach()
 
 	It("stops the named stream with cause closed; when the new verbs run out the call hangs up", func(ctx SpecContext) {
-		h.app.Serve("/answer", streamDoc(h.cons))
-		id := h.create(ctx, nil)
-		h.streaming(ctx, id)
+		id := h.streamingCall(ctx, nil)
 
 		r := h.send(ctx, http.MethodPut, callPath(id)+"/bxml", `<Bxml><StopStream name="agent"/></Bxml>`, apiBasic)
 		Expect(r.status).To(Equal(http.StatusNoContent), "body %s", r.body)
@@ -141,9 +131,7 @@ var _ = Describe("replace BXML", func() {
 	}, timeout)
 
 	It("keeps the call up when the new BXML goes on", func(ctx SpecContext) {
-		h.app.Serve("/answer", streamDoc(h.cons))
-		id := h.create(ctx, nil)
-		h.streaming(ctx, id)
+		id := h.streamingCall(ctx, nil)
 		r := h.send(ctx, http.MethodPut, callPath(id)+"/bxml",
 			`<?xml version="1.0" encoding="UTF-8"?><Bxml><StopStream name="agent"/><Pause duration="60"/></Bxml>`, apiBasic)
 		Expect(r.status).To(Equal(http.StatusNoContent))
@@ -152,9 +140,7 @@ var _ = Describe("replace BXML", func() {
 	}, timeout)
 
 	It("refuses invalid BXML with 400 and leaves the call as it was", func(ctx SpecContext) {
-		h.app.Serve("/answer", streamDoc(h.cons))
-		id := h.create(ctx, nil)
-		h.streaming(ctx, id)
+		id := h.streamingCall(ctx, nil)
 		h.send(ctx, http.MethodPut, callPath(id)+"/bxml", `<Bxml><StartStream name="x" mode="both" destination="ws://x/"/></Bxml>`, apiBasic).
 			expectError(http.StatusBadRequest, voiceapi.TypeValidation, `invalid BXML: line 1: <StartStream> mode: "both": want unidirectional or bidirectional`)
 		h.send(ctx, http.MethodPut, callPath(id)+"/bxml", `<Html/>`, apiBasic).
@@ -187,8 +173,7 @@ var _ = Describe("replace BXML", func() {
 })
 
 var _ = Describe("inbound calls and Close", func() {
-	var h *harness
-	BeforeEach(func() { h = newHarness() })
+	h := harnessEach()
 
 	It("places an inbound call the API then knows, initiated until its BXML arrives", func(ctx SpecContext) {
 		release := h.app.Hold("/initiate", streamDoc(h.cons))
@@ -211,9 +196,7 @@ var _ = Describe("inbound calls and Close", func() {
 	}, timeout)
 
 	It("ends live calls gracefully on Close, then refuses new ones with 503", func(ctx SpecContext) {
-		h.app.Serve("/answer", streamDoc(h.cons))
-		id := h.create(ctx, nil)
-		h.streaming(ctx, id)
+		id := h.streamingCall(ctx, nil)
 		Expect(h.api.Close()).To(Succeed())
 		Expect(h.app.Whats()).To(Equal([]string{"answer", "mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
 		h.send(ctx, http.MethodPost, calls(), h.createBody(nil), apiBasic).

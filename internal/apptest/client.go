@@ -8,6 +8,14 @@ import (
 	. "github.com/onsi/gomega"
 )
 
+// NewClient is an HTTP client that keeps no connection alive between
+// requests, its idle connections closed when the spec ends.
+func NewClient() *http.Client {
+	tr := &http.Transport{DisableKeepAlives: true}
+	DeferCleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
 // Response is an HTTP answer, read whole.
 type Response struct {
 	Status int

@@ -61,12 +61,10 @@ var _ = Describe("Consumer", func() {
 			}
 			send(conn, stopFor(start))
 
-			data, err := closeHandshake(conn, websocket.CloseNormalClosure)
+			data := closeNormally(conn)
 			Expect(data).To(BeEmpty(), "without echo the consumer never writes data frames")
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
 
-			rec, err := srv.WaitStreamClosed(ctx, start.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			rec := closedRecord(ctx, srv, start)
 			Expect(rec.Errors).To(BeEmpty())
 			Expect(rec.CallID).To(Equal(start.Metadata.CallID))
 			Expect(rec.StreamName).To(Equal("agent"))
@@ -94,11 +92,9 @@ var _ = Describe("Consumer", func() {
 				send(conn, media(protocol.TrackOutbound, i, frame(2)))
 			}
 			send(conn, stopFor(start))
-			_, err := closeHandshake(conn, websocket.CloseNormalClosure)
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
+			closeNormally(conn)
 
-			rec, err := srv.WaitStreamClosed(ctx, start.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			rec := closedRecord(ctx, srv, start)
 			Expect(rec.Errors).To(BeEmpty())
 			Expect(rec.FramesByTrack).To(Equal(map[string]int{"inbound": 3, "outbound": 3}))
 		}, SpecTimeout(specTimeout))
@@ -134,11 +130,9 @@ var _ = Describe("Consumer", func() {
 			Expect(rec.Closed).To(BeFalse())
 			send(conn, media(protocol.TrackInbound, 12, frame(7)))
 			send(conn, stopFor(start))
-			_, err = closeHandshake(conn, websocket.CloseNormalClosure)
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
+			closeNormally(conn)
 
-			rec, err = srv.WaitStreamClosed(ctx, start.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			rec = closedRecord(ctx, srv, start)
 			Expect(rec.FramesByTrack).To(Equal(map[string]int{"inbound": 2}))
 			Expect(rec.BadFrames).To(Equal(12))
 			Expect(rec.Errors).To(HaveLen(12))
@@ -169,11 +163,9 @@ var _ = Describe("Consumer", func() {
 			send(conn, start)
 			send(conn, media(protocol.TrackInbound, 1, frame(1)))
 			send(conn, stopFor(start))
-			_, err := closeHandshake(conn, websocket.CloseNormalClosure)
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
+			closeNormally(conn)
 
-			rec, err := srv.WaitStreamClosed(ctx, start.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			rec := closedRecord(ctx, srv, start)
 			Expect(rec.CallID).To(Equal("c-1"))
 			Expect(rec.FramesByTrack).To(HaveKeyWithValue("inbound", 1))
 			Expect(rec.Errors).To(ConsistOf(
@@ -188,10 +180,8 @@ var _ = Describe("Consumer", func() {
 			noStop := mustDial(ctx, srv.WebSocketURL(), nil)
 			s1 := newStart(protocol.TrackInbound)
 			send(noStop, s1)
-			_, err := closeHandshake(noStop, websocket.CloseNormalClosure)
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
-			rec, err := srv.WaitStreamClosed(ctx, s1.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			closeNormally(noStop)
+			rec := closedRecord(ctx, srv, s1)
 			Expect(rec.Errors).To(ConsistOf(ContainSubstring("without a stop")))
 
 			dropped := mustDial(ctx, srv.WebSocketURL(), nil)
@@ -199,8 +189,7 @@ var _ = Describe("Consumer", func() {
 			send(dropped, s2)
 			send(dropped, stopFor(s2))
 			Expect(dropped.UnderlyingConn().Close()).To(Succeed()) // no close frame
-			rec, err = srv.WaitStreamClosed(ctx, s2.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			rec = closedRecord(ctx, srv, s2)
 			Expect(rec.CloseCode).To(Equal(websocket.CloseAbnormalClosure))
 			Expect(rec.Errors).To(BeEmpty())
 		}, SpecTimeout(specTimeout))
@@ -215,8 +204,7 @@ var _ = Describe("Consumer", func() {
 			Expect(big.SetReadDeadline(time.Now().Add(5 * time.Second))).To(Succeed())
 			_, _, err := big.ReadMessage()
 			Expect(websocket.IsCloseError(err, websocket.CloseMessageTooBig)).To(BeTrue(), "got %v", err)
-			rec, err := srv.WaitStreamClosed(ctx, s1.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			rec := closedRecord(ctx, srv, s1)
 			Expect(rec.CloseCode).To(Equal(websocket.CloseMessageTooBig))
 			Expect(rec.Errors).To(ConsistOf(ContainSubstring("read limit")))
 
@@ -230,8 +218,7 @@ var _ = Describe("Consumer", func() {
 			Expect(broken.SetReadDeadline(time.Now().Add(5 * time.Second))).To(Succeed())
 			_, _, err = broken.ReadMessage()
 			Expect(websocket.IsCloseError(err, websocket.CloseProtocolError)).To(BeTrue(), "got %v", err)
-			rec, err = srv.WaitStreamClosed(ctx, s2.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			rec = closedRecord(ctx, srv, s2)
 			Expect(rec.CloseCode).To(Equal(websocket.CloseProtocolError))
 			Expect(rec.Errors).To(ConsistOf(ContainSubstring("protocol error")))
 		}, SpecTimeout(specTimeout))
@@ -251,14 +238,12 @@ var _ = Describe("Consumer", func() {
 						send(conn, media(protocol.TrackInbound, j, frame(byte(i))))
 					}
 					send(conn, stopFor(starts[i]))
-					_, err := closeHandshake(conn, websocket.CloseNormalClosure)
-					Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
+					closeNormally(conn)
 				})
 			}
 			wg.Wait()
 			for _, st := range starts {
-				rec, err := srv.WaitStreamClosed(ctx, st.Metadata.StreamID)
-				Expect(err).NotTo(HaveOccurred())
+				rec := closedRecord(ctx, srv, st)
 				Expect(rec.FramesByTrack).To(Equal(map[string]int{"inbound": 20}))
 				Expect(rec.Errors).To(BeEmpty())
 			}
@@ -283,10 +268,8 @@ var _ = Describe("Consumer", func() {
 			start := newStart(protocol.TrackInbound)
 			send(conn, start)
 			send(conn, stopFor(start))
-			_, err := closeHandshake(conn, websocket.CloseNormalClosure)
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
-			rec, err := srv.WaitStreamClosed(ctx, start.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			closeNormally(conn)
+			rec := closedRecord(ctx, srv, start)
 			Expect(rec.AuthUser).To(Equal("bw"))
 			Expect(rec.RawQuery).To(Equal("token=abc"))
 		}, SpecTimeout(specTimeout))
@@ -314,11 +297,9 @@ var _ = Describe("Consumer", func() {
 			}
 
 			send(conn, stopFor(start))
-			data, err := closeHandshake(conn, websocket.CloseNormalClosure)
+			data := closeNormally(conn)
 			Expect(data).To(BeEmpty(), "the outbound track is not echoed")
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
-			rec, err := srv.WaitStreamClosed(ctx, start.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			rec := closedRecord(ctx, srv, start)
 			Expect(rec.Echo).To(BeTrue())
 			Expect(rec.EchoedFrames).To(Equal(2))
 			Expect(rec.Errors).To(BeEmpty())
@@ -331,8 +312,7 @@ var _ = Describe("Consumer", func() {
 			send(conn, start)
 			send(conn, media(protocol.TrackInbound, 1, frame(9)))
 			send(conn, stopFor(start))
-			data, err := closeHandshake(conn, websocket.CloseNormalClosure)
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
+			data := closeNormally(conn)
 			Expect(data).To(HaveLen(1))
 			_, pa, err := protocol.ParseAppMessage(true, data[0])
 			Expect(err).NotTo(HaveOccurred())
@@ -420,10 +400,8 @@ var _ = Describe("Consumer", func() {
 			send(conn, start)
 			send(conn, media(protocol.TrackInbound, 1, frame(3)))
 			send(conn, stopFor(start))
-			_, err := closeHandshake(conn, websocket.CloseNormalClosure)
-			Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
-			_, err = srv.WaitStreamClosed(ctx, start.Metadata.StreamID)
-			Expect(err).NotTo(HaveOccurred())
+			closeNormally(conn)
+			closedRecord(ctx, srv, start)
 			expectStatus(ctx, client, postJSON(srv.EventsURL(), newEvent(protocol.EventMediaStreamStarted)), http.StatusNoContent)
 
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.HealthURL(), nil)
@@ -543,6 +521,25 @@ func send(conn *websocket.Conn, v any) {
 func sendRaw(conn *websocket.Conn, s string) {
 	GinkgoHelper()
 	Expect(conn.WriteMessage(websocket.TextMessage, []byte(s))).To(Succeed())
+}
+
+// closeNormally completes a normal close handshake, started as the
+// emulator starts it, and returns the data frames the consumer wrote
+// before its close frame.
+func closeNormally(conn *websocket.Conn) [][]byte {
+	GinkgoHelper()
+	data, err := closeHandshake(conn, websocket.CloseNormalClosure)
+	Expect(websocket.IsCloseError(err, websocket.CloseNormalClosure)).To(BeTrue(), "got %v", err)
+	return data
+}
+
+// closedRecord waits until the stream start began has closed and returns
+// the consumer's record of it.
+func closedRecord(ctx context.Context, srv *consumer.Server, start protocol.StartMessage) consumer.StreamRecord {
+	GinkgoHelper()
+	rec, err := srv.WaitStreamClosed(ctx, start.Metadata.StreamID)
+	Expect(err).NotTo(HaveOccurred())
+	return rec
 }
 
 // closeHandshake sends a close frame with code and reads until the

@@ -15,6 +15,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/prose"
 	"github.com/bwemu/bwemu/suite"
 )
 
@@ -173,7 +174,7 @@ func (c *Check) attachStreamID(e *emulator.Emulator, streamID string) {
 
 // streamJournal is the excerpt of a stream's journal a result shows.
 func streamJournal(entries []emulator.Entry, streamID string) string {
-	return fmt.Sprintf("journal of stream %s:\n%s", streamID, indent(suite.JournalExcerpt(entries, streamID, journalEntries), "  "))
+	return fmt.Sprintf("journal of stream %s:\n%s", streamID, prose.Indent(suite.JournalExcerpt(entries, streamID, journalEntries), "  "))
 }
 
 // journalEntries is how many journal entries of a stream an attached
@@ -714,20 +715,13 @@ func (c *Check) noteUndocumented(s *emulator.Stream, what string) bool {
 	}
 	if len(uni) > 0 {
 		c.NonStrict("%s: the app sent %s on a unidirectional stream (the first: %s) — what Bandwidth does with messages from the app on a unidirectional stream is undocumented; this app plays audio back: run with --bidirectional (Target.Bidirectional), and start its streams with mode=\"bidirectional\"",
-			what, plural(len(uni), "message", "messages"), uni[0].Error)
+			what, prose.Plural(len(uni), "message", "messages"), uni[0].Error)
 	}
 	if len(unknown) > 0 {
 		c.NonStrict("%s: the app sent %s with an eventType Bandwidth does not document (the first: %s) — Bandwidth documents playAudio and clear only, and what it does with another eventType is undocumented: send only those",
-			what, plural(len(unknown), "message", "messages"), unknown[0].Error)
+			what, prose.Plural(len(unknown), "message", "messages"), unknown[0].Error)
 	}
 	return len(uni)+len(unknown) == 0
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // firstViolation is the error of the stream's first protocol violation,
@@ -819,17 +813,6 @@ func parenthesized(s string) string {
 		return ""
 	}
 	return " (" + s + ")"
-}
-
-// indent prefixes every non-empty line of s.
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 // merge fills the zero fields of t from def.

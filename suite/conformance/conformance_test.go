@@ -25,14 +25,6 @@ import (
 	"github.com/bwemu/bwemu/suite/conformance"
 )
 
-// startConsumer starts the reference consumer, a correct app.
-func startConsumer(opts *consumer.Options) *consumer.Server {
-	app, err := consumer.Start("127.0.0.1:0", opts)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(app.Close)
-	return app
-}
-
 // startBuggy starts a consumer with defect d.
 func startBuggy(d buggy.Defect) *buggy.Server {
 	srv, err := buggy.Start(d, nil)
@@ -246,7 +238,7 @@ var _ = Describe("The reference consumer", func() {
 	}
 
 	It("passes every case without credentials (1.2, 5.10 and 5.11 info, 6.x skipped)", func() {
-		app := startConsumer(nil)
+		app := apptest.NewConsumer(nil)
 		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL()},
 			"1.2", "5.10", "5.11")
 		Expect(conformance.Passed(results, false)).To(BeTrue())
@@ -254,7 +246,7 @@ var _ = Describe("The reference consumer", func() {
 	})
 
 	It("passes every case with destination and webhook credentials configured", func() {
-		app := startConsumer(&consumer.Options{WSUser: "bw", WSPassword: "ws-secret", EventUser: "hooks", EventPassword: "ev-secret"})
+		app := apptest.NewConsumer(&consumer.Options{WSUser: "bw", WSPassword: "ws-secret", EventUser: "hooks", EventPassword: "ev-secret"})
 		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL(),
 			WSUser: "bw", WSPassword: "ws-secret", EventUser: "hooks", EventPassword: "ev-secret"}, "5.11")
 		Expect(resultOf(results, "1.2").Reason).To(ContainSubstring("401"))
@@ -262,7 +254,7 @@ var _ = Describe("The reference consumer", func() {
 	})
 
 	It("passes every case as a bidirectional app (echo)", func() {
-		app := startConsumer(&consumer.Options{Echo: true})
+		app := apptest.NewConsumer(&consumer.Options{Echo: true})
 		results := run(conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL(), Disconnect: app.DisconnectURL(), Bidirectional: true},
 			"1.2", "5.10", "5.11")
 		Expect(resultOf(results, "6.1").Reason).To(ContainSubstring("playAudio"))
@@ -326,7 +318,7 @@ var _ = Describe("The reference consumer", func() {
 	})
 
 	It("passes over a destination that already has a query string", func() {
-		app := startConsumer(&consumer.Options{Echo: true})
+		app := apptest.NewConsumer(&consumer.Options{Echo: true})
 		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL() + "?echo=1&token=abc", Events: app.EventsURL(), Bidirectional: true},
 			conformance.Options{Only: regexp.MustCompile(`^(1\.3|6\.1)$`)})
 		Expect(err).NotTo(HaveOccurred())
@@ -334,7 +326,7 @@ var _ = Describe("The reference consumer", func() {
 	})
 
 	It("skips the webhook cases when the target has no Events URL (5.8 and 5.11 info)", func() {
-		app := startConsumer(nil)
+		app := apptest.NewConsumer(nil)
 		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL()}, conformance.Options{Only: regexp.MustCompile(`^[15]\.`)})
 		Expect(err).NotTo(HaveOccurred())
 		for _, r := range results {
@@ -389,7 +381,7 @@ var _ = Describe("Run", func() {
 	ctx := context.Background()
 
 	It("runs only the cases Options.Only selects, by ID or title", func() {
-		app := startConsumer(nil)
+		app := apptest.NewConsumer(nil)
 		t := conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()}
 		results, err := conformance.Run(ctx, t, conformance.Options{Only: regexp.MustCompile(`^4\.[12]$`)})
 		Expect(err).NotTo(HaveOccurred())
@@ -430,7 +422,7 @@ var _ = Describe("Run", func() {
 	})
 
 	It("judges an app that plays audio back on a unidirectional stream non-strict (undocumented), advising --bidirectional", func() {
-		app := startConsumer(nil)
+		app := apptest.NewConsumer(nil)
 		r := runOne(ctx, conformance.Target{WebSocket: app.WebSocketURL() + "?echo=1", Events: app.EventsURL()},
 			conformance.Options{Only: regexp.MustCompile(`^2\.1$`)}, conformance.NonStrict)
 		Expect(r.Reason).To(HavePrefix("2.1: "))
@@ -455,7 +447,7 @@ var _ = Describe("Run", func() {
 	}, SpecTimeout(time.Minute))
 
 	It("calls OnResult once per case, one at a time, with Parallel 1", func() {
-		app := startConsumer(nil)
+		app := apptest.NewConsumer(nil)
 		var mu sync.Mutex
 		var got []string
 		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()},
@@ -474,7 +466,7 @@ var _ = Describe("Run", func() {
 	})
 
 	It("skips every case, as interrupted, when the context has ended", func() {
-		app := startConsumer(nil)
+		app := apptest.NewConsumer(nil)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		results, err := conformance.Run(cctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()}, conformance.Options{})
@@ -573,7 +565,7 @@ var _ = Describe("Run", func() {
 		})
 
 		It("reports a webhook endpoint nothing listens at", func() {
-			app := startConsumer(nil)
+			app := apptest.NewConsumer(nil)
 			refused := apptest.RefusedAddr()
 			_, err := conformance.Run(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: "http://" + refused + "/events"}, conformance.Options{})
 			var ue *conformance.UnreachableError
@@ -587,7 +579,7 @@ var _ = Describe("Run", func() {
 		})
 
 		It("is what Preflight checks on its own", func() {
-			app := startConsumer(nil)
+			app := apptest.NewConsumer(nil)
 			Expect(conformance.Preflight(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()}, conformance.Options{})).To(Succeed())
 			var ue *conformance.UnreachableError
 			Expect(errors.As(conformance.Preflight(ctx, conformance.Target{WebSocket: apptest.RefusedURL()}, conformance.Options{}), &ue)).To(BeTrue())
@@ -595,7 +587,7 @@ var _ = Describe("Run", func() {
 	})
 
 	It("fails a case that outlives its deadline, with that as the reason and nothing it tripped over after", func() {
-		app := startConsumer(nil)
+		app := apptest.NewConsumer(nil)
 		r := runOne(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()},
 			conformance.Options{Only: regexp.MustCompile(`^3\.1$`), CaseTimeout: 500 * time.Millisecond}, conformance.Fail)
 		Expect(r.Reason).To(Equal("3.1: the case did not finish within 500ms: the app stopped answering (see the journal)"))
@@ -604,7 +596,7 @@ var _ = Describe("Run", func() {
 	})
 
 	It("runs a single case with RunCase", func() {
-		app := startConsumer(nil)
+		app := apptest.NewConsumer(nil)
 		r, err := conformance.RunCase(ctx, conformance.Target{WebSocket: app.WebSocketURL(), Events: app.EventsURL()}, conformance.Cases()[0], conformance.Options{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(r.ID).To(Equal("1.1"))

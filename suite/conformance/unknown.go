@@ -18,6 +18,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/prose"
 	"github.com/bwemu/bwemu/internal/weburl"
 )
 
@@ -75,7 +76,7 @@ func (rs *rawStream) note(format string, args ...any) {
 func (rs *rawStream) journal() string {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	return "record of stream " + rs.meta.StreamID + " (3.3 speaks the protocol itself):\n" + indent(strings.Join(rs.record, "\n"), "  ")
+	return "record of stream " + rs.meta.StreamID + " (3.3 speaks the protocol itself):\n" + prose.Indent(strings.Join(rs.record, "\n"), "  ")
 }
 
 // read takes what the app sends until its side ends.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/prose"
 	"github.com/bwemu/bwemu/suite"
 )
 
@@ -146,7 +147,7 @@ func (c *Check) attachCall(e *emulator.Emulator, callID string) {
 		}
 	}
 	if len(mine) > 0 {
-		c.Attach(fmt.Sprintf("journal of call %s:\n%s", callID, indent(suite.JournalExcerpt(mine, key, journalEntries), "  ")))
+		c.Attach(fmt.Sprintf("journal of call %s:\n%s", callID, prose.Indent(suite.JournalExcerpt(mine, key, journalEntries), "  ")))
 	}
 }
 
