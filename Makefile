@@ -3,7 +3,7 @@ GO      ?= go
 GINKGO  := $(GO) tool ginkgo
 BIN     := bin/bwemu
 
-.PHONY: all build test test-all bench soak lint demo clean
+.PHONY: all build test test-all bench bench-load soak lint demo clean
 
 all: lint test build
 
@@ -23,6 +23,13 @@ bench:
 	$(GO) test -run='^$$' -bench='Realtime' -benchtime=1x ./emulator/
 	$(GO) test -run='^$$' -bench='Fast|Bare' -benchtime=300000x -count=5 ./emulator/
 	$(GO) test -run='^$$' -bench=. ./emulator/media/
+
+# Streams per core against a discarding sink: bwemu's pacer beside a bare
+# gorilla/websocket pacer, the yardstick. The sender is pinned to one core,
+# the sink (BWEMU_BENCH_SINK_CPU) to another. BWEMU_BENCH_STREAMS (1000) and
+# BWEMU_BENCH_SECONDS (10) set the streams and how long each lasts.
+bench-load:
+	GOMAXPROCS=1 BWEMU_BENCH_SINK_CPU=1 taskset -c 0 $(GO) test -run='^$$' -bench='LoadPacer' -benchtime=1x -timeout=30m ./emulator/
 
 # 500 streams to an app that closes first after stop, with a CPU hog on
 # every core: reports the false verdicts (there must be none).

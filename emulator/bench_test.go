@@ -25,6 +25,10 @@ import (
 // re-executed), so the CPU measured is the emulator's alone.
 const sinkEnv = "BWEMU_BENCH_SINK"
 
+// sinkCPUEnv, when set, is the CPU list the sink runs on (taskset -c): make
+// bench-load pins the benchmark to one core, a mask the sink would inherit.
+const sinkCPUEnv = "BWEMU_BENCH_SINK_CPU"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(sinkEnv) != "" {
 		runSink()
@@ -70,6 +74,9 @@ func startSink(b *testing.B) string {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(exe)
+	if cpus := os.Getenv(sinkCPUEnv); cpus != "" {
+		cmd = exec.Command("taskset", "-c", cpus, exe)
+	}
 	cmd.Env = append(os.Environ(), sinkEnv+"=1")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()

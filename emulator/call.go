@@ -232,6 +232,12 @@ func (c *Call) end(ctx context.Context, cause, errorMessage string) error {
 		defer close(done)
 		c.finish(streams, cause, errorMessage)
 	})
+	if err := ctx.Err(); err != nil {
+		// A caller that had stopped waiting before it asked gets its
+		// context's error whatever the race with done (select would pick
+		// either at random).
+		return err
+	}
 	select {
 	case <-done:
 		return nil

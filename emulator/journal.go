@@ -137,9 +137,15 @@ func (j *Journal) WaitFor(ctx context.Context, match func(Entry) bool) (Entry, e
 }
 
 // WriteJSONLines writes every entry as one JSON object per line.
-func (j *Journal) WriteJSONLines(w io.Writer) error {
+func (j *Journal) WriteJSONLines(w io.Writer) error { return WriteEntries(w, j.Entries()) }
+
+// WriteFile writes the journal as JSON Lines to path.
+func (j *Journal) WriteFile(path string) error { return WriteEntriesFile(path, j.Entries()) }
+
+// WriteEntries writes entries (a journal's, or part of one) as JSON Lines.
+func WriteEntries(w io.Writer, entries []Entry) error {
 	enc := json.NewEncoder(w)
-	for _, e := range j.Entries() {
+	for _, e := range entries {
 		if err := enc.Encode(e); err != nil {
 			return err
 		}
@@ -147,13 +153,13 @@ func (j *Journal) WriteJSONLines(w io.Writer) error {
 	return nil
 }
 
-// WriteFile writes the journal as JSON Lines to path.
-func (j *Journal) WriteFile(path string) error {
+// WriteEntriesFile writes entries as JSON Lines to path.
+func WriteEntriesFile(path string, entries []Entry) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := j.WriteJSONLines(f); err != nil {
+	if err := WriteEntries(f, entries); err != nil {
 		f.Close()
 		return err
 	}

@@ -34,6 +34,18 @@ type Timeouts struct {
 	DeadPeer       time.Duration
 }
 
+// EndBound bounds Stream.Finish under these timeouts: three webhooks
+// (Stopped, disconnect, and a Started still in flight), each retried once
+// on a connection failure; one close handshake; a dead peer; a blocked
+// write; and slack.
+func (t Timeouts) EndBound() time.Duration {
+	t = t.withDefaults()
+	return 6*t.Callback + t.CloseHandshake + t.DeadPeer + t.Write + 5*time.Second
+}
+
+// DefaultTimeouts are the limits a zero Timeouts stands for.
+func DefaultTimeouts() Timeouts { return Timeouts{}.withDefaults() }
+
 func (t Timeouts) withDefaults() Timeouts {
 	def := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
@@ -79,8 +91,33 @@ type Options struct {
 	// each track and the totals. It costs an allocation per frame.
 	JournalMedia bool
 
+	// SendBuffer, when positive, is the socket send buffer (SO_SNDBUF) of
+	// each stream's connection, in bytes. Zero keeps the system's
+	// autotuned buffer, which on loopback grows to megabytes: an app that
+	// stops reading is then noticed only minutes later. A small buffer
+	// shows a slow app within seconds, as blocked writes.
+	SendBuffer int
+
+	// Meter, when set, observes every stream's handshake and frames as they
+	// happen: the load driver's measurements. Nil costs nothing.
+	Meter Meter
+
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// A Meter observes streams as they run. Its methods are called on each
+// stream's own goroutine, once per media message, so they must be safe for
+// concurrent use and must neither block nor allocate.
+type Meter interface {
+	// Handshake is the time from dialling to the app's 101 (or its failure).
+	Handshake(d time.Duration)
+	// Frame is one media message written: lateness is how far past its
+	// absolute deadline the write began (0 in fast pace), blocked how long
+	// the write itself took, which grows when the app stops reading.
+	Frame(lateness, blocked time.Duration)
+	// Skipped is frames dropped because pacing fell behind.
+	Skipped(frames int)
 }
 
 // DefaultAccountID is the account of calls when Options.AccountID is empty.

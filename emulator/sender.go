@@ -36,8 +36,12 @@ func (ss *session) sendFrame() (Ending, string) {
 		}
 		ss.seq++
 		ss.msg = appendMedia(ss.msg[:0], track, ss.seq, &ss.pcm, &ss.b64)
+		began := ss.meterNow()
 		if err := ss.write(ss.msg); err != nil {
 			return ss.writeFailed(err)
+		}
+		if m := ss.e.opts.Meter; m != nil {
+			m.Frame(ss.late, time.Since(began))
 		}
 		ss.res.Messages++
 		ss.sent[i]++
@@ -80,6 +84,14 @@ func appendMedia(b []byte, track string, seq int64, pcm *[media.FrameSize]byte, 
 	base64Std.Encode(b64[:], pcm[:])
 	b = append(b, b64[:]...)
 	return append(b, mediaTail...)
+}
+
+// meterNow is the time a metered write begins; unmetered, it is not read.
+func (ss *session) meterNow() time.Time {
+	if ss.e.opts.Meter == nil {
+		return time.Time{}
+	}
+	return time.Now()
 }
 
 func (ss *session) write(b []byte) error {

@@ -42,10 +42,11 @@ type session struct {
 	b64       [media.EncodedFrameSize]byte
 	msg       []byte
 	seq       int64
-	n         int64 // index of the next frame
-	audioPos  int64 // frame of the audio source to play next; paused by silence
-	silentTo  int64 // frames before this index are silence
-	allowance int64 // frames Fast pace may send
+	n         int64         // index of the next frame
+	late      time.Duration // how late the frame being sent is (realtime)
+	audioPos  int64         // frame of the audio source to play next; paused by silence
+	silentTo  int64         // frames before this index are silence
+	allowance int64         // frames Fast pace may send
 	waiters   []waiter
 	sent      [2]int // media frames sent per track, in the order of Stream.tracks
 
@@ -140,6 +141,9 @@ func (ss *session) dial() (Ending, string) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err == nil {
 				unwatch = context.AfterFunc(ss.abort, func() { _ = c.Close() })
+				if tc, ok := c.(*net.TCPConn); ok && ss.e.opts.SendBuffer > 0 {
+					_ = tc.SetWriteBuffer(ss.e.opts.SendBuffer)
+				}
 			}
 			return c, err
 		}}
@@ -155,6 +159,9 @@ func (ss *session) dial() (Ending, string) {
 	began := time.Now()
 	conn, resp, err := d.DialContext(ctx, spec.Destination, h)
 	lat := time.Since(began)
+	if m := ss.e.opts.Meter; m != nil {
+		m.Handshake(lat)
+	}
 	if unwatch != nil {
 		unwatch()
 	}
@@ -226,6 +233,7 @@ func (ss *session) stream() (Ending, string) {
 					continue
 				}
 				ss.res.Lateness.Observe(late)
+				ss.late = late
 				if ending, detail := ss.sendFrame(); ending != "" {
 					return ending, detail
 				}
@@ -322,6 +330,9 @@ func (ss *session) releaseWaiters() {
 func (ss *session) skip(frames int64) {
 	ss.n += frames
 	ss.res.Skipped += int(frames)
+	if m := ss.e.opts.Meter; m != nil {
+		m.Skipped(int(frames))
+	}
 	ss.s.frame.Store(ss.n)
 	ss.journal(Entry{Kind: KindPacing, By: ByEmulator, Count: int(frames),
 		Message: fmt.Sprintf("realtime pacing fell behind: skipped %d frames", frames)})

@@ -414,6 +414,28 @@ func (s *Stream) Inject(ctx context.Context, f Fault) (*StreamResult, error) {
 	return s.endWith(ctx, Ending(f))
 }
 
+// Finish ends a live stream the way a call ends it — EndStopStream,
+// EndHangup or a Fault — then hangs the call up (its disconnect webhook)
+// and returns the stream's result. On a stream that already ended it only
+// hangs up.
+func (s *Stream) Finish(ctx context.Context, how Ending) (*StreamResult, error) {
+	var err error
+	switch {
+	case how == EndHangup || s.isEnded():
+	case how == EndStopStream:
+		_, err = s.Stop(ctx)
+	default:
+		_, err = s.Inject(ctx, Fault(how))
+	}
+	if err == nil {
+		err = s.Call.Hangup(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Wait(ctx)
+}
+
 func (s *Stream) endWith(ctx context.Context, e Ending) (*StreamResult, error) {
 	s.command(command{kind: cmdEnd, ending: e})
 	return s.Wait(ctx)

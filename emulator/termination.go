@@ -160,3 +160,36 @@ func (o *Options) classify(e Ending, detail string) (event, cause, message strin
 	}
 	return event, cause, message
 }
+
+// ChoosableEndings are the names of the endings a test may choose for a
+// stream: "stop" (StopStream), "hangup" and every injectable fault, as the
+// CLI's --end takes them.
+func ChoosableEndings() []string {
+	names := []string{"stop", "hangup"}
+	for _, f := range Faults() {
+		names = append(names, string(f))
+	}
+	return names
+}
+
+// EndingNamed is the ending a name of ChoosableEndings stands for.
+func EndingNamed(name string) Ending {
+	switch name {
+	case "stop":
+		return EndStopStream
+	case "hangup":
+		return EndHangup
+	}
+	return Ending(name) // a fault: its name is its ending
+}
+
+// ChoiceName is the name ChoosableEndings gives an ending.
+func ChoiceName(e Ending) string {
+	switch e {
+	case EndStopStream:
+		return "stop"
+	case EndHangup:
+		return "hangup"
+	}
+	return string(e)
+}

@@ -1,11 +1,8 @@
 package scenarios
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -217,21 +214,9 @@ func (p *play) judge(r *Result, interrupted bool, runErr error, failures []Failu
 // write it broke (unless it was interrupted anyway).
 func saveJournal(r *Result, path string) {
 	r.JournalFile = path
-	if err := writeJournal(path, r.Journal); err != nil && r.Status != Interrupted {
+	if err := emulator.WriteEntriesFile(path, r.Journal); err != nil && r.Status != Interrupted {
 		r.Status, r.Error = Errored, fmt.Sprintf("writing the journal: %v", err)
 	}
-}
-
-// writeJournal writes entries as JSON Lines, as Journal.WriteFile does.
-func writeJournal(path string, entries []emulator.Entry) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	for _, e := range entries {
-		if err := enc.Encode(e); err != nil {
-			return err
-		}
-	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 func pace(override, own string) emulator.Pace {

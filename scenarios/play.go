@@ -45,7 +45,7 @@ func newPlay(ctx context.Context, j *job, opts RunOptions) (*play, error) {
 		p.e, p.engine, p.api, p.shared, p.guard = j.api.e, j.api.engine, j.api.api, true, j.api.guard
 		return p, nil
 	}
-	e, tlsConf, err := newEmulator(j.f, j.t, sc.Settings)
+	e, tlsConf, err := newEmulator(j.f, j.t, sc.Settings, opts.Meter)
 	if err != nil {
 		return nil, err
 	}

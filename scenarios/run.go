@@ -40,6 +40,10 @@ type RunOptions struct {
 	FailFast bool
 	// JournalDir, when set, receives one JSON Lines journal per scenario.
 	JournalDir string
+	// Meter, when set, observes the streams of every scenario that runs
+	// on an emulator of its own (see emulator.Options.Meter): bwemu load
+	// measures a scenario played as its calls' script this way.
+	Meter emulator.Meter
 	// OnStart and OnResult, when set, are called as scenarios begin and
 	// end (from several goroutines at once when Parallel > 1).
 	OnStart  func(*Scenario)

@@ -18,8 +18,8 @@ import (
 // returns the TLS configuration of the target's CA, nil when it has none:
 // the emulator uses it for wss:// streams and https:// webhooks, and the
 // BXML engine must be given it for https:// fetches (newEngine).
-func newEmulator(f *File, t Target, sc Settings) (*emulator.Emulator, *tls.Config, error) {
-	o := emulator.Options{Timeouts: emulator.Timeouts(sc.Timeouts)}
+func newEmulator(f *File, t Target, sc Settings, meter emulator.Meter) (*emulator.Emulator, *tls.Config, error) {
+	o := emulator.Options{Timeouts: emulator.Timeouts(sc.Timeouts), Meter: meter}
 	o.DuplicateWebhooks = isTrue(sc.Options.DuplicateWebhooks)
 	o.RejectOnConnectError = isTrue(sc.Options.RejectOnConnectError)
 	o.AppCloseAsError = isTrue(sc.Options.AppCloseAsError)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/internal/prose"
 	"github.com/bwemu/bwemu/internal/weburl"
 )
 
@@ -19,6 +21,15 @@ type app struct {
 	appURLs
 	wsUser, wsPassword       string // Basic auth the WebSocket handshake must carry
 	eventUser, eventPassword string // Basic auth its webhooks must carry
+}
+
+// registerCredentials adds the flags that name the Basic credentials the
+// app requires (destinationUsername/Password, the webhooks' username/password).
+func (a *app) registerCredentials(fs *flag.FlagSet) {
+	fs.StringVar(&a.wsUser, "ws-user", "", "destinationUsername: Basic auth user the app requires on the WebSocket handshake")
+	fs.StringVar(&a.wsPassword, "ws-password", "", "destinationPassword: Basic auth password the app requires on the WebSocket handshake")
+	fs.StringVar(&a.eventUser, "event-user", "", "username: Basic auth user the app requires on webhooks")
+	fs.StringVar(&a.eventPassword, "event-password", "", "password: Basic auth password the app requires on webhooks")
 }
 
 // startBuiltin starts the built-in reference consumer on loopback as the
@@ -108,15 +119,8 @@ func emulatorShutdown(ctx context.Context, e *emulator.Emulator, stderr io.Write
 	switch {
 	case cut > 0:
 		fmt.Fprintf(stderr, "bwemu: the calls took longer than %s to end: %s still waiting for the app cut off\n",
-			emulator.InterruptGrace, plural(cut, "webhook", "webhooks"))
+			emulator.InterruptGrace, prose.Plural(cut, "webhook", "webhooks"))
 	case err != nil && !errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "bwemu: ending the calls: %v\n", err)
 	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -45,10 +45,7 @@ func (f *conformFlags) register(fs *flag.FlagSet) {
 	fs.Var(f.eventMethod, "event-method", "the streamEventMethod the app's StartStream sets: POST or GET (GET runs 5.11)")
 	f.disconnectMethod = newChoice("POST", "POST", "GET")
 	fs.Var(f.disconnectMethod, "disconnect-method", "the call's disconnectMethod: POST or GET (GET runs 5.11 on disconnect; needs --disconnect)")
-	fs.StringVar(&f.app.wsUser, "ws-user", "", "destination credentials the app requires: user")
-	fs.StringVar(&f.app.wsPassword, "ws-password", "", "destination credentials the app requires: password")
-	fs.StringVar(&f.app.eventUser, "event-user", "", "webhook Basic credentials the app requires: user")
-	fs.StringVar(&f.app.eventPassword, "event-password", "", "webhook Basic credentials the app requires: password")
+	f.app.registerCredentials(fs)
 	fs.BoolVar(&f.bidirectional, "bidirectional", false, "the app plays audio back: run the 6.x cases")
 	fs.StringVar(&f.only, "only", "", "run only cases whose number or title matches this regular expression (e.g. '^5\\.')")
 	fs.StringVar(&f.skip, "skip", "", "leave out cases whose number or title matches this regular expression (e.g. '^3\\.1$|^7\\.')")
@@ -59,11 +56,7 @@ func (f *conformFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.json, "json", "", "write a JSON report to FILE")
 	fs.StringVar(&f.ca, "ca", "", "PEM file of a CA to trust for wss:// and https://")
 	def := conformance.DefaultTimeouts()
-	fs.DurationVar(&f.timeouts.Handshake, "handshake-timeout", def.Handshake, "bound on connect and WebSocket upgrade")
-	fs.DurationVar(&f.timeouts.Write, "write-timeout", def.Write, "bound on one frame write (an app that stops reading)")
-	fs.DurationVar(&f.timeouts.CloseHandshake, "close-timeout", def.CloseHandshake, "how long to wait for the app's close frame")
-	fs.DurationVar(&f.timeouts.Callback, "callback-timeout", def.Callback, fmt.Sprintf("the app's callbackTimeout (1s–25s on Bandwidth); each webhook gets the smaller of it and %s, the prompt bound", conformance.WebhookLatencyLimit))
-	fs.DurationVar(&f.timeouts.DeadPeer, "dead-peer-timeout", def.DeadPeer, "after a silent drop (4.4), how long until the stream is declared dead")
+	timeoutFlags(fs, &f.timeouts, def, fmt.Sprintf("the app's callbackTimeout (1s–25s on Bandwidth); each webhook gets the smaller of it and %s, the prompt bound", conformance.WebhookLatencyLimit))
 }
 
 // conformConfig is what conform is asked.

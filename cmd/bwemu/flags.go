@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/bwemu/bwemu/emulator"
 )
 
 // commandFlags are one command's flags: register defines them on a flag
@@ -225,4 +227,14 @@ func (f *choiceFlag) Set(s string) error {
 		}
 	}
 	return fmt.Errorf("want one of %s", strings.Join(f.choices, ", "))
+}
+
+// timeoutFlags adds the five timeout flags with def as their defaults;
+// callback is the --callback-timeout help, which differs between commands.
+func timeoutFlags(fs *flag.FlagSet, t *emulator.Timeouts, def emulator.Timeouts, callback string) {
+	fs.DurationVar(&t.Handshake, "handshake-timeout", def.Handshake, "bound on connect and WebSocket upgrade")
+	fs.DurationVar(&t.Write, "write-timeout", def.Write, "bound on one frame write (an app that stops reading)")
+	fs.DurationVar(&t.CloseHandshake, "close-timeout", def.CloseHandshake, "how long to wait for the app's close frame")
+	fs.DurationVar(&t.Callback, "callback-timeout", def.Callback, callback)
+	fs.DurationVar(&t.DeadPeer, "dead-peer-timeout", def.DeadPeer, "after a silent drop, how long until the stream is declared dead")
 }

@@ -36,6 +36,8 @@ usage:
   bwemu run FILE... [flags]            run scenario files, report like a test runner
   bwemu validate FILE...               check scenario files without running them
   bwemu conform --ws URL --events URL  run the consumer conformance suite against an app
+  bwemu load [--calls N] [flags]       drive many real-time calls at once and measure the app
+  bwemu load merge SHARD.json...       merge the summaries of sharded load runs
   bwemu consumer [--listen ADDR]       run the built-in reference consumer
   bwemu serve [--listen ADDR] [flags]  serve the mock Voice API (calls, OAuth) and a control API
   bwemu version
@@ -44,8 +46,8 @@ usage:
 exit codes: 0 the app passed, 1 the app failed, 2 bad usage or input,
   130 interrupted (Ctrl-C or SIGTERM; the run says nothing about the app)
 
-Ctrl-C (or SIGTERM) ends live calls with their webhooks within 2s; stream, run
-and conform then exit 130, serve and consumer (stopped as meant) 0;
+Ctrl-C (or SIGTERM) ends live calls with their webhooks within 2s; stream, run,
+conform and load then exit 130, serve and consumer (stopped as meant) 0;
 a second Ctrl-C exits 130 at once.
 `
 
@@ -116,6 +118,7 @@ var commands = []cliCommand{
 	{"run", true, command(runSynopsis, parseRun, runRun)},
 	{"validate", true, command(validateSynopsis, parseValidate, runValidate)},
 	{"conform", true, command(conformSynopsis, parseConform, runConform)},
+	{"load", true, command(loadSynopsis, parseLoad, runLoad)},
 	{"consumer", false, command(consumerSynopsis, parseConsumer, runConsumer)},
 	{"serve", false, command(serveSynopsis, parseServe, runServe)},
 	{"version", false, command(versionSynopsis, parseVersion, runVersion)},

@@ -40,10 +40,7 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.app.events, "events", "", "streamEventUrl: where mediaStreamStarted/Rejected/Stopped go (default: the built-in consumer's, when it is the target)")
 	f.eventMethod = newChoice("POST", "POST", "GET")
 	fs.Var(f.eventMethod, "event-method", "streamEventMethod: POST or GET")
-	fs.StringVar(&f.app.eventUser, "event-user", "", "username: Basic auth user on webhooks")
-	fs.StringVar(&f.app.eventPassword, "event-password", "", "password: Basic auth password on webhooks")
-	fs.StringVar(&f.app.wsUser, "ws-user", "", "destinationUsername: Basic auth user on the WebSocket handshake")
-	fs.StringVar(&f.app.wsPassword, "ws-password", "", "destinationPassword: Basic auth password on the WebSocket handshake")
+	f.app.registerCredentials(fs)
 	fs.StringVar(&f.name, "name", "", "stream name (default: the stream id)")
 	f.tracks = newChoice("inbound", "inbound", "outbound", "both")
 	fs.Var(f.tracks, "tracks", "tracks: inbound, outbound or both")
@@ -52,17 +49,13 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.params, "param", "a StreamParam as name=value (repeatable, up to 12)")
 	fs.StringVar(&f.audio, "audio", "tone:440", "audio: silence, tone:HZ, FILE.wav or FILE.pcmu")
 	fs.DurationVar(&f.forDur, "for", time.Second, "media time to stream before the ending")
-	f.end = newChoice("hangup", endNames()...)
+	f.end = newChoice("hangup", emulator.ChoosableEndings()...)
 	fs.Var(f.end, "end", "how the stream ends: stop (StopStream), hangup, reset (TCP RST), drop (silent, half-open), error (1011)")
 	f.pace = newChoice("realtime", "realtime", "fast")
 	fs.Var(f.pace, "pace", "realtime (20 ms per frame) or fast (as fast as the app reads)")
 	fs.Float64Var(&f.speed, "speed", 1, "realtime speed factor (2 = twice real time)")
 	fs.StringVar(&f.journal, "journal", "", "write the journal as JSON Lines to FILE")
-	fs.DurationVar(&f.timeouts.Handshake, "handshake-timeout", emulator.DefaultHandshakeTimeout, "bound on connect and WebSocket upgrade")
-	fs.DurationVar(&f.timeouts.Write, "write-timeout", emulator.DefaultWriteTimeout, "bound on one frame write (an app that stops reading)")
-	fs.DurationVar(&f.timeouts.CloseHandshake, "close-timeout", emulator.DefaultCloseHandshakeTimeout, "how long to wait for the app's close frame")
-	fs.DurationVar(&f.timeouts.Callback, "callback-timeout", emulator.DefaultCallbackTimeout, "callbackTimeout: bound on each webhook request (1s–25s on Bandwidth)")
-	fs.DurationVar(&f.timeouts.DeadPeer, "dead-peer-timeout", emulator.DefaultDeadPeerTimeout, "after --end drop, how long until the stream is declared dead")
+	timeoutFlags(fs, &f.timeouts, emulator.DefaultTimeouts(), "callbackTimeout: bound on each webhook request (1s–25s on Bandwidth)")
 	fs.StringVar(&f.app.disconnect, "disconnect", "", "disconnectUrl: where the call's disconnect webhook goes; none without it (default: the built-in consumer's, when it is the target)")
 	f.disconnectMethod = newChoice("POST", "POST", "GET")
 	fs.Var(f.disconnectMethod, "disconnect-method", "disconnectMethod: POST or GET")
@@ -100,7 +93,7 @@ func (f *streamFlags) config(pos []string) (*streamConfig, error) {
 	if err := f.app.check("DESTINATION"); err != nil {
 		return nil, err
 	}
-	c := &streamConfig{app: f.app, forDur: f.forDur, end: endingOf(f.end.value), journal: f.journal,
+	c := &streamConfig{app: f.app, forDur: f.forDur, end: emulator.EndingNamed(f.end.value), journal: f.journal,
 		emulator: emulator.Options{AccountID: f.accountID, Timeouts: f.timeouts, DuplicateWebhooks: f.duplicate,
 			RejectOnConnectError: f.rejectOnConnect, AppCloseAsError: f.appCloseAsError, TLSConfig: tlsConfig},
 		stream: emulator.StreamSpec{Name: f.name, Mode: protocol.Mode(f.mode.value), Tracks: f.tracks.value,
@@ -134,27 +127,6 @@ func (c *streamConfig) withApp(a app) (emulator.StreamSpec, emulator.CallSpec) {
 	s.StreamEventURL, s.Username, s.Password = a.events, a.eventUser, a.eventPassword
 	call.DisconnectURL, call.Username, call.Password = a.disconnect, a.eventUser, a.eventPassword
 	return s, call
-}
-
-// endNames are --end's values: stop and hangup, then every fault the
-// emulator can inject, by their names in the termination table.
-func endNames() []string {
-	names := []string{"stop", "hangup"}
-	for _, f := range emulator.Faults() {
-		names = append(names, string(f))
-	}
-	return names
-}
-
-// endingOf is the ending an --end value asks for.
-func endingOf(name string) emulator.Ending {
-	switch name {
-	case "stop":
-		return emulator.EndStopStream
-	case "hangup":
-		return emulator.EndHangup
-	}
-	return emulator.Ending(name) // a fault: its name is its ending
 }
 
 func parseStream(args []string) (*streamConfig, error) {
@@ -259,28 +231,13 @@ func finish(ctx context.Context, call *emulator.Call, s *emulator.Stream, asked 
 // by the emulator's own timeouts; ctx (the interrupt) cuts the waiting
 // short, and the caller then shuts the emulator down.
 func endCall(ctx context.Context, call *emulator.Call, s *emulator.Stream, asked emulator.Ending, live bool) (*emulator.StreamResult, error) {
-	t := call.Emulator().Options().Timeouts
-	// Three webhooks (Stopped, disconnect, and a Started still in flight),
-	// each retried once on a connection failure; one close handshake; a
-	// dead peer.
-	bound := 6*t.Callback + t.CloseHandshake + t.DeadPeer + t.Write + 5*time.Second
+	bound := call.Emulator().Options().Timeouts.EndBound()
 	endCtx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	var err error
-	switch {
-	case !live || asked == emulator.EndHangup:
-	case asked == emulator.EndStopStream:
-		_, err = s.Stop(endCtx)
-	default:
-		_, err = s.Inject(endCtx, emulator.Fault(asked))
+	if !live {
+		asked = emulator.EndHangup
 	}
-	if err == nil {
-		err = call.Hangup(endCtx)
-	}
-	var res *emulator.StreamResult
-	if err == nil {
-		res, err = s.Wait(endCtx)
-	}
+	res, err := s.Finish(endCtx, asked)
 	if err != nil && ctx.Err() == nil {
 		return nil, fmt.Errorf("the call did not end within %s", bound)
 	}

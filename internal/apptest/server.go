@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,6 +36,14 @@ func (s *server) start(h http.Handler, withTLS bool) {
 	// handshakes out of the log.
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.StartTLS()
+}
+
+// startOn starts a plain server on a listener of the caller's.
+func (s *server) startOn(h http.Handler, ln net.Listener) {
+	s.srv = httptest.NewUnstartedServer(h)
+	s.srv.Listener.Close()
+	s.srv.Listener = ln
+	s.srv.Start()
 }
 
 // Addr is the server's host:port.

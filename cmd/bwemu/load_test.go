@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+
+	"github.com/bwemu/bwemu/internal/apptest"
+	"github.com/bwemu/bwemu/load"
+)
+
+// shortLoad keeps a load run to about a second (of 200 ms calls, unless a
+// scenario says how long they are).
+var shortLoad = []string{"load", "--duration", "1s", "--callback-timeout", "2s"}
+
+func loadRun(ctx context.Context, args ...string) outcome {
+	GinkgoHelper()
+	if !slices.Contains(args, "--scenario") {
+		args = append([]string{"--hold", "200ms"}, args...)
+	}
+	return bwemu(ctx, append(append([]string{}, shortLoad...), args...)...)
+}
+
+func readSummary(path string) *load.Summary {
+	GinkgoHelper()
+	b, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	var s load.Summary
+	Expect(json.Unmarshal(b, &s)).To(Succeed())
+	return &s
+}
+
+var _ = Describe("bwemu load", func() {
+	It("drives calls against the built-in consumer and writes the summary, the HTML and the JUnit reports", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		out := loadRun(ctx, "--calls", "3", "--threshold", "errors<=0", "--threshold", "webhook.p99 < 5s",
+			"--json", filepath.Join(dir, "s.json"), "--html", filepath.Join(dir, "r.html"), "--junit", filepath.Join(dir, "j.xml"))
+		Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+		Expect(out.stdout).To(ContainSubstring("against the built-in reference consumer"))
+		Expect(out.stdout).To(ContainSubstring("ok    errors<=0 (actual 0)"))
+		Expect(out.stdout).To(ContainSubstring("PASS"))
+		s := readSummary(filepath.Join(dir, "s.json"))
+		Expect(s.Version).To(Equal(load.SummaryVersion))
+		Expect(s.Calls).To(BeNumerically(">=", 3))
+		Expect(s.Histograms[load.HistWebhook].Encoded).NotTo(BeEmpty())
+		Expect(s.Thresholds).To(HaveLen(2))
+		j := apptest.ReadJUnit(filepath.Join(dir, "j.xml"))
+		Expect(j.Tests).To(Equal(3), "two thresholds and the generator's own verdict")
+		Expect(j.Failures).To(BeZero())
+		html, err := os.ReadFile(filepath.Join(dir, "r.html"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(html)).To(ContainSubstring("webhook.p99 &lt; 5s"))
+	})
+
+	It("exits 1 when a threshold breaks, naming it, and fails its JUnit testcase", func(ctx SpecContext) {
+		junitPath := filepath.Join(GinkgoT().TempDir(), "j.xml")
+		out := loadRun(ctx, "--rate", "4", "--threshold", "calls>=1000", "--junit", junitPath)
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(ContainSubstring("FAIL  calls>=1000 (actual 4)"))
+		j := apptest.ReadJUnit(junitPath)
+		Expect(j.Suites[0].Cases[0].Failure).NotTo(BeNil())
+		Expect(j.Suites[0].Cases[0].Failure.Message).To(ContainSubstring("actual 4"))
+	})
+
+	It("fails on any call the app failed when no threshold names errors, and leaves it to one that does", func(ctx SpecContext) {
+		app := apptest.NewWS(apptest.Refuse(503))
+		hooks := apptest.NewHooks()
+		out := loadRun(ctx, "--rate", "3", "--ws", app.URL(), "--events", hooks.EventsURL())
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(ContainSubstring("the app failed 3 of 3 calls"))
+		Expect(out.stdout).To(ContainSubstring("ending handshake-status 3"))
+		out = loadRun(ctx, "--rate", "3", "--ws", app.URL(), "--events", hooks.EventsURL(), "--threshold", "errors<=3")
+		Expect(out.code).To(Equal(exitPass), out.stdout)
+	})
+
+	It("journals only the calls that went wrong", func(ctx SpecContext) {
+		app := apptest.NewWS(apptest.Refuse(503))
+		hooks := apptest.NewHooks()
+		dir := filepath.Join(GinkgoT().TempDir(), "journals")
+		out := loadRun(ctx, "--rate", "3", "--ws", app.URL(), "--events", hooks.EventsURL(), "--journal", dir, "--max-journals", "2")
+		Expect(out.code).To(Equal(exitFail))
+		files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).To(HaveLen(2))
+		Expect(out.stdout).To(ContainSubstring("1 more failed calls not journaled"))
+	})
+
+	It("exits 130 when interrupted, after ending the live calls", func(ctx SpecContext) {
+		c := apptest.NewConsumer(nil)
+		b := inBackground(ctx, "load", "--calls", "2", "--duration", "1m", "--hold", "1m",
+			"--ws", c.WebSocketURL(), "--events", c.EventsURL())
+		Eventually(func() int { return len(c.Streams()) }).WithTimeout(5 * time.Second).Should(Equal(2))
+		b.interrupt()
+		var code int
+		Eventually(b.done).WithTimeout(10 * time.Second).Should(Receive(&code))
+		b.report("bwemu load (interrupted)", code)
+		Expect(code).To(Equal(exitInterrupted))
+		Expect(string(b.stderr.Contents())).To(ContainSubstring("interrupted: the figures cover part of the run"))
+		Expect(string(b.stdout.Contents())).NotTo(Or(ContainSubstring("PASS"), ContainSubstring("FAIL")), "no verdict")
+		Expect(string(b.stdout.Contents())).To(ContainSubstring("2 calls started, 2 completed"), "both calls ended")
+	})
+
+	DescribeTable("refuses bad usage with exit 2 and says what is wrong",
+		func(ctx SpecContext, want string, args ...string) {
+			out := bwemu(ctx, append([]string{"load"}, args...)...)
+			Expect(out.code).To(Equal(exitUsage))
+			Expect(out.stderr).To(ContainSubstring(want))
+			Expect(out.stderr).To(ContainSubstring("usage: bwemu load"))
+		},
+		Entry("both models", "give --calls or --rate, not both", "--calls", "2", "--rate", "3"),
+		Entry("a rate that is no number", `--rate: want calls per second such as 20 or 20/s, got "fast"`, "--rate", "fast"),
+		Entry("two operators", `--threshold: threshold "webhook.p99<<200ms":13: one operator only`, "--threshold", "webhook.p99<<200ms"),
+		Entry("no operator", `threshold "errors":7: no operator`, "--threshold", "errors"),
+		Entry("an unknown metric", `threshold "latency.p99<1s":1: unknown metric "latency.p99"`, "--threshold", "latency.p99<1s"),
+		Entry("a count with a unit", `threshold "errors<=1s":9: errors is a count`, "--threshold", "errors<=1s"),
+		Entry("a time without one", `threshold "handshake.max<5":15: handshake.max is a time`, "--threshold", "handshake.max<5"),
+		Entry("a bad hold", `--hold: hold "2m-20s": the upper end is below the lower`, "--hold", "2m-20s"),
+		Entry("a bad ending", `--end: ending "explode": want one of stop, hangup`, "--end", "hangup=9,explode=1"),
+		Entry("a shard out of range", `--shard: shard "3/2"`, "--shard", "3/2"),
+		Entry("shards without an index", "$JOB_COMPLETION_INDEX must be a shard index from 0 to 3", "--shards", "4"),
+		Entry("a bad start", "--start-at: want an RFC 3339 time", "--start-at", "tomorrow"),
+		Entry("a ramp past the run", "--ramp must be between 0 and --duration", "--duration", "10s", "--ramp", "11s"),
+		Entry("merge with nothing to merge", "name the shard summaries", "merge"),
+		Entry("a file without its scenario", "--file and --scenario go together", "--file", "x.yaml"),
+		Entry("a scenario with the built-in call's flags", "--end, --hold: the scenario is each call's script",
+			"--file", "x.yaml", "--scenario", "x", "--hold", "3s", "--end", "stop"),
+		Entry("a scenario the file does not have", `has no scenario "nope"; it has: the app stops the stream with StopStream`,
+			"--file", "../../scenarios.example.yaml", "--scenario", "nope"),
+	)
+
+	It("takes the shard index from $JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it", func(ctx SpecContext) {
+		GinkgoT().Setenv("JOB_COMPLETION_INDEX", "1")
+		path := filepath.Join(GinkgoT().TempDir(), "s.json")
+		out := loadRun(ctx, "--rate", "4", "--shards", "2", "--json", path)
+		Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+		s := readSummary(path)
+		Expect(s.Settings.Shard).To(Equal("1/2"))
+		Expect(s.Started).To(Equal(2), "half of 4 calls a second for a second")
+	})
+
+	It("plays a scenario of a file as each call's script", func(ctx SpecContext) {
+		out := loadRun(ctx, "--rate", "3", "--file", "../../scenarios.example.yaml", "--scenario", "the network resets the connection")
+		Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+		Expect(out.stdout).To(ContainSubstring(`each playing the scenario "the network resets the connection"`))
+		Expect(out.stdout).To(ContainSubstring("endings: reset 3"))
+	})
+
+	It("refuses a scenario file with errors, at their positions", func(ctx SpecContext) {
+		path := filepath.Join(GinkgoT().TempDir(), "bad.yaml")
+		Expect(os.WriteFile(path, []byte("scenarios:\n  - name: x\n    steps: [{media: soon}]\n"), 0o644)).To(Succeed())
+		out := loadRun(ctx, "--rate", "3", "--file", path, "--scenario", "x")
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stderr).To(MatchRegexp(`bad\.yaml:3:\d+: `))
+	})
+
+	It("refuses to merge a file that is not a summary", func(ctx SpecContext) {
+		path := filepath.Join(GinkgoT().TempDir(), "x.json")
+		Expect(os.WriteFile(path, []byte(`{"version": 7}`), 0o644)).To(Succeed())
+		out := bwemu(ctx, "load", "merge", path)
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stderr).To(ContainSubstring("version 7"))
+	})
+})
+
+var _ = Describe("bwemu load in shards", Ordered, func() {
+	var bin string
+	BeforeAll(func(ctx SpecContext) {
+		bin = buildBwemu(ctx)
+	}, NodeTimeout(3*time.Minute))
+
+	It("N shard processes plus merge count the same calls as one process over the same calls, and add up exactly", func(ctx SpecContext) {
+		c := apptest.NewConsumer(nil)
+		dir := GinkgoT().TempDir()
+		// 3 calls a second for 2 s, each 100 ms of media: every call ends
+		// on its own before the run's end, so each frame is counted.
+		common := []string{"load", "--rate", "3", "--duration", "2s", "--hold", "100ms",
+			"--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", c.DisconnectURL()}
+		start := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
+		var shards []string
+		var procs []*gexec.Session
+		for i := range 3 {
+			path := filepath.Join(dir, "shard-"+itoa(i)+".json")
+			shards = append(shards, path)
+			procs = append(procs, startBwemu(bin, append(common, "--shard", itoa(i)+"/3", "--start-at", start, "--json", path)...))
+		}
+		procs = append(procs, startBwemu(bin, append(common, "--json", filepath.Join(dir, "whole.json"))...))
+		for _, p := range procs {
+			Eventually(p).WithTimeout(30 * time.Second).Should(gexec.Exit(exitPass))
+		}
+		merged := filepath.Join(dir, "merged.json")
+		out := bwemu(ctx, append([]string{"load", "merge", "--json", merged, "--threshold", "calls>=6"}, shards...)...)
+		Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+
+		m, one := readSummary(merged), readSummary(filepath.Join(dir, "whole.json"))
+		Expect(m.Shards).To(Equal(3))
+		Expect(m.Started).To(Equal(6))
+		Expect(m.Started).To(Equal(one.Started))
+		Expect(m.Calls).To(Equal(one.Calls))
+		Expect(m.Endings).To(Equal(one.Endings))
+		for _, name := range []string{load.HistHandshake, load.HistWebhook} {
+			Expect(m.Histograms[name].Count).To(Equal(one.Histograms[name].Count), name)
+		}
+		// 100 ms is 5 frames; a call may send one or two more while its
+		// ending is under way.
+		for _, s := range []*load.Summary{m, one} {
+			Expect(s.Frames).To(BeNumerically(">=", 5*s.Calls))
+			Expect(s.Frames).To(BeNumerically("<=", 7*s.Calls))
+		}
+		var sum, frames int64
+		for _, path := range shards {
+			shard := readSummary(path)
+			sum += shard.Histograms[load.HistLateness].Count
+			frames += shard.Frames
+		}
+		Expect(m.Frames).To(Equal(frames))
+		Expect(m.Histograms[load.HistLateness].Count).To(Equal(sum))
+	})
+})
