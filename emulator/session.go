@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -129,6 +130,14 @@ func (ss *session) metadata() protocol.Metadata {
 	return m
 }
 
+// A stream writes a ~300-byte frame every 20 ms and reads little, so
+// connections share their write buffers (gorilla/websocket takes one from
+// the pool for each message) and keep a small read buffer: a thousand
+// streams then hold kilobytes, not a thousand 8 KiB pairs.
+var writeBuffers = &sync.Pool{}
+
+const readBufferSize = 1024
+
 // dial opens the WebSocket; a failure comes back as its ending and detail.
 func (ss *session) dial() (Ending, string) {
 	t := ss.e.opts.Timeouts
@@ -137,6 +146,7 @@ func (ss *session) dial() (Ending, string) {
 	// answers: close the connection on abort instead.
 	var unwatch func() bool
 	d := websocket.Dialer{HandshakeTimeout: t.Handshake, TLSClientConfig: ss.e.opts.TLSConfig,
+		ReadBufferSize: readBufferSize, WriteBufferPool: writeBuffers,
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err == nil {
