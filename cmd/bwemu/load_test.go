@@ -135,6 +135,49 @@ var _ = Describe("bwemu load", func() {
 			"--file", "../../scenarios.example.yaml", "--scenario", "nope"),
 	)
 
+	DescribeTable("carries each flag into the calls it drives",
+		func(ctx SpecContext, check func(*load.Summary), args ...string) {
+			path := filepath.Join(GinkgoT().TempDir(), "s.json")
+			out := loadRun(ctx, append([]string{"--json", path, "--rate", "3"}, args...)...)
+			Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+			check(readSummary(path))
+		},
+		Entry("--ramp", func(s *load.Summary) {
+			Expect(s.Settings.Ramp).To(Equal("1s"))
+			Expect(s.Started).To(Equal(2), "half the full rate's calls start during a ramp")
+		}, "--ramp", "1s"),
+		Entry("--hold as a range", func(s *load.Summary) {
+			Expect(s.Settings.Hold).To(Equal("100ms-200ms"))
+			Expect(s.Frames).To(BeNumerically(">=", 5*s.Calls))
+		}, "--hold", "100ms-200ms"),
+		Entry("--tracks both", func(s *load.Summary) {
+			Expect(s.Settings.Tracks).To(Equal("both"))
+			Expect(s.Frames).To(BeNumerically(">=", 2*10*s.Calls), "two tracks of 200 ms")
+		}, "--tracks", "both"),
+		Entry("--mode bidirectional: the time to the first playAudio, the built-in consumer echoing", func(s *load.Summary) {
+			Expect(s.Settings.Mode).To(Equal("bidirectional"))
+			Expect(s.Histograms[load.HistFirstPlay].Count).To(BeNumerically("==", s.Calls))
+		}, "--mode", "bidirectional"),
+		Entry("--audio, --param", func(s *load.Summary) {
+			Expect(s.Calls).To(Equal(3))
+		}, "--audio", "silence", "--param", "customer=42"),
+		Entry("--ws-user and --ws-password, which the built-in consumer then requires", func(s *load.Summary) {
+			Expect(s.Errors).To(BeZero())
+			Expect(s.Histograms[load.HistHandshake].Count).To(BeNumerically("==", 3))
+		}, "--ws-user", "bw", "--ws-password", "secret", "--event-user", "bw", "--event-password", "secret"),
+		Entry("--end with its weights, the same draws for a --seed", func(s *load.Summary) {
+			Expect(s.Settings.End).To(Equal("stop=1,error=1"))
+			Expect(s.Endings).To(HaveLen(2))
+		}, "--end", "stop=1,error=1", "--seed", "3"),
+		Entry("--cpu-budget: a tiny one makes the run generator-bound", func(s *load.Summary) {
+			Expect(s.Generator.Bound).To(BeTrue())
+			Expect(s.Generator.CPUBudget).To(Equal(0.0001))
+		}, "--cpu-budget", "0.0001"),
+		Entry("--send-buffer 0, the system's buffer", func(s *load.Summary) {
+			Expect(s.Calls).To(Equal(3))
+		}, "--send-buffer", "0"),
+	)
+
 	It("takes the shard index from $JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it", func(ctx SpecContext) {
 		GinkgoT().Setenv("JOB_COMPLETION_INDEX", "1")
 		path := filepath.Join(GinkgoT().TempDir(), "s.json")
