@@ -301,8 +301,17 @@ func runLoad(ctx context.Context, c *loadConfig, stdout, stderr io.Writer) int {
 		o.Terminal = isTerminal(f)
 	}
 	fmt.Fprintf(stdout, "bwemu load: %s against %s for %s\n", describeModel(&o, c.scenario), target, o.Duration)
+	if wait := time.Until(o.StartAt); !o.StartAt.IsZero() && wait > 0 {
+		fmt.Fprintf(stderr, "bwemu load: waiting until %s (%s) to start, with the other shards\n",
+			o.StartAt.Format(time.RFC3339), wait.Round(time.Second))
+	}
 	s, err := load.Run(ctx, &o)
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Interrupted while waiting for --start-at: no call was made.
+		fmt.Fprintln(stderr, "bwemu: interrupted before the load started")
+		return exitInterrupted
+	case err != nil:
 		return usageError(stderr, loadSynopsis, "%v", err)
 	}
 	return judgeLoad(s, c, stdout, stderr)

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/bwemu/bwemu/internal/apptest"
@@ -105,6 +106,19 @@ var _ = Describe("bwemu load", func() {
 		Expect(string(b.stderr.Contents())).To(ContainSubstring("interrupted: the figures cover part of the run"))
 		Expect(string(b.stdout.Contents())).NotTo(Or(ContainSubstring("PASS"), ContainSubstring("FAIL")), "no verdict")
 		Expect(string(b.stdout.Contents())).To(ContainSubstring("2 calls started, 2 completed"), "both calls ended")
+	})
+
+	It("exits 130 when interrupted while waiting for --start-at", func(ctx SpecContext) {
+		later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		b := inBackground(ctx, "load", "--start-at", later)
+		Eventually(b.stdout).WithTimeout(5 * time.Second).Should(gbytes.Say("bwemu load: 10 concurrent calls"))
+		b.interrupt()
+		var code int
+		Eventually(b.done).WithTimeout(5 * time.Second).Should(Receive(&code))
+		b.report("bwemu load --start-at (interrupted)", code)
+		Expect(code).To(Equal(exitInterrupted))
+		Expect(string(b.stderr.Contents())).To(ContainSubstring("to start, with the other shards"))
+		Expect(string(b.stderr.Contents())).To(ContainSubstring("interrupted before the load started"))
 	})
 
 	DescribeTable("refuses bad usage with exit 2 and says what is wrong",
