@@ -42,6 +42,9 @@ const (
 	KindWebhook      Kind = "webhook"  // one webhook delivery attempt and the app's answer
 	KindRejected     Kind = "rejected" // a StartStream refused (duplicate, track limit)
 	KindPacing       Kind = "pacing"   // late frames skipped in realtime pacing
+	// KindPlayback is how the app's audio played to the caller: a gap in
+	// its speech (underrun), audio sent far ahead of real time.
+	KindPlayback Kind = "playback"
 )
 
 // Entry is one line of the journal. Fields not relevant to a kind are empty.

@@ -73,15 +73,26 @@ func (ss *session) received(bidi bool, mt int, data []byte) {
 	switch msg.EventType {
 	case protocol.EventClear:
 		ss.clears.Add(1)
-		ss.journal(Entry{Kind: KindFrameIn, By: ByApp, Event: msg.EventType, Message: "clear: drop queued playback", Data: data})
+		dropped := ss.play.clear()
+		ss.journal(Entry{Kind: KindFrameIn, By: ByApp, Event: msg.EventType, Data: data,
+			Message: fmt.Sprintf("clear: dropped %s of queued playback", dropped.Round(time.Millisecond))})
 	case protocol.EventPlayAudio:
+		now := time.Now()
 		if ss.playAudio.Add(1) == 1 {
-			ss.firstPlay.Store(int64(time.Since(ss.s.StartTime)))
+			ss.firstPlay.Store(int64(now.Sub(ss.s.StartTime)))
 		}
 		ss.playBytes.Add(int64(len(pa.Audio)))
 		dur := time.Duration(pa.Samples()) * time.Second / time.Duration(pa.SampleRate)
+		underrun, ahead := ss.play.push(pa, now)
 		ss.journal(Entry{Kind: KindFrameIn, By: ByApp, Event: msg.EventType, Count: pa.Samples(),
 			Message: fmt.Sprintf("playAudio %s, %d samples (%s)", pa.ContentType, pa.Samples(), dur)})
+		if underrun {
+			ss.journal(Entry{Kind: KindPlayback, By: ByApp, Event: msg.EventType,
+				Message: "playback underrun: the app's audio ran out mid-speech and resumed (the caller heard a gap)"})
+		}
+		if ahead {
+			ss.journal(Entry{Kind: KindPlayback, By: ByApp, Event: msg.EventType, Message: describeAhead(aheadWarning)})
+		}
 	}
 }
 

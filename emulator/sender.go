@@ -17,12 +17,18 @@ import (
 // built in a reused buffer around the base64 of the audio.
 func (ss *session) sendFrame() (Ending, string) {
 	silent := ss.n < ss.silentTo
+	// The app's playback plays one frame a period, whether or not a track
+	// carries it: it is what the caller hears.
+	playing := ss.s.spec.Mode == protocol.ModeBidirectional && ss.play.next(&ss.played, time.Now())
 	for i, track := range ss.s.tracks {
 		audio := ss.s.spec.Audio
 		if track == protocol.TrackOutbound {
 			audio = ss.s.spec.OutboundAudio
 		}
 		switch {
+		case playing && track == protocol.TrackOutbound:
+			// tracks="both": the app hears its own playback (PROTOCOL pitfall 3).
+			ss.pcm = ss.played
 		case silent:
 			ss.pcm = silenceFrame
 		case track == protocol.TrackOutbound && ss.s.Call.outbound.Load() != nil:

@@ -51,6 +51,11 @@ type session struct {
 	waiters   []waiter
 	sent      [2]int // media frames sent per track, in the order of Stream.tracks
 
+	// play is the app's audio on a bidirectional stream, as the caller
+	// hears it; played is the frame it plays this period.
+	play   appPlayback
+	played [media.FrameSize]byte
+
 	// Counters the reader updates.
 	playAudio, playBytes, clears, violations, undocumented atomic.Int64
 	firstPlay                                              atomic.Int64
@@ -358,6 +363,7 @@ func (ss *session) finish(e Ending, detail string) {
 	r.PlayAudio, r.PlayAudioBytes = int(ss.playAudio.Load()), int(ss.playBytes.Load())
 	r.Clears, r.Violations, r.Undocumented = int(ss.clears.Load()), int(ss.violations.Load()), int(ss.undocumented.Load())
 	r.FirstPlayAudio = time.Duration(ss.firstPlay.Load())
+	r.Playback = ss.play.result()
 	r.EndTime = time.Now()
 	r.FramesByTrack = map[string]int{}
 	for i, track := range s.tracks {

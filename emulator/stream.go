@@ -156,6 +156,8 @@ type StreamResult struct {
 	// nowhere (KindUndocumented); they are not violations.
 	Undocumented   int           `json:"undocumented,omitempty"`
 	FirstPlayAudio time.Duration `json:"firstPlayAudioNs,omitempty"`
+	// Playback is what the app played to the caller (bidirectional).
+	Playback PlaybackStats `json:"playback,omitzero"`
 
 	Deliveries []*Delivery `json:"deliveries,omitempty"`
 	EndTime    time.Time   `json:"endTime"`

@@ -1,0 +1,114 @@
+package emulator
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/emulator/protocol"
+)
+
+// PlaybackStats are what a bidirectional stream's app played to the
+// caller (PROTOCOL §4): its playAudio chunks queue up and play out in real
+// time, one 20 ms frame a frame period, and clear drops what is queued.
+type PlaybackStats struct {
+	// Played is the audio the caller heard; Cleared the queued audio a
+	// clear dropped.
+	Played  time.Duration `json:"playedNs,omitempty"`
+	Cleared time.Duration `json:"clearedNs,omitempty"`
+	// MaxQueued is the most audio queued ahead at once: past real time,
+	// the app sends faster than it plays (Bandwidth queues it).
+	MaxQueued time.Duration `json:"maxQueuedNs,omitempty"`
+	// Underruns counts the gaps in the app's audio while it spoke: the
+	// queue ran dry and more audio came within UnderrunGap.
+	Underruns int `json:"underruns,omitempty"`
+}
+
+// UnderrunGap is the longest silence between two chunks of the app's audio
+// that counts as a gap in its speech (an underrun) rather than the end of
+// what it said.
+const UnderrunGap = time.Second
+
+// aheadWarning is how much queued audio makes the journal say the app
+// sends faster than real time.
+const aheadWarning = 2 * time.Second
+
+// appPlayback is a bidirectional stream's queue of the app's audio. The
+// reader pushes, the stream's sender plays one frame a period.
+type appPlayback struct {
+	mu     sync.Mutex
+	queue  []byte    // 8 kHz µ-law not yet played
+	dryAt  time.Time // when the queue ran dry mid-speech (zero: it did not)
+	warned bool
+	stats  PlaybackStats
+}
+
+// push queues a playAudio chunk (converted to 8 kHz µ-law) and reports
+// whether it came after a gap in the app's speech, and whether the queue
+// first went past aheadWarning.
+func (p *appPlayback) push(pa *protocol.PlayAudio, now time.Time) (underrun, ahead bool) {
+	audio := pa.Audio
+	if pa.ContentType != protocol.ContentTypePCMU {
+		audio = media.PCM16ToMuLaw(pa.Audio, pa.SampleRate)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.dryAt.IsZero() && now.Sub(p.dryAt) < UnderrunGap {
+		p.stats.Underruns++
+		underrun = true
+	}
+	p.dryAt = time.Time{}
+	p.queue = append(p.queue, audio...)
+	q := samplesDuration(len(p.queue))
+	p.stats.MaxQueued = max(p.stats.MaxQueued, q)
+	if q > aheadWarning && !p.warned {
+		p.warned, ahead = true, true
+	}
+	return underrun, ahead
+}
+
+// clear drops the queue (barge-in) and returns how much it dropped.
+func (p *appPlayback) clear() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := samplesDuration(len(p.queue))
+	p.stats.Cleared += d
+	p.queue, p.dryAt = p.queue[:0], time.Time{}
+	return d
+}
+
+// next plays one frame period into frame: false when nothing is queued.
+// A last partial frame is padded with silence. It does not allocate.
+func (p *appPlayback) next(frame *[media.FrameSize]byte, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		return false
+	}
+	n := copy(frame[:], p.queue)
+	for i := n; i < len(frame); i++ {
+		frame[i] = media.SilenceByte
+	}
+	p.queue = p.queue[n:]
+	p.stats.Played += media.FrameDuration
+	if len(p.queue) == 0 {
+		p.dryAt = now
+	}
+	return true
+}
+
+func (p *appPlayback) result() PlaybackStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
+
+func samplesDuration(n int) time.Duration {
+	return time.Duration(n) * time.Second / media.SampleRate
+}
+
+// describeAhead is the journal's note when the app runs ahead.
+func describeAhead(queued time.Duration) string {
+	return fmt.Sprintf("%s of the app's audio queued ahead: it sends faster than real time (Bandwidth queues it; clear drops it)", queued.Round(time.Millisecond))
+}
