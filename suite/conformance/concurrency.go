@@ -162,7 +162,14 @@ func faultIsolated(ctx context.Context, c *Check) {
 		if !ok {
 			return
 		}
-		s, ok := c.Start(ctx, call, c.Spec(name))
+		spec := c.Spec(name)
+		if name == "intact" {
+			// In real time, the intact stream watches the app for the
+			// whole of its audio after the reset: a fault that spreads
+			// shows however late the app's loaded scheduler notices it.
+			spec.Pace = emulator.Realtime
+		}
+		s, ok := c.Start(ctx, call, spec)
 		if !ok {
 			return
 		}
@@ -192,5 +199,5 @@ func faultIsolated(ctx context.Context, c *Check) {
 	if !c.Expect(intact, suite.HaveClosed(emulator.ByEmulator, 1000), "%s", hint) || !c.Expect(intact, suite.HaveCompletedCloseHandshake(), "%s", hint) {
 		return
 	}
-	c.Pass("after stream %q was reset, stream %q of another call carried %s more of audio and stopped cleanly with 1000", faulty.Name, intact.Name, concurrentMedia)
+	c.Pass("after stream %q was reset, stream %q of another call carried %s more of audio in real time and stopped cleanly with 1000", faulty.Name, intact.Name, concurrentMedia)
 }
