@@ -102,6 +102,14 @@ type Options struct {
 	// happen: the load driver's measurements. Nil costs nothing.
 	Meter Meter
 
+	// RecordDir, when set, records every stream (StreamSpec.Record) and
+	// writes what its caller heard and said there as 8 kHz mono WAV files.
+	RecordDir string
+	// PlaybackBuffer bounds how much of a bidirectional app's audio waits
+	// to be played; audio past it is dropped and journaled. Bandwidth
+	// documents no limit: zero queues everything, as if it had none.
+	PlaybackBuffer time.Duration
+
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

@@ -23,6 +23,9 @@ type PlaybackStats struct {
 	// Underruns counts the gaps in the app's audio while it spoke: the
 	// queue ran dry and more audio came within UnderrunGap.
 	Underruns int `json:"underruns,omitempty"`
+	// Overflowed is the audio dropped because the queue held
+	// Options.PlaybackBuffer already.
+	Overflowed time.Duration `json:"overflowedNs,omitempty"`
 }
 
 // UnderrunGap is the longest silence between two chunks of the app's audio
@@ -37,6 +40,7 @@ const aheadWarning = 2 * time.Second
 // appPlayback is a bidirectional stream's queue of the app's audio. The
 // reader pushes, the stream's sender plays one frame a period.
 type appPlayback struct {
+	limit  time.Duration // Options.PlaybackBuffer: 0 is no limit
 	mu     sync.Mutex
 	queue  []byte    // 8 kHz µ-law not yet played
 	dryAt  time.Time // when the queue ran dry mid-speech (zero: it did not)
@@ -45,9 +49,9 @@ type appPlayback struct {
 }
 
 // push queues a playAudio chunk (converted to 8 kHz µ-law) and reports
-// whether it came after a gap in the app's speech, and whether the queue
-// first went past aheadWarning.
-func (p *appPlayback) push(pa *protocol.PlayAudio, now time.Time) (underrun, ahead bool) {
+// whether it came after a gap in the app's speech, whether the queue first
+// went past aheadWarning, and how much of the chunk a full queue dropped.
+func (p *appPlayback) push(pa *protocol.PlayAudio, now time.Time) (underrun, ahead bool, dropped time.Duration) {
 	audio := pa.Audio
 	if pa.ContentType != protocol.ContentTypePCMU {
 		audio = media.PCM16ToMuLaw(pa.Audio, pa.SampleRate)
@@ -59,13 +63,21 @@ func (p *appPlayback) push(pa *protocol.PlayAudio, now time.Time) (underrun, ahe
 		underrun = true
 	}
 	p.dryAt = time.Time{}
+	if p.limit > 0 {
+		room := max(int(p.limit*media.SampleRate/time.Second)-len(p.queue), 0)
+		if len(audio) > room {
+			dropped = samplesDuration(len(audio) - room)
+			p.stats.Overflowed += dropped
+			audio = audio[:room]
+		}
+	}
 	p.queue = append(p.queue, audio...)
 	q := samplesDuration(len(p.queue))
 	p.stats.MaxQueued = max(p.stats.MaxQueued, q)
 	if q > aheadWarning && !p.warned {
 		p.warned, ahead = true, true
 	}
-	return underrun, ahead
+	return underrun, ahead, dropped
 }
 
 // clear drops the queue (barge-in) and returns how much it dropped.

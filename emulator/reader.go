@@ -83,7 +83,7 @@ func (ss *session) received(bidi bool, mt int, data []byte) {
 		}
 		ss.playBytes.Add(int64(len(pa.Audio)))
 		dur := time.Duration(pa.Samples()) * time.Second / time.Duration(pa.SampleRate)
-		underrun, ahead := ss.play.push(pa, now)
+		underrun, ahead, dropped := ss.play.push(pa, now)
 		ss.journal(Entry{Kind: KindFrameIn, By: ByApp, Event: msg.EventType, Count: pa.Samples(),
 			Message: fmt.Sprintf("playAudio %s, %d samples (%s)", pa.ContentType, pa.Samples(), dur)})
 		if underrun {
@@ -92,6 +92,10 @@ func (ss *session) received(bidi bool, mt int, data []byte) {
 		}
 		if ahead {
 			ss.journal(Entry{Kind: KindPlayback, By: ByApp, Event: msg.EventType, Message: describeAhead(aheadWarning)})
+		}
+		if dropped > 0 {
+			ss.journal(Entry{Kind: KindPlayback, By: ByApp, Event: msg.EventType,
+				Message: fmt.Sprintf("playback queue full (Options.PlaybackBuffer %s): dropped %s of this playAudio — how much Bandwidth queues is undocumented", ss.play.limit, dropped.Round(time.Millisecond))})
 		}
 	}
 }

@@ -16,29 +16,48 @@ import (
 // sendFrame writes frame n of every track. Allocation-free: the message is
 // built in a reused buffer around the base64 of the audio.
 func (ss *session) sendFrame() (Ending, string) {
-	silent := ss.n < ss.silentTo
+	saying := ss.n < ss.sayTo
+	silent := !saying && ss.n < ss.silentTo
 	// The app's playback plays one frame a period, whether or not a track
 	// carries it: it is what the caller hears.
-	playing := ss.s.spec.Mode == protocol.ModeBidirectional && ss.play.next(&ss.played, time.Now())
+	bidi := ss.s.spec.Mode == protocol.ModeBidirectional
+	playing := bidi && ss.play.next(&ss.played, time.Now())
+	if !playing {
+		ss.played = silenceFrame
+	}
+	switch {
+	case playing:
+		ss.talk.played(ss.played[:])
+	case bidi:
+		ss.talk.played(nil) // quiet, without measuring silence
+	}
+	// What the caller says this period: its speech, silence, or its audio.
+	switch {
+	case saying:
+		ss.say.Frame(int(ss.n-ss.sayFrom), ss.said[:])
+	case silent:
+		ss.said = silenceFrame
+	default:
+		ss.s.spec.Audio.Frame(int(ss.audioPos), ss.said[:])
+	}
+	ss.rec.frame(&ss.played, &ss.said)
 	for i, track := range ss.s.tracks {
-		audio := ss.s.spec.Audio
-		if track == protocol.TrackOutbound {
-			audio = ss.s.spec.OutboundAudio
-		}
 		switch {
-		case playing && track == protocol.TrackOutbound:
+		case track == protocol.TrackInbound:
+			ss.pcm = ss.said
+		case playing:
 			// tracks="both": the app hears its own playback (PROTOCOL pitfall 3).
 			ss.pcm = ss.played
 		case silent:
 			ss.pcm = silenceFrame
-		case track == protocol.TrackOutbound && ss.s.Call.outbound.Load() != nil:
+		case ss.s.Call.outbound.Load() != nil:
 			if played, n, ok := ss.s.Call.playing(time.Now()); ok {
 				played.Frame(n, ss.pcm[:])
 			} else {
-				audio.Frame(int(ss.audioPos), ss.pcm[:])
+				ss.s.spec.OutboundAudio.Frame(int(ss.audioPos), ss.pcm[:])
 			}
 		default:
-			audio.Frame(int(ss.audioPos), ss.pcm[:])
+			ss.s.spec.OutboundAudio.Frame(int(ss.audioPos), ss.pcm[:])
 		}
 		ss.seq++
 		ss.msg = appendMedia(ss.msg[:0], track, ss.seq, &ss.pcm, &ss.b64)
@@ -57,7 +76,7 @@ func (ss *session) sendFrame() (Ending, string) {
 		}
 	}
 	ss.n++
-	if !silent {
+	if !silent && !saying {
 		ss.audioPos++
 	}
 	ss.s.frame.Store(ss.n)

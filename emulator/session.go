@@ -56,6 +56,15 @@ type session struct {
 	play   appPlayback
 	played [media.FrameSize]byte
 
+	// The caller's speech under way (Stream.Say): frames [sayFrom, sayTo)
+	// of the inbound track carry say.
+	say            media.Audio
+	sayFrom, sayTo int64
+	// talk follows who spoke when (bidirectional); rec keeps the audio.
+	talk conversation
+	rec  recorder
+	said [media.FrameSize]byte
+
 	// Counters the reader updates.
 	playAudio, playBytes, clears, violations, undocumented atomic.Int64
 	firstPlay                                              atomic.Int64
@@ -81,6 +90,8 @@ func (s *Stream) run() {
 	ss := &session{s: s, e: s.Call.e, abort: s.abortCtx, readDone: make(chan readResult, 1),
 		readerExit: make(chan struct{}), teardown: make(chan struct{}),
 		msg: make([]byte, 0, 512)}
+	ss.rec.on = s.spec.Record || ss.e.opts.RecordDir != ""
+	ss.play.limit = ss.e.opts.PlaybackBuffer
 	ending, detail := ss.connectAndStream()
 	if ending == EndDrop {
 		ss.finish(ending, detail)
@@ -308,6 +319,12 @@ func (ss *session) handle(c command) (Ending, string, bool) {
 		if c.silent {
 			ss.silentTo = target
 		}
+		if c.say != nil {
+			ss.say, ss.sayFrom, ss.sayTo = c.say, ss.n, target
+			for _, u := range c.speech {
+				ss.talk.caller = append(ss.talk.caller, media.Span{Start: int(ss.n) + u.Start, End: int(ss.n) + u.End})
+			}
+		}
 		if ss.allowance < ss.n {
 			ss.allowance = ss.n
 		}
@@ -364,6 +381,13 @@ func (ss *session) finish(e Ending, detail string) {
 	r.Clears, r.Violations, r.Undocumented = int(ss.clears.Load()), int(ss.violations.Load()), int(ss.undocumented.Load())
 	r.FirstPlayAudio = time.Duration(ss.firstPlay.Load())
 	r.Playback = ss.play.result()
+	if s.spec.Mode == protocol.ModeBidirectional || len(ss.talk.caller) > 0 {
+		r.Turns = ss.talk.turns(ss.n)
+	}
+	r.Recording = ss.rec.result(ss.e.opts.RecordDir, s.Name, s.ID)
+	if r.Recording != nil && r.Recording.Error != "" {
+		ss.journal(Entry{Kind: KindEnding, By: ByEmulator, Error: r.Recording.Error, Message: "the recording was not written: " + r.Recording.Error})
+	}
 	r.EndTime = time.Now()
 	r.FramesByTrack = map[string]int{}
 	for i, track := range s.tracks {

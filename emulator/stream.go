@@ -66,6 +66,11 @@ type StreamSpec struct {
 	// StartExtra adds fields to the start message, to check that an app
 	// ignores fields it does not know (Bandwidth may add some any day).
 	StartExtra map[string]any
+
+	// Record keeps what the caller heard (the app's playback, silence where
+	// nothing played) and said, frame by frame, in the result's Recording;
+	// Options.RecordDir records every stream and writes WAV files too.
+	Record bool
 }
 
 // Stream is one media stream of a call. Its connection is owned by one
@@ -158,6 +163,10 @@ type StreamResult struct {
 	FirstPlayAudio time.Duration `json:"firstPlayAudioNs,omitempty"`
 	// Playback is what the app played to the caller (bidirectional).
 	Playback PlaybackStats `json:"playback,omitzero"`
+	// Turns are what the caller said (Stream.Say) and how the app answered.
+	Turns []Turn `json:"turns,omitempty"`
+	// Recording is what the caller heard and said, when recorded.
+	Recording *Recording `json:"recording,omitempty"`
 
 	Deliveries []*Delivery `json:"deliveries,omitempty"`
 	EndTime    time.Time   `json:"endTime"`
@@ -501,6 +510,10 @@ type command struct {
 	frames  int64
 	silent  bool
 	message []byte // cmdSend's
+	// say is the caller's speech a cmdMedia streams instead of the spec's
+	// audio (Stream.Say), speech where it is loud, in its frames.
+	say     media.Audio
+	speech  []media.Span
 	reached chan bool
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/go-audio/audio"
 	"github.com/go-audio/wav"
 	"github.com/zaf/g711"
 )
@@ -264,4 +265,31 @@ func readData(r io.ReadSeeker, d *wav.Decoder, end int64, name string) ([]byte, 
 // add to full-scale input.
 func toInt16(v float64) int16 {
 	return int16(max(math.MinInt16, min(math.MaxInt16, math.Round(v*32768))))
+}
+
+// WriteWAV writes µ-law audio (8 kHz mono) to path as a 16-bit PCM WAV file,
+// the format every player and editor opens.
+func WriteWAV(path string, pcmu []byte) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("recording: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("recording: %w", cerr)
+		}
+	}()
+	enc := wav.NewEncoder(f, SampleRate, 16, 1, wavPCM)
+	samples := make([]int, len(pcmu))
+	for i, b := range pcmu {
+		samples[i] = int(g711.DecodeUlawFrame(b))
+	}
+	buf := &audio.IntBuffer{Format: &audio.Format{NumChannels: 1, SampleRate: SampleRate}, Data: samples, SourceBitDepth: 16}
+	if err := enc.Write(buf); err != nil {
+		return fmt.Errorf("recording %s: %w", path, err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("recording %s: %w", path, err)
+	}
+	return nil
 }
