@@ -40,6 +40,7 @@ const (
 	HistHandshake = "handshake" // dial to 101
 	HistWebhook   = "webhook"   // the app's answer time, every webhook
 	HistFirstPlay = "firstPlay" // stream start to the first playAudio
+	HistReply     = "reply"     // end of the caller's speech to the app's reply (response latency)
 )
 
 // stripe is one share of the per-frame histograms. Each call's meter
@@ -70,6 +71,7 @@ type recorder struct {
 	webhook    *hdr.Histogram
 	events     map[string]*hdr.Histogram // webhook answer time by eventType
 	firstPlay  *hdr.Histogram
+	reply      *hdr.Histogram
 	secWebhook *hdr.Histogram
 	started    int
 	completed  int
@@ -79,7 +81,7 @@ type recorder struct {
 }
 
 func newRecorder(stripes int) *recorder {
-	r := &recorder{webhook: newHist(), events: map[string]*hdr.Histogram{}, firstPlay: newHist(),
+	r := &recorder{webhook: newHist(), events: map[string]*hdr.Histogram{}, firstPlay: newHist(), reply: newHist(),
 		secWebhook: newHist(), endings: map[string]int{}, causes: map[string]int{}}
 	for range max(stripes, 1) {
 		r.stripes = append(r.stripes, &stripe{lateness: newHist(), blocked: newHist(), handshake: newHist(), secLateness: newHist()})
@@ -151,6 +153,9 @@ func (r *recorder) callDone(out Outcome) {
 		if res.FirstPlayAudio > 0 {
 			record(r.firstPlay, res.FirstPlayAudio)
 		}
+		for _, lat := range res.Latencies() {
+			record(r.reply, lat)
+		}
 	}
 	if len(out.Failures) > 0 {
 		r.errors++
@@ -206,6 +211,7 @@ func (r *recorder) histograms() map[string]*hdr.Histogram {
 	defer r.mu.Unlock()
 	out[HistWebhook] = r.webhook.Clone()
 	out[HistFirstPlay] = r.firstPlay.Clone()
+	out[HistReply] = r.reply.Clone()
 	for ev, h := range r.events {
 		out[HistWebhook+"."+ev] = h.Clone()
 	}

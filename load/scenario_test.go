@@ -1,12 +1,14 @@
 package load_test
 
 import (
+	"context"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/load"
 	"github.com/bwemu/bwemu/scenarios"
@@ -67,5 +69,47 @@ var _ = Describe("a load run that plays a scenario as each call's script", func(
 	It("refuses a scenario the file does not have, naming those it has", func() {
 		_, err := load.ScenarioScript(file, "no such call", app)
 		Expect(err).To(MatchError(ContainSubstring(`load.yaml has no scenario "no such call"; it has: a short call the app passes; a call whose expectation cannot hold`)))
+	})
+})
+
+var _ = Describe("a load run against a voice agent", func() {
+	It("measures the response latency of every turn across calls", func() {
+		// The agent answers after frame 40; the caller's speech ends at
+		// frame 35 or a little later.
+		app := apptest.NewWS(apptest.After(40, apptest.Send(apptest.PlayTone(440, 200*time.Millisecond))))
+		script := func(ctx context.Context, m emulator.Meter) load.Outcome {
+			e := emulator.New(&emulator.Options{Meter: m})
+			defer e.Close()
+			call, err := e.NewCall(nil)
+			if err != nil {
+				return load.Outcome{Failures: []string{err.Error()}}
+			}
+			s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Mode: protocol.ModeBidirectional})
+			if err == nil {
+				err = s.Say(ctx, apptest.Speech())
+			}
+			if err == nil {
+				err = s.Silence(ctx, 400*time.Millisecond)
+			}
+			if err != nil {
+				return load.Outcome{Failures: []string{err.Error()}}
+			}
+			res, err := s.Stop(ctx)
+			if err != nil {
+				return load.Outcome{Failures: []string{err.Error()}}
+			}
+			return load.Outcome{Streams: []*emulator.StreamResult{res}}
+		}
+		s := run(&load.Options{Rate: 3, Duration: time.Second, Script: script, ScriptName: "agent"})
+		Expect(s.Errors).To(BeZero(), "%v", s.ErrorsByCause)
+		h := s.Histograms[load.HistReply]
+		Expect(h).NotTo(BeNil())
+		Expect(h.Count).To(BeNumerically("==", s.Calls), "one turn a call")
+		Expect(h.P50Ms).To(BeNumerically(">", 0))
+		Expect(h.P95Ms).To(BeNumerically(">=", h.P50Ms))
+
+		th, err := load.ParseThreshold("reply.p95<5s")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(th.Metric).To(Equal("reply.p95"))
 	})
 })

@@ -43,7 +43,7 @@ func (e *ThresholdError) Error() string {
 var countMetrics = []string{"calls", "started", "frames", "skipped", "errors"}
 
 // timingBases are the histograms thresholds may name, with their quantiles.
-var timingBases = []string{HistLateness, HistWebhook, HistHandshake, HistBlocked, HistFirstPlay}
+var timingBases = []string{HistLateness, HistWebhook, HistHandshake, HistBlocked, HistFirstPlay, HistReply}
 
 var quantiles = map[string]float64{"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
