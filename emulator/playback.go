@@ -44,6 +44,10 @@ type appPlayback struct {
 	mu     sync.Mutex
 	queue  []byte    // 8 kHz µ-law not yet played
 	dryAt  time.Time // when the queue ran dry mid-speech (zero: it did not)
+	// spurtAt is when the app's current run of audio began, spokeAt when
+	// the caller last spoke: audio after the caller spoke is a new reply,
+	// not the old one resuming.
+	spurtAt, spokeAt time.Time
 	warned bool
 	stats  PlaybackStats
 }
@@ -58,9 +62,13 @@ func (p *appPlayback) push(pa *protocol.PlayAudio, now time.Time) (underrun, ahe
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.dryAt.IsZero() && now.Sub(p.dryAt) < UnderrunGap {
+	resumed := !p.dryAt.IsZero() && now.Sub(p.dryAt) < UnderrunGap && p.spokeAt.Before(p.spurtAt)
+	switch {
+	case resumed:
 		p.stats.Underruns++
 		underrun = true
+	case len(p.queue) == 0:
+		p.spurtAt = now
 	}
 	p.dryAt = time.Time{}
 	if p.limit > 0 {
@@ -91,10 +99,14 @@ func (p *appPlayback) clear() time.Duration {
 }
 
 // next plays one frame period into frame: false when nothing is queued.
-// A last partial frame is padded with silence. It does not allocate.
-func (p *appPlayback) next(frame *[media.FrameSize]byte, now time.Time) bool {
+// A last partial frame is padded with silence. callerSpeaking says the
+// caller talks this period. It does not allocate.
+func (p *appPlayback) next(frame *[media.FrameSize]byte, now time.Time, callerSpeaking bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if callerSpeaking {
+		p.spokeAt = now
+	}
 	if len(p.queue) == 0 {
 		return false
 	}

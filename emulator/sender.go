@@ -21,7 +21,7 @@ func (ss *session) sendFrame() (Ending, string) {
 	// The app's playback plays one frame a period, whether or not a track
 	// carries it: it is what the caller hears.
 	bidi := ss.s.spec.Mode == protocol.ModeBidirectional
-	playing := bidi && ss.play.next(&ss.played, time.Now())
+	playing := bidi && ss.play.next(&ss.played, time.Now(), saying)
 	if !playing {
 		ss.played = silenceFrame
 	}

@@ -128,6 +128,22 @@ var _ = Describe("a conversation with a voice agent", func() {
 		Expect(rude.Stopped).To(BeFalse(), "it talked on to the end of the stream")
 	})
 
+	It("does not count the pause before a new reply as an underrun: the caller spoke in between", func(ctx SpecContext) {
+		// A first chunk plays out at once; the caller then speaks (frames
+		// 10 to 35, or a little later); the app's next reply comes 0.7 s
+		// after the first ran dry, within UnderrunGap.
+		app := apptest.NewWS(apptest.Send(apptest.PlayTone(440, 40*time.Millisecond)), apptest.After(40, apptest.Send(reply(200*time.Millisecond))))
+		e := apptest.NewEmulator(nil)
+		s := specs.Stream(ctx, specs.Call(e, nil), emulator.StreamSpec{Destination: app.URL(), Mode: protocol.ModeBidirectional})
+		Eventually(func() int { return len(app.Streams()) }).WithTimeout(5 * time.Second).Should(Equal(1))
+		Expect(s.Say(ctx, speech())).To(Succeed())
+		Expect(s.Silence(ctx, 400*time.Millisecond)).To(Succeed())
+		res, err := s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Playback.Played).To(Equal(240 * time.Millisecond))
+		Expect(res.Playback.Underruns).To(BeZero())
+	})
+
 	It("refuses to say what holds no speech", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		s := specs.Stream(ctx, specs.Call(apptest.NewEmulator(nil), nil), emulator.StreamSpec{Destination: app.URL(), Mode: protocol.ModeBidirectional})
