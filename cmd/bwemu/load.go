@@ -437,10 +437,10 @@ func printLoad(w io.Writer, s *load.Summary) {
 		fmt.Fprintf(w, "errors:  %s\n", counts(s.ErrorsByCause))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\n\tcount\tp50\tp99\tp99.9\tmax")
-	for _, name := range []string{load.HistLateness, load.HistBlocked, load.HistHandshake, load.HistWebhook, load.HistFirstPlay} {
+	fmt.Fprintln(tw, "\n\tcount\tp50\tp95\tp99\tp99.9\tmax")
+	for _, name := range []string{load.HistLateness, load.HistBlocked, load.HistHandshake, load.HistWebhook, load.HistFirstPlay, load.HistReply} {
 		if h := s.Histograms[name]; h != nil && h.Count > 0 {
-			fmt.Fprintf(tw, "%s\t%d\t%.2fms\t%.2fms\t%.2fms\t%.2fms\n", name, h.Count, h.P50Ms, h.P99Ms, h.P999Ms, h.MaxMs)
+			fmt.Fprintf(tw, "%s\t%d\t%.2fms\t%.2fms\t%.2fms\t%.2fms\t%.2fms\n", name, h.Count, h.P50Ms, h.P95Ms, h.P99Ms, h.P999Ms, h.MaxMs)
 		}
 	}
 	tw.Flush()

@@ -111,6 +111,26 @@ func (r *report) stream(res *emulator.StreamResult) (problems []string) {
 	}
 	if res.PlayAudio+res.Clears > 0 {
 		fmt.Fprintf(w, "  from the app %d playAudio (%d bytes), %d clear\n", res.PlayAudio, res.PlayAudioBytes, res.Clears)
+		p := res.Playback
+		fmt.Fprintf(w, "  playback     played %s, cleared %s, deepest queue %s, %d underruns\n", p.Played, p.Cleared, p.MaxQueued, p.Underruns)
+		if p.Overflowed > 0 {
+			fmt.Fprintf(w, "               %s dropped: the playback buffer was full\n", p.Overflowed)
+		}
+	}
+	for i, t := range res.Turns {
+		reply := fmt.Sprintf("no reply in the %s the caller listened", t.Listened)
+		if t.Replied {
+			reply = fmt.Sprintf("the app replied after %s and played %s", t.Latency, t.Played)
+		}
+		fmt.Fprintf(w, "  turn %-7d the caller spoke %s–%s; %s\n", i+1, t.SpeechStart, t.SpeechEnd, reply)
+	}
+	if rec := res.Recording; rec != nil {
+		switch {
+		case rec.Error != "":
+			fmt.Fprintf(w, "  recording    not written: %s\n", rec.Error)
+		case rec.HeardFile != "":
+			fmt.Fprintf(w, "  recording    heard %s\n               said  %s\n", rec.HeardFile, rec.SaidFile)
+		}
 	}
 	if res.Violations > 0 {
 		fmt.Fprintf(w, "  violations   %d protocol violations by the app:\n", res.Violations)

@@ -34,6 +34,8 @@ type streamFlags struct {
 	caFile                     string
 	duplicate, rejectOnConnect bool
 	appCloseAsError            bool
+	record, say                string
+	playbackBuffer             time.Duration
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet) {
@@ -67,6 +69,9 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.duplicate, "duplicate-webhooks", false, "deliver every webhook twice (idempotency test)")
 	fs.BoolVar(&f.rejectOnConnect, "reject-on-connect-error", false, "report a failed connection as mediaStreamRejected instead of mediaStreamStopped")
 	fs.BoolVar(&f.appCloseAsError, "app-close-as-error", false, "report the app's own close with 1000/1001 as connection-error")
+	fs.StringVar(&f.record, "record", "", "write what the caller heard (the app's playback) and said as WAV files in DIR")
+	fs.StringVar(&f.say, "say", "", "the caller says FILE (.wav or .pcmu) first, then listens (silence) for --for: the app's reply is timed")
+	fs.DurationVar(&f.playbackBuffer, "playback-buffer", 0, "most of the app's audio queued for playback; more is dropped (Bandwidth documents no limit; 0: none)")
 }
 
 // config checks the flags and DESTINATION, in the order a user fixes them.
@@ -78,6 +83,21 @@ func (f *streamFlags) config(pos []string) (*streamConfig, error) {
 		return nil, usagef("--for must not be negative")
 	case f.speed <= 0:
 		return nil, usagef("--speed must be positive")
+	case f.playbackBuffer < 0:
+		return nil, usagef("--playback-buffer must not be negative")
+	}
+	var say media.Audio
+	if f.say != "" {
+		var err error
+		if say, err = media.Parse(f.say); err != nil || say.Duration() == 0 {
+			return nil, usagef("--say: want a .wav or .pcmu file the caller says (%v)", cmpErr(err, "not a file"))
+		}
+		if len(media.Utterances(sayBytes(say))) == 0 {
+			return nil, usagef("--say: %s holds no speech: its level never reaches %g dBFS", f.say, media.SpeechOnLevel)
+		}
+		if f.pace.value == string(emulator.Fast) {
+			return nil, usagef("--say needs --pace realtime: a reply is timed in real time")
+		}
 	}
 	audio, err := media.Parse(f.audio)
 	if err != nil {
@@ -93,9 +113,10 @@ func (f *streamFlags) config(pos []string) (*streamConfig, error) {
 	if err := f.app.check("DESTINATION"); err != nil {
 		return nil, err
 	}
-	c := &streamConfig{app: f.app, forDur: f.forDur, end: emulator.EndingNamed(f.end.value), journal: f.journal,
+	c := &streamConfig{app: f.app, forDur: f.forDur, end: emulator.EndingNamed(f.end.value), journal: f.journal, say: say,
 		emulator: emulator.Options{AccountID: f.accountID, Timeouts: f.timeouts, DuplicateWebhooks: f.duplicate,
-			RejectOnConnectError: f.rejectOnConnect, AppCloseAsError: f.appCloseAsError, TLSConfig: tlsConfig},
+			RejectOnConnectError: f.rejectOnConnect, AppCloseAsError: f.appCloseAsError, TLSConfig: tlsConfig,
+			RecordDir: f.record, PlaybackBuffer: f.playbackBuffer},
 		stream: emulator.StreamSpec{Name: f.name, Mode: protocol.Mode(f.mode.value), Tracks: f.tracks.value,
 			StreamEventMethod: f.eventMethod.value, Audio: audio, Pace: emulator.Pace(f.pace.value), Speed: f.speed},
 		call: emulator.CallSpec{From: f.from, To: f.to, Tag: f.tag, DisconnectMethod: f.disconnectMethod.value}}
@@ -118,6 +139,8 @@ type streamConfig struct {
 	forDur  time.Duration
 	end     emulator.Ending
 	journal string // the --journal file, "" for none
+	// say is what the caller says first (--say), nil for nothing.
+	say media.Audio
 }
 
 // withApp returns the stream and the call aimed at a.
@@ -181,8 +204,20 @@ func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emula
 		fmt.Fprintf(stderr, "bwemu: %v\n", err)
 		return exitFail
 	}
-	stopProgress := startProgress(stderr, s, c.forDur)
-	mediaErr := s.Media(ctx, c.forDur)
+	total := c.forDur
+	if c.say != nil {
+		total += c.say.Duration()
+	}
+	stopProgress := startProgress(stderr, s, total)
+	var mediaErr error
+	if c.say != nil {
+		// The caller speaks, then listens in silence: the reply is timed.
+		if mediaErr = s.Say(ctx, c.say); mediaErr == nil {
+			mediaErr = s.Silence(ctx, c.forDur)
+		}
+	} else {
+		mediaErr = s.Media(ctx, c.forDur)
+	}
 	stopProgress()
 	res, interrupted := finish(ctx, call, s, c.end, mediaErr == nil, stderr)
 	if journal != nil {
@@ -242,4 +277,22 @@ func endCall(ctx context.Context, call *emulator.Call, s *emulator.Stream, asked
 		return nil, fmt.Errorf("the call did not end within %s", bound)
 	}
 	return res, err
+}
+
+// sayBytes is a finite clip's audio, to look for speech in it.
+func sayBytes(a media.Audio) []byte {
+	n := int((a.Duration() + media.FrameDuration - 1) / media.FrameDuration)
+	out := make([]byte, n*media.FrameSize)
+	for i := range n {
+		a.Frame(i, out[i*media.FrameSize:(i+1)*media.FrameSize])
+	}
+	return out
+}
+
+// cmpErr is err's text, or def when err is nil.
+func cmpErr(err error, def string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return def
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 
+	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
 )
@@ -223,6 +225,26 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 		events := apptest.NewHooks()
 		stdout := streamPasses(ctx, app.URL(), "--events", events.EventsURL(), "--mode", "bidirectional")
 		Expect(stdout).To(ContainSubstring("from the app 1 playAudio (160 bytes), 1 clear"))
+	}, timeout)
+
+	It("times a voice agent's reply with --say and records what the caller heard and said with --record", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		hello := filepath.Join(dir, "hello.wav")
+		Expect(media.WriteWAV(hello, sayBytes(apptest.Speech()))).To(Succeed())
+		// The speech ends at frame 35 or a little later; the app answers after frame 40.
+		app := apptest.NewWS(apptest.After(40, apptest.Send(apptest.PlayTone(440, 500*time.Millisecond))))
+		events := apptest.NewHooks()
+		stdout := streamPasses(ctx, app.URL(), "--events", events.EventsURL(), "--mode", "bidirectional",
+			"--say", hello, "--for", "1s", "--pace", "realtime", "--record", filepath.Join(dir, "rec"))
+		Expect(stdout).To(MatchRegexp(`turn 1 +the caller spoke [\d.]+m?s–[\d.]+m?s; the app replied after [\d.]+m?s and played 500ms`))
+		Expect(stdout).To(ContainSubstring("playback     played 500ms, cleared 0s"))
+		Expect(stdout).To(MatchRegexp(`recording    heard .*rec/.*-heard\.wav`))
+		heard, err := filepath.Glob(filepath.Join(dir, "rec", "*-heard.wav"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(heard).To(HaveLen(1))
+		a, err := media.LoadWAV(heard[0])
+		Expect(err).NotTo(HaveOccurred())
+		Expect(media.ToneDuration(sayBytes(a), 440)).To(BeNumerically("~", 500*time.Millisecond, 50*time.Millisecond))
 	}, timeout)
 
 	It("passes an app that plays audio on a unidirectional stream, saying what Bandwidth leaves undocumented", func(ctx SpecContext) {
@@ -460,6 +482,18 @@ var _ = Describe("bwemu usage errors", func() {
 		}, "--audio: audio file: open "),
 		entry("--for -1s", func() []string { return []string{"--for", "-1s"} }, "--for must not be negative"),
 		entry("--speed 0", func() []string { return []string{"--speed", "0"} }, "--speed must be positive"),
+		entry("--playback-buffer -1s", func() []string { return []string{"--playback-buffer", "-1s"} }, "--playback-buffer must not be negative"),
+		entry("--say tone:440", func() []string { return []string{"--say", "tone:440"} }, "--say: want a .wav or .pcmu file the caller says"),
+		entry("--say of a silent file", func() []string {
+			p := filepath.Join(GinkgoT().TempDir(), "quiet.wav")
+			Expect(media.WriteWAV(p, bytes.Repeat([]byte{media.SilenceByte}, 8000))).To(Succeed())
+			return []string{"--say", p}
+		}, "holds no speech"),
+		entry("--say with --pace fast", func() []string {
+			p := filepath.Join(GinkgoT().TempDir(), "hello.wav")
+			Expect(media.WriteWAV(p, sayBytes(apptest.Speech()))).To(Succeed())
+			return []string{"--say", p, "--pace", "fast"}
+		}, "--say needs --pace realtime"),
 	)
 
 	It("exits 2 for an unknown command, without the flag list", func(ctx SpecContext) {
