@@ -16,31 +16,7 @@ import (
 // sendFrame writes frame n of every track. Allocation-free: the message is
 // built in a reused buffer around the base64 of the audio.
 func (ss *session) sendFrame() (Ending, string) {
-	saying := ss.n < ss.sayTo
-	silent := !saying && ss.n < ss.silentTo
-	// The app's playback plays one frame a period, whether or not a track
-	// carries it: it is what the caller hears.
-	bidi := ss.s.spec.Mode == protocol.ModeBidirectional
-	playing := bidi && ss.play.next(&ss.played, time.Now(), saying)
-	if !playing {
-		ss.played = silenceFrame
-	}
-	switch {
-	case playing:
-		ss.talk.played(ss.played[:])
-	case bidi:
-		ss.talk.played(nil) // quiet, without measuring silence
-	}
-	// What the caller says this period: its speech, silence, or its audio.
-	switch {
-	case saying:
-		ss.say.Frame(int(ss.n-ss.sayFrom), ss.said[:])
-	case silent:
-		ss.said = silenceFrame
-	default:
-		ss.s.spec.Audio.Frame(int(ss.audioPos), ss.said[:])
-	}
-	ss.rec.frame(&ss.played, &ss.said)
+	playing, saying, silent := ss.period()
 	for i, track := range ss.s.tracks {
 		switch {
 		case track == protocol.TrackInbound:
@@ -84,6 +60,36 @@ func (ss *session) sendFrame() (Ending, string) {
 		ss.releaseWaiters()
 	}
 	return "", ""
+}
+
+// period is frame period ss.n as the caller lives it, sent or not: the
+// app's playback plays one frame (what the caller hears, whether or not a
+// track carries it), the caller says one (its speech, silence or its
+// audio, into ss.said), and both are followed and recorded.
+func (ss *session) period() (playing, saying, silent bool) {
+	saying = ss.n < ss.sayTo
+	silent = !saying && ss.n < ss.silentTo
+	bidi := ss.s.spec.Mode == protocol.ModeBidirectional
+	playing = bidi && ss.play.next(&ss.played, time.Now(), saying)
+	if !playing {
+		ss.played = silenceFrame
+	}
+	switch {
+	case playing:
+		ss.talk.played(ss.played[:])
+	case bidi:
+		ss.talk.played(nil) // quiet, without measuring silence
+	}
+	switch {
+	case saying:
+		ss.say.Frame(int(ss.n-ss.sayFrom), ss.said[:])
+	case silent:
+		ss.said = silenceFrame
+	default:
+		ss.s.spec.Audio.Frame(int(ss.audioPos), ss.said[:])
+	}
+	ss.rec.frame(&ss.played, &ss.said)
+	return playing, saying, silent
 }
 
 var silenceFrame = func() (f [media.FrameSize]byte) {

@@ -360,7 +360,12 @@ func (ss *session) releaseWaiters() {
 }
 
 func (ss *session) skip(frames int64) {
-	ss.n += frames
+	// The call goes on while the frames are not sent: the app's playback
+	// plays and the conversation's clock runs, as on a live media server.
+	for range frames {
+		ss.period()
+		ss.n++
+	}
 	ss.res.Skipped += int(frames)
 	if m := ss.e.opts.Meter; m != nil {
 		m.Skipped(int(frames))
