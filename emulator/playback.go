@@ -40,16 +40,16 @@ const aheadWarning = 2 * time.Second
 // appPlayback is a bidirectional stream's queue of the app's audio. The
 // reader pushes, the stream's sender plays one frame a period.
 type appPlayback struct {
-	limit  time.Duration // Options.PlaybackBuffer: 0 is no limit
-	mu     sync.Mutex
-	queue  []byte    // 8 kHz µ-law not yet played
-	dryAt  time.Time // when the queue ran dry mid-speech (zero: it did not)
+	limit time.Duration // Options.PlaybackBuffer: 0 is no limit
+	mu    sync.Mutex
+	queue []byte    // 8 kHz µ-law not yet played
+	dryAt time.Time // when the queue ran dry mid-speech (zero: it did not)
 	// spurtAt is when the app's current run of audio began, spokeAt when
 	// the caller last spoke: audio after the caller spoke is a new reply,
 	// not the old one resuming.
 	spurtAt, spokeAt time.Time
-	warned bool
-	stats  PlaybackStats
+	warned           bool
+	stats            PlaybackStats
 }
 
 // push queues a playAudio chunk (converted to 8 kHz µ-law) and reports

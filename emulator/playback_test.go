@@ -50,7 +50,9 @@ var _ = Describe("the app's playback, as the caller hears it", func() {
 		}
 		return e, res, out
 	}
-	frameOf := func(b byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, media.FrameSize)) }
+	frameOf := func(b byte) string {
+		return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, media.FrameSize))
+	}
 
 	It("plays the app's audio in real time, a frame a period, on the outbound track the app receives", func(ctx SpecContext) {
 		_, res, outbound := play(ctx, 400*time.Millisecond, apptest.Send(playPCMU(frames(0x10, 3))))
@@ -59,7 +61,7 @@ var _ = Describe("the app's playback, as the caller hears it", func() {
 		for i < len(outbound) && outbound[i] != frameOf(0x10) {
 			i++
 		}
-		Expect(outbound[i : i+3]).To(Equal([]string{frameOf(0x10), frameOf(0x11), frameOf(0x12)}), "in order, one a period")
+		Expect(outbound[i:i+3]).To(Equal([]string{frameOf(0x10), frameOf(0x11), frameOf(0x12)}), "in order, one a period")
 		Expect(res.Playback.Played).To(Equal(60 * time.Millisecond))
 		Expect(res.Playback.Underruns).To(BeZero())
 	})
@@ -81,7 +83,7 @@ var _ = Describe("the app's playback, as the caller hears it", func() {
 		msg := fmt.Sprintf(`{"eventType":"playAudio","media":{"contentType":"audio/pcm;rate=16000;channels=1;bit-depth=16;endian=little;encoding=signed","payload":"%s"}}`,
 			base64.StdEncoding.EncodeToString(pcm))
 		_, res, outbound := play(ctx, 400*time.Millisecond, apptest.Send(msg))
-		Expect(res.Playback.Played).To(Equal(100 * time.Millisecond), "800 samples at 8 kHz")
+		Expect(res.Playback.Played).To(Equal(100*time.Millisecond), "800 samples at 8 kHz")
 		level := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{g711.EncodeUlawFrame(8000)}, media.FrameSize))
 		Expect(outbound).To(ContainElement(level), "a middle frame holds the level, away from the chunk's edges")
 	})

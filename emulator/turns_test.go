@@ -105,7 +105,7 @@ var _ = Describe("a conversation with a voice agent", func() {
 		bargeIn := func(bs ...apptest.Behaviour) emulator.Turn {
 			// The speech is frames 10 to 35 (or a little later); the reply
 			// comes after frame 40 and would play for 3 s.
-			app := apptest.NewWS(append([]apptest.Behaviour{apptest.After(40, apptest.Send(reply(3 * time.Second)))}, bs...)...)
+			app := apptest.NewWS(append([]apptest.Behaviour{apptest.After(40, apptest.Send(reply(3*time.Second)))}, bs...)...)
 			e := apptest.NewEmulator(nil)
 			s := specs.Stream(ctx, specs.Call(e, nil), emulator.StreamSpec{Destination: app.URL(), Mode: protocol.ModeBidirectional})
 			Expect(s.Say(ctx, speech())).To(Succeed())

@@ -156,7 +156,9 @@ func minimum(given []time.Duration, def time.Duration) time.Duration {
 	return def
 }
 
-func audioLength(pcmu []byte) time.Duration { return time.Duration(len(pcmu)) * time.Second / media.SampleRate }
+func audioLength(pcmu []byte) time.Duration {
+	return time.Duration(len(pcmu)) * time.Second / media.SampleRate
+}
 
 func files(r *emulator.Recording) string {
 	if r.HeardFile == "" {

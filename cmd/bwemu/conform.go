@@ -18,7 +18,7 @@ import (
 	"github.com/bwemu/bwemu/suite/conformance"
 )
 
-const conformSynopsis = "bwemu conform --ws URL --events URL [--disconnect URL] [--event-method GET] [--disconnect-method GET] [--junit FILE] [--json FILE] [--event-user U --event-password P] [--ws-user U --ws-password P] [--bidirectional] [--only PATTERN] [--skip PATTERN] [--repeat N] [--lenient] [--parallel N] [--ca FILE] [--handshake-timeout D] [--write-timeout D] [--close-timeout D] [--callback-timeout D] [--dead-peer-timeout D]"
+const conformSynopsis = "bwemu conform --ws URL --events URL [--disconnect URL] [--event-method GET] [--disconnect-method GET] [--junit FILE] [--json FILE] [--event-user U --event-password P] [--ws-user U --ws-password P] [--bidirectional] [--only PATTERN] [--skip PATTERN] [--repeat N] [--lenient] [--parallel N] [--ca FILE] [--handshake-timeout D] [--write-timeout D] [--close-timeout D] [--callback-timeout D] [--dead-peer-timeout D] [--app-pid PID] [--app-metrics URL --app-metric NAME]"
 
 // conformFlagOf names the conform flag of a conformance.Target field.
 var conformFlagOf = map[string]string{"WebSocket": "--ws", "Events": "--events", "Disconnect": "--disconnect"}
@@ -32,6 +32,10 @@ type conformFlags struct {
 	repeat, parallel              int
 	junit, json, ca               string
 	timeouts                      emulator.Timeouts
+	// appPID and appMetrics/appMetric are what the leak cases (8.x) look
+	// at: the app's process, and its gauge of live sessions.
+	appPID                int
+	appMetrics, appMetric string
 	// fs tells a flag given from one left at its default.
 	fs *flag.FlagSet
 }
@@ -55,6 +59,9 @@ func (f *conformFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to FILE")
 	fs.StringVar(&f.json, "json", "", "write a JSON report to FILE")
 	fs.StringVar(&f.ca, "ca", "", "PEM file of a CA to trust for wss:// and https://")
+	fs.IntVar(&f.appPID, "app-pid", 0, "the app's process id (Linux; the app in a process of its own): 8.1 counts its open file descriptors and sockets before and after streams end by a TCP reset, a silent drop and a close 1011")
+	fs.StringVar(&f.appMetrics, "app-metrics", "", "the app's Prometheus text endpoint (http:// or https://) with a gauge of live sessions: 8.2 checks it comes back down after the same faults; needs --app-metric")
+	fs.StringVar(&f.appMetric, "app-metric", "", "the name of the gauge of live sessions at --app-metrics")
 	def := conformance.DefaultTimeouts()
 	timeoutFlags(fs, &f.timeouts, def, fmt.Sprintf("the app's callbackTimeout (1s–25s on Bandwidth); each webhook gets the smaller of it and %s, the prompt bound", conformance.WebhookLatencyLimit))
 }
@@ -94,7 +101,9 @@ func (f *conformFlags) config(pos []string) (*conformConfig, error) {
 }
 
 // checkValues refuses a missing URL, a count below one, a disconnect
-// method without a disconnect URL and a timeout that is not positive.
+// method without a disconnect URL, a negative process id, a metrics
+// endpoint without its gauge (or the other way round) and a timeout that
+// is not positive.
 func (f *conformFlags) checkValues() error {
 	given := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
@@ -107,6 +116,17 @@ func (f *conformFlags) checkValues() error {
 		return usagef("--repeat must be at least 1")
 	case given["disconnect-method"] && f.app.disconnect == "":
 		return usagef("--disconnect-method needs --disconnect (the URL the disconnect webhook goes to)")
+	case f.appPID < 0:
+		return usagef("--app-pid must be the app's process id (a positive number), got %d", f.appPID)
+	case f.appMetrics != "" && f.appMetric == "":
+		return usagef("--app-metrics needs --app-metric (the name of the app's gauge of live sessions)")
+	case f.appMetric != "" && f.appMetrics == "":
+		return usagef("--app-metric needs --app-metrics (the URL of the app's Prometheus text endpoint)")
+	}
+	if f.appMetrics != "" {
+		if err := checkURL(f.appMetrics, "http", "https"); err != nil {
+			return usagef("--app-metrics: %v", err)
+		}
 	}
 	t := f.timeouts
 	for _, d := range []struct {
@@ -122,9 +142,10 @@ func (f *conformFlags) checkValues() error {
 }
 
 // options are the run's options: the selection (which must leave a case
-// to run), lenience, parallelism and timeouts.
+// to run), lenience, parallelism, timeouts and what the leak cases look at.
 func (f *conformFlags) options() (conformance.Options, error) {
-	o := conformance.Options{Lenient: f.lenient, Parallel: f.parallel, Timeouts: f.timeouts}
+	o := conformance.Options{Lenient: f.lenient, Parallel: f.parallel, Timeouts: f.timeouts, AppPID: f.appPID,
+		AppMetrics: conformance.MetricsGauge{URL: f.appMetrics, Name: f.appMetric}}
 	var err error
 	if o.Only, err = pattern("--only", f.only); err != nil {
 		return o, err

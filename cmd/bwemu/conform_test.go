@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -328,7 +330,7 @@ func reportPaths() (junit, jsonOut string) {
 
 var _ = Describe("bwemu conform", func() {
 	Describe("against the reference consumer", func() {
-		It("runs every case 1.1–7.3, passes, and says so on stdout, stderr, in JUnit and JSON", func(ctx SpecContext) {
+		It("runs every case 1.1–8.2, passes, and says so on stdout, stderr, in JUnit and JSON", func(ctx SpecContext) {
 			c := apptest.NewConsumer(nil)
 			junit, jsonOut := reportPaths()
 			out := conformCmd(ctx, "--ws", c.WebSocketURL(), "--events", c.EventsURL(), "--disconnect", c.DisconnectURL(), "--junit", junit, "--json", jsonOut)
@@ -336,15 +338,17 @@ var _ = Describe("bwemu conform", func() {
 
 			By("listing every case in the table, with PASS, INFO or SKIP")
 			all := caseIDs(nil)
-			Expect(all).To(HaveLen(35))
+			Expect(all).To(HaveLen(37))
 			Expect(all[0]).To(Equal("1.1"))
-			Expect(all[len(all)-1]).To(Equal("7.3"))
+			Expect(all[len(all)-1]).To(Equal("8.2"))
 			table := verdicts(out.stdout, all)
 			for _, id := range all {
 				switch id {
 				case "1.2", "5.10": // no credentials configured
 					Expect(table).To(HaveKeyWithValue(id, "INFO"))
 				case "5.11": // the app does not ask for GET
+					Expect(table).To(HaveKeyWithValue(id, "INFO"))
+				case "8.1", "8.2": // no --app-pid, no --app-metrics
 					Expect(table).To(HaveKeyWithValue(id, "INFO"))
 				case "6.1", "6.2": // not --bidirectional
 					Expect(table).To(HaveKeyWithValue(id, "SKIP"))
@@ -356,13 +360,15 @@ var _ = Describe("bwemu conform", func() {
 			}
 			expectSummary(out.stdout, "PASS", table)
 			if table["3.1"] == "PASS" {
-				Expect(out.stdout).To(MatchRegexp(`(?m)^PASS: 30 pass, 0 fail, 0 non-strict, 3 info, 2 skipped in `))
+				Expect(out.stdout).To(MatchRegexp(`(?m)^PASS: 30 pass, 0 fail, 0 non-strict, 5 info, 2 skipped in `))
 			}
 
 			By("explaining the INFO cases, not the passing or skipped ones")
 			Expect(failBlock(out.stdout, "INFO", "1.2")).To(ContainSubstring("    1.2: no destination credentials configured"))
 			Expect(failBlock(out.stdout, "INFO", "5.10")).To(ContainSubstring("    5.10: no webhook credentials configured"))
 			Expect(failBlock(out.stdout, "INFO", "5.11")).To(ContainSubstring("--event-method GET"))
+			Expect(failBlock(out.stdout, "INFO", "8.1")).To(ContainSubstring("    8.1: no app process given (no --app-pid"))
+			Expect(failBlock(out.stdout, "INFO", "8.2")).To(ContainSubstring("    8.2: no metrics endpoint given (no --app-metrics URL --app-metric NAME"))
 			Expect(out.stdout).NotTo(MatchRegexp(`(?m)^--- (PASS|SKIP|FAIL|NON-STRICT) `))
 
 			By("reporting progress on stderr, one line per case")
@@ -391,7 +397,7 @@ var _ = Describe("bwemu conform", func() {
 			table := verdicts(out.stdout, caseIDs(nil))
 			for id, v := range table {
 				switch id {
-				case "1.2", "5.10", "5.11":
+				case "1.2", "5.10", "5.11", "8.1", "8.2":
 					Expect(v).To(Equal("INFO"), "case %s", id)
 				case "6.1", "6.2":
 					Expect(v).To(Equal("SKIP"), "case %s", id)
@@ -781,6 +787,53 @@ var _ = Describe("bwemu conform", func() {
 		}, timeout)
 	})
 
+	Describe("leak checks (--app-pid, --app-metrics)", func() {
+		// startAppProcess starts a buggy consumer in a process of its own
+		// (this test binary, started again: see TestMain) until the spec ends.
+		startAppProcess := func(d buggy.Defect, opts *buggy.Options) *buggy.Process {
+			GinkgoHelper()
+			p, err := buggy.StartProcess(d, opts, GinkgoWriter)
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(p.Close)
+			return p
+		}
+		leakArgs := func(p *buggy.Process) []string {
+			return []string{"--ws", p.WebSocketURL(), "--events", p.EventsURL(), "--only", `^8\.`,
+				"--app-pid", strconv.Itoa(p.PID), "--app-metrics", p.MetricsURL(), "--app-metric", buggy.MetricName}
+		}
+
+		It("fails 8.1 and 8.2 (exit 1) for an app that keeps the sessions of aborted streams, found in its own process", func(ctx SpecContext) {
+			if runtime.GOOS != "linux" {
+				Skip("the process leak check reads Linux's /proc")
+			}
+			p := startAppProcess(buggy.LeakOnAbort, nil)
+			out := conformCmd(ctx, leakArgs(p)...)
+			Expect(out.code).To(Equal(exitFail))
+			table := verdicts(out.stdout, []string{"8.1", "8.2"})
+			Expect(table).To(Equal(map[string]string{"8.1": "FAIL", "8.2": "FAIL"}))
+			expectSummary(out.stdout, "FAIL", table)
+			expectProgress(out.stderr, table)
+			Expect(failBlock(out.stdout, "FAIL", "8.1")).To(And(
+				MatchRegexp(`\n    8\.1: \d+ sockets stayed open 5s after the last of 6 streams ended by a TCP reset, a silent drop or a close 1011 \(`),
+				ContainSubstring(fmt.Sprintf("process %d held ", p.PID)),
+				MatchRegexp(`its threads went from \d+ to \d+ \(reported, not judged`),
+				ContainSubstring("without Bandwidth's stop message")))
+			Expect(failBlock(out.stdout, "FAIL", "8.2")).To(ContainSubstring(fmt.Sprintf("    8.2: the gauge %s at %s was ", buggy.MetricName, p.MetricsURL())))
+		}, conformTimeout)
+
+		It("passes 8.1 and 8.2 (exit 0) for an app that releases its sessions on every ending", func(ctx SpecContext) {
+			if runtime.GOOS != "linux" {
+				Skip("the process leak check reads Linux's /proc")
+			}
+			p := startAppProcess(buggy.None, &buggy.Options{Backend: true})
+			out := conformCmd(ctx, leakArgs(p)...)
+			Expect(out.code).To(Equal(exitPass))
+			table := verdicts(out.stdout, []string{"8.1", "8.2"})
+			Expect(table).To(Equal(map[string]string{"8.1": "PASS", "8.2": "PASS"}))
+			expectSummary(out.stdout, "PASS", table)
+		}, conformTimeout)
+	})
+
 	Describe("--skip and --repeat", func() {
 		It("leaves out the cases --skip matches", func(ctx SpecContext) {
 			c := apptest.NewConsumer(nil)
@@ -893,6 +946,11 @@ var _ = Describe("bwemu conform", func() {
 			entry("--event-method PUT", []string{"--ws", ws, "--events", events, "--event-method", "PUT"}, `^bwemu: invalid value "PUT" for flag -event-method: want one of POST, GET$`),
 			entry("--handshake-timeout 0", []string{"--ws", ws, "--events", events, "--handshake-timeout", "0"}, `^bwemu: --handshake-timeout must be positive, got 0s$`),
 			entry("--callback-timeout that is not a duration", []string{"--ws", ws, "--events", events, "--callback-timeout", "soon"}, `^bwemu: invalid value "soon" for flag -callback-timeout`),
+			entry("--app-pid that is not a number", []string{"--ws", ws, "--events", events, "--app-pid", "app"}, `^bwemu: invalid value "app" for flag -app-pid: parse error$`),
+			entry("--app-pid -1", []string{"--ws", ws, "--events", events, "--app-pid", "-1"}, `^bwemu: --app-pid must be the app's process id \(a positive number\), got -1$`),
+			entry("--app-metrics without --app-metric", []string{"--ws", ws, "--events", events, "--app-metrics", "http://127.0.0.1:1/metrics"}, `^bwemu: --app-metrics needs --app-metric \(the name of the app's gauge of live sessions\)$`),
+			entry("--app-metric without --app-metrics", []string{"--ws", ws, "--events", events, "--app-metric", "sessions"}, `^bwemu: --app-metric needs --app-metrics \(the URL of the app's Prometheus text endpoint\)$`),
+			entry("--app-metrics ws://x", []string{"--ws", ws, "--events", events, "--app-metrics", "ws://x", "--app-metric", "sessions"}, `^bwemu: --app-metrics: "ws://x" is not an http:// or https:// URL$`),
 		)
 
 		It("writes no report when a usage error stops the run", func(ctx SpecContext) {
@@ -912,7 +970,8 @@ var _ = Describe("bwemu conform", func() {
 			Expect(out.stdout).To(HavePrefix("usage: " + conformSynopsis + "\n"))
 			for _, flag := range []string{"ws", "events", "disconnect", "event-method", "disconnect-method", "junit", "json", "event-user", "event-password",
 				"ws-user", "ws-password", "bidirectional", "only", "skip", "repeat", "lenient", "parallel", "ca",
-				"handshake-timeout", "write-timeout", "close-timeout", "callback-timeout", "dead-peer-timeout"} {
+				"handshake-timeout", "write-timeout", "close-timeout", "callback-timeout", "dead-peer-timeout",
+				"app-pid", "app-metrics", "app-metric"} {
 				Expect(out.stdout).To(MatchRegexp(`(?m)^  -`+regexp.QuoteMeta(flag)+`( |$)`), "the flag list has --%s", flag)
 			}
 			Expect(out.stdout).To(ContainSubstring("(default 4)"), "--parallel's default")

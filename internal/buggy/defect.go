@@ -178,6 +178,15 @@ const (
 	// or being accepted. Caught by 7.1, 7.2, 7.3 and 4.4 (the dropped
 	// socket is still live when the new stream comes).
 	OneStreamAtATime Defect = "one-stream-at-a-time"
+
+	// LeakOnAbort holds a backend session per stream (Options.Backend, a
+	// loopback TCP connection, as a voice agent holds one to its AI
+	// service) and closes it only on Bandwidth's stop message: a stream
+	// ended by a TCP reset, a silent drop or a close 1011 leaves its session
+	// open for good. Nothing on the wire shows it. Caught by 8.1 (the
+	// process's sockets, with a PID of its own: StartProcess) and 8.2 (the
+	// gauge buggy_backend_sessions on /metrics).
+	LeakOnAbort Defect = "leak-on-abort"
 )
 
 // Defects lists every defect (not None), in the order above.
@@ -188,6 +197,6 @@ func Defects() []Defect {
 		NeverReads, NoCloseHandshake, DropOnStop, RefuseAfterAbort, RefuseAfterError,
 		ListenerDiesOnBrokenHandshake, NoWSAuth, AuthAfterUpgrade, NoEventAuth, NonIdempotent, NoGET,
 		InvalidPlayAudioBase64, InvalidPlayAudioContentType, PlayAudioOnUnidirectional,
-		FaultSpreads, OneStreamAtATime,
+		FaultSpreads, OneStreamAtATime, LeakOnAbort,
 	}
 }

@@ -11,7 +11,10 @@
 //
 // The consumer serves GET /media (the StartStream destination),
 // POST|GET /events (streamEventUrl) and POST|GET /disconnect (the call's
-// disconnectUrl, served as /events is). [Server.Close] closes every
-// hijacked connection and returns once every goroutine it started has
-// ended.
+// disconnectUrl, served as /events is), and with [Options.Backend] GET
+// /metrics (the gauge [MetricName] of the backend sessions its streams
+// hold). [Server.Close] closes every hijacked connection and returns once
+// every goroutine it started has ended. [StartProcess] serves one from a
+// child process, for checks that read the app's process (conformance case
+// 8.1).
 package buggy

@@ -42,6 +42,11 @@ type Options struct {
 	Echo bool
 	// WebhookDelay is SlowWebhooks' delay; 0 means DefaultWebhookDelay.
 	WebhookDelay time.Duration
+	// Backend holds a backend session per stream (a loopback TCP
+	// connection, as a voice agent holds one to its AI service), opened on
+	// start and closed when the stream's socket ends, and serves the gauge
+	// MetricName on GET /metrics (LeakOnAbort sets it).
+	Backend bool
 }
 
 // Server is a buggy consumer on its own loopback listener, serving
@@ -73,6 +78,8 @@ type Server struct {
 	// streamEnded holds, per stream id, a channel closed when that
 	// stream's socket has ended (StartedAfterStream).
 	streamEnded map[string]chan struct{}
+	// backend is where the streams' sessions go (Options.Backend), or nil.
+	backend *backend
 
 	once    sync.Once
 	closeEr error
@@ -101,10 +108,22 @@ func Start(d Defect, opts *Options) (*Server, error) {
 	if d == PlayAudioOnUnidirectional {
 		s.opts.Echo = true
 	}
+	if d == LeakOnAbort {
+		s.opts.Backend = true
+	}
+	if s.opts.Backend {
+		if s.backend, err = startBackend(); err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+	}
 	if d == ListenerDiesOnBrokenHandshake {
 		s.ln = &sniffingListener{Listener: ln}
 	}
 	mux := http.NewServeMux()
+	if s.backend != nil {
+		mux.HandleFunc("GET /metrics", s.backend.serveMetrics)
+	}
 	mux.HandleFunc("GET /media", s.track(s.serveMedia))
 	mux.HandleFunc("POST /events", s.track(s.serveEvent))
 	mux.HandleFunc("GET /events", s.track(s.serveEvent))
@@ -142,6 +161,15 @@ func (s *Server) Webhooks() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.webhooks
+}
+
+// MetricsURL is the Prometheus text endpoint with the gauge MetricName,
+// http://host:port/metrics; "" without Options.Backend.
+func (s *Server) MetricsURL() string {
+	if s.backend == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String() + "/metrics"
 }
 
 // DisconnectURL is the call's disconnectUrl, http://host:port/disconnect.
@@ -192,6 +220,9 @@ func (s *Server) Close() error {
 		}
 		<-s.served
 		s.handlers.Wait()
+		if s.backend != nil {
+			s.backend.close() // leaked sessions too
+		}
 		s.closeEr = err
 	})
 	return s.closeEr

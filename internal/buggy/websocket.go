@@ -120,6 +120,9 @@ type socket struct {
 	echo bool
 	// streamID is the start message's, once it came.
 	streamID string
+	// session is the stream's backend session (Options.Backend), opened
+	// on start.
+	session *backendSession
 }
 
 // errHandled ends the read loop after a frame handler closed the socket.
@@ -129,6 +132,11 @@ func (sc *socket) serve() {
 	defer func() {
 		if sc.streamID != "" {
 			sc.s.markEnded(sc.streamID)
+		}
+		if sc.s.defect != LeakOnAbort {
+			// The bug is the missing cleanup here: LeakOnAbort closes the
+			// session on the stop message only.
+			sc.session.close()
 		}
 	}()
 	for {
@@ -212,6 +220,7 @@ func (sc *socket) frame(data []byte) error {
 	case protocol.EventMedia:
 		return sc.media(data)
 	case protocol.EventStop:
+		sc.session.close()
 		if sc.s.defect == DropOnStop {
 			_ = sc.conn.NetConn().Close()
 			return errHandled
@@ -229,6 +238,9 @@ func (sc *socket) start(data []byte) error {
 	var m protocol.StartMessage
 	if json.Unmarshal(data, &m) == nil && m.Metadata.StreamID != "" && sc.streamID == "" {
 		sc.streamID = m.Metadata.StreamID
+	}
+	if sc.s.backend != nil && sc.session == nil {
+		sc.session = sc.s.backend.open()
 	}
 	switch sc.s.defect {
 	case RejectUnknownFields:

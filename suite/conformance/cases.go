@@ -45,5 +45,9 @@ func Cases() []Case {
 		{ID: "7.1", Group: GroupConcurrency, Title: "takes two streams on one call (inbound and outbound) and completes both", Run: twoStreamsOneCall},
 		{ID: "7.2", Group: GroupConcurrency, Title: "takes five concurrent calls and completes each without disturbing the others", Run: fiveConcurrentCalls},
 		{ID: "7.3", Group: GroupConcurrency, Title: "keeps a stream intact (it still stops cleanly with 1000) while a stream of another call is reset", Serial: true, Run: faultIsolated},
+
+		// Serial: another case's streams would change the counts.
+		{ID: "8.1", Group: GroupLeaks, Title: "releases the file descriptors and sockets of streams ended by a TCP reset, a silent drop or a close 1011 (its process is back at its baseline)", Serial: true, Run: releasesProcessResources},
+		{ID: "8.2", Group: GroupLeaks, Title: "brings its gauge of live sessions back to its baseline after streams ended by a TCP reset, a silent drop or a close 1011", Serial: true, Run: releasesSessions},
 	}
 }

@@ -30,7 +30,10 @@ type Check struct {
 	Case Case
 
 	timeouts emulator.Timeouts
-	rs       *runState
+	// opts are the run's options (the leak cases read AppPID, AppMetrics
+	// and LeakSettle).
+	opts Options
+	rs   *runState
 	// ctx is the case's context and cancel ends it early (see cut).
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -58,8 +61,8 @@ type note struct {
 	at     time.Time
 }
 
-func newCheck(t Target, cs Case, timeouts emulator.Timeouts, rs *runState, ctx context.Context, cancel context.CancelFunc) *Check {
-	return &Check{Target: t, Case: cs, timeouts: timeouts, rs: rs, ctx: ctx, cancel: cancel}
+func newCheck(t Target, cs Case, o Options, rs *runState, ctx context.Context, cancel context.CancelFunc) *Check {
+	return &Check{Target: t, Case: cs, timeouts: o.timeouts(), opts: o, rs: rs, ctx: ctx, cancel: cancel}
 }
 
 // Timeouts are the emulator timeouts of this run.
@@ -444,9 +447,10 @@ func (c *Check) Spec(name string) emulator.StreamSpec {
 	return spec
 }
 
-// probeSpec is the spec of the health probe after a fault: the socket
-// only (no webhooks), so the probe judges whether the app still takes
-// streams, and the 5.x cases judge its webhooks.
+// probeSpec is the spec of a stream that carries no webhooks: the health
+// probe after a fault, which judges whether the app still takes streams
+// (the 5.x cases judge its webhooks), and the leak cases' streams, whose
+// sockets are then the only connections the case opens to the app.
 func (c *Check) probeSpec(name string) emulator.StreamSpec {
 	spec := c.Spec(name)
 	spec.StreamEventURL, spec.StreamEventMethod, spec.Username, spec.Password = "", "", "", ""

@@ -149,13 +149,14 @@ type Case struct {
 	// ID numbers the case within its group: "1.1".
 	ID string
 	// Group is one of handshake, start, media, endings, webhooks,
-	// bidirectional, concurrency.
+	// bidirectional, concurrency, leaks.
 	Group string
 	// Title says in one line what a correct consumer does.
 	Title string
 	// Serial cases never run alongside others: pacing measurements, and
 	// the faults, so that an app a fault breaks for every stream is blamed
-	// in the case that caused it, not in whichever case ran beside it.
+	// in the case that caused it, not in whichever case ran beside it; and
+	// the leak checks, whose counts another case's streams would change.
 	Serial bool
 	// Webhooks marks the cases that judge the app's webhook answers (5.x):
 	// their streams always carry webhooks, and a webhook the app leaves
@@ -181,11 +182,12 @@ const (
 	GroupWebhooks      = "webhooks"
 	GroupBidirectional = "bidirectional"
 	GroupConcurrency   = "concurrency"
+	GroupLeaks         = "leaks"
 )
 
 // Groups lists the groups in the order their cases run.
 func Groups() []string {
-	return []string{GroupHandshake, GroupStart, GroupMedia, GroupEndings, GroupWebhooks, GroupBidirectional, GroupConcurrency}
+	return []string{GroupHandshake, GroupStart, GroupMedia, GroupEndings, GroupWebhooks, GroupBidirectional, GroupConcurrency, GroupLeaks}
 }
 
 // Options configure a run.
@@ -209,8 +211,22 @@ type Options struct {
 	// CaseTimeout bounds each case: past it the case fails (the app
 	// stopped answering) and its emulators are shut down. Zero: the
 	// larger of DefaultCaseTimeout and twice the sum of the handshake,
-	// write and close timeouts.
+	// write and close timeouts plus LeakSettle.
 	CaseTimeout time.Duration
+	// AppPID is the process id of the app under test, for 8.1 (Linux
+	// only): its open file descriptors and sockets are counted before and
+	// after streams that end without Bandwidth's stop message. The process
+	// must be the app's own, not the one running the suite (whose
+	// emulator's sockets would be counted too). Zero: 8.1 is Info.
+	AppPID int
+	// AppMetrics is the app's Prometheus text endpoint and its gauge of
+	// live sessions, for 8.2: the gauge must come back to where it was
+	// after the same faults. Zero: 8.2 is Info.
+	AppMetrics MetricsGauge
+	// LeakSettle is how long the app has, after the last stream of a leak
+	// case (8.x) ended, to be back at its baseline; it is checked every
+	// 50 ms and the case goes on as soon as it is. Zero: DefaultLeakSettle.
+	LeakSettle time.Duration
 	// OnResult, if set, receives each result as its case finishes (one
 	// call at a time), for progress reports.
 	OnResult func(Result)
@@ -222,6 +238,15 @@ func (o Options) validate() error {
 	}
 	if o.CaseTimeout < 0 {
 		return fmt.Errorf("conformance: Options.CaseTimeout is negative (%s)", o.CaseTimeout)
+	}
+	if o.AppPID < 0 {
+		return fmt.Errorf("conformance: Options.AppPID is %d: want the app's process id, or 0 for none", o.AppPID)
+	}
+	if o.LeakSettle < 0 {
+		return fmt.Errorf("conformance: Options.LeakSettle is negative (%s)", o.LeakSettle)
+	}
+	if err := o.AppMetrics.validate(); err != nil {
+		return err
 	}
 	t := o.Timeouts
 	for name, d := range map[string]time.Duration{"Handshake": t.Handshake, "Write": t.Write,
@@ -271,7 +296,7 @@ func (o Options) caseTimeout() time.Duration {
 		return o.CaseTimeout
 	}
 	t := o.timeouts()
-	return max(DefaultCaseTimeout, 2*(t.Handshake+t.Write+t.CloseHandshake))
+	return max(DefaultCaseTimeout, 2*(t.Handshake+t.Write+t.CloseHandshake)+o.leakSettle())
 }
 
 // Result is the outcome of one case.
@@ -437,7 +462,7 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 	}
 	limit := o.caseTimeout()
 	cctx, cancel := context.WithTimeout(ctx, limit)
-	c := newCheck(t, cs, o.timeouts(), rs, cctx, cancel)
+	c := newCheck(t, cs, o, rs, cctx, cancel)
 	deadline, _ := cctx.Deadline()
 	overran := func() {
 		if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {

@@ -46,6 +46,14 @@
 //   - 7.x concurrency and recovery: several streams on one call, several
 //     calls at once (all live at the same moment), and a fault on one
 //     stream leaving another intact.
+//   - 8.x leaks: after streams ended by a TCP reset, a silent drop and a
+//     close 1011 (no stop message), the app is back at its baseline
+//     within Options.LeakSettle: its process's open file descriptors and
+//     sockets (Options.AppPID, Linux's /proc; threads are reported, not
+//     judged) and a Prometheus gauge of its live sessions
+//     (Options.AppMetrics). Without them the cases are informational. The
+//     app must run in a process of its own, or the emulator's sockets
+//     would be counted with its own.
 //
 // Cases() lists them all with their titles.
 //
@@ -66,7 +74,7 @@
 // to run with --bidirectional; an eventType other than playAudio and clear;
 // the cases marked Undocumented, 2.6 and 3.3), always with advice; Info,
 // for a measurement or a check that does not apply (no credentials, no
-// disconnect URL, no GET); Skip, for a case that does not apply to the
+// disconnect URL, no GET, no app process); Skip, for a case that does not apply to the
 // target (6.x without Bidirectional, 5.x without an Events URL) or that an
 // interrupt stopped (Result.Interrupted). A stream that ends by a fault of
 // the app (emulator.StreamResult.AppFault) fails its case unless that
@@ -92,7 +100,8 @@
 // Each case builds its own emulator with short but safe timeouts
 // (DefaultTimeouts, overridable with Options.Timeouts) and shuts it down
 // when it ends; independent cases run in parallel (Options.Parallel, 4 by
-// default), cases marked Serial (pacing, and the faults) run alone. Cases
+// default), cases marked Serial (pacing, the faults, the leak checks) run
+// alone. Cases
 // running in parallel share the app, as Bandwidth's calls do: an app that
 // cannot serve two streams at once fails more than the 7.x cases
 // (Parallel: 1 isolates them). When ctx ends, the cases under way stop

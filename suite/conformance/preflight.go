@@ -51,7 +51,7 @@ const preflightMargin = time.Second
 // leaves a webhook unanswered past the bound. It judges nothing else: that
 // is what the cases are for.
 func preflight(ctx context.Context, t Target, o Options, rs *runState) error {
-	c := newCheck(t, Case{ID: "preflight"}, o.timeouts(), rs, ctx, nil)
+	c := newCheck(t, Case{ID: "preflight"}, o, rs, ctx, nil)
 	defer c.cleanup(ctx)
 	s, err := c.preflightConnect(ctx)
 	if s == nil {
