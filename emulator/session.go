@@ -64,6 +64,9 @@ type session struct {
 	talk conversation
 	rec  recorder
 	said [media.FrameSize]byte
+	// endThen ends the stream once frame endAt is due (Stream.EndAt).
+	endAt   int64
+	endThen Ending
 
 	// Counters the reader updates.
 	playAudio, playBytes, clears, violations, undocumented atomic.Int64
@@ -246,6 +249,9 @@ func (ss *session) stream() (Ending, string) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		if ss.endThen != "" && ss.n >= ss.endAt {
+			return ss.end(ss.endThen)
+		}
 		var wake <-chan time.Time
 		if realtime {
 			deadline := t0.Add(time.Duration(ss.n) * period)
@@ -331,6 +337,10 @@ func (ss *session) handle(c command) (Ending, string, bool) {
 		ss.allowance += c.frames
 		ss.waiters = append(ss.waiters, waiter{target: target, reached: c.reached})
 		ss.releaseWaiters()
+		return "", "", false
+	case cmdEndAt:
+		ss.endAt, ss.endThen = c.frames, c.ending
+		ss.allowance = max(ss.allowance, c.frames)
 		return "", "", false
 	case cmdEnd:
 		e, d := ss.end(c.ending)

@@ -374,8 +374,22 @@ func (s *Stream) Silence(ctx context.Context, d time.Duration) error {
 }
 
 func (s *Stream) media(ctx context.Context, d time.Duration, silent bool) error {
-	frames := int64((d + media.FrameDuration - 1) / media.FrameDuration)
-	return s.await(ctx, command{kind: cmdMedia, frames: frames, silent: silent})
+	return s.await(ctx, command{kind: cmdMedia, frames: framesIn(d), silent: silent})
+}
+
+func framesIn(d time.Duration) int64 { return int64((d + media.FrameDuration - 1) / media.FrameDuration) }
+
+// EndAt streams until the stream's media reaches at (counted from its
+// first frame), then ends it how (EndStopStream, EndHangup, or a Fault)
+// before another frame goes out: exactly that much media, also in real
+// time, where frames flow between two calls. In Fast pace it lets the
+// frames go. It returns the stream's result; the call is not hung up.
+func (s *Stream) EndAt(ctx context.Context, at time.Duration, how Ending) (*StreamResult, error) {
+	if t, ok := TerminationOf(how); !ok || !(how == EndStopStream || how == EndHangup || t.Injectable) {
+		return nil, fmt.Errorf("emulator: %q is not an ending the emulator can bring about (want stop, hangup or a fault)", how)
+	}
+	s.command(command{kind: cmdEndAt, frames: framesIn(at), ending: how})
+	return s.Wait(ctx)
 }
 
 // await hands c to the stream's goroutine and waits until it is carried
@@ -500,6 +514,7 @@ type cmdKind int
 
 const (
 	cmdMedia cmdKind = iota
+	cmdEndAt
 	cmdEnd
 	cmdSend
 )

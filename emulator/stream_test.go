@@ -34,6 +34,34 @@ var _ = Describe("a stream", func() {
 		Expect(err).NotTo(HaveOccurred())
 	})
 
+	DescribeTable("sends exactly the media asked for before ending it so, in either pace",
+		func(ctx SpecContext, pace emulator.Pace, how emulator.Ending) {
+			s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Tracks: "both", Pace: pace, StreamEventURL: events.EventsURL()})
+			Expect(err).NotTo(HaveOccurred())
+			res, err := s.EndAt(ctx, 300*time.Millisecond, how)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Ending).To(Equal(how))
+			Expect(res.FramesByTrack).To(Equal(map[string]int{"inbound": 15, "outbound": 15}))
+			Expect(res.MediaDuration).To(Equal(300 * time.Millisecond))
+			if how != emulator.EndReset { // a reset discards what the app had not read yet
+				Eventually(app.First).WithTimeout(5 * time.Second).Should(HaveField("Frames()", Equal(map[string]int{"inbound": 15, "outbound": 15})))
+			}
+		},
+		Entry("real time, then stop", emulator.Realtime, emulator.EndStopStream),
+		Entry("real time, then a hangup", emulator.Realtime, emulator.EndHangup),
+		Entry("fast, then stop", emulator.Fast, emulator.EndStopStream),
+		Entry("fast, then a reset", emulator.Fast, emulator.EndReset),
+	)
+
+	It("refuses to end a stream in a way the emulator cannot bring about", func(ctx SpecContext) {
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL()})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = s.EndAt(ctx, time.Second, emulator.EndConnectRefused)
+		Expect(err).To(MatchError(ContainSubstring("not an ending the emulator can bring about")))
+		_, err = s.Stop(ctx)
+		Expect(err).NotTo(HaveOccurred())
+	})
+
 	It("sends start, 20 ms PCMU media and stop, then closes with 1000", func(ctx SpecContext) {
 		tone, err := media.Tone(440)
 		Expect(err).NotTo(HaveOccurred())

@@ -209,14 +209,16 @@ func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emula
 		total += c.say.Duration()
 	}
 	stopProgress := startProgress(stderr, s, total)
+	// Without --say the stream ends right after the last frame asked for:
+	// exactly --for of media, also in real time. With --say the caller
+	// speaks first, then listens in silence, and the reply is timed.
 	var mediaErr error
 	if c.say != nil {
-		// The caller speaks, then listens in silence: the reply is timed.
 		if mediaErr = s.Say(ctx, c.say); mediaErr == nil {
 			mediaErr = s.Silence(ctx, c.forDur)
 		}
 	} else {
-		mediaErr = s.Media(ctx, c.forDur)
+		_, mediaErr = s.EndAt(ctx, c.forDur, c.end)
 	}
 	stopProgress()
 	res, interrupted := finish(ctx, call, s, c.end, mediaErr == nil, stderr)

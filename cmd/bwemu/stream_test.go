@@ -227,6 +227,14 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 		Expect(stdout).To(ContainSubstring("from the app 1 playAudio (160 bytes), 1 clear"))
 	}, timeout)
 
+	It("sends exactly --for of media in real time, then ends: 20 ms frames, no extra one", func(ctx SpecContext) {
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		stdout := streamPasses(ctx, app.URL(), "--events", events.EventsURL(), "--for", "400ms", "--pace", "realtime", "--end", "stop")
+		Expect(stdout).To(ContainSubstring("media        20 frames on inbound (400ms of PCMU)"))
+		Expect(app.First().Frames()).To(Equal(map[string]int{"inbound": 20}))
+	}, timeout)
+
 	It("times a voice agent's reply with --say and records what the caller heard and said with --record", func(ctx SpecContext) {
 		dir := GinkgoT().TempDir()
 		hello := filepath.Join(dir, "hello.wav")
