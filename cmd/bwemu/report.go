@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,34 @@ type report struct {
 	// disconnect is the call's disconnectUrl ("" for none).
 	disconnect, disconnectMethod string
 	journal                      *emulator.Journal
+	// streamID is the stream's id, once it started.
+	streamID string
+	// problems are what the verdict found wrong, once result ran.
+	problems []string
+	jsonFile *os.File // --json, nil for none
+}
+
+// streamJSON is what --json writes: the verdict and what it rests on.
+type streamJSON struct {
+	Verdict  string                 `json:"verdict"` // pass, fail or interrupted
+	ExitCode int                    `json:"exitCode"`
+	Problems []string               `json:"problems"`
+	CallID   string                 `json:"callId"`
+	StreamID string                 `json:"streamId"`
+	Stream   *emulator.StreamResult `json:"stream"`
+	Webhooks []*emulator.Delivery   `json:"webhooks"`
+}
+
+// writeJSON writes the --json file, when asked for.
+func (r *report) writeJSON(res *emulator.StreamResult, deliveries []*emulator.Delivery, code int) error {
+	if r.jsonFile == nil {
+		return nil
+	}
+	verdict := map[int]string{exitPass: "pass", exitFail: "fail", exitInterrupted: "interrupted"}[code]
+	enc := json.NewEncoder(r.jsonFile)
+	enc.SetIndent("", "  ")
+	return enc.Encode(streamJSON{Verdict: verdict, ExitCode: code, Problems: append([]string{}, r.problems...),
+		CallID: r.call.ID, StreamID: r.streamID, Stream: res, Webhooks: deliveries})
 }
 
 func (r *report) header(spec emulator.StreamSpec) {
@@ -63,6 +92,7 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 		problems = append(problems, p)
 	}
 	problems = append(problems, r.webhooks(deliveries)...)
+	r.problems = problems
 	if journalFile != "" {
 		fmt.Fprintf(w, "\n  journal      %s (%d entries)\n", journalFile, r.journal.Len())
 	}
@@ -92,6 +122,9 @@ func (r *report) result(res *emulator.StreamResult, asked emulator.Ending, deliv
 // protocol violations as a problem.
 func (r *report) stream(res *emulator.StreamResult) (problems []string) {
 	w := r.w
+	if r.streamID != "" {
+		fmt.Fprintf(w, "  stream id    %s\n", r.streamID)
+	}
 	if res.Connected {
 		fmt.Fprintf(w, "  connected    handshake answered %d\n", res.HandshakeStatus)
 	} else {
@@ -221,7 +254,27 @@ func answerOf(d *emulator.Delivery) string {
 	if len(d.Attempts) > 1 {
 		retry = " after a retry"
 	}
+	if a.Status == 0 && a.Error != "" {
+		return fmt.Sprintf("no answer (%s)%s:", whyNoAnswer(a.Error), retry)
+	}
 	return fmt.Sprintf("%3d in %-10s%s", a.Status, roundLatency(a.Latency), retry)
+}
+
+// whyNoAnswer names, in a few words, why a webhook got no HTTP answer.
+func whyNoAnswer(errText string) string {
+	switch {
+	case strings.Contains(errText, "connection refused"):
+		return "connection refused"
+	case strings.Contains(errText, "x509:") || strings.Contains(errText, "certificate"):
+		return "certificate not trusted"
+	case strings.Contains(errText, "timeout") || strings.Contains(errText, "deadline") || strings.Contains(errText, "no answer within"):
+		return "timed out"
+	case strings.Contains(errText, "EOF") || strings.Contains(errText, "reset by peer"):
+		return "connection closed without an answer"
+	case strings.Contains(errText, "no such host"):
+		return "no such host"
+	}
+	return "request failed"
 }
 
 // roundLatency keeps three significant digits or so: 1.23ms, 2.523s.

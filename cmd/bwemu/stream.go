@@ -34,7 +34,7 @@ type streamFlags struct {
 	caFile                     string
 	duplicate, rejectOnConnect bool
 	appCloseAsError            bool
-	record, say                string
+	record, say, json          string
 	playbackBuffer             time.Duration
 }
 
@@ -57,6 +57,7 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.Var(f.pace, "pace", "realtime (20 ms per frame) or fast (as fast as the app reads)")
 	fs.Float64Var(&f.speed, "speed", 1, "realtime speed factor (2 = twice real time)")
 	fs.StringVar(&f.journal, "journal", "", "write the journal as JSON Lines to FILE")
+	fs.StringVar(&f.json, "json", "", "write the verdict, the stream's result and every webhook exchange as JSON to FILE")
 	timeoutFlags(fs, &f.timeouts, emulator.DefaultTimeouts(), "callbackTimeout: bound on each webhook request (1s–25s on Bandwidth)")
 	fs.StringVar(&f.app.disconnect, "disconnect", "", "disconnectUrl: where the call's disconnect webhook goes; none without it (default: the built-in consumer's, when it is the target)")
 	f.disconnectMethod = newChoice("POST", "POST", "GET")
@@ -113,7 +114,7 @@ func (f *streamFlags) config(pos []string) (*streamConfig, error) {
 	if err := f.app.check("DESTINATION"); err != nil {
 		return nil, err
 	}
-	c := &streamConfig{app: f.app, forDur: f.forDur, end: emulator.EndingNamed(f.end.value), journal: f.journal, say: say,
+	c := &streamConfig{app: f.app, forDur: f.forDur, end: emulator.EndingNamed(f.end.value), journal: f.journal, say: say, json: f.json,
 		emulator: emulator.Options{AccountID: f.accountID, Timeouts: f.timeouts, DuplicateWebhooks: f.duplicate,
 			RejectOnConnectError: f.rejectOnConnect, AppCloseAsError: f.appCloseAsError, TLSConfig: tlsConfig,
 			RecordDir: f.record, PlaybackBuffer: f.playbackBuffer},
@@ -139,6 +140,7 @@ type streamConfig struct {
 	forDur  time.Duration
 	end     emulator.Ending
 	journal string // the --journal file, "" for none
+	json    string // the --json file, "" for none
 	// say is what the caller says first (--say), nil for nothing.
 	say media.Audio
 }
@@ -174,14 +176,21 @@ func runStream(ctx context.Context, c *streamConfig, stdout, stderr io.Writer) i
 	if err := spec.Validate(); err != nil {
 		return usageError(stderr, streamSynopsis, "%v", err)
 	}
-	var journal *os.File
-	if c.journal != "" {
-		// Opened now, so a bad path is a usage error before anything streams.
-		var err error
-		if journal, err = os.Create(c.journal); err != nil {
-			return usageError(stderr, streamSynopsis, "--journal: %v", err)
+	var journal, jsonFile *os.File
+	// Opened now, so a bad path is a usage error before anything streams.
+	for _, f := range []struct {
+		flag, path string
+		file       **os.File
+	}{{"--journal", c.journal, &journal}, {"--json", c.json, &jsonFile}} {
+		if f.path == "" {
+			continue
 		}
-		defer journal.Close()
+		file, err := os.Create(f.path)
+		if err != nil {
+			return usageError(stderr, streamSynopsis, "%s: %v", f.flag, err)
+		}
+		defer file.Close()
+		*f.file = file
 	}
 	e := emulator.New(&c.emulator)
 	defer e.Close()
@@ -190,7 +199,7 @@ func runStream(ctx context.Context, c *streamConfig, stdout, stderr io.Writer) i
 		return usageError(stderr, streamSynopsis, "%v", err)
 	}
 	r := &report{w: stdout, target: target, call: call, audio: spec.Audio, events: a.events,
-		disconnect: a.disconnect, disconnectMethod: callSpec.DisconnectMethod, journal: e.Journal()}
+		disconnect: a.disconnect, disconnectMethod: callSpec.DisconnectMethod, journal: e.Journal(), jsonFile: jsonFile}
 	r.header(spec)
 	return c.play(ctx, call, spec, r, journal, stderr)
 }
@@ -204,6 +213,7 @@ func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emula
 		fmt.Fprintf(stderr, "bwemu: %v\n", err)
 		return exitFail
 	}
+	r.streamID = s.ID
 	total := c.forDur
 	if c.say != nil {
 		total += c.say.Duration()
@@ -236,6 +246,10 @@ func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emula
 		return exitFail
 	}
 	code := r.result(res, c.end, e.Deliveries(), c.journal, interrupted, time.Since(began))
+	if err := r.writeJSON(res, e.Deliveries(), code); err != nil {
+		fmt.Fprintf(stderr, "bwemu: --json: %v\n", err)
+		return exitFail
+	}
 	if interrupted {
 		fmt.Fprintln(stderr, "bwemu: interrupted")
 		return exitInterrupted

@@ -232,6 +232,7 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 		events := apptest.NewHooks()
 		stdout := streamPasses(ctx, app.URL(), "--events", events.EventsURL(), "--for", "400ms", "--pace", "realtime", "--end", "stop")
 		Expect(stdout).To(ContainSubstring("media        20 frames on inbound (400ms of PCMU)"))
+		Expect(stdout).To(ContainSubstring("stream id    " + app.First().Start.Metadata.StreamID + "\n"))
 		Expect(app.First().Frames()).To(Equal(map[string]int{"inbound": 20}))
 	}, timeout)
 
@@ -360,12 +361,60 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 		Expect(events.Requests()).To(HaveLen(3))
 	}, timeout)
 
+	It("writes the verdict, the stream's result and every webhook to --json", func(ctx SpecContext) {
+		path := filepath.Join(GinkgoT().TempDir(), "stream.json")
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Status: http.StatusOK})
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--json", path)
+		Expect(out.code).To(Equal(exitFail))
+		data, err := os.ReadFile(path)
+		Expect(err).NotTo(HaveOccurred())
+		var got struct {
+			Verdict  string
+			ExitCode int
+			Problems []string
+			StreamID string
+			Stream   struct {
+				Ending   string
+				Messages int
+			}
+			Webhooks []struct {
+				Event    struct{ EventType string }
+				Attempts []struct{ Status int }
+			}
+		}
+		Expect(json.Unmarshal(data, &got)).To(Succeed())
+		Expect(got.Verdict).To(Equal("fail"))
+		Expect(got.ExitCode).To(Equal(exitFail))
+		Expect(got.Problems).To(ContainElement("mediaStreamStarted was answered 200, not 204"))
+		Expect(got.StreamID).To(Equal(app.First().Start.Metadata.StreamID))
+		Expect(got.Stream.Ending).To(Equal("hangup"))
+		Expect(got.Stream.Messages).To(Equal(50))
+		Expect(got.Webhooks).To(HaveLen(2))
+		Expect(got.Webhooks[0].Event.EventType).To(Equal("mediaStreamStarted"))
+		Expect(got.Webhooks[0].Attempts[0].Status).To(Equal(http.StatusOK))
+		Expect(string(data)).NotTo(ContainSubstring("Authorization"))
+
+		bad := stream(ctx, app.URL(), "--json", filepath.Join(GinkgoT().TempDir(), "no", "such", "dir.json"))
+		Expect(bad.code).To(Equal(exitUsage))
+		Expect(bad.stderr).To(ContainSubstring("--json: open "))
+	}, timeout)
+
+	It("fails when nothing listens at the --events URL, saying there was no answer", func(ctx SpecContext) {
+		app := apptest.NewWS()
+		out := stream(ctx, app.URL(), "--events", "http://127.0.0.1:9/events")
+		Expect(out.code).To(Equal(exitFail))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^    mediaStreamStarted +POST no answer \(connection refused\) after a retry: FAIL `))
+		Expect(out.stdout).NotTo(MatchRegexp(`POST +0 in`))
+	}, timeout)
+
 	It("fails when a webhook takes longer than --callback-timeout", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		events := apptest.NewHooks(apptest.Reply{Hang: true})
 		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL())
 		Expect(out.code).To(Equal(exitFail))
-		Expect(out.stdout).To(MatchRegexp(`(?m)^    mediaStreamStarted .*FAIL `))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^    mediaStreamStarted +POST no answer \(timed out\)(?: after a retry)?: FAIL `))
+		Expect(out.stdout).NotTo(ContainSubstring("POST   0"))
 		Expect(out.stdout).To(ContainSubstring(fail + "\n"))
 		Expect(out.stdout).To(MatchRegexp(`(?m)^  - mediaStreamStarted was not delivered: .+`))
 		Expect(out.stdout).To(MatchRegexp(`(?m)^  - mediaStreamStopped was not delivered: .+`))
