@@ -33,7 +33,7 @@ const (
 
 // supportedWAV ends every "wrong kind of file" error, so the user learns what
 // to convert to.
-const supportedWAV = "bwemu reads integer PCM WAV (8/16/24/32-bit) or µ-law/A-law WAV"
+const supportedWAV = "bwemu reads integer PCM WAV (8/16/24/32-bit), IEEE float WAV (32/64-bit) or µ-law/A-law WAV"
 
 // formatNames names common non-PCM encodings in errors.
 var formatNames = map[uint16]string{
@@ -116,14 +116,20 @@ func decodeWAV(r io.ReadSeeker, name string) (rec *recording, err error) {
 		return nil, err
 	}
 
-	// Hand the exact sample bytes to the library: its own chunk reader
-	// rounds odd sizes up and would decode the RIFF pad byte as a sample.
-	d.PCMChunk.R = bytes.NewReader(data)
-	buf, err := d.FullPCMBuffer()
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading WAV samples: %w", name, err)
+	var samples []int
+	if d.WavAudioFormat == wavFloat {
+		samples = floatSamples(data, int(d.BitDepth))
+	} else {
+		// Hand the exact sample bytes to the library: its own chunk reader
+		// rounds odd sizes up and would decode the RIFF pad byte as a sample.
+		d.PCMChunk.R = bytes.NewReader(data)
+		buf, err := d.FullPCMBuffer()
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading WAV samples: %w", name, err)
+		}
+		samples = buf.Data
 	}
-	rec, err = toMuLaw(buf.Data, int(d.NumChans), int(d.SampleRate), d.WavAudioFormat == wavMuLaw, toFloat)
+	rec, err = toMuLaw(samples, int(d.NumChans), int(d.SampleRate), d.WavAudioFormat == wavMuLaw, toFloat)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -205,6 +211,15 @@ func sampleConverter(d *wav.Decoder, name string) (func(int) float64, error) {
 			return func(v int) float64 { return float64(v) / scale }, nil
 		}
 		return nil, fmt.Errorf("%s: unsupported PCM bit depth %d: %s", name, bits, supportedWAV)
+	case wavFloat:
+		// The samples' bits, as floatSamples keeps them.
+		switch bits {
+		case 32:
+			return func(v int) float64 { return float64(math.Float32frombits(uint32(v))) }, nil
+		case 64:
+			return func(v int) float64 { return math.Float64frombits(uint64(v)) }, nil
+		}
+		return nil, fmt.Errorf("%s: unsupported float bit depth %d (want 32 or 64): %s", name, bits, supportedWAV)
 	case wavMuLaw, wavALaw:
 		if bits != 8 {
 			return nil, fmt.Errorf("%s: G.711 WAV with %d bits per sample, expected 8: %s", name, bits, supportedWAV)
@@ -259,6 +274,22 @@ func readData(r io.ReadSeeker, d *wav.Decoder, end int64, name string) ([]byte, 
 		return nil, fmt.Errorf("%s: reading WAV data: %w", name, err)
 	}
 	return data, nil
+}
+
+// floatSamples keeps the bits of each little-endian IEEE float sample in an
+// int, for sampleConverter to read back: go-audio/wav decodes integer PCM
+// only.
+func floatSamples(data []byte, bits int) []int {
+	size := bits / 8
+	out := make([]int, len(data)/size)
+	for i := range out {
+		if size == 8 {
+			out[i] = int(binary.LittleEndian.Uint64(data[i*8:]))
+		} else {
+			out[i] = int(binary.LittleEndian.Uint32(data[i*4:]))
+		}
+	}
+	return out
 }
 
 // toInt16 scales [-1, 1) to 16-bit, clipping the overshoot that filtering can

@@ -3,6 +3,7 @@ package media_test
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,6 +45,31 @@ var _ = Describe("LoadWAV", func() {
 		Entry("16-bit 22.05 kHz, 6 channels", wavSpec{rate: 22050, bits: 16, channels: 6, format: 1}, 0.75),
 		Entry("16-bit 6 kHz mono (upsampled)", wavSpec{rate: 6000, bits: 16, channels: 1, format: 1}, 1.0),
 		Entry("16-bit 48 kHz, WAVE_FORMAT_EXTENSIBLE", wavSpec{rate: 48000, bits: 16, channels: 2, format: 0xFFFE}, 1.0),
+	)
+
+	DescribeTable("reads IEEE float WAV, as audio editors export it",
+		func(bits int, rate int) {
+			n := rate / 2 // half a second
+			var data bytes.Buffer
+			for i := range n {
+				v := 0.5 * math.Sin(2*math.Pi*440*float64(i)/float64(rate))
+				if bits == 64 {
+					Expect(binary.Write(&data, binary.LittleEndian, v)).To(Succeed())
+				} else {
+					Expect(binary.Write(&data, binary.LittleEndian, float32(v))).To(Succeed())
+				}
+			}
+			path := filepath.Join(GinkgoT().TempDir(), "float.wav")
+			Expect(os.WriteFile(path, floatWAV(rate, bits, data.Bytes()), 0o644)).To(Succeed())
+			a, err := media.LoadWAV(path)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(a.Duration()).To(Equal(500 * time.Millisecond))
+			s16 := linear(frames(a, 25)[400:3600])
+			Expect(frequency(s16)).To(BeNumerically("~", 440, 2))
+			Expect(dBFS(s16)).To(BeNumerically("~", -9.03, 0.5))
+		},
+		Entry("32-bit at 8 kHz", 32, 8000),
+		Entry("64-bit at 48 kHz", 64, 48000),
 	)
 
 	It("keeps 16-bit 8 kHz mono samples exact apart from µ-law itself", func() {
@@ -176,11 +202,11 @@ var _ = Describe("LoadWAV", func() {
 				Expect(err).To(MatchError(ContainSubstring(want)))
 			},
 			Entry("text file named .wav", func() string { return write("notes.wav", []byte("hello, this is not audio\n")) },
-				"not a WAV file (no RIFF/WAVE header): bwemu reads integer PCM WAV (8/16/24/32-bit) or µ-law"),
+				"not a WAV file (no RIFF/WAVE header): bwemu reads integer PCM WAV (8/16/24/32-bit), IEEE float WAV (32/64-bit) or µ-law"),
 			Entry("empty file", func() string { return write("empty.wav", nil) }, "empty file"),
-			Entry("IEEE float", func() string {
-				return writeWAV("float.wav", wavSpec{rate: 8000, bits: 32, channels: 1, format: 3}, constant(0, 100))
-			}, "unsupported WAV encoding (format 3, IEEE float): bwemu reads integer PCM WAV (8/16/24/32-bit) or µ-law"),
+			Entry("16-bit IEEE float", func() string {
+				return writeWAV("float.wav", wavSpec{rate: 8000, bits: 16, channels: 1, format: 3}, constant(0, 100))
+			}, "unsupported float bit depth 16 (want 32 or 64): bwemu reads integer PCM WAV (8/16/24/32-bit), IEEE float WAV (32/64-bit) or µ-law"),
 			Entry("MP3 in a WAV", func() string {
 				return writeWAV("mp3.wav", wavSpec{rate: 8000, bits: 16, channels: 1, format: 0x55}, constant(0, 100))
 			}, "unsupported WAV encoding (format 85, MP3)"),
@@ -228,4 +254,24 @@ func must(a media.Audio, err error) media.Audio {
 	GinkgoHelper()
 	Expect(err).NotTo(HaveOccurred())
 	return a
+}
+
+// floatWAV is a mono IEEE float WAV file (format 3) around data.
+func floatWAV(rate, bits int, data []byte) []byte {
+	var b bytes.Buffer
+	le := func(v any) { Expect(binary.Write(&b, binary.LittleEndian, v)).To(Succeed()) }
+	b.WriteString("RIFF")
+	le(uint32(4 + 8 + 16 + 8 + len(data)))
+	b.WriteString("WAVEfmt ")
+	le(uint32(16))
+	le(uint16(3)) // IEEE float
+	le(uint16(1))
+	le(uint32(rate))
+	le(uint32(rate * bits / 8))
+	le(uint16(bits / 8))
+	le(uint16(bits))
+	b.WriteString("data")
+	le(uint32(len(data)))
+	b.Write(data)
+	return b.Bytes()
 }
