@@ -139,7 +139,7 @@ var _ = Describe("against the reference consumer", func() {
 		Eventually(func() int {
 			n := 0
 			for _, en := range e.Journal().Entries() {
-				if en.StreamID == s.ID && en.Event == "playAudio" {
+				if en.StreamID == s.ID && en.Kind == emulator.KindFrameIn && en.Event == "playAudio" {
 					n++
 				}
 			}

@@ -86,9 +86,11 @@ func (ss *session) received(bidi bool, mt int, data []byte) {
 		underrun, ahead, dropped := ss.play.push(pa, now)
 		ss.journal(Entry{Kind: KindFrameIn, By: ByApp, Event: msg.EventType, Count: pa.Samples(),
 			Message: fmt.Sprintf("playAudio %s, %d samples (%s)", pa.ContentType, pa.Samples(), dur)})
-		if underrun {
+		if underrun && ss.play.result().Underruns == 1 {
+			// The first only: an app that streams just in time may run dry
+			// every few frames; the result counts them all.
 			ss.journal(Entry{Kind: KindPlayback, By: ByApp, Event: msg.EventType,
-				Message: "playback underrun: the app's audio ran out mid-speech and resumed (the caller heard a gap)"})
+				Message: "playback underrun: the app's audio ran out mid-speech and resumed (the caller heard a gap); further underruns are counted in the result"})
 		}
 		if ahead {
 			ss.journal(Entry{Kind: KindPlayback, By: ByApp, Event: msg.EventType, Message: describeAhead(aheadWarning)})

@@ -35,6 +35,9 @@ var expectations = []func(*checker){
 	(*checker).disconnect,
 	(*checker).close,
 	(*checker).playAudio,
+	(*checker).reply,
+	(*checker).bargeIn,
+	(*checker).heard,
 	(*checker).acceptsNewStream,
 	(*checker).api,
 	(*checker).bxmlWarnings,
@@ -285,6 +288,46 @@ func (c *checker) playAudio() {
 	if sr := c.named("expect.playAudio", e.Pos, e.Stream); sr != nil {
 		c.on("expect.playAudio", e.Pos, sr, suite.HaveSentPlayAudio(max(e.Min, 1), e.Within))
 	}
+}
+
+// reply judges how the app answered each turn of the caller (say: steps).
+func (c *checker) reply() {
+	e := c.x.Reply
+	if e == nil {
+		return
+	}
+	if sr := c.named("expect.reply", e.Pos, e.Stream); sr != nil {
+		c.on("expect.reply", e.Pos, sr, suite.HaveReplied(e.Within, e.Min))
+	}
+}
+
+// bargeIn judges how soon the app fell silent when the caller interrupted.
+func (c *checker) bargeIn() {
+	e := c.x.BargeIn
+	if e == nil {
+		return
+	}
+	if sr := c.named("expect.bargeIn", e.Pos, e.Stream); sr != nil {
+		c.on("expect.bargeIn", e.Pos, sr, suite.HaveStoppedTalkingWithin(e.Within))
+	}
+}
+
+// heard judges what the caller heard on a recorded stream: a tone, or
+// with none any sound.
+func (c *checker) heard() {
+	e := c.x.Heard
+	if e == nil {
+		return
+	}
+	sr := c.named("expect.heard", e.Pos, e.Stream)
+	if sr == nil {
+		return
+	}
+	m := suite.HavePlayedSound(e.AtLeast)
+	if e.Tone > 0 {
+		m = suite.HavePlayedTone(e.Tone, e.AtLeast)
+	}
+	c.on("expect.heard", e.Pos, sr, m)
 }
 
 // acceptsNewStream starts a new stream like the scenario's first after

@@ -180,6 +180,7 @@ func formatSettings(s, base Settings) mapSlice {
 		bm.add("password", b.Password)
 		m = append(m, yaml.MapItem{Key: "bxml", Value: emptyAsMap(bm)})
 	}
+	m.add("record", differ(s.Record, base.Record))
 	m.add("expect", formatExpect(s.Expect, base.Expect))
 	return m
 }
@@ -303,6 +304,20 @@ func formatExpect(e, base Expect) mapSlice {
 		p.add("min", x.Min)
 		p.add("within", x.Within)
 	})
+	part(&m, "reply", e.Reply, base.Reply, func(p *mapSlice, x *ReplyExpect) {
+		p.add("stream", x.Stream)
+		p.add("within", x.Within)
+		p.add("min", x.Min)
+	})
+	part(&m, "bargeIn", e.BargeIn, base.BargeIn, func(p *mapSlice, x *BargeInExpect) {
+		p.add("stream", x.Stream)
+		p.add("within", x.Within)
+	})
+	part(&m, "heard", e.Heard, base.Heard, func(p *mapSlice, x *HeardExpect) {
+		p.add("stream", x.Stream)
+		p.add("tone", x.Tone)
+		p.add("atLeast", x.AtLeast)
+	})
 	changed(&m, "violations", e.Violations, base.Violations)
 	changed(&m, "acceptsNewStream", e.AcceptsNewStream, base.AcceptsNewStream)
 	if x := e.API; x != nil && !samePart(x, base.API) {
@@ -346,6 +361,11 @@ func formatStep(st Step) (any, error) {
 			return one(st.Duration.String()), nil
 		}
 		return one(yaml.MapSlice{{Key: "for", Value: st.Duration.String()}, {Key: "stream", Value: st.Stream}}), nil
+	case StepSay:
+		if st.Stream == "" {
+			return one(st.Audio), nil
+		}
+		return one(yaml.MapSlice{{Key: "file", Value: st.Audio}, {Key: "stream", Value: st.Stream}}), nil
 	case StepStopStream:
 		if !st.Wait && st.Timeout == 0 {
 			if st.Stream == "" {

@@ -23,7 +23,7 @@ var (
 	fileKeys   = []string{"target", "defaults", "scenarios"}
 	targetKeys = []string{"websocket", "events", "eventMethod", "disconnect", "disconnectMethod", "wsUser", "wsPassword", "eventUser", "eventPassword", "ca",
 		"api", "apiUsername", "apiPassword", "apiClientId", "apiClientSecret"}
-	settingKeys  = []string{"call", "stream", "streams", "pace", "speed", "timeouts", "duplicateWebhooks", "rejectOnConnectError", "appCloseAsError", "expect", "bxml"}
+	settingKeys  = []string{"call", "stream", "streams", "pace", "speed", "timeouts", "duplicateWebhooks", "rejectOnConnectError", "appCloseAsError", "expect", "bxml", "record"}
 	callKeys     = []string{"from", "to", "direction", "tag"}
 	bxmlKeys     = []string{"url", "method", "event", "username", "password"}
 	streamKeys   = []string{"name", "mode", "tracks", "params", "destination", "query", "audio"}
@@ -120,6 +120,7 @@ func (l *loader) file(data []byte) *File {
 		s.Settings = merge(f.Defaults, s.Settings)
 		l.checkBXML(f, s)
 		l.checkRefs(s)
+		l.checkTurns(s)
 	}
 	l.reportProblems()
 	return f
@@ -268,8 +269,11 @@ func (l *loader) settings(o *object) Settings {
 				s.Stream = *st
 			}
 		},
-		"streams":              func(v *field) { s.Extra = l.streamList(v) },
-		"pace":                 into(&s.Pace, l.oneOf(paces)),
+		"streams": func(v *field) { s.Extra = l.streamList(v) },
+		"pace": func(v *field) {
+			s.Pace, _ = l.enum(v, paces...)
+			s.PacePos = v.pos
+		},
 		"speed":                into(&s.Speed, l.speed),
 		"timeouts":             func(v *field) { s.Timeouts = l.timeouts(v) },
 		"duplicateWebhooks":    func(v *field) { s.Options.DuplicateWebhooks = l.optBool(v) },
@@ -277,8 +281,27 @@ func (l *loader) settings(o *object) Settings {
 		"appCloseAsError":      func(v *field) { s.Options.AppCloseAsError = l.optBool(v) },
 		"expect":               func(v *field) { s.Expect = l.expect(v) },
 		"bxml":                 func(v *field) { s.BXML = l.bxml(v) },
+		"record":               into(&s.Record, l.recordDir),
 	})
 	return s
+}
+
+// recordDir reads record:, a directory relative to the file's directory
+// that the run creates when it is missing; it must not be a file.
+func (l *loader) recordDir(f *field) (string, bool) {
+	s, ok := l.str(f)
+	if !ok {
+		return "", false
+	}
+	if strings.TrimSpace(s) == "" {
+		l.errorf(f.pos, "record: want a directory for the recordings, e.g. record: recordings")
+		return "", false
+	}
+	if fi, err := os.Stat(l.resolve(s)); err == nil && !fi.IsDir() {
+		l.errorf(f.pos, "record: %q is a file, not a directory (the recordings go into a directory of each scenario's own in it)", s)
+		return "", false
+	}
+	return s, true
 }
 
 // streamList reads streams:, the streams started with the first.
@@ -395,27 +418,41 @@ type audioResult struct {
 	err   string
 }
 
+// audioFiles are the extensions of the audio files a file may name.
+var audioFiles = []string{".wav", ".pcmu", ".ulaw", ".raw"}
+
+func isAudioFile(path string) bool {
+	return contains(audioFiles, strings.ToLower(filepath.Ext(path)))
+}
+
 // audioSource resolves an audio: spec with media.Parse, file paths
 // relative to the file's directory.
 func (l *loader) audioSource(f *field, spec string) media.Audio {
 	s := strings.TrimSpace(spec)
 	lower := strings.ToLower(s)
-	resolved := s
-	isFile := lower != "silence" && !strings.HasPrefix(lower, "tone:")
+	if lower == "silence" || strings.HasPrefix(lower, "tone:") {
+		return l.loadAudio(f, "audio", s, false)
+	}
+	if !isAudioFile(s) {
+		l.errorf(f.pos, "audio: %q is not silence, tone:HZ (e.g. tone:440), or a .wav, .pcmu, .ulaw or .raw file", spec)
+		return nil
+	}
+	return l.loadAudio(f, "audio", s, true)
+}
+
+// loadAudio resolves spec (a file path relative to the file's directory
+// when isFile) once per run of the loader; a problem is reported at f,
+// after key.
+func (l *loader) loadAudio(f *field, key, spec string, isFile bool) media.Audio {
+	resolved := spec
 	if isFile {
-		switch strings.ToLower(filepath.Ext(s)) {
-		case ".wav", ".pcmu", ".ulaw", ".raw":
-		default:
-			l.errorf(f.pos, "audio: %q is not silence, tone:HZ (e.g. tone:440), or a .wav, .pcmu, .ulaw or .raw file", spec)
-			return nil
-		}
-		resolved = l.resolve(s)
+		resolved = l.resolve(spec)
 	}
 	r, cached := l.audio[resolved]
 	if !cached {
 		if isFile {
 			if _, err := os.Stat(resolved); os.IsNotExist(err) {
-				r.err = fmt.Sprintf("file %q not found (looked for %s)", s, resolved)
+				r.err = fmt.Sprintf("file %q not found (looked for %s)", spec, resolved)
 			}
 		}
 		if r.err == "" {
@@ -432,9 +469,44 @@ func (l *loader) audioSource(f *field, spec string) media.Audio {
 		l.audio[resolved] = r
 	}
 	if r.err != "" {
-		l.errorf(f.pos, "audio: %s", r.err)
+		l.errorf(f.pos, "%s: %s", key, r.err)
 	}
 	return r.audio
+}
+
+// speech loads the clip a say: step names: a .wav or µ-law file, relative
+// to the file's directory, that holds speech (audio loud enough to be
+// heard as the caller speaking, as Stream.Say requires).
+func (l *loader) speech(f *field) (string, media.Audio, bool) {
+	spec, ok := l.str(f)
+	if !ok {
+		return "", nil, false
+	}
+	s := strings.TrimSpace(spec)
+	if !isAudioFile(s) {
+		l.errorf(f.pos, "say: %q is not a .wav, .pcmu, .ulaw or .raw file (the caller's speech)", spec)
+		return spec, nil, false
+	}
+	a := l.loadAudio(f, "say", s, true)
+	if a == nil {
+		return spec, nil, false
+	}
+	if !holdsSpeech(a) {
+		l.errorf(f.pos, "say: %s holds no speech: its level never reaches %g dBFS", spec, media.SpeechOnLevel)
+		return spec, nil, false
+	}
+	return spec, a, true
+}
+
+// holdsSpeech says whether a finite clip holds an utterance, judged as
+// Stream.Say judges it.
+func holdsSpeech(a media.Audio) bool {
+	frames := int((a.Duration() + media.FrameDuration - 1) / media.FrameDuration)
+	pcmu := make([]byte, frames*media.FrameSize)
+	for i := range frames {
+		a.Frame(i, pcmu[i*media.FrameSize:(i+1)*media.FrameSize])
+	}
+	return len(media.Utterances(pcmu)) > 0
 }
 
 // scenario reads one scenario; names holds the names seen so far.
@@ -479,7 +551,7 @@ func (l *loader) scenario(f *field, names map[string]Pos) *Scenario {
 }
 
 // emulatorKeys are the settings that configure a whole emulator.
-var emulatorKeys = []string{"timeouts", "duplicateWebhooks", "rejectOnConnectError", "appCloseAsError"}
+var emulatorKeys = []string{"timeouts", "duplicateWebhooks", "rejectOnConnectError", "appCloseAsError", "record"}
 
 // sharedEmulator refuses, in a file with target.api, per-scenario settings
 // of the one emulator its bxml: scenarios share (timeouts.callback is the
@@ -521,6 +593,9 @@ func (l *loader) checkBXML(f *File, s *Scenario) {
 	}
 	if x.AcceptsNewStream != nil {
 		l.problem(s.Pos, "acceptsNewStream: {S} has bxml:: its streams are the app's BXML's, so there is no stream spec to start again", s.Name, "")
+	}
+	if x.Heard != nil && s.Record == "" {
+		l.problem(x.Heard.Pos, "heard: {S} has bxml:: its streams are the app's BXML's, started unrecorded; set record: DIR to record them", s.Name, "")
 	}
 	if x.API != nil && f.Target.API == "" {
 		l.problem(x.API.Pos, "api: {S} expects Voice API requests, but the file serves no Voice API: set target.api (e.g. 127.0.0.1:8090)", s.Name, "")

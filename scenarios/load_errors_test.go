@@ -1,13 +1,16 @@
 package scenarios_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/scenarios"
 )
 
@@ -132,13 +135,13 @@ scenaros:
     steps:
       - media: 1s
       - hangUp
-`, `t.yaml:5:9: steps[1]: unknown step "hangUp" (want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd); did you mean "hangup"?`, schemaRejects},
+`, `t.yaml:5:9: steps[1]: unknown step "hangUp" (want one of media, silence, say, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd); did you mean "hangup"?`, schemaRejects},
 
 	{"an unknown step as a mapping", `scenarios:
   - name: a
     steps:
       - pause: 2s
-`, `t.yaml:4:9: steps[0]: unknown step "pause" (want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd)`, schemaRejects},
+`, `t.yaml:4:9: steps[0]: unknown step "pause" (want one of media, silence, say, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd)`, schemaRejects},
 
 	{"a step with two keys", `scenarios:
   - name: a
@@ -334,7 +337,7 @@ scenaros:
 	{"an unreadable WAV file", `defaults:
   stream:
     audio: testdata/audio/not-audio.wav
-` + okScenario, `t.yaml:3:12: audio: testdata/audio/not-audio.wav: not a WAV file (no RIFF/WAVE header): bwemu reads integer PCM WAV (8/16/24/32-bit) or µ-law/A-law WAV`, schemaAccepts},
+` + okScenario, `t.yaml:3:12: audio: testdata/audio/not-audio.wav: not a WAV file (no RIFF/WAVE header): bwemu reads integer PCM WAV (8/16/24/32-bit), IEEE float WAV (32/64-bit) or µ-law/A-law WAV`, schemaAccepts},
 
 	{"an unsupported audio format", `scenarios:
   - name: a
@@ -482,6 +485,147 @@ scenarios:
     expect: {api: [hangupCall]}
 `, `t.yaml:6:20: api[0]: "hangupCall" is not one of getCallState, updateCall, updateCallBxml`, schemaRejects},
 
+	{"a say: file that does not exist", `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps:
+      - say: audio/missing.wav
+`, `t.yaml:5:14: say: file "audio/missing.wav" not found (looked for audio/missing.wav)`, schemaAccepts},
+
+	{"a say: file that is not audio", `scenarios:
+  - name: a
+    steps:
+      - say: {file: testdata/audio/hello.mp3}
+`, `t.yaml:4:21: say: "testdata/audio/hello.mp3" is not a .wav, .pcmu, .ulaw or .raw file (the caller's speech)`, schemaRejects},
+
+	{"say: without a file in the long form", `scenarios:
+  - name: a
+    stream: {name: agent}
+    steps:
+      - say: {stream: agent}
+`, `t.yaml:5:14: say: missing key "file" (the caller's speech, e.g. say: {file: hello.wav, stream: NAME})`, schemaRejects},
+
+	{"say: at pace fast", `scenarios:
+  - name: a
+    pace: fast
+    steps:
+      - say: testdata/audio/hello.wav
+`, `t.yaml:3:11: pace: fast does not suit scenario "a": say/reply/bargeIn need pace: realtime: turn timing is media time in real time (its say: at 5:9)`, schemaAccepts},
+
+	{"reply: under the defaults' pace fast, reported once for every scenario", `defaults:
+  pace: fast
+  stream: {mode: bidirectional}
+scenarios:
+  - name: a
+    steps: [hangup]
+    expect: {reply: {within: 1s}}
+  - name: b
+    steps: [{say: testdata/audio/hello.wav}]
+`, `t.yaml:2:9: pace: fast does not suit scenarios "a", "b": say/reply/bargeIn need pace: realtime: turn timing is media time in real time`, schemaAccepts},
+
+	{"reply: without within", `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps: [hangup]
+    expect:
+      reply: {min: 500ms}
+`, `t.yaml:6:14: reply: missing key "within" (how soon the app must start answering each turn, e.g. reply: {within: 1s})`, schemaRejects},
+
+	{"bargeIn: without within", `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps: [hangup]
+    expect:
+      bargeIn: {}
+`, `t.yaml:6:16: bargeIn: missing key "within" (how soon the app must fall silent once the caller interrupts it, e.g. bargeIn: {within: 500ms})`, schemaRejects},
+
+	{"a negative reply latency", `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps: [hangup]
+    expect:
+      reply: {within: -1s}
+`, `t.yaml:6:23: within: "-1s" is negative (want a duration above 0, such as 2s)`, schemaRejects},
+
+	{"a negative reply min", `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps: [hangup]
+    expect:
+      reply: {within: 1s, min: -200ms}
+`, `t.yaml:6:32: min: "-200ms" is negative (want a duration above 0, such as 2s)`, schemaRejects},
+
+	{"a negative bargeIn within", `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps: [hangup]
+    expect:
+      bargeIn: {within: -500ms}
+`, `t.yaml:6:25: within: "-500ms" is negative (want a duration above 0, such as 2s)`, schemaRejects},
+
+	{"a negative heard atLeast", `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps: [hangup]
+    expect:
+      heard: {atLeast: -1s}
+`, `t.yaml:6:24: atLeast: "-1s" is negative (want a duration above 0, such as 2s)`, schemaRejects},
+
+	{"a heard tone past the Nyquist frequency", `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps: [hangup]
+    expect:
+      heard: {tone: 4000}
+`, `t.yaml:6:21: tone: 4000 Hz is out of range (want a frequency above 0 and below 4000 Hz, half the 8 kHz sample rate, e.g. 440)`, schemaRejects},
+
+	{"reply: on a unidirectional stream", `scenarios:
+  - name: a
+    steps:
+      - say: testdata/audio/hello.wav
+    expect:
+      reply: {within: 1s}
+`, `t.yaml:6:14: reply: the first stream of scenario "a" is unidirectional: only a bidirectional stream carries the app's audio back (set mode: bidirectional)`, schemaAccepts},
+
+	{"heard: on a unidirectional stream named", `scenarios:
+  - name: a
+    stream: {name: agent, mode: bidirectional}
+    streams: [{name: side}]
+    steps: [hangup]
+    expect:
+      heard: {stream: side}
+`, `t.yaml:7:14: heard: stream "side" of scenario "a" is unidirectional: only a bidirectional stream carries the app's audio back (set mode: bidirectional)`, schemaAccepts},
+
+	{"bargeIn: on a stream that is not defined", `scenarios:
+  - name: a
+    stream: {name: agent, mode: bidirectional}
+    steps: [hangup]
+    expect:
+      bargeIn: {stream: ghost, within: 1s}
+`, `t.yaml:6:25: stream: stream "ghost" is not defined in scenario "a" (defined: agent)`, schemaAccepts},
+
+	{"heard: on a bxml: call that is not recorded", `scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    steps: [wait: 1s]
+    expect:
+      heard: {stream: agent}
+`, `t.yaml:6:14: heard: scenario "a" has bxml:: its streams are the app's BXML's, started unrecorded; set record: DIR to record them`, schemaAccepts},
+
+	{"record: naming a file", `scenarios:
+  - name: a
+    record: testdata/full.yaml
+    steps: [hangup]
+`, `t.yaml:3:13: record: "testdata/full.yaml" is a file, not a directory (the recordings go into a directory of each scenario's own in it)`, schemaAccepts},
+
+	{"a bxml: scenario recording on the shared emulator by itself", `target: {api: "127.0.0.1:8090"}
+scenarios:
+  - name: a
+    bxml: {url: http://app.test/bxml}
+    record: rec
+    steps: [wait: 1s]
+`, `t.yaml:5:5: record: scenarios with bxml: share the file's emulator when target.api is set (at 1:15): set record in defaults:`, schemaAccepts},
+
 	{"a bxml: scenario setting the shared emulator's options", `target: {api: "127.0.0.1:8090"}
 scenarios:
   - name: a
@@ -505,6 +649,24 @@ var _ = Describe("broken files", func() {
 		},
 		entries,
 	)
+
+	It("refuses a say: clip that holds no speech, at the clip's place", func() {
+		quiet := filepath.Join(GinkgoT().TempDir(), "quiet.wav")
+		Expect(media.WriteWAV(quiet, bytes.Repeat([]byte{media.SilenceByte}, media.SampleRate/2))).To(Succeed())
+		for _, step := range []string{"say: " + quiet, "say: {file: " + quiet + "}"} {
+			src := `scenarios:
+  - name: a
+    stream: {mode: bidirectional}
+    steps:
+      - ` + step + `
+`
+			es := parseErrors(src)
+			Expect(es).To(HaveLen(1), "all errors: %v", es)
+			col := strings.Index(src[strings.Index(src, "- say"):], quiet) + len("      ") + 1
+			Expect(headline(es[0])).To(Equal(fmt.Sprintf("t.yaml:5:%d: say: %s holds no speech: its level never reaches -40 dBFS", col, quiet)))
+			expectShown(es[0], src)
+		}
+	})
 
 	It("has a table of at least 25 broken files", func() {
 		Expect(len(brokenFiles)).To(BeNumerically(">=", 25))
@@ -578,7 +740,7 @@ scenarios:
 			`t.yaml:3:28: hangup: takes no value, got the number 1 (write - hangup)`,
 			`t.yaml:3:31: steps[2]: abort needs a value, e.g. abort: reset`,
 			`t.yaml:4:5: scenarios[1]: want a mapping, got the number 42`,
-			`t.yaml:6:13: steps[0]: empty step: want one of media, silence, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd`,
+			`t.yaml:6:13: steps[0]: empty step: want one of media, silence, say, stopStream, hangup, abort, error, start, duplicateWebhooks, wait, waitForEnd`,
 		}))
 	})
 

@@ -7,10 +7,11 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/media"
 )
 
 var (
-	expectKeys = []string{"started", "ending", "stopped", "rejected", "disconnect", "webhooks", "close", "playAudio", "violations", "acceptsNewStream", "api", "bxmlWarnings"}
+	expectKeys = []string{"started", "ending", "stopped", "rejected", "disconnect", "webhooks", "close", "playAudio", "reply", "bargeIn", "heard", "violations", "acceptsNewStream", "api", "bxmlWarnings"}
 
 	// apiOperations are the Voice API operations on one call that
 	// expect.api may name, as the journal names them.
@@ -63,6 +64,9 @@ func (l *loader) expect(f *field) Expect {
 		"webhooks":         func(v *field) { e.Webhooks = l.webhooksExpect(v) },
 		"close":            func(v *field) { e.Close = l.closeExpect(v) },
 		"playAudio":        func(v *field) { e.PlayAudio = l.playAudioExpect(v) },
+		"reply":            func(v *field) { e.Reply = l.replyExpect(v) },
+		"bargeIn":          func(v *field) { e.BargeIn = l.bargeInExpect(v) },
+		"heard":            func(v *field) { e.Heard = l.heardExpect(v) },
 		"violations":       func(v *field) { e.Violations = l.allowance(v, "protocol violations", "usually 0") },
 		"acceptsNewStream": func(v *field) { e.AcceptsNewStream = l.optBool(v) },
 		"api":              func(v *field) { e.API = l.apiExpect(v) },
@@ -139,6 +143,55 @@ func (l *loader) playAudioExpect(f *field) *PlayAudioExpect {
 		"within": into(&p.Within, l.duration),
 	})
 	return p
+}
+
+// replyExpect reads reply: {stream, within, min}; within is required.
+func (l *loader) replyExpect(f *field) *ReplyExpect {
+	o := l.obj(f, "reply", []string{"stream", "within", "min"})
+	if o == nil {
+		return nil
+	}
+	r := &ReplyExpect{Pos: o.pos, Stream: l.expectStream(o)}
+	if _, ok := o.get("within"); !ok {
+		l.missing(o, "within", "reply: missing key \"within\" (how soon the app must start answering each turn, e.g. reply: {within: 1s})")
+	}
+	o.read(map[string]func(*field){
+		"within": into(&r.Within, l.duration),
+		"min":    into(&r.Min, l.duration),
+	})
+	return r
+}
+
+// bargeInExpect reads bargeIn: {stream, within}; within is required.
+func (l *loader) bargeInExpect(f *field) *BargeInExpect {
+	o := l.obj(f, "bargeIn", []string{"stream", "within"})
+	if o == nil {
+		return nil
+	}
+	b := &BargeInExpect{Pos: o.pos, Stream: l.expectStream(o)}
+	if _, ok := o.get("within"); !ok {
+		l.missing(o, "within", "bargeIn: missing key \"within\" (how soon the app must fall silent once the caller interrupts it, e.g. bargeIn: {within: 500ms})")
+	}
+	o.read(map[string]func(*field){"within": into(&b.Within, l.duration)})
+	return b
+}
+
+// heardExpect reads heard: {stream, tone, atLeast}.
+func (l *loader) heardExpect(f *field) *HeardExpect {
+	o := l.obj(f, "heard", []string{"stream", "tone", "atLeast"})
+	if o == nil {
+		return nil
+	}
+	h := &HeardExpect{Pos: o.pos, Stream: l.expectStream(o)}
+	o.read(map[string]func(*field){
+		"tone": into(&h.Tone, func(v *field) (float64, bool) {
+			return checked(l, v, l.number, func(hz float64) bool { return hz > 0 && hz < media.SampleRate/2 }, func(float64) string {
+				return fmt.Sprintf("tone: %s Hz is out of range (want a frequency above 0 and below %d Hz, half the 8 kHz sample rate, e.g. 440)", v.node.GetToken().Value, media.SampleRate/2)
+			})
+		}),
+		"atLeast": into(&h.AtLeast, l.duration),
+	})
+	return h
 }
 
 // apiExpect reads api:, the Voice API operations the app must make.

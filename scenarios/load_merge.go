@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/protocol"
 )
 
@@ -16,16 +17,17 @@ import (
 // scenario's when it sets them) and streams: is the scenario's when set.
 // The result shares no pointers or slices with either input.
 func merge(d, s Settings) Settings {
-	return Settings{
+	out := Settings{
 		Call: Call{
 			From:      cmp.Or(s.Call.From, d.Call.From),
 			To:        cmp.Or(s.Call.To, d.Call.To),
 			Direction: cmp.Or(s.Call.Direction, d.Call.Direction),
 			Tag:       cmp.Or(s.Call.Tag, d.Call.Tag),
 		},
-		Stream: mergeStream(d.Stream, s.Stream),
-		Pace:   cmp.Or(s.Pace, d.Pace),
-		Speed:  cmp.Or(s.Speed, d.Speed),
+		Stream:  mergeStream(d.Stream, s.Stream),
+		Pace:    cmp.Or(s.Pace, d.Pace),
+		PacePos: d.PacePos,
+		Speed:   cmp.Or(s.Speed, d.Speed),
 		Timeouts: Timeouts{
 			Handshake:      cmp.Or(s.Timeouts.Handshake, d.Timeouts.Handshake),
 			Write:          cmp.Or(s.Timeouts.Write, d.Timeouts.Write),
@@ -41,7 +43,12 @@ func merge(d, s Settings) Settings {
 		Expect: mergeExpect(d.Expect, s.Expect),
 		Extra:  cloneStreams(orSlice(s.Extra, d.Extra)),
 		BXML:   clonePtr(orPtr(s.BXML, d.BXML)),
+		Record: cmp.Or(s.Record, d.Record),
 	}
+	if s.Pace != "" {
+		out.PacePos = s.PacePos
+	}
+	return out
 }
 
 func mergeStream(d, s Stream) Stream {
@@ -81,6 +88,9 @@ func mergeExpect(d, s Expect) Expect {
 		AcceptsNewStream: clonePtr(orPtr(s.AcceptsNewStream, d.AcceptsNewStream)),
 		API:              clonePtr(orPtr(s.API, d.API)),
 		BXMLWarnings:     clonePtr(orPtr(s.BXMLWarnings, d.BXMLWarnings)),
+		Reply:            clonePtr(orPtr(s.Reply, d.Reply)),
+		BargeIn:          clonePtr(orPtr(s.BargeIn, d.BargeIn)),
+		Heard:            clonePtr(orPtr(s.Heard, d.Heard)),
 	}
 	if e.Close != nil {
 		e.Close.Handshake = clonePtr(e.Close.Handshake)
@@ -155,7 +165,8 @@ func (l *loader) checkRefs(s *Scenario) {
 }
 
 // checkExpectRefs checks the streams a scenario's expectations name, and
-// that expect.playAudio is about a bidirectional stream.
+// that those judging the app's playback (playAudio, reply, bargeIn, heard)
+// are about a bidirectional stream.
 func (l *loader) checkExpectRefs(s *Scenario, d *definedStreams) {
 	e := s.Expect
 	type naming struct {
@@ -175,8 +186,27 @@ func (l *loader) checkExpectRefs(s *Scenario, d *definedStreams) {
 	if e.Ending != nil {
 		named = append(named, naming{e.Ending.Pos, e.Ending.Stream})
 	}
+	// The app plays back only on a bidirectional stream: these judge
+	// what it played.
+	type playback struct {
+		key string
+		naming
+	}
+	var played []playback
 	if e.PlayAudio != nil {
-		named = append(named, naming{e.PlayAudio.Pos, e.PlayAudio.Stream})
+		played = append(played, playback{"playAudio", naming{e.PlayAudio.Pos, e.PlayAudio.Stream}})
+	}
+	if e.Reply != nil {
+		played = append(played, playback{"reply", naming{e.Reply.Pos, e.Reply.Stream}})
+	}
+	if e.BargeIn != nil {
+		played = append(played, playback{"bargeIn", naming{e.BargeIn.Pos, e.BargeIn.Stream}})
+	}
+	if e.Heard != nil {
+		played = append(played, playback{"heard", naming{e.Heard.Pos, e.Heard.Stream}})
+	}
+	for _, p := range played {
+		named = append(named, p.naming)
 	}
 	for _, n := range named {
 		if n.stream != "" && !d.has(n.stream) {
@@ -184,17 +214,54 @@ func (l *loader) checkExpectRefs(s *Scenario, d *definedStreams) {
 			l.problem(r.pos, fmt.Sprintf("%s: stream %q is not defined in {S}", r.label, n.stream), s.Name, d.known())
 		}
 	}
-	if p := e.PlayAudio; p != nil {
+	for _, p := range played {
 		mode, found := s.Stream.Mode, true
 		which := "the first stream of {S}"
-		if p.Stream != "" {
-			mode, found = d.modes[p.Stream]
-			which = fmt.Sprintf("stream %q of {S}", p.Stream)
+		if p.stream != "" {
+			mode, found = d.modes[p.stream]
+			which = fmt.Sprintf("stream %q of {S}", p.stream)
 		}
 		if found && mode != protocol.ModeBidirectional {
-			l.problem(p.Pos, "playAudio: "+which+" is unidirectional: only a bidirectional stream carries the app's audio back (set mode: bidirectional)", s.Name, "")
+			l.problem(p.at, p.key+": "+which+" is unidirectional: only a bidirectional stream carries the app's audio back (set mode: bidirectional)", s.Name, "")
 		}
 	}
+}
+
+// checkTurns refuses a scenario that takes turns with the app (say:
+// steps, reply:, bargeIn:) at pace: fast: a turn's timing is media time,
+// which only in real time is the time the app takes to answer.
+func (l *loader) checkTurns(s *Scenario) {
+	if s.Pace != string(emulator.Fast) {
+		return
+	}
+	if what, at := turnTaking(s); what != "" {
+		l.problem(s.PacePos, "pace: fast does not suit {S}: say/reply/bargeIn need pace: realtime: turn timing is media time in real time",
+			s.Name, fmt.Sprintf("its %s at %d:%d", what, at.Line, at.Col))
+	}
+}
+
+// turnTaking names the first say: step, or else the reply: or bargeIn:
+// expectation, of a scenario, and where it is; "" when it has none.
+func turnTaking(s *Scenario) (string, Pos) {
+	for _, st := range s.Steps {
+		if st.Kind == StepSay {
+			return "say:", st.Pos
+		}
+	}
+	switch {
+	case s.Expect.Reply != nil:
+		return "reply:", s.Expect.Reply.Pos
+	case s.Expect.BargeIn != nil:
+		return "bargeIn:", s.Expect.BargeIn.Pos
+	}
+	return "", Pos{}
+}
+
+// needsRealtime says whether a scenario's turns must be timed in real
+// time, whatever pace the runner was asked for.
+func needsRealtime(s *Scenario) bool {
+	what, _ := turnTaking(s)
+	return what != ""
 }
 
 // definedStreams are the streams a scenario has defined so far: their

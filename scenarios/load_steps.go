@@ -9,7 +9,7 @@ import (
 
 // stepKinds lists the step kinds in the order messages name them.
 var stepKinds = []string{
-	string(StepMedia), string(StepSilence), string(StepStopStream), string(StepHangup),
+	string(StepMedia), string(StepSilence), string(StepSay), string(StepStopStream), string(StepHangup),
 	string(StepAbort), string(StepError), string(StepStart), string(StepDuplicateWebhooks),
 	string(StepWait), string(StepWaitForEnd),
 }
@@ -21,6 +21,7 @@ var faults = []string{"reset", "drop"}
 var stepExamples = map[StepKind]string{
 	StepMedia:      "media: 2s",
 	StepSilence:    "silence: 1s",
+	StepSay:        "say: hello.wav",
 	StepAbort:      "abort: reset",
 	StepStart:      "start: {name: second, tracks: inbound}",
 	StepWait:       "wait: 500ms",
@@ -92,6 +93,8 @@ func optionsExample(k StepKind) string {
 	switch k {
 	case StepMedia, StepSilence:
 		return string(k) + ": {for: 2s, stream: NAME}"
+	case StepSay:
+		return "say: {file: hello.wav, stream: NAME}"
 	case StepStopStream:
 		return "stopStream: {name: NAME, wait: true, timeout: 5s}"
 	case StepAbort:
@@ -119,6 +122,7 @@ func (l *loader) stepKind(f *field, word string, p Pos) (StepKind, bool) {
 var stepReaders = map[StepKind]func(l *loader, st *Step, v *field, mapping bool) bool{
 	StepMedia:             (*loader).timedStep,
 	StepSilence:           (*loader).timedStep,
+	StepSay:               (*loader).sayStep,
 	StepStopStream:        (*loader).stopStep,
 	StepHangup:            (*loader).hangupStep,
 	StepAbort:             (*loader).abortStep,
@@ -170,6 +174,16 @@ func (l *loader) timedStep(st *Step, v *field, mapping bool) bool {
 	missing := fmt.Sprintf("%s: missing key \"for\" (how long, e.g. %s: {for: 2s, stream: NAME})", st.Kind, st.Kind)
 	return l.valueOrLong(st, v, mapping, "for", missing, func(f *field) (ok bool) {
 		st.Duration, ok = l.duration(f)
+		return ok
+	})
+}
+
+// sayStep reads say: FILE and say: {file: FILE, stream: NAME}: the clip is
+// loaded now, so a missing file or one without speech is a file error.
+func (l *loader) sayStep(st *Step, v *field, mapping bool) bool {
+	missing := "say: missing key \"file\" (the caller's speech, e.g. say: {file: hello.wav, stream: NAME})"
+	return l.valueOrLong(st, v, mapping, "file", missing, func(f *field) (ok bool) {
+		st.Audio, st.AudioSource, ok = l.speech(f)
 		return ok
 	})
 }

@@ -27,7 +27,7 @@ var _ = Describe("Load", func() {
 		var err error
 		f, err = scenarios.Load("testdata/full.yaml")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(f.Scenarios).To(HaveLen(3))
+		Expect(f.Scenarios).To(HaveLen(4))
 	})
 
 	It("reads the target, resolving the CA against the file's directory", func() {
@@ -178,6 +178,42 @@ scenarios:
 			{Kind: scenarios.StepStopStream},
 			{Kind: scenarios.StepHangup},
 		}))
+	})
+
+	It("reads a voice agent's say steps, record: and turn expectations", func() {
+		s := f.Scenarios[3]
+		Expect(s.Record).To(Equal("recordings"), "as written: the run resolves it against the file's directory")
+		Expect(s.Pace).To(Equal("realtime"), "from the defaults")
+		Expect(s.PacePos).To(Equal(f.Defaults.PacePos))
+		Expect(s.Stream.Mode).To(BeEquivalentTo("bidirectional"))
+		steps := s.Steps
+		Expect(steps).To(HaveLen(5))
+		for _, i := range []int{1, 3} {
+			Expect(steps[i].Kind).To(Equal(scenarios.StepSay))
+			Expect(steps[i].Audio).To(Equal("audio/hello.wav"))
+			Expect(steps[i].AudioSource.String()).To(Equal("hello.wav (700ms)"))
+		}
+		Expect(steps[1].Stream).To(BeEmpty())
+		Expect(steps[3].Stream).To(Equal("agent"))
+		e := s.Expect
+		Expect(e.Reply).To(Equal(&scenarios.ReplyExpect{Pos: e.Reply.Pos, Within: time.Second, Min: 200 * time.Millisecond}))
+		Expect(e.BargeIn).To(Equal(&scenarios.BargeInExpect{Pos: e.BargeIn.Pos, Stream: "agent", Within: 500 * time.Millisecond}))
+		Expect(e.Heard).To(Equal(&scenarios.HeardExpect{Pos: e.Heard.Pos, Tone: 440, AtLeast: 300 * time.Millisecond}))
+		Expect(e.Stopped).To(Equal(f.Defaults.Expect.Stopped), "from the defaults")
+	})
+
+	It("places pace: where a scenario sets it, else where the defaults do", func() {
+		f := mustParse(`defaults:
+  pace: realtime
+scenarios:
+  - name: own
+    pace: fast
+    steps: [hangup]
+  - name: inherited
+    steps: [hangup]
+`)
+		Expect(f.Scenarios[0].PacePos).To(Equal(scenarios.Pos{File: "t.yaml", Line: 5, Col: 11}))
+		Expect(f.Scenarios[1].PacePos).To(Equal(scenarios.Pos{File: "t.yaml", Line: 2, Col: 9}))
 	})
 
 	It("records where scenarios, streams and expectations are", func() {

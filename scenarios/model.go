@@ -71,9 +71,11 @@ type Target struct {
 // Settings are what `defaults:` and each scenario may set. A scenario's own
 // settings win over the file's defaults, field by field: Parse merges them.
 type Settings struct {
-	Call     Call     // call:
-	Stream   Stream   // stream: the scenario's first stream
-	Pace     string   // pace: realtime or fast ("" = the runner's choice)
+	Call   Call   // call:
+	Stream Stream // stream: the scenario's first stream
+	Pace   string // pace: realtime or fast ("" = the runner's choice)
+	// PacePos is where pace: is, for messages.
+	PacePos  Pos
 	Speed    float64  // speed: realtime speed factor
 	Timeouts Timeouts // timeouts:
 	Options  Options  // duplicateWebhooks, rejectOnConnectError, appCloseAsError
@@ -82,6 +84,11 @@ type Settings struct {
 	// BXML (bxml:) makes the call run the app's own BXML instead of
 	// starting streams itself; it excludes stream: and streams:.
 	BXML *BXML
+	// Record (record:) is a directory, as written (relative to the file's
+	// directory), where every stream of the scenario is recorded: what its
+	// caller heard and said, as WAV files in a directory of the scenario's
+	// own, named in the reports.
+	Record string
 }
 
 // BXML is where a call gets its first BXML. With it the runner starts the
@@ -178,6 +185,7 @@ const (
 	StepDuplicateWebhooks StepKind = "duplicateWebhooks" // duplicateWebhooks: true — deliver webhooks twice from here on
 	StepWait              StepKind = "wait"              // wait: 500ms — let the call's BXML run for that long
 	StepWaitForEnd        StepKind = "waitForEnd"        // waitForEnd: 5s — wait for the call to end by itself
+	StepSay               StepKind = "say"               // say: hello.wav | say: {file, stream} — the caller speaks a clip
 )
 
 // Step is one thing done in a scenario.
@@ -195,6 +203,10 @@ type Step struct {
 	Wait    bool
 	Timeout time.Duration
 	On      bool // duplicateWebhooks
+	// Audio (say:) is the clip the caller speaks, a .wav/.pcmu path as
+	// written (relative to the file); AudioSource is the clip loaded.
+	Audio       string
+	AudioSource media.Audio
 }
 
 // Expect holds a scenario's expectations; nil parts are not checked,
@@ -222,6 +234,11 @@ type Expect struct {
 	// BXMLWarnings (bxmlWarnings:) is how many BXML warnings the call's
 	// documents may carry at most; nil is not checked.
 	BXMLWarnings *int
+	// Reply, BargeIn and Heard judge a voice agent: how it answered what
+	// the caller said (say: steps), and what the caller heard.
+	Reply   *ReplyExpect   // reply: {stream, within, min}
+	BargeIn *BargeInExpect // bargeIn: {stream, within}
+	Heard   *HeardExpect   // heard: {stream, tone, atLeast}
 }
 
 // EndingIs names the way a stream must end (expect.ending): a row of
@@ -276,4 +293,32 @@ type PlayAudioExpect struct {
 	Stream string        // stream:
 	Min    int           // min: at least this many valid playAudio messages (default 1)
 	Within time.Duration // within: the first one this soon after the start
+}
+
+// ReplyExpect checks that the app answered every turn of the caller (each
+// say: step) on a bidirectional stream: its audio started within Within of
+// the end of the caller's speech and lasted at least Min.
+type ReplyExpect struct {
+	Pos    Pos
+	Stream string        // stream:
+	Within time.Duration // within: the slowest acceptable response latency (required)
+	Min    time.Duration // min: the least audio a reply holds (0: any)
+}
+
+// BargeInExpect checks that, each time the caller spoke while the app was
+// playing, the app fell silent (a clear, or no more audio) within Within.
+type BargeInExpect struct {
+	Pos    Pos
+	Stream string        // stream:
+	Within time.Duration // within: (required)
+}
+
+// HeardExpect checks what the caller heard of the app's playback on a
+// recorded stream: at least AtLeast of a Tone of that many Hz, or with no
+// tone, at least AtLeast of sound (not silence).
+type HeardExpect struct {
+	Pos     Pos
+	Stream  string        // stream:
+	Tone    float64       // tone: HZ (0: any sound)
+	AtLeast time.Duration // atLeast: (0: the matcher's default)
 }

@@ -26,6 +26,9 @@ type job struct {
 	t       Target
 	api     *apiServer // the file's Voice API, for bxml: scenarios
 	journal string     // the journal file's name in JournalDir
+	// recordDir is where the scenario's streams are recorded (record:),
+	// a directory of this run of the scenario's own.
+	recordDir string
 }
 
 // servers are what a run starts for its files: one built-in consumer per
@@ -74,7 +77,7 @@ func (s *servers) api(ctx context.Context, f *File, t Target, opts RunOptions) (
 	if t.API == "" || opts.Count([]*File{f}) == 0 {
 		return nil, nil
 	}
-	a, err := startAPI(ctx, f, t, pace(opts.Pace, f.Defaults.Pace))
+	a, err := startAPI(ctx, f, t, filePace(f, opts))
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +89,8 @@ func (s *servers) api(ctx context.Context, f *File, t Target, opts RunOptions) (
 // repetitions together; scenarios opts does not select are Skipped jobs.
 func plan(ctx context.Context, files []*File, opts RunOptions, env *servers) ([]*job, error) {
 	var jobs []*job
-	journals := map[string]bool{} // names taken: files may share a base name
+	// The names taken: files may share a base name.
+	taken := &takenNames{journals: map[string]bool{}, recordings: map[string]bool{}}
 	for _, f := range files {
 		t, err := env.target(f, opts)
 		if err != nil {
@@ -97,15 +101,21 @@ func plan(ctx context.Context, files []*File, opts RunOptions, env *servers) ([]
 			return nil, err
 		}
 		for _, sc := range f.Scenarios {
-			jobs = append(jobs, scenarioJobs(&job{f: f, sc: sc, t: t, api: api}, opts, journals)...)
+			jobs = append(jobs, scenarioJobs(&job{f: f, sc: sc, t: t, api: api}, opts, taken)...)
 		}
 	}
 	return jobs, nil
 }
 
+// takenNames are the names a run has given its jobs' files: journals (in
+// JournalDir) and recording directories (by path).
+type takenNames struct {
+	journals, recordings map[string]bool
+}
+
 // scenarioJobs are the jobs of one scenario: one per repetition, or one
 // Skipped job when opts does not select it.
-func scenarioJobs(base *job, opts RunOptions, journals map[string]bool) []*job {
+func scenarioJobs(base *job, opts RunOptions, taken *takenNames) []*job {
 	if !opts.Selected(base.sc) {
 		j := *base
 		j.res = newResult(base.f, base.sc)
@@ -120,7 +130,12 @@ func scenarioJobs(base *job, opts RunOptions, journals map[string]bool) []*job {
 			j.res.Repetition, j.res.Repetitions = i, opts.Repeat
 		}
 		if opts.JournalDir != "" {
-			j.journal = uniqueName(journals, journalName(base.f, base.sc, j.res.Repetition))
+			j.journal = uniqueName(taken.journals, journalName(base.f, base.sc, j.res.Repetition))
+		}
+		if dir := base.sc.Record; dir != "" && (base.sc.BXML == nil || base.api == nil) {
+			// A bxml: scenario on the file's shared emulator records
+			// where that emulator does (sharedRecordDir).
+			j.recordDir = uniqueName(taken.recordings, filepath.Join(resolvePath(base.f, dir), runName(base.f, base.sc, j.res.Repetition)))
 		}
 		jobs = append(jobs, &j)
 	}
@@ -162,6 +177,7 @@ func execute(ctx context.Context, jobs []*job, opts RunOptions) {
 func runScenario(ctx context.Context, j *job, opts RunOptions) {
 	r := j.res
 	began := time.Now()
+	r.Start = began
 	defer func() { r.Duration = time.Since(began) }()
 	p, err := newPlay(ctx, j, opts)
 	if err != nil {
@@ -219,6 +235,38 @@ func saveJournal(r *Result, path string) {
 	}
 }
 
+// scenarioPace is the pace a scenario runs at: the runner's override, else
+// its own; a scenario that takes turns with the app always runs in real
+// time, since a turn's timing is media time.
+func scenarioPace(override string, sc *Scenario) emulator.Pace {
+	if needsRealtime(sc) {
+		return emulator.Realtime
+	}
+	return pace(override, sc.Pace)
+}
+
+// filePace is the pace of the streams a file's shared emulator (target.api)
+// starts for its bxml: scenarios: as the defaults and the runner say,
+// unless one of those scenarios the run selects takes turns with the app.
+func filePace(f *File, opts RunOptions) emulator.Pace {
+	for _, sc := range f.Scenarios {
+		if sc.BXML != nil && opts.Selected(sc) && needsRealtime(sc) {
+			return emulator.Realtime
+		}
+	}
+	return pace(opts.Pace, f.Defaults.Pace)
+}
+
+// sharedRecordDir is where a file's shared emulator (target.api) records
+// its streams, when its defaults set record:: a directory of the file's
+// own in it.
+func sharedRecordDir(f *File) string {
+	if f.Defaults.Record == "" {
+		return ""
+	}
+	return filepath.Join(resolvePath(f, f.Defaults.Record), fileBase(f))
+}
+
 func pace(override, own string) emulator.Pace {
 	switch {
 	case override != "":
@@ -234,12 +282,23 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // journalName is BASE-LINE-NAME.jsonl, with -rN before the extension for
 // the Nth repetition.
 func journalName(f *File, sc *Scenario, repetition int) string {
-	base := strings.TrimSuffix(filepath.Base(f.Path), filepath.Ext(f.Path))
+	return runName(f, sc, repetition) + ".jsonl"
+}
+
+// runName names one run of a scenario in file names: BASE-LINE-NAME, the
+// file's base name, the scenario's line and its name made safe, with -rN
+// for the Nth repetition.
+func runName(f *File, sc *Scenario, repetition int) string {
 	name := strings.Trim(unsafeName.ReplaceAllString(sc.Name, "-"), "-")
 	if repetition > 0 {
-		return fmt.Sprintf("%s-%d-%s-r%d.jsonl", base, sc.Pos.Line, name, repetition)
+		return fmt.Sprintf("%s-%d-%s-r%d", fileBase(f), sc.Pos.Line, name, repetition)
 	}
-	return fmt.Sprintf("%s-%d-%s.jsonl", base, sc.Pos.Line, name)
+	return fmt.Sprintf("%s-%d-%s", fileBase(f), sc.Pos.Line, name)
+}
+
+// fileBase is the file's name without its directory and extension.
+func fileBase(f *File) string {
+	return strings.TrimSuffix(filepath.Base(f.Path), filepath.Ext(f.Path))
 }
 
 // uniqueName returns name, or name with -2, -3, … before the extension

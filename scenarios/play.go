@@ -40,12 +40,12 @@ type play struct {
 // emulator of its own.
 func newPlay(ctx context.Context, j *job, opts RunOptions) (*play, error) {
 	sc := j.sc
-	p := &play{ctx: ctx, f: j.f, t: j.t, sc: sc, pace: pace(opts.Pace, sc.Pace), streams: map[string]*StreamRun{}}
+	p := &play{ctx: ctx, f: j.f, t: j.t, sc: sc, pace: scenarioPace(opts.Pace, sc), streams: map[string]*StreamRun{}}
 	if sc.BXML != nil && j.api != nil {
 		p.e, p.engine, p.api, p.shared, p.guard = j.api.e, j.api.engine, j.api.api, true, j.api.guard
 		return p, nil
 	}
-	e, tlsConf, err := newEmulator(j.f, j.t, sc.Settings, opts.Meter)
+	e, tlsConf, err := newEmulator(j.f, j.t, sc.Settings, j.recordDir, opts.Meter)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +148,7 @@ func (p *play) start(s Stream) error {
 	if err != nil {
 		return err
 	}
+	spec.Record = p.heard(s.Name)
 	st, err := p.call.StartStream(p.ctx, spec)
 	var rej *emulator.RejectedError
 	switch {
@@ -192,6 +193,20 @@ func (p *play) spec(s Stream) (emulator.StreamSpec, error) {
 		StreamEventURL: p.t.Events, StreamEventMethod: p.t.EventMethod, Username: p.t.EventUser, Password: p.t.EventPassword,
 		Params: s.Params, Audio: s.AudioSource, Pace: p.pace, Speed: p.sc.Speed,
 	}, nil
+}
+
+// heard says whether expect.heard judges the stream of that name, about
+// to start: it must then be recorded. Before the first stream has started
+// the stream is the first, which heard: names by default.
+func (p *play) heard(name string) bool {
+	h := p.sc.Expect.Heard
+	if h == nil {
+		return false
+	}
+	if h.Stream == "" {
+		return p.first == ""
+	}
+	return h.Stream == name
 }
 
 // stream returns the stream a step or expectation names ("" = the first).
@@ -252,6 +267,8 @@ func (p *play) streamStep(s *emulator.Stream, st Step) error {
 		err = s.Media(p.ctx, st.Duration)
 	case StepSilence:
 		err = s.Silence(p.ctx, st.Duration)
+	case StepSay:
+		err = s.Say(p.ctx, st.AudioSource)
 	case StepStopStream:
 		err = p.stop(s, st)
 	case StepAbort:

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/scenarios"
 )
@@ -307,5 +308,71 @@ scenarios:
 		Expect(scenarios.WriteJSON(&buf, results, time.Second)).To(Succeed())
 		Expect(buf.String()).To(ContainSubstring("hooks:%5Bredacted%5D@"), "the webhooks are in the report")
 		Expect(buf.String()).NotTo(ContainSubstring("url-secret"))
+	})
+})
+
+var _ = Describe("a voice agent's turns in the reports", func() {
+	// conversation is a result of a conversation on a recorded stream:
+	// one turn answered, one not, two that interrupted the app.
+	conversation := func(status scenarios.Status) *scenarios.Result {
+		return &scenarios.Result{
+			File: "agent.yaml", Name: "converses", Status: status, JournalFile: "journals/agent-3-converses.jsonl",
+			Failures: []scenarios.Failure{{Expectation: "expect.reply", Pos: "agent.yaml:9:14", Message: "Expected stream \"agent\" to have been answered within 500ms of each turn"}},
+			Streams: []scenarios.StreamRun{{Name: "agent", ID: "s-1", Result: &emulator.StreamResult{
+				Turns: []emulator.Turn{
+					{Replied: true, Latency: 240 * time.Millisecond, Played: time.Second},
+					{Listened: 1500 * time.Millisecond},
+					{Replied: true, Latency: 1234567 * time.Microsecond, Played: 300 * time.Millisecond, BargeIn: true, Stopped: true, StoppedAfter: 180 * time.Millisecond},
+					{BargeIn: true, Listened: 400 * time.Millisecond},
+				},
+				Recording: &emulator.Recording{HeardFile: "rec/agent-s-1-heard.wav", SaidFile: "rec/agent-s-1-said.wav"},
+			}}, {Name: "side", ID: "s-2", Result: &emulator.StreamResult{
+				Recording: &emulator.Recording{Error: "recording: permission denied"},
+			}}, {Name: "never", ID: "s-3"}},
+		}
+	}
+
+	It("WriteJUnit lists each turn's response latency and the recordings in system-out, and the recordings in the failure", func() {
+		var buf bytes.Buffer
+		Expect(scenarios.WriteJUnit(&buf, []*scenarios.Result{conversation(scenarios.Failed)}, time.Second, time.Now())).To(Succeed())
+		c := apptest.DecodeJUnit(buf.Bytes()).Cases()[0]
+		Expect(c.SystemOut).To(Equal(`journal: journals/agent-3-converses.jsonl
+stream "agent" turn 1: replied after 240ms, played 1s
+stream "agent" turn 2: no reply in the 1.5s the caller listened
+stream "agent" turn 3: replied after 1.235s, played 300ms; the caller interrupted the app, which stopped after 180ms
+stream "agent" turn 4: no reply in the 400ms the caller listened; the caller interrupted the app, which talked on
+stream "agent" recorded: heard rec/agent-s-1-heard.wav, said rec/agent-s-1-said.wav
+stream "side" was not recorded to files: recording: permission denied`))
+		Expect(c.Failure.Text).To(HaveSuffix(`
+recordings (what the caller heard and said):
+  stream "agent" recorded: heard rec/agent-s-1-heard.wav, said rec/agent-s-1-said.wav
+  stream "side" was not recorded to files: recording: permission denied
+`))
+	})
+
+	It("FailureText ends with the recordings of a failed or broken scenario, to listen to", func() {
+		recordings := func(indent string) string {
+			return "recordings (what the caller heard and said):\n" +
+				indent + `stream "agent" recorded: heard rec/agent-s-1-heard.wav, said rec/agent-s-1-said.wav` + "\n" +
+				indent + `stream "side" was not recorded to files: recording: permission denied` + "\n"
+		}
+		want := recordings("    ")
+		Expect(scenarios.FailureText(conversation(scenarios.Failed))).To(HavePrefix("agent.yaml:9:14: expect.reply\n"))
+		Expect(scenarios.FailureText(conversation(scenarios.Failed))).To(HaveSuffix(want))
+		broken := conversation(scenarios.Errored)
+		broken.Failures, broken.Error = nil, "agent.yaml:7:9: steps[1] say: the call has ended"
+		Expect(scenarios.FailureText(broken)).To(Equal("error: " + broken.Error + "\n" + want))
+		var buf bytes.Buffer
+		Expect(scenarios.WriteJUnit(&buf, []*scenarios.Result{broken}, time.Second, time.Now())).To(Succeed())
+		Expect(apptest.DecodeJUnit(buf.Bytes()).Cases()[0].Error.Text).To(Equal(broken.Error + "\n\n" + recordings("  ")))
+	})
+
+	It("WriteJSON carries each turn with its latency in nanoseconds, and the recording files", func() {
+		var buf bytes.Buffer
+		Expect(scenarios.WriteJSON(&buf, []*scenarios.Result{conversation(scenarios.Passed)}, time.Second)).To(Succeed())
+		Expect(buf.String()).To(ContainSubstring(`"turns": [`))
+		Expect(buf.String()).To(ContainSubstring(`"latencyNs": 240000000`))
+		Expect(buf.String()).To(ContainSubstring(`"heardFile": "rec/agent-s-1-heard.wav"`))
+		Expect(buf.String()).To(ContainSubstring(`"saidFile": "rec/agent-s-1-said.wav"`))
 	})
 })

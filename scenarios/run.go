@@ -101,6 +101,7 @@ type Result struct {
 	Repetition  int           `json:"repetition,omitempty"`
 	Repetitions int           `json:"repetitions,omitempty"`
 	Status      Status        `json:"status"`
+	Start       time.Time     `json:"start,omitzero"`
 	Duration    time.Duration `json:"durationNs"`
 	Failures    []Failure     `json:"failures,omitempty"`
 	Error       string        `json:"error,omitempty"`

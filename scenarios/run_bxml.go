@@ -30,7 +30,7 @@ type apiServer struct {
 
 // startAPI serves the Voice API on t.API.
 func startAPI(ctx context.Context, f *File, t Target, pc emulator.Pace) (*apiServer, error) {
-	e, conf, err := newEmulator(f, t, f.Defaults, nil)
+	e, conf, err := newEmulator(f, t, f.Defaults, sharedRecordDir(f), nil)
 	if err != nil {
 		return nil, err
 	}

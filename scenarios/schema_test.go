@@ -110,13 +110,16 @@ var _ = Describe("the JSON Schema", func() {
 			`{stopStream: s}`, `{stopStream: {name: s, wait: true, timeout: 5s}}`, `{stopStream: }`,
 			`{hangup: }`, `{abort: drop}`, `{abort: {fault: reset, stream: s}}`, `{error: }`, `{error: {stream: s}}`,
 			`{start: {name: s, tracks: both}}`, `{start: {}}`, `{duplicateWebhooks: false}`, `{duplicateWebhooks: }`,
-			`{wait: 500ms}`,
+			`{wait: 500ms}`, `{say: testdata/audio/hello.wav}`, `{say: {file: testdata/audio/hello.wav, stream: s}}`,
+			`{say: {file: testdata/audio/hello.wav}}`,
 		}
 		invalid := []string{
 			`media`, `start`, `abort`, `hangUp`, `{media: 2}`, `{media: -1s}`, `{media: {stream: s}}`,
 			`{media: 2s, stream: s}`, `{abort: kill}`, `{abort: {stream: s}}`, `{hangup: now}`, `{start: }`,
 			`{start: {tracks: all}}`, `{error: {name: s}}`, `{duplicateWebhooks: yes}`, `{}`, `42`,
 			`wait`, `waitForEnd`, `{wait: soon}`, `{wait: }`, `{waitForEnd: 0s}`,
+			`say`, `{say: }`, `{say: 2s}`, `{say: hello.mp3}`, `{say: {stream: s}}`,
+			`{say: {file: testdata/audio/hello.wav, for: 1s}}`, `{say: [testdata/audio/hello.wav]}`,
 		}
 		file := func(step string) []byte {
 			return []byte("scenarios:\n  - name: a\n    stream: {name: s}\n    steps:\n      - " + step + "\n")
@@ -145,6 +148,11 @@ var _ = Describe("the JSON Schema", func() {
 			{"expect: {close: {code: %s}}", []string{"1000", "4999"}, []string{"5000"}},
 			{"expect: {playAudio: {min: %s}}", nil, []string{"0"}},
 			{"expect: {ending: %s}", []string{"connect-refused", "{is: app-close-code}"}, []string{"conect-refused", "{stream: agent}", "{is: reset, by: app}", "4001"}},
+			{"expect: {reply: %s}", []string{"{within: 1s}", "{within: 800ms, min: 200ms}"}, []string{"{}", "{min: 1s}", "{within: 0s}", "{within: 1}", "1s", "{within: 1s, max: 2s}"}},
+			{"expect: {bargeIn: %s}", []string{"{within: 300ms}"}, []string{"{}", "{within: -1s}", "{within: 1s, min: 1s}"}},
+			{"expect: {heard: %s}", []string{"{}", "{tone: 440}", "{tone: 12.5, atLeast: 1s}", "{atLeast: 2s}"},
+				[]string{"{tone: 0}", "{tone: 4000}", "{tone: '440'}", "{atLeast: 0s}", "{within: 1s}", "440"}},
+			{"record: %s", []string{"recordings", "out/rec"}, []string{"''", "[rec]", "42"}},
 		}
 		check := func(line string, valid bool) {
 			GinkgoHelper()

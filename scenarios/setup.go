@@ -17,9 +17,10 @@ import (
 // newEmulator makes a scenario's emulator (or a file's shared one) and
 // returns the TLS configuration of the target's CA, nil when it has none:
 // the emulator uses it for wss:// streams and https:// webhooks, and the
-// BXML engine must be given it for https:// fetches (newEngine).
-func newEmulator(f *File, t Target, sc Settings, meter emulator.Meter) (*emulator.Emulator, *tls.Config, error) {
-	o := emulator.Options{Timeouts: emulator.Timeouts(sc.Timeouts), Meter: meter}
+// BXML engine must be given it for https:// fetches (newEngine). With a
+// recordDir every stream is recorded there.
+func newEmulator(f *File, t Target, sc Settings, recordDir string, meter emulator.Meter) (*emulator.Emulator, *tls.Config, error) {
+	o := emulator.Options{Timeouts: emulator.Timeouts(sc.Timeouts), Meter: meter, RecordDir: recordDir}
 	o.DuplicateWebhooks = isTrue(sc.Options.DuplicateWebhooks)
 	o.RejectOnConnectError = isTrue(sc.Options.RejectOnConnectError)
 	o.AppCloseAsError = isTrue(sc.Options.AppCloseAsError)

@@ -18,7 +18,7 @@ import (
 	"github.com/bwemu/bwemu/suite/conformance"
 )
 
-const conformSynopsis = "bwemu conform --ws URL --events URL [--disconnect URL] [--event-method GET] [--disconnect-method GET] [--junit FILE] [--json FILE] [--event-user U --event-password P] [--ws-user U --ws-password P] [--bidirectional] [--only PATTERN] [--skip PATTERN] [--repeat N] [--lenient] [--parallel N] [--ca FILE] [--handshake-timeout D] [--write-timeout D] [--close-timeout D] [--callback-timeout D] [--dead-peer-timeout D] [--app-pid PID] [--app-metrics URL --app-metric NAME]"
+const conformSynopsis = "bwemu conform --ws URL --events URL [--disconnect URL] [--event-method GET] [--disconnect-method GET] [--junit FILE] [--json FILE] [--event-user U --event-password P] [--ws-user U --ws-password P] [--bidirectional] [--only PATTERN] [--skip PATTERN] [--repeat N] [--lenient] [--parallel N] [--ca FILE] [--handshake-timeout D] [--write-timeout D] [--close-timeout D] [--callback-timeout D] [--dead-peer-timeout D] [--app-pid PID] [--app-metrics URL --app-metric NAME] [--leak-settle D]"
 
 // conformFlagOf names the conform flag of a conformance.Target field.
 var conformFlagOf = map[string]string{"WebSocket": "--ws", "Events": "--events", "Disconnect": "--disconnect"}
@@ -36,6 +36,7 @@ type conformFlags struct {
 	// at: the app's process, and its gauge of live sessions.
 	appPID                int
 	appMetrics, appMetric string
+	leakSettle            time.Duration
 	// fs tells a flag given from one left at its default.
 	fs *flag.FlagSet
 }
@@ -62,6 +63,7 @@ func (f *conformFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.appPID, "app-pid", 0, "the app's process id (Linux; the app in a process of its own): 8.1 counts its open file descriptors and sockets before and after streams end by a TCP reset, a silent drop and a close 1011")
 	fs.StringVar(&f.appMetrics, "app-metrics", "", "the app's Prometheus text endpoint (http:// or https://) with a gauge of live sessions: 8.2 checks it comes back down after the same faults; needs --app-metric")
 	fs.StringVar(&f.appMetric, "app-metric", "", "the name of the gauge of live sessions at --app-metrics")
+	fs.DurationVar(&f.leakSettle, "leak-settle", conformance.DefaultLeakSettle, "how long after the last faulted stream the app has to be back at its baseline (8.x)")
 	def := conformance.DefaultTimeouts()
 	timeoutFlags(fs, &f.timeouts, def, fmt.Sprintf("the app's callbackTimeout (1s–25s on Bandwidth); each webhook gets the smaller of it and %s, the prompt bound", conformance.WebhookLatencyLimit))
 }
@@ -116,6 +118,8 @@ func (f *conformFlags) checkValues() error {
 		return usagef("--repeat must be at least 1")
 	case given["disconnect-method"] && f.app.disconnect == "":
 		return usagef("--disconnect-method needs --disconnect (the URL the disconnect webhook goes to)")
+	case f.leakSettle <= 0:
+		return usagef("--leak-settle must be positive, got %s", f.leakSettle)
 	case f.appPID < 0:
 		return usagef("--app-pid must be the app's process id (a positive number), got %d", f.appPID)
 	case f.appMetrics != "" && f.appMetric == "":
@@ -144,7 +148,7 @@ func (f *conformFlags) checkValues() error {
 // options are the run's options: the selection (which must leave a case
 // to run), lenience, parallelism, timeouts and what the leak cases look at.
 func (f *conformFlags) options() (conformance.Options, error) {
-	o := conformance.Options{Lenient: f.lenient, Parallel: f.parallel, Timeouts: f.timeouts, AppPID: f.appPID,
+	o := conformance.Options{Lenient: f.lenient, Parallel: f.parallel, Timeouts: f.timeouts, AppPID: f.appPID, LeakSettle: f.leakSettle,
 		AppMetrics: conformance.MetricsGauge{URL: f.appMetrics, Name: f.appMetric}}
 	var err error
 	if o.Only, err = pattern("--only", f.only); err != nil {
@@ -426,7 +430,7 @@ func writeConformanceJUnit(w io.Writer, rep conformReport, took time.Duration) e
 			index[r.Group] = i
 			suites = append(suites, junit.Suite{Name: "conformance." + r.Group})
 		}
-		c := junit.Case{Name: r.ID + " " + r.Title + suffix, Classname: "conformance." + r.Group}
+		c := junit.Case{Name: r.ID + " " + r.Title + suffix, Classname: "conformance." + r.Group, Started: r.Start}
 		switch {
 		case !r.Status.Passing(rep.Lenient):
 			c.Failure = &junit.Message{Message: firstLine(r.Reason), Type: string(r.Status), Text: r.Reason + "\n\njournal:\n" + r.Journal}

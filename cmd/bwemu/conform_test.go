@@ -280,14 +280,15 @@ type conformJSON struct {
 		Results    json.RawMessage `json:"results"`
 	} `json:"repetitions"`
 	Results []struct {
-		ID          string `json:"id"`
-		Group       string `json:"group"`
-		Title       string `json:"title"`
-		Status      string `json:"status"`
-		Reason      string `json:"reason"`
-		DurationNs  *int64 `json:"durationNs"`
-		Journal     string `json:"journal"`
-		Interrupted bool   `json:"interrupted"`
+		ID          string    `json:"id"`
+		Group       string    `json:"group"`
+		Title       string    `json:"title"`
+		Status      string    `json:"status"`
+		Reason      string    `json:"reason"`
+		Start       time.Time `json:"start"`
+		DurationNs  *int64    `json:"durationNs"`
+		Journal     string    `json:"journal"`
+		Interrupted bool      `json:"interrupted"`
 	} `json:"results"`
 }
 
@@ -315,6 +316,7 @@ func expectJSON(r conformJSON, ids []string, table map[string]string) {
 		Expect(res.Reason).To(HavePrefix(res.ID+": "), "the reason of %s", res.ID)
 		Expect(res.DurationNs).NotTo(BeNil())
 		Expect(*res.DurationNs).To(BeNumerically(">=", 0))
+		Expect(res.Start).NotTo(BeZero(), "when %s began", res.ID)
 		if res.Status == "fail" || res.Status == "non-strict" {
 			Expect(res.Journal).NotTo(BeEmpty(), "a %s result carries the journal", res.Status)
 		}
@@ -948,6 +950,7 @@ var _ = Describe("bwemu conform", func() {
 			entry("--callback-timeout that is not a duration", []string{"--ws", ws, "--events", events, "--callback-timeout", "soon"}, `^bwemu: invalid value "soon" for flag -callback-timeout`),
 			entry("--app-pid that is not a number", []string{"--ws", ws, "--events", events, "--app-pid", "app"}, `^bwemu: invalid value "app" for flag -app-pid: parse error$`),
 			entry("--app-pid -1", []string{"--ws", ws, "--events", events, "--app-pid", "-1"}, `^bwemu: --app-pid must be the app's process id \(a positive number\), got -1$`),
+			entry("--leak-settle 0s", []string{"--ws", ws, "--events", events, "--leak-settle", "0s"}, `^bwemu: --leak-settle must be positive, got 0s$`),
 			entry("--app-metrics without --app-metric", []string{"--ws", ws, "--events", events, "--app-metrics", "http://127.0.0.1:1/metrics"}, `^bwemu: --app-metrics needs --app-metric \(the name of the app's gauge of live sessions\)$`),
 			entry("--app-metric without --app-metrics", []string{"--ws", ws, "--events", events, "--app-metric", "sessions"}, `^bwemu: --app-metric needs --app-metrics \(the URL of the app's Prometheus text endpoint\)$`),
 			entry("--app-metrics ws://x", []string{"--ws", ws, "--events", events, "--app-metrics", "ws://x", "--app-metric", "sessions"}, `^bwemu: --app-metrics: "ws://x" is not an http:// or https:// URL$`),

@@ -34,6 +34,10 @@ type Suite struct {
 	Timestamp string `xml:"timestamp,attr,omitempty"`
 	Cases     []Case `xml:"testcase"`
 	took      time.Duration
+	// first and last bound the cases that said when they started: the
+	// suite's time is then wall-clock, not the sum of cases run in
+	// parallel.
+	first, last time.Time
 }
 
 // Case is one check. At most one of Failure, Error and Skipped is set.
@@ -47,6 +51,8 @@ type Case struct {
 	Error     *Message `xml:"error"`
 	Skipped   *Message `xml:"skipped"`
 	SystemOut string   `xml:"system-out,omitempty"`
+	// Started is when the case began, if known.
+	Started time.Time `xml:"-"`
 }
 
 // Message is the body of a failure, error or skipped element.
@@ -59,7 +65,9 @@ type Message struct {
 // Seconds formats a duration as JUnit's time attribute.
 func Seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
-// Add appends a case that took d to the suite, keeping the counts.
+// Add appends a case that took d to the suite, keeping the counts. The
+// suite's time is the wall-clock span of its cases when they say when
+// they started (Case.Started), otherwise the sum of their times.
 func (s *Suite) Add(c Case, d time.Duration) {
 	c.Time = Seconds(d)
 	s.Tests++
@@ -73,6 +81,15 @@ func (s *Suite) Add(c Case, d time.Duration) {
 	}
 	s.took += d
 	s.Time = Seconds(s.took)
+	if !c.Started.IsZero() {
+		if s.first.IsZero() || c.Started.Before(s.first) {
+			s.first = c.Started
+		}
+		if end := c.Started.Add(d); end.After(s.last) {
+			s.last = end
+		}
+		s.Time = Seconds(s.last.Sub(s.first))
+	}
 	s.Cases = append(s.Cases, c)
 }
 

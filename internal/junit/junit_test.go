@@ -28,3 +28,22 @@ func TestWriteCountsAndEscapes(t *testing.T) {
 		t.Fatalf("suite %+v", got)
 	}
 }
+
+// A suite of cases run in parallel took the wall-clock span of its cases,
+// not their sum.
+func TestSuiteTimeIsWallClock(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var s Suite
+	s.Add(Case{Name: "a", Started: t0}, 2*time.Second)
+	s.Add(Case{Name: "b", Started: t0.Add(500 * time.Millisecond)}, 2*time.Second)
+	s.Add(Case{Name: "c", Started: t0.Add(time.Second)}, time.Second)
+	if s.Time != "2.500" {
+		t.Errorf("suite time = %s, want 2.500 (the span, not the 5 s sum)", s.Time)
+	}
+	var unknown Suite
+	unknown.Add(Case{Name: "a"}, time.Second)
+	unknown.Add(Case{Name: "b"}, time.Second)
+	if unknown.Time != "2.000" {
+		t.Errorf("suite time without start times = %s, want the sum 2.000", unknown.Time)
+	}
+}

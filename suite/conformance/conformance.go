@@ -308,7 +308,9 @@ type Result struct {
 	// Reason starts with the case ID. On Fail it says what the app did
 	// wrong and what a correct consumer does; on Pass it carries what was
 	// measured (latencies, pacing).
-	Reason   string        `json:"reason"`
+	Reason string `json:"reason"`
+	// Start is when the case began; Duration how long it took.
+	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"durationNs"`
 	// Journal is what the emulator recorded around the failure (the
 	// matchers' record of the stream and its webhooks, the journal
@@ -456,7 +458,7 @@ func (rs *runState) slow() string {
 
 func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Result {
 	start := time.Now()
-	res := Result{ID: cs.ID, Group: cs.Group, Title: cs.Title}
+	res := Result{ID: cs.ID, Group: cs.Group, Title: cs.Title, Start: start}
 	if err := ctx.Err(); err != nil {
 		return notRun(cs, err)
 	}

@@ -78,6 +78,12 @@ type leakRun[T any] struct {
 	byFault []string
 	// took is how long after the last stream ended the app was back.
 	took time.Duration
+	// rose says a reading taken while a stream was live held more than
+	// the baseline: the measure sees the app's streams at all. Without
+	// that, "back at its baseline" would hold only because nothing was
+	// ever counted (a PID that is not the app's, a gauge of something
+	// else), and judges nothing.
+	rose bool
 }
 
 // faultsAndSettle measures the app, ends streams with each of the leak
@@ -111,7 +117,12 @@ func faultsAndSettle[T any](ctx context.Context, c *Check, m measure[T], fail fu
 	for _, f := range leakFaults {
 		for range leakStreams {
 			n++
-			if !c.faultStream(ctx, e, fmt.Sprintf("leak-%d-%s", n, f.fault), f.fault) {
+			live := func() {
+				if now, err := m.read(ctx); err == nil && m.beyond(now, base) != "" {
+					run.rose = true
+				}
+			}
+			if !c.faultStream(ctx, e, fmt.Sprintf("leak-%d-%s", n, f.fault), f.fault, live) {
 				return run, false
 			}
 		}
@@ -139,7 +150,7 @@ func faultsAndSettle[T any](ctx context.Context, c *Check, m measure[T], fail fu
 // is the only connection to the app), streams a little, ends it with f and
 // hangs the call up, which releases a dropped connection as the end of a
 // real call does: only then can the app see that socket end.
-func (c *Check) faultStream(ctx context.Context, e *emulator.Emulator, name string, f emulator.Fault) bool {
+func (c *Check) faultStream(ctx context.Context, e *emulator.Emulator, name string, f emulator.Fault, live func()) bool {
 	call, ok := c.Call(e, false)
 	if !ok {
 		return false
@@ -152,6 +163,7 @@ func (c *Check) faultStream(ctx context.Context, e *emulator.Emulator, name stri
 	// The app must have taken the start (and opened what it holds for the
 	// stream) before the fault, or there would be nothing to leak.
 	settle(ctx, s)
+	live()
 	if _, err := s.Inject(ctx, f); err != nil {
 		c.Fail("stream %q: %v", name, err)
 		return false
@@ -243,6 +255,10 @@ func releasesProcessResources(ctx context.Context, c *Check) {
 		return
 	}
 	threads := fmt.Sprintf("its threads went from %d to %d (reported, not judged: runtimes keep idle threads)", run.base.threads, run.after.threads)
+	if !run.rose {
+		c.Fail("process %d held no more file descriptors or sockets while the case's streams were connected than before them (%s): it is not the process that serves the streams, so nothing could be judged — give --app-pid the PID of the app's process itself (not a shell or `go run` that started it)", pid, run.base)
+		return
+	}
 	if run.left != "" {
 		c.Fail("%s stayed open %s after the last of %s%s: process %d held %s before the faults and %s after; %s — %s",
 			run.left, c.opts.leakSettle(), leakEndings, byFault(run.byFault), pid, run.base, run.after, threads, leakHint)
@@ -296,6 +312,10 @@ func releasesSessions(ctx context.Context, c *Check) {
 		c.Fail("%v — give --app-metrics the URL of the app's Prometheus text endpoint and --app-metric the name of its gauge of live sessions (Options.AppMetrics)", err)
 	})
 	if !ok {
+		return
+	}
+	if !run.rose {
+		c.Fail("the gauge %s at %s stayed at %s while the case's streams were connected: it does not count the app's live sessions, so nothing could be judged — give --app-metric the gauge that rises with each live stream", g.Name, g.redactedURL(), formatValue(run.base))
 		return
 	}
 	if run.left != "" {

@@ -135,6 +135,16 @@ var _ = Describe("The leak cases (8.x)", func() {
 				ContainSubstring("run the app in a process of its own")))
 		})
 
+		It("fails a process that holds nothing for the streams: it is not the app's, and nothing could be judged", func(ctx SpecContext) {
+			onLinux()
+			app := startAppProcess(buggy.None, nil)
+			bystander := startAppProcess(buggy.None, nil)
+			opts := conformance.Options{Only: regexp.MustCompile(`^8\.1$`), AppPID: bystander.PID, LeakSettle: leakSettle}
+			r := runOne(ctx, processTarget(app), opts, conformance.Fail)
+			Expect(r.Reason).To(And(HavePrefix(fmt.Sprintf("8.1: process %d held no more file descriptors or sockets while the case's streams were connected", bystander.PID)),
+				ContainSubstring("give --app-pid the PID of the app's process itself")))
+		}, leakTimeout)
+
 		It("fails, naming the PID, when no such process runs", func(ctx SpecContext) {
 			onLinux()
 			app := apptest.NewConsumer(nil)
@@ -187,6 +197,17 @@ var _ = Describe("The leak cases (8.x)", func() {
 			Expect(gaugeRun(ctx, conformance.MetricsGauge{URL: srv.URL + "/metrics", Name: "sessions"})).
 				To(ContainSubstring("the endpoint does not serve the Prometheus text format"))
 		})
+
+		It("fails a gauge that never rises with the streams: it counts something else, and nothing could be judged", func(ctx SpecContext) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = fmt.Fprint(w, "# TYPE sessions gauge\nsessions 0\n")
+			}))
+			DeferCleanup(srv.Close)
+			app := apptest.NewConsumer(nil)
+			r := runOne(ctx, conformance.Target{WebSocket: app.WebSocketURL()}, conformance.Options{Only: regexp.MustCompile(`^8\.2$`),
+				AppMetrics: conformance.MetricsGauge{URL: srv.URL + "/metrics", Name: "sessions"}, LeakSettle: leakSettle}, conformance.Fail)
+			Expect(r.Reason).To(HavePrefix(fmt.Sprintf("8.2: the gauge sessions at %s/metrics stayed at 0 while the case's streams were connected", srv.URL)))
+		}, leakTimeout)
 
 		It("fails a counter, which never comes back down", func(ctx SpecContext) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
