@@ -28,6 +28,11 @@ type Turn struct {
 	Replied bool          `json:"replied"`
 	Latency time.Duration `json:"latencyNs,omitempty"`
 	Played  time.Duration `json:"playedNs,omitempty"`
+	// Lag is media time the emulator itself fell behind and skipped
+	// (frames it could not send in time) while the caller spoke and
+	// waited: left out of Latency and StoppedAfter, since the app could
+	// not hear what was never sent.
+	Lag time.Duration `json:"lagNs,omitempty"`
 
 	// BargeIn says the app was playing when the caller began (the caller
 	// interrupted it); Stopped says the app then fell silent (a clear, or
@@ -58,21 +63,12 @@ func (s *Stream) Say(ctx context.Context, a media.Audio) error {
 	if a == nil || a.Duration() <= 0 {
 		return fmt.Errorf("emulator: Say needs audio of a finite length (a WAV or µ-law file), not %v", a)
 	}
-	frames := int64((a.Duration() + media.FrameDuration - 1) / media.FrameDuration)
-	speech := media.Utterances(framesOf(a, frames))
+	frames := framesIn(a.Duration())
+	speech := media.Utterances(media.Render(a, a.Duration()))
 	if len(speech) == 0 {
 		return fmt.Errorf("emulator: %s holds no speech: its level never reaches %g dBFS", a, media.SpeechOnLevel)
 	}
 	return s.await(ctx, command{kind: cmdMedia, frames: frames, say: a, speech: speech})
-}
-
-// framesOf is the first frames of a, as bytes.
-func framesOf(a media.Audio, frames int64) []byte {
-	out := make([]byte, frames*media.FrameSize)
-	for i := range frames {
-		a.Frame(int(i), out[i*media.FrameSize:(i+1)*media.FrameSize])
-	}
-	return out
 }
 
 // conversation follows the talk on a bidirectional stream, frame by frame,
@@ -81,7 +77,22 @@ func framesOf(a media.Audio, frames int64) []byte {
 type conversation struct {
 	caller []media.Span // the caller's speech, in frames
 	app    []media.Span // the app's loud playback, in frames
+	skips  []media.Span // frames the emulator skipped, falling behind
 	talk   media.SpeechDetector
+}
+
+// skipped notes frames [from, from+n) the emulator could not send in time.
+func (c *conversation) skipped(from, n int) {
+	c.skips = append(c.skips, media.Span{Start: from, End: from + n})
+}
+
+// lag is how many skipped frames lie in [from, to).
+func (c *conversation) lag(from, to int) int {
+	n := 0
+	for _, s := range c.skips {
+		n += max(0, min(s.End, to)-max(s.Start, from))
+	}
+	return n
 }
 
 // played takes the frame the caller heard at this period (nil: none).
@@ -110,10 +121,13 @@ func (c *conversation) turns(frames int64) []Turn {
 			case a.Start < sp.Start && a.End > sp.Start:
 				t.BargeIn = true
 				t.Stopped = a.End < int(frames)
-				t.StoppedAfter = at(a.End - sp.Start)
+				t.StoppedAfter = at(a.End - sp.Start - c.lag(sp.Start, a.End))
 			case a.Start >= sp.End && a.Start < next:
 				if !t.Replied {
-					t.Replied, t.Latency = true, at(a.Start-sp.End)
+					// Frames skipped from the start of the speech on delay
+					// what the app hears of it, and so its answer.
+					lag := c.lag(sp.Start, a.Start)
+					t.Replied, t.Latency, t.Lag = true, at(max(a.Start-sp.End-lag, 0)), at(lag)
 				}
 				t.Played += at(min(a.End, next) - a.Start)
 			}

@@ -65,3 +65,21 @@ func TestConversationPlayedAllocationFree(t *testing.T) {
 		t.Fatalf("played allocates %v times per frame", allocs)
 	}
 }
+
+// Frames the emulator skipped are not held against the app: the latency
+// and the time to stop leave them out.
+func TestConversationLeavesOutSkippedFrames(t *testing.T) {
+	c := conversation{
+		caller: []media.Span{{Start: 10, End: 35}, {Start: 80, End: 90}},
+		app:    []media.Span{{Start: 60, End: 85}},
+	}
+	c.skipped(30, 7)  // during the first speech: the app heard its end 7 frames late
+	c.skipped(100, 5) // after everything: counts for nothing
+	got := c.turns(120)
+	if t0 := got[0]; t0.Latency != ms(360) || t0.Lag != ms(140) {
+		t.Errorf("turn 1 = %+v, want latency 360ms (25 frames less 7 skipped), lag 140ms", t0)
+	}
+	if t1 := got[1]; !t1.BargeIn || t1.StoppedAfter != ms(100) {
+		t.Errorf("turn 2 = %+v, want a barge-in stopped after 100ms", t1)
+	}
+}

@@ -16,12 +16,7 @@ import (
 
 // clip is d of audio from a, as a finite clip the caller can say.
 func clip(a media.Audio, d time.Duration) media.Audio {
-	n := int(d / media.FrameDuration)
-	out := make([]byte, n*media.FrameSize)
-	for i := range n {
-		a.Frame(i, out[i*media.FrameSize:(i+1)*media.FrameSize])
-	}
-	return media.PCMU(out, a.String())
+	return media.PCMU(media.Render(a, d), a.String())
 }
 
 func speech() media.Audio { return apptest.Speech() }

@@ -491,22 +491,11 @@ func (l *loader) speech(f *field) (string, media.Audio, bool) {
 	if a == nil {
 		return spec, nil, false
 	}
-	if !holdsSpeech(a) {
+	if !media.HoldsSpeech(a) {
 		l.errorf(f.pos, "say: %s holds no speech: its level never reaches %g dBFS", spec, media.SpeechOnLevel)
 		return spec, nil, false
 	}
 	return spec, a, true
-}
-
-// holdsSpeech says whether a finite clip holds an utterance, judged as
-// Stream.Say judges it.
-func holdsSpeech(a media.Audio) bool {
-	frames := int((a.Duration() + media.FrameDuration - 1) / media.FrameDuration)
-	pcmu := make([]byte, frames*media.FrameSize)
-	for i := range frames {
-		a.Frame(i, pcmu[i*media.FrameSize:(i+1)*media.FrameSize])
-	}
-	return len(media.Utterances(pcmu)) > 0
 }
 
 // scenario reads one scenario; names holds the names seen so far.

@@ -92,7 +92,9 @@ var _ = Describe("a scenario that converses with a voice agent", func() {
 			`^stream "listener" turn 1: the caller spoke \d+ms–\d+ms \(a unidirectional stream carries no reply\)$`))
 		seen := ref.Streams()
 		Expect(seen).To(HaveLen(1))
-		Expect(seen[0].FramesByTrack["inbound"]).To(BeNumerically(">=", 40), "the clip and the silence after it")
+		// Frames the emulator skipped, falling behind on a loaded machine,
+		// never reach the app.
+		Expect(seen[0].FramesByTrack["inbound"]+heard.Streams[0].Result.Skipped).To(BeNumerically(">=", 40), "the clip and the silence after it")
 	}, timeout)
 
 	It("fails a late reply with the latency measured, at the expectation's place", func(ctx SpecContext) {

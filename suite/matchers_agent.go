@@ -185,6 +185,9 @@ func describeTurns(turns []emulator.Turn) string {
 		fmt.Fprintf(&b, "\n  %d. the caller spoke %s–%s; ", i+1, round(t.SpeechStart), round(t.SpeechEnd))
 		if t.Replied {
 			fmt.Fprintf(&b, "the app replied after %s and played %s", round(t.Latency), round(t.Played))
+			if t.Lag > 0 {
+				fmt.Fprintf(&b, " (not counting %s bwemu fell behind)", round(t.Lag))
+			}
 		} else {
 			fmt.Fprintf(&b, "no reply in the %s the caller listened", round(t.Listened))
 		}

@@ -91,3 +91,13 @@ func (r *recording) String() string {
 	}
 	return fmt.Sprintf("%s (%s)", name, r.Duration())
 }
+
+// Render is the first d of a as µ-law bytes, in whole frames (d rounded up).
+func Render(a Audio, d time.Duration) []byte {
+	frames := int((d + FrameDuration - 1) / FrameDuration)
+	out := make([]byte, frames*FrameSize)
+	for i := range frames {
+		a.Frame(i, out[i*FrameSize:(i+1)*FrameSize])
+	}
+	return out
+}

@@ -188,3 +188,9 @@ func toneShareOf(x []float64, hz float64) float64 {
 	// A sine of amplitude A gives power (A·N/2)² and energy A²·N/2.
 	return power / (energy * float64(len(x)) / 2)
 }
+
+// HoldsSpeech says whether a finite clip holds an utterance: what a caller
+// can say (emulator.Stream.Say).
+func HoldsSpeech(a Audio) bool {
+	return a.Duration() > 0 && len(Utterances(Render(a, a.Duration()))) > 0
+}

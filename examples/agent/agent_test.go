@@ -84,17 +84,8 @@ func (a *app) call(ctx context.Context, pace emulator.Pace, audio media.Audio) (
 // agent's speech level (about -30 dBFS), and long past its 60 ms.
 func utterance() media.Audio {
 	GinkgoHelper()
-	pcmu := append(render(media.Silence(), 200*time.Millisecond), render(specs.Tone(300), 500*time.Millisecond)...)
+	pcmu := append(media.Render(media.Silence(), 200*time.Millisecond), media.Render(specs.Tone(300), 500*time.Millisecond)...)
 	return media.PCMU(pcmu, "the caller's utterance")
-}
-
-// render is the first d of audio, as µ-law.
-func render(a media.Audio, d time.Duration) []byte {
-	out := make([]byte, int((d+frame-1)/frame)*media.FrameSize)
-	for i := 0; i < len(out); i += media.FrameSize {
-		a.Frame(i/media.FrameSize, out[i:i+media.FrameSize])
-	}
-	return out
 }
 
 // skipped is the media time the emulator skipped because realtime pacing
@@ -234,10 +225,10 @@ var _ = Describe("answering the caller", func() {
 		Expect(filepath.Dir(rec.HeardFile)).To(Equal(dir))
 		heard, err := media.LoadWAV(rec.HeardFile)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(media.ToneDuration(render(heard, heard.Duration()), agent.DefaultToneHz)).To(BeNumerically("~", replyLength, 50*time.Millisecond))
+		Expect(media.ToneDuration(media.Render(heard, heard.Duration()), agent.DefaultToneHz)).To(BeNumerically("~", replyLength, 50*time.Millisecond))
 		said, err := media.LoadWAV(rec.SaidFile)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(media.ToneDuration(render(said, said.Duration()), 300)).To(BeNumerically("~", 500*time.Millisecond, 50*time.Millisecond))
+		Expect(media.ToneDuration(media.Render(said, said.Duration()), 300)).To(BeNumerically("~", 500*time.Millisecond, 50*time.Millisecond))
 	}, SpecTimeout(10*time.Second))
 })
 

@@ -21,11 +21,7 @@ func ToneFrames(hz float64, n int) []byte {
 	if err != nil {
 		panic(err) // a spec's own constant is wrong
 	}
-	out := make([]byte, n*media.FrameSize)
-	for i := range n {
-		a.Frame(i, out[i*media.FrameSize:(i+1)*media.FrameSize])
-	}
-	return out
+	return media.Render(a, time.Duration(n)*media.FrameDuration)
 }
 
 // PlayPCMU is a playAudio message of µ-law audio.
