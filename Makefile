@@ -3,7 +3,7 @@ GO      ?= go
 GINKGO  := $(GO) tool ginkgo
 BIN     := bin/bwemu
 
-.PHONY: all build test test-all bench bench-load soak lint demo clean
+.PHONY: all build test test-all bench bench-load soak lint demo release screenshot clean
 
 all: lint test build
 
@@ -47,5 +47,31 @@ demo: build
 	$(BIN) run scenarios.example.yaml --pace fast
 	$(BIN) stream --pace fast
 
+# Release archives of a static bwemu for every platform people run it on,
+# with their checksums, in $(DIST). VERSION is what `bwemu version` says.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+TARGETS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+DIST    ?= dist
+release:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for t in $(TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; name=bwemu_$(VERSION)_$${os}_$${arch}; exe=bwemu; \
+		[ "$$os" = windows ] && exe=bwemu.exe; \
+		echo "building $$name"; \
+		mkdir -p $(DIST)/$$name; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=auto -ldflags "-s -w -X main.version=$(VERSION)" -o $(DIST)/$$name/$$exe ./cmd/bwemu; \
+		cp README.md $(DIST)/$$name/; \
+		if [ "$$os" = windows ]; then (cd $(DIST) && zip -qr $$name.zip $$name); \
+		else tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name; fi; \
+		rm -rf $(DIST)/$$name; \
+	done
+	cd $(DIST) && sha256sum bwemu_* > SHA256SUMS
+
+# The README's picture of the HTML report (docs/report.png): runs three
+# scenarios against a consumer that fails one, writes the report and
+# photographs it in headless Chromium (apt-get install -y chromium).
+screenshot:
+	$(GO) run ./internal/htmlreport/cmd/screenshot -o docs/report.png
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -3,12 +3,24 @@ package emulator
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/bwemu/bwemu/emulator/protocol"
 )
+
+// JournalVersion is the version of the journal's JSON Lines format (see
+// docs/JOURNAL.md), written in every line as "v". A reader refuses a
+// journal of a higher version rather than misread it; a line without "v"
+// was written before the field existed (version 0: no ending or setup
+// fields). Adding an optional field keeps the version; changing what a
+// field or kind means raises it.
+const JournalVersion = 1
 
 // Actor is who did or caused something, in journal entries and results.
 type Actor string
@@ -51,6 +63,9 @@ const (
 // Secrets never reach an entry: passwords and Authorization headers are
 // redacted before they are recorded.
 type Entry struct {
+	// Version is the format's version, JournalVersion in every line
+	// WriteEntries writes; 0 in memory, and in journals older than it.
+	Version    int       `json:"v,omitempty"`
 	Seq        int64     `json:"seq"`
 	Time       time.Time `json:"time"`
 	Kind       Kind      `json:"kind"`
@@ -68,6 +83,12 @@ type Entry struct {
 	Latency time.Duration `json:"latencyNs,omitempty"`
 	Cause   string        `json:"cause,omitempty"`
 	Error   string        `json:"error,omitempty"`
+	// Ending is the row of the termination table a stream ended by, on
+	// KindEnding and KindRejected entries (the words of Message are for
+	// people; this is for programs).
+	Ending Ending `json:"ending,omitempty"`
+	// Setup is how the stream was asked for, on KindHandshake entries.
+	Setup *StreamSetup `json:"setup,omitempty"`
 	// Message says in words what happened.
 	Message string `json:"message"`
 	// Data is the frame or request body, when there is one worth keeping.
@@ -145,10 +166,13 @@ func (j *Journal) WriteJSONLines(w io.Writer) error { return WriteEntries(w, j.E
 // WriteFile writes the journal as JSON Lines to path.
 func (j *Journal) WriteFile(path string) error { return WriteEntriesFile(path, j.Entries()) }
 
-// WriteEntries writes entries (a journal's, or part of one) as JSON Lines.
+// WriteEntries writes entries (a journal's, or part of one) as JSON Lines,
+// each stamped with JournalVersion: whatever version they were read from,
+// they are written in this one.
 func WriteEntries(w io.Writer, entries []Entry) error {
 	enc := json.NewEncoder(w)
 	for _, e := range entries {
+		e.Version = JournalVersion
 		if err := enc.Encode(e); err != nil {
 			return err
 		}
@@ -169,7 +193,9 @@ func WriteEntriesFile(path string, entries []Entry) error {
 	return f.Close()
 }
 
-// ReadJSONLines reads a journal written by WriteJSONLines.
+// ReadJSONLines reads a journal written by WriteJSONLines. It refuses an
+// entry of a newer format version than JournalVersion, whose fields it
+// could misread.
 func ReadJSONLines(r io.Reader) ([]Entry, error) {
 	var out []Entry
 	dec := json.NewDecoder(r)
@@ -178,7 +204,102 @@ func ReadJSONLines(r io.Reader) ([]Entry, error) {
 		if err := dec.Decode(&e); err != nil {
 			return out, err
 		}
+		if e.Version > JournalVersion {
+			return out, fmt.Errorf("journal entry %d is in format version %d, newer than this package reads (%d and older)", len(out)+1, e.Version, JournalVersion)
+		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// StreamSetup is how a stream was asked for: what of its StartStream is
+// not on the wire, its call, and the emulator's settings that shape how it
+// ends. It rides on the stream's handshake entry so that a journal says
+// enough to run the stream again (bwemu replay). It holds no URL and no
+// credential: a replay names its own target, and secrets never reach the
+// journal (DestinationAuth and EventAuth only say that some were sent).
+type StreamSetup struct {
+	Mode   protocol.Mode          `json:"mode"`
+	Tracks string                 `json:"tracks"`
+	Params []protocol.StreamParam `json:"params,omitempty"`
+	Pace   Pace                   `json:"pace"`
+	Speed  float64                `json:"speed,omitempty"`
+	// Audio names the caller's audio as media.Audio's String does
+	// ("silence", "tone:440Hz", "greeting.wav (2.5s)"); OutboundAudio is
+	// set only when the outbound track played something else.
+	Audio         string `json:"audio"`
+	OutboundAudio string `json:"outboundAudio,omitempty"`
+	EventMethod   string `json:"eventMethod"`
+	// DestinationAuth and EventAuth say the handshake and the stream's
+	// webhooks carried Basic credentials.
+	DestinationAuth bool `json:"destinationAuth,omitempty"`
+	EventAuth       bool `json:"eventAuth,omitempty"`
+
+	Call     CallSetup     `json:"call"`
+	Timeouts TimeoutsSetup `json:"timeouts"`
+
+	DuplicateWebhooks    bool          `json:"duplicateWebhooks,omitempty"`
+	RejectOnConnectError bool          `json:"rejectOnConnectError,omitempty"`
+	AppCloseAsError      bool          `json:"appCloseAsError,omitempty"`
+	PlaybackBuffer       time.Duration `json:"playbackBufferNs,omitempty"`
+}
+
+// CallSetup is the call a stream belongs to, as its webhooks describe it.
+type CallSetup struct {
+	AccountID        string `json:"accountId"`
+	From             string `json:"from"`
+	To               string `json:"to"`
+	Direction        string `json:"direction"`
+	Tag              string `json:"tag,omitempty"`
+	DisconnectMethod string `json:"disconnectMethod"`
+}
+
+// TimeoutsSetup are the Timeouts a stream ran under, in nanoseconds. It has
+// Timeouts' fields, so the two convert into each other: a timeout added to
+// Timeouts fails to compile here until the journal records it too.
+type TimeoutsSetup struct {
+	Handshake      time.Duration `json:"handshakeNs"`
+	Write          time.Duration `json:"writeNs"`
+	CloseHandshake time.Duration `json:"closeHandshakeNs"`
+	Callback       time.Duration `json:"callbackNs"`
+	DeadPeer       time.Duration `json:"deadPeerNs"`
+}
+
+// Timeouts are the setup's timeouts as the emulator takes them.
+func (t TimeoutsSetup) Timeouts() Timeouts {
+	return Timeouts(t)
+}
+
+// setup is the stream's StreamSetup, defaults filled in as StartStream
+// filled them.
+func (s *Stream) setup() *StreamSetup {
+	spec, c, o := s.spec, s.Call, s.Call.e.opts
+	mode := spec.Mode
+	if mode == "" {
+		mode = protocol.ModeUnidirectional
+	}
+	setup := &StreamSetup{Mode: mode, Tracks: s.Tracks()[0], Params: spec.Params, Pace: spec.Pace, Speed: spec.Speed,
+		Audio: spec.Audio.String(), EventMethod: methodOrPost(spec.StreamEventMethod),
+		DestinationAuth: spec.DestinationUsername != "" || spec.DestinationPassword != "",
+		EventAuth:       spec.Username != "" || spec.Password != "",
+		Call: CallSetup{AccountID: c.AccountID, From: c.From, To: c.To, Direction: c.Direction, Tag: c.Tag,
+			DisconnectMethod: methodOrPost(c.spec.DisconnectMethod)},
+		Timeouts: TimeoutsSetup{Handshake: o.Timeouts.Handshake, Write: o.Timeouts.Write, CloseHandshake: o.Timeouts.CloseHandshake,
+			Callback: c.callbackTimeout(), DeadPeer: o.Timeouts.DeadPeer},
+		DuplicateWebhooks: s.Call.e.duplicate.Load(), RejectOnConnectError: o.RejectOnConnectError,
+		AppCloseAsError: o.AppCloseAsError, PlaybackBuffer: o.PlaybackBuffer}
+	if len(s.tracks) == 2 {
+		setup.Tracks = protocol.TracksBoth
+	}
+	if out := spec.OutboundAudio.String(); out != setup.Audio {
+		setup.OutboundAudio = out
+	}
+	return setup
+}
+
+func methodOrPost(m string) string {
+	if m == "" {
+		return "POST"
+	}
+	return strings.ToUpper(m)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/suite/specs"
 )
@@ -52,6 +55,68 @@ var _ = Describe("the journal", func() {
 			Expect(back[i].Message).To(Equal(entries[i].Message))
 			Expect(back[i].Time.Equal(entries[i].Time)).To(BeTrue())
 		}
+	})
+
+	It("writes the format's version in every line, the ending on ending entries and the stream's setup on its handshake", func(ctx SpecContext) {
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		e := apptest.NewEmulator(&emulator.Options{AppCloseAsError: true})
+		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL(), DisconnectMethod: "GET", Tag: "t-7",
+			Username: "hook-user", Password: "hook-secret"})
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Name: "agent", Destination: app.URL(), StreamEventURL: events.EventsURL(),
+			Pace: emulator.Fast, Mode: protocol.ModeBidirectional, Tracks: protocol.TracksBoth, Audio: media.Silence(),
+			DestinationUsername: "ws-user", DestinationPassword: "ws-secret"})
+		_, err := s.EndAt(ctx, 40*time.Millisecond, emulator.EndReset)
+		Expect(err).NotTo(HaveOccurred())
+		_, err = call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), Pace: emulator.Fast})
+		Expect(err).NotTo(HaveOccurred(), "the first stream has ended: the name is free again")
+		Expect(call.Hangup(ctx)).To(Succeed())
+
+		var buf bytes.Buffer
+		Expect(e.Journal().WriteJSONLines(&buf)).To(Succeed())
+		Expect(buf.String()).NotTo(ContainSubstring("secret"))
+		back, err := emulator.ReadJSONLines(&buf)
+		Expect(err).NotTo(HaveOccurred())
+		for _, en := range back {
+			Expect(en.Version).To(Equal(emulator.JournalVersion), "line %d", en.Seq)
+		}
+		Expect(e.Journal().Entries()[0].Version).To(BeZero(), "the version is the file's, stamped as it is written")
+		Expect(back).To(ContainElement(And(HaveField("Kind", emulator.KindEnding), HaveField("StreamID", s.ID),
+			HaveField("Ending", emulator.EndReset), HaveField("Cause", "connection-error"))))
+
+		var setup *emulator.StreamSetup
+		for _, en := range back {
+			if en.Kind == emulator.KindHandshake && en.StreamID == s.ID {
+				setup = en.Setup
+			}
+		}
+		Expect(setup).NotTo(BeNil())
+		Expect(*setup).To(Equal(emulator.StreamSetup{Mode: protocol.ModeBidirectional, Tracks: protocol.TracksBoth, Pace: emulator.Fast,
+			Audio: "silence", EventMethod: "POST", DestinationAuth: true,
+			Call: emulator.CallSetup{AccountID: emulator.DefaultAccountID, From: emulator.DefaultFrom, To: emulator.DefaultTo,
+				Direction: "inbound", Tag: "t-7", DisconnectMethod: "GET"},
+			Timeouts: emulator.TimeoutsSetup{Handshake: e.Options().Timeouts.Handshake, Write: e.Options().Timeouts.Write,
+				CloseHandshake: e.Options().Timeouts.CloseHandshake, Callback: e.Options().Timeouts.Callback, DeadPeer: e.Options().Timeouts.DeadPeer},
+			AppCloseAsError: true}))
+		Expect(setup.Timeouts.Timeouts()).To(Equal(e.Options().Timeouts))
+	})
+
+	It("reads journals older than versions, and refuses one of a newer version", func() {
+		old, err := emulator.ReadJSONLines(strings.NewReader(`{"seq":1,"kind":"call","message":"call"}` + "\n"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(old).To(ConsistOf(HaveField("Version", 0)))
+		_, err = emulator.ReadJSONLines(strings.NewReader(`{"v":1,"seq":1,"kind":"call","message":"a"}` + "\n" + `{"v":2,"seq":2,"kind":"call","message":"b"}` + "\n"))
+		Expect(err).To(MatchError("journal entry 2 is in format version 2, newer than this package reads (1 and older)"))
+	})
+
+	It("says on a rejected StartStream which ending it was", func(ctx SpecContext) {
+		app := apptest.NewWS()
+		e := apptest.NewEmulator(nil)
+		call := specs.Call(e, nil)
+		specs.Stream(ctx, call, emulator.StreamSpec{Name: "agent", Destination: app.URL(), Pace: emulator.Fast})
+		_, err := call.StartStream(ctx, emulator.StreamSpec{Name: "agent", Destination: app.URL(), Pace: emulator.Fast})
+		Expect(err).To(BeAssignableToTypeOf(&emulator.RejectedError{}))
+		Expect(e.Journal().Entries()).To(ContainElement(And(HaveField("Kind", emulator.KindRejected), HaveField("Ending", emulator.EndDuplicate))))
 	})
 
 	It("lets a waiter see an entry as it is added", func(ctx SpecContext) {

@@ -171,8 +171,12 @@ func interruptedAttempt(lat time.Duration) Attempt {
 // answer itself (callback-error).
 func (e *Emulator) Fetch(ctx context.Context, r Request, callID string) (*Delivery, Response) {
 	resp := e.Send(ctx, r)
+	// The document may name its streams' credentials: what is recorded of
+	// it never holds them.
+	recorded := resp.Attempt
+	recorded.Body = weburl.RedactMarkup(recorded.Body)
 	d := &Delivery{Event: r.Event, Method: resp.Method, URL: resp.URL, Authenticated: r.Username != "" || r.Password != "",
-		Copy: 1, Attempts: []Attempt{resp.Attempt}, BXML: true}
+		Copy: 1, Attempts: []Attempt{recorded}, BXML: true}
 	entry := Entry{Kind: KindWebhook, By: ByEmulator, CallID: callID, Code: resp.Status, Latency: resp.Latency}
 	if r.Event != nil {
 		entry.Event = r.Event.EventType

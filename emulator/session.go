@@ -206,13 +206,13 @@ func (ss *session) dial() (Ending, string) {
 		if resp != nil {
 			ss.res.HandshakeStatus = resp.StatusCode
 		}
-		ss.journal(Entry{Kind: KindHandshake, By: ByApp, Code: ss.res.HandshakeStatus, Latency: lat, Error: err.Error(),
+		ss.journal(Entry{Kind: KindHandshake, By: ByApp, Code: ss.res.HandshakeStatus, Latency: lat, Error: err.Error(), Setup: ss.s.setup(),
 			Message: fmt.Sprintf("GET %s%s failed: %s", dest, auth, detail)})
 		return ending, detail
 	}
 	ss.conn = conn
 	ss.res.HandshakeStatus = resp.StatusCode
-	ss.journal(Entry{Kind: KindHandshake, By: ByApp, Code: resp.StatusCode, Latency: lat,
+	ss.journal(Entry{Kind: KindHandshake, By: ByApp, Code: resp.StatusCode, Latency: lat, Setup: ss.s.setup(),
 		Message: fmt.Sprintf("GET %s%s → %d %s", dest, auth, resp.StatusCode, http.StatusText(resp.StatusCode))})
 	return "", ""
 }
@@ -371,7 +371,9 @@ func (ss *session) releaseWaiters() {
 
 func (ss *session) skip(frames int64) {
 	// The call goes on while the frames are not sent: the app's playback
-	// plays and the conversation's clock runs, as on a live media server.
+	// plays and the conversation's clock runs, as on a live media server;
+	// the turns leave the skipped time out of what they hold against the app.
+	ss.talk.skipped(int(ss.n), int(frames))
 	for range frames {
 		ss.period()
 		ss.n++
@@ -425,7 +427,7 @@ func (ss *session) finish(e Ending, detail string) {
 	t := row(e)
 	r.Ending, r.By, r.AppFault = e, t.By, t.AppFault
 	r.Event, r.Cause, r.ErrorMessage = ss.e.opts.classify(e, detail)
-	ss.journal(Entry{Kind: KindEnding, By: t.By, Event: r.Event, Cause: r.Cause, Code: r.CloseReceived,
+	ss.journal(Entry{Kind: KindEnding, By: t.By, Event: r.Event, Cause: r.Cause, Code: r.CloseReceived, Ending: e,
 		Message: fmt.Sprintf("stream ended (%s): %s, cause %s%s", e, t.Wire, r.Cause, prefixed(": ", r.ErrorMessage))})
 	close(s.ended)
 	for _, w := range ss.waiters {

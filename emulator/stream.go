@@ -377,7 +377,9 @@ func (s *Stream) media(ctx context.Context, d time.Duration, silent bool) error 
 	return s.await(ctx, command{kind: cmdMedia, frames: framesIn(d), silent: silent})
 }
 
-func framesIn(d time.Duration) int64 { return int64((d + media.FrameDuration - 1) / media.FrameDuration) }
+func framesIn(d time.Duration) int64 {
+	return int64((d + media.FrameDuration - 1) / media.FrameDuration)
+}
 
 // EndAt streams until the stream's media reaches at (counted from its
 // first frame), then ends it how (EndStopStream, EndHangup, or a Fault)
@@ -556,7 +558,7 @@ func (s *Stream) reject(ctx context.Context, e Ending, detail string, orig *Stre
 		r.Original = ev.OriginalStream
 	}
 	s.Call.e.journal.Add(Entry{Kind: KindRejected, By: ByEmulator, CallID: s.Call.ID, StreamID: s.ID, StreamName: s.Name,
-		Event: event, Cause: cause, Message: fmt.Sprintf("StartStream %q rejected (%s): %s", s.Name, cause, msg)})
+		Event: event, Cause: cause, Ending: e, Message: fmt.Sprintf("StartStream %q rejected (%s): %s", s.Name, cause, msg)})
 	close(s.ended)
 	select {
 	case r.Deliveries = <-s.Call.webhooks.send(s.eventCallback(), ev, s.ids()):

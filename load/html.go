@@ -22,6 +22,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/bwemu/bwemu/internal/htmlreport"
 )
 
 // WriteHTML writes s as one self-contained HTML page: inline CSS, charts as
@@ -38,6 +40,8 @@ func WriteHTML(w io.Writer, s *Summary) error {
 // htmlPage is what the template shows, already formatted: the template
 // only lays it out, so every decision about wording lives in Go.
 type htmlPage struct {
+	// Style is the look bwemu's report pages share (htmlreport.Style).
+	Style           template.CSS
 	Title, Subtitle string
 	Interrupted     bool
 	Generator       Generator
@@ -80,7 +84,7 @@ type htmlSlow struct {
 }
 
 func newHTMLPage(s *Summary) htmlPage {
-	p := htmlPage{Title: "bwemu load report", Subtitle: subtitle(s), Interrupted: s.Interrupted,
+	p := htmlPage{Style: htmlreport.Style(), Title: "bwemu load report", Subtitle: subtitle(s), Interrupted: s.Interrupted,
 		Generator: s.Generator, Settings: settingsRows(s), Totals: totalsRows(s),
 		Series: seriesCharts(s.Series), Hists: histRows(s.Histograms)}
 	// Failures first: they are what the reader opened the report for.
@@ -487,29 +491,22 @@ func barChart(ch htmlChart, xLabel, yLabel string, labels []string, values []flo
 	return withSVG(ch, p)
 }
 
-// htmlReport is the page. It holds no script and loads nothing: styles
-// are inline, and charts are SVG markup already in the page.
+// htmlReport is the page, in the shell every bwemu report shares (its
+// style and content security policy, from htmlreport). It holds no script
+// and loads nothing: styles are inline, and charts are SVG markup already
+// in the page.
 var htmlReport = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="` + htmlreport.ContentSecurityPolicy + `">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} — {{.Subtitle}}</title>
-<style>
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",Arial,sans-serif;color:#1b1b1b;max-width:1000px;margin:0 auto;padding:1.5em}
-h1{margin-bottom:.1em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-.sub{color:#555;margin-top:0}
-.banner{padding:.8em 1em;border-radius:6px;margin:1em 0;font-weight:500}
-.bound{background:#fde2e1;border:2px solid #c62828}.interrupted{background:#fff4d6;border:2px solid #d59b00}
-table{border-collapse:collapse;margin:.5em 0}th,td{padding:.25em .8em;border-bottom:1px solid #e4e4e4;text-align:left}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-.pass{color:#1b7a1b;font-weight:700}.fail{color:#c62828;font-weight:700}
-.nodata{color:#777;font-style:italic}
+<style>{{.Style}}
+body{max-width:1000px}
 figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}
 figure svg{width:100%;height:auto}
 figure svg text{font-family:"Liberation Sans",Arial,Helvetica,sans-serif!important}
-pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:13px}
-.cols{display:flex;gap:3em;flex-wrap:wrap}
 </style>
 </head>
 <body>

@@ -411,7 +411,7 @@ func maybeNot(want bool, m types.GomegaMatcher) types.GomegaMatcher {
 // expectations (no app fault, 204, no violations) and those the model
 // keeps no place for are placed at the scenario.
 func (p *play) failure(name string, pos Pos, msg, streamID string) Failure {
-	f := Failure{Expectation: name, Message: msg, Excerpt: suite.JournalExcerpt(p.entries(), streamID, excerptLines)}
+	f := Failure{Expectation: name, Message: msg, Excerpt: suite.JournalExcerpt(p.entries(), streamID, excerptLines), StreamID: streamID}
 	if pos.Line == 0 {
 		pos = p.sc.Pos
 	}

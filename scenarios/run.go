@@ -140,6 +140,9 @@ type Failure struct {
 	// of what it judged (the suite's stream matchers show the stream's),
 	// so reports do not print Excerpt after it.
 	JournalInMessage bool `json:"journalInMessage,omitempty"`
+	// StreamID is the stream the expectation judged, "" for the call's
+	// (webhooks, disconnect): the HTML report draws the failure there.
+	StreamID string `json:"streamId,omitempty"`
 }
 
 // StreamRun is one stream of a scenario and how it went.

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,11 +16,13 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/htmlreport"
 	"github.com/bwemu/bwemu/internal/junit"
+	"github.com/bwemu/bwemu/internal/weburl"
 	"github.com/bwemu/bwemu/suite/conformance"
 )
 
-const conformSynopsis = "bwemu conform --ws URL --events URL [--disconnect URL] [--event-method GET] [--disconnect-method GET] [--junit FILE] [--json FILE] [--event-user U --event-password P] [--ws-user U --ws-password P] [--bidirectional] [--only PATTERN] [--skip PATTERN] [--repeat N] [--lenient] [--parallel N] [--ca FILE] [--handshake-timeout D] [--write-timeout D] [--close-timeout D] [--callback-timeout D] [--dead-peer-timeout D] [--app-pid PID] [--app-metrics URL --app-metric NAME] [--leak-settle D]"
+const conformSynopsis = "bwemu conform --ws URL --events URL [--disconnect URL] [--event-method GET] [--disconnect-method GET] [--junit FILE] [--json FILE] [--html FILE] [--event-user U --event-password P] [--ws-user U --ws-password P] [--bidirectional] [--only PATTERN] [--skip PATTERN] [--repeat N] [--lenient] [--parallel N] [--ca FILE] [--handshake-timeout D] [--write-timeout D] [--close-timeout D] [--callback-timeout D] [--dead-peer-timeout D] [--app-pid PID] [--app-metrics URL --app-metric NAME] [--leak-settle D]"
 
 // conformFlagOf names the conform flag of a conformance.Target field.
 var conformFlagOf = map[string]string{"WebSocket": "--ws", "Events": "--events", "Disconnect": "--disconnect"}
@@ -30,7 +34,7 @@ type conformFlags struct {
 	bidirectional, lenient        bool
 	only, skip                    string
 	repeat, parallel              int
-	junit, json, ca               string
+	junit, json, html, ca         string
 	timeouts                      emulator.Timeouts
 	// appPID and appMetrics/appMetric are what the leak cases (8.x) look
 	// at: the app's process, and its gauge of live sessions.
@@ -59,6 +63,7 @@ func (f *conformFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.parallel, "parallel", conformance.DefaultParallel, "cases run at once")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to FILE")
 	fs.StringVar(&f.json, "json", "", "write a JSON report to FILE")
+	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report (failures first, a sequence diagram of each call) to FILE")
 	fs.StringVar(&f.ca, "ca", "", "PEM file of a CA to trust for wss:// and https://")
 	fs.IntVar(&f.appPID, "app-pid", 0, "the app's process id (Linux; the app in a process of its own): 8.1 counts its open file descriptors and sockets before and after streams end by a TCP reset, a silent drop and a close 1011")
 	fs.StringVar(&f.appMetrics, "app-metrics", "", "the app's Prometheus text endpoint (http:// or https://) with a gauge of live sessions: 8.2 checks it comes back down after the same faults; needs --app-metric")
@@ -74,6 +79,7 @@ type conformConfig struct {
 	opts        conformance.Options
 	repeat      int
 	junit, json string // the report files, "" for none
+	html        string
 }
 
 // config checks the flags, in the order a user fixes them.
@@ -99,7 +105,7 @@ func (f *conformFlags) config(pos []string) (*conformConfig, error) {
 	t := conformance.Target{WebSocket: a.ws, Events: a.events, EventMethod: f.eventMethod.value,
 		Disconnect: a.disconnect, DisconnectMethod: f.disconnectMethod.value, WSUser: a.wsUser, WSPassword: a.wsPassword,
 		EventUser: a.eventUser, EventPassword: a.eventPassword, Bidirectional: f.bidirectional, TLSConfig: tlsConfig}
-	return &conformConfig{target: t, opts: o, repeat: f.repeat, junit: f.junit, json: f.json}, nil
+	return &conformConfig{target: t, opts: o, repeat: f.repeat, junit: f.junit, json: f.json, html: f.html}, nil
 }
 
 // checkValues refuses a missing URL, a count below one, a disconnect
@@ -179,6 +185,11 @@ func runConform(ctx context.Context, c *conformConfig, stdout, stderr io.Writer)
 		return code
 	}
 	defer closeAll(junitFile, jsonFile)
+	htmlFile, code, ok := createHTML(stderr, conformSynopsis, c.html, junitFile, jsonFile)
+	if !ok {
+		return code
+	}
+	defer closeAll(htmlFile)
 	started := time.Now()
 	reps, unreachable, err := c.repetitions(ctx, stderr)
 	if err != nil {
@@ -201,6 +212,12 @@ func runConform(ctx context.Context, c *conformConfig, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "bwemu: --json: %v\n", err)
 		}
 	}
+	if htmlFile != nil {
+		sub := fmt.Sprintf("%s · %s · took %s", weburl.Redact(c.target.WebSocket), started.UTC().Format("2006-01-02 15:04:05 UTC"), took.Round(time.Millisecond))
+		if err := writeConformanceHTML(htmlFile, rep, sub, filepath.Dir(c.html)); err != nil {
+			fmt.Fprintf(stderr, "bwemu: --html: %v\n", err)
+		}
+	}
 	switch {
 	case rep.Interrupted:
 		fmt.Fprintln(stderr, "bwemu: interrupted")
@@ -221,7 +238,7 @@ func (c *conformConfig) repetitions(ctx context.Context, stderr io.Writer) ([]re
 			fmt.Fprintf(stderr, "repetition %d of %d\n", k, c.repeat)
 		}
 		o := c.opts
-		o.OnResult = conformProgress(stderr)
+		o.OnResult = conformProgress(stderr, len(conformance.Select(o.Only, o.Skip)))
 		began := time.Now()
 		results, err := conformance.Run(ctx, c.target, o)
 		var unreachable *conformance.UnreachableError
@@ -237,15 +254,16 @@ func (c *conformConfig) repetitions(ctx context.Context, stderr io.Writer) ([]re
 	return reps, nil, nil
 }
 
-// conformProgress prints a numbered line for each case as it ends.
-func conformProgress(w io.Writer) func(conformance.Result) {
+// conformProgress prints a line for each case as it ends, numbered out of
+// the total cases selected: [3/38] PASS 2.1 title.
+func conformProgress(w io.Writer, total int) func(conformance.Result) {
 	var mu sync.Mutex
 	done := 0
 	return func(r conformance.Result) {
 		mu.Lock()
 		defer mu.Unlock()
 		done++
-		fmt.Fprintf(w, "[%d] %-10s %s %s\n", done, strings.ToUpper(string(r.Status)), r.ID, r.Title)
+		fmt.Fprintf(w, "[%d/%d] %-10s %s %s\n", done, total, strings.ToUpper(string(r.Status)), r.ID, r.Title)
 	}
 }
 
@@ -465,4 +483,81 @@ func writeConformanceJSON(w io.Writer, rep conformReport) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
+}
+
+// writeConformanceHTML writes the report as one HTML page, failures
+// first: each case's verdict and reason and a sequence diagram of each of
+// its calls, the failure drawn by the stream its journal names. With
+// --repeat, each case is shown by its worst repetition, as in the table.
+func writeConformanceHTML(w io.Writer, rep conformReport, subtitle, dir string) error {
+	outcome := "PASS"
+	switch {
+	case rep.Interrupted:
+		outcome = "INTERRUPTED"
+	case !rep.Passed:
+		outcome = "FAIL"
+	}
+	r := htmlreport.Report{Title: "bwemu conform", Subtitle: subtitle, Outcome: outcome, Dir: dir}
+	counts := map[conformance.Status]int{}
+	for _, res := range rep.Results {
+		counts[res.Status]++
+		r.Cases = append(r.Cases, conformanceCase(res))
+	}
+	for _, c := range []struct {
+		label  string
+		status conformance.Status
+		v      htmlreport.Verdict
+	}{{"pass", conformance.Pass, htmlreport.Pass}, {"fail", conformance.Fail, htmlreport.Fail}, {"non-strict", conformance.NonStrict, htmlreport.NonStrict},
+		{"info", conformance.Info, htmlreport.Info}, {"skipped", conformance.Skip, htmlreport.Skip}} {
+		r.Counts = append(r.Counts, htmlreport.Count{Label: c.label, N: counts[c.status], Verdict: c.v})
+	}
+	if rep.Unreachable != "" {
+		r.Notes = append(r.Notes, "The app could not be reached: "+rep.Unreachable)
+	}
+	if rep.Interrupted {
+		r.Notes = append(r.Notes, "The run was interrupted before it finished: it gives no verdict on the app.")
+	}
+	if len(rep.Repetitions) > 1 {
+		r.Notes = append(r.Notes, repetitionsLine(rep.Repetitions)+"; each case is shown by its worst repetition.")
+	}
+	return htmlreport.Write(w, r)
+}
+
+// journalStream finds the stream a case's journal excerpt is about.
+var journalStream = regexp.MustCompile(`journal of stream (\S+):`)
+
+// conformanceCase is a case as the HTML report shows it: a failing or
+// non-strict case's reason (and the emulator's record of it) is its
+// finding, drawn in its diagram; any other case's reason is what it
+// measured.
+func conformanceCase(r conformance.Result) htmlreport.Case {
+	c := htmlreport.Case{Name: r.ID + " " + r.Title, Where: r.Group, Duration: r.Duration, Journal: r.Entries}
+	switch r.Status {
+	case conformance.Pass:
+		c.Verdict = htmlreport.Pass
+	case conformance.Fail:
+		c.Verdict = htmlreport.Fail
+	case conformance.NonStrict:
+		c.Verdict = htmlreport.NonStrict
+	case conformance.Info:
+		c.Verdict = htmlreport.Info
+	default:
+		c.Verdict = htmlreport.Skip
+	}
+	if r.Interrupted {
+		c.Verdict = htmlreport.Interrupted
+	}
+	if r.Status != conformance.Fail && r.Status != conformance.NonStrict {
+		c.Reason = r.Reason
+		return c
+	}
+	f := htmlreport.Finding{Expectation: "case " + r.ID + " " + string(r.Status), Message: r.Reason}
+	if r.Journal != "" {
+		f.Message += "\n\n" + r.Journal
+	}
+	if m := journalStream.FindStringSubmatch(r.Journal); m != nil {
+		f.StreamID = m[1]
+	}
+	c.Findings = []htmlreport.Finding{f}
+	return c
 }

@@ -77,7 +77,7 @@ type verdictRow struct {
 var (
 	tableHeader  = regexp.MustCompile(`^CASE +VERDICT +TIME +CHECK$`)
 	tableLine    = regexp.MustCompile(`^(\d+\.\d+) +(PASS|FAIL|NON-STRICT|INFO|SKIP) +(\S+) +(.+)$`)
-	conformProgr = regexp.MustCompile(`^\[(\d+)\] (PASS|FAIL|NON-STRICT|INFO|SKIP) +(\d+\.\d+) (.+)$`)
+	conformProgr = regexp.MustCompile(`^\[(\d+)/(\d+)\] (PASS|FAIL|NON-STRICT|INFO|SKIP) +(\d+\.\d+) (.+)$`)
 	summaryLine  = regexp.MustCompile(`(?m)^(PASS|FAIL): (\d+) pass, (\d+) fail, (\d+) non-strict, (\d+) info, (\d+) skipped in \S+$`)
 )
 
@@ -166,8 +166,8 @@ func expectSummary(stdout, verdict string, table map[string]string) {
 }
 
 // expectProgress checks stderr has one progress line per case, numbered
-// from 1 in order, each with the verdict the table gives that case, and
-// nothing else.
+// from 1 in order out of the cases selected, each with the verdict the
+// table gives that case, and nothing else.
 func expectProgress(stderr string, table map[string]string) {
 	GinkgoHelper()
 	titles := caseTitles()
@@ -176,13 +176,14 @@ func expectProgress(stderr string, table map[string]string) {
 	seen := map[string]bool{}
 	for i, l := range ls {
 		m := conformProgr.FindStringSubmatch(l)
-		Expect(m).NotTo(BeNil(), "a progress line is not [N] VERDICT ID TITLE: %q", l)
+		Expect(m).NotTo(BeNil(), "a progress line is not [I/N] VERDICT ID TITLE: %q", l)
 		Expect(m[1]).To(Equal(strconv.Itoa(i+1)), "progress lines are numbered in order: %q", l)
-		id := m[3]
+		Expect(m[2]).To(Equal(strconv.Itoa(len(table))), "progress lines count out of the cases selected: %q", l)
+		id := m[4]
 		Expect(seen).NotTo(HaveKey(id), "case %s reported twice", id)
 		seen[id] = true
-		Expect(table).To(HaveKeyWithValue(id, m[2]), "the progress verdict of %s agrees with the table", id)
-		Expect(m[4]).To(Equal(titles[id]))
+		Expect(table).To(HaveKeyWithValue(id, m[3]), "the progress verdict of %s agrees with the table", id)
+		Expect(m[5]).To(Equal(titles[id]))
 	}
 }
 
@@ -192,8 +193,8 @@ func progressIDs(stderr string) []string {
 	var ids []string
 	for _, l := range lines(stderr) {
 		m := conformProgr.FindStringSubmatch(l)
-		Expect(m).NotTo(BeNil(), "a progress line is not [N] VERDICT ID TITLE: %q", l)
-		ids = append(ids, m[3])
+		Expect(m).NotTo(BeNil(), "a progress line is not [I/N] VERDICT ID TITLE: %q", l)
+		ids = append(ids, m[4])
 	}
 	return ids
 }
@@ -540,6 +541,26 @@ var _ = Describe("bwemu conform", func() {
 				buggy.StartedAfterStream, `^5\.12$`, []string{"5.12"}, []string{"mediaStreamStarted", "not answered within 2s", "live"}, conformTimeout),
 		)
 
+		It("--html writes one page, the failing case first, its failure drawn after the webhook it is about", func(ctx SpecContext) {
+			s := startBuggy(buggy.Status500OnConnectionError)
+			page := filepath.Join(GinkgoT().TempDir(), "conform.html")
+			out := conformCmd(ctx, "--ws", s.WebSocketURL(), "--events", s.EventsURL(), "--only", `^5\.[23]$`, "--html", page)
+			Expect(out.code).To(Equal(exitFail))
+			table := verdicts(out.stdout, []string{"5.2", "5.3"})
+			Expect(table).To(Equal(map[string]string{"5.2": "PASS", "5.3": "FAIL"}))
+			expectProgress(out.stderr, table)
+
+			r := readHTMLReport(page)
+			Expect(r.title).To(Equal("bwemu conform: FAIL"))
+			titles := caseTitles()
+			Expect(r.cases).To(Equal([]string{"5.3 " + titles["5.3"], "5.2 " + titles["5.2"]}))
+			Expect(r.failures).To(HaveLen(1))
+			Expect(r.failures[0].expectation).To(Equal("case 5.3 fail"))
+			Expect(r.failures[0].text).To(ContainSubstring("stream "))
+			Expect(r.failures[0].about).To(And(ContainSubstring("500"), ContainSubstring("mediaStreamStopped (connection-error)")))
+			Expect(r.links).To(BeEmpty(), "nothing recorded, no journal file: no link out of the page")
+		}, conformTimeout)
+
 		Describe("that answers webhooks 200 instead of 204 (non-strict)", func() {
 			var s *buggy.Server
 			BeforeEach(func() { s = startBuggy(buggy.Status200) })
@@ -854,8 +875,8 @@ var _ = Describe("bwemu conform", func() {
 			Expect(table).To(HaveKeyWithValue("5.1", "PASS"))
 			Expect(out.stdout).To(ContainSubstring("\n3 repetitions, all passed\n"))
 			expectSummary(out.stdout, "PASS", table)
-			Expect(lines(out.stderr)).To(Equal([]string{"repetition 1 of 3", "[1] PASS       5.1 " + caseTitles()["5.1"],
-				"repetition 2 of 3", "[1] PASS       5.1 " + caseTitles()["5.1"], "repetition 3 of 3", "[1] PASS       5.1 " + caseTitles()["5.1"]}))
+			Expect(lines(out.stderr)).To(Equal([]string{"repetition 1 of 3", "[1/1] PASS       5.1 " + caseTitles()["5.1"],
+				"repetition 2 of 3", "[1/1] PASS       5.1 " + caseTitles()["5.1"], "repetition 3 of 3", "[1/1] PASS       5.1 " + caseTitles()["5.1"]}))
 			doc := apptest.ReadJUnit(junit)
 			Expect(doc.Tests).To(Equal(3))
 			Expect(doc.Cases()[1].Name).To(Equal("5.1 " + caseTitles()["5.1"] + " (repetition 2)"))
@@ -916,7 +937,7 @@ var _ = Describe("bwemu conform", func() {
 					if strings.HasPrefix(l, "bwemu: ") {
 						bwemuLines++
 					}
-					Expect(l).NotTo(MatchRegexp(`^\[\d+\] `), "no case ran")
+					Expect(l).NotTo(MatchRegexp(`^\[\d+/\d+\] `), "no case ran")
 				}
 				Expect(bwemuLines).To(Equal(1), "one complaint")
 				Expect(app.Handshakes()).To(BeZero(), "no stream reached the app")
@@ -938,6 +959,7 @@ var _ = Describe("bwemu conform", func() {
 			entry("an unknown flag", []string{"--ws", ws, "--events", events, "--nope"}, `^bwemu: flag provided but not defined: -nope$`),
 			entry("an unwritable --junit", []string{"--ws", ws, "--events", events, "--junit", "/nonexistent/x.xml"}, `^bwemu: --junit: .*/nonexistent/x\.xml`),
 			entry("an unwritable --json", []string{"--ws", ws, "--events", events, "--json", "/nonexistent/x.json"}, `^bwemu: --json: .*/nonexistent/x\.json`),
+			entry("an unwritable --html", []string{"--ws", ws, "--events", events, "--html", "/nonexistent/x.html"}, `^bwemu: --html: .*/nonexistent/x\.html`),
 			entry("a missing --ca file", []string{"--ws", ws, "--events", events, "--ca", "/nonexistent/ca.pem"}, `^bwemu: --ca: .*/nonexistent/ca\.pem`),
 			entry("a --ca file without a certificate", []string{"--ws", ws, "--events", events, "--ca", "{NOT-PEM}"}, `^bwemu: --ca: .*no PEM certificate found$`),
 			entry("a bad --skip regular expression", []string{"--ws", ws, "--events", events, "--skip", "(5"}, `^bwemu: --skip: error parsing regexp: missing closing \)`),

@@ -7,14 +7,17 @@ import (
 	"io"
 
 	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/internal/livelog"
 )
 
-const consumerSynopsis = "bwemu consumer [--listen ADDR] [--ws-user U --ws-password P] [--event-user U --event-password P] [--echo]"
+const consumerSynopsis = "bwemu consumer [--listen ADDR] [--ws-user U --ws-password P] [--event-user U --event-password P] [--echo] [--log-format text|json] [--color auto|always|never] [--quiet]"
 
 // consumerConfig is what consumer is asked to serve; its flags fill it in.
 type consumerConfig struct {
 	listen string
 	opts   consumer.Options
+	flags  liveLogFlags
+	log    liveLog
 }
 
 func (c *consumerConfig) register(fs *flag.FlagSet) {
@@ -24,12 +27,14 @@ func (c *consumerConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.opts.EventUser, "event-user", "", "require this Basic user on webhooks")
 	fs.StringVar(&c.opts.EventPassword, "event-password", "", "require this Basic password on webhooks")
 	fs.BoolVar(&c.opts.Echo, "echo", false, "echo inbound audio back as playAudio on every stream (else only with ?echo=1)")
+	c.flags.register(fs)
 }
 
 func (c *consumerConfig) config(pos []string) (*consumerConfig, error) {
 	if err := noArguments(pos); err != nil {
 		return nil, err
 	}
+	c.log = c.flags.config()
 	return c, nil
 }
 
@@ -38,14 +43,18 @@ func parseConsumer(args []string) (*consumerConfig, error) {
 }
 
 // runConsumer serves the reference consumer until interrupted, so apps in
-// any language can compare their behaviour with a correct one.
+// any language can compare their behaviour with a correct one, and prints
+// the live log of what it sees on stdout.
 func runConsumer(ctx context.Context, c *consumerConfig, stdout, stderr io.Writer) int {
 	srv, err := consumer.Start(c.listen, &c.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "bwemu: cannot listen on %s: %v\n", c.listen, err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "reference consumer listening\n  websocket  %s\n  events     %s\n  disconnect %s\n  health     %s\n  state      %s\n(Ctrl-C to stop)\n",
+	if p := c.log.printer(stdout); p != nil {
+		srv.Observe(func(a consumer.Activity) { p.Print(livelog.Consumer(a)...) })
+	}
+	fmt.Fprintf(c.log.notes(stdout, stderr), "reference consumer listening\n  websocket  %s\n  events     %s\n  disconnect %s\n  health     %s\n  state      %s\n(Ctrl-C to stop)\n",
 		srv.WebSocketURL(), srv.EventsURL(), srv.DisconnectURL(), srv.HealthURL(), srv.StateURL())
 	<-ctx.Done()
 	if err := srv.Close(); err != nil {

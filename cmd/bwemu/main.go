@@ -38,6 +38,7 @@ usage:
   bwemu conform --ws URL --events URL  run the consumer conformance suite against an app
   bwemu load [--calls N] [flags]       drive many real-time calls at once and measure the app
   bwemu load merge SHARD.json...       merge the summaries of sharded load runs
+  bwemu replay JOURNAL.jsonl --ws URL  replay a recorded stream against the app, compare then and now
   bwemu consumer [--listen ADDR]       run the built-in reference consumer
   bwemu serve [--listen ADDR] [flags]  serve the mock Voice API (calls, OAuth) and a control API
   bwemu version
@@ -47,7 +48,7 @@ exit codes: 0 the app passed, 1 the app failed, 2 bad usage or input,
   130 interrupted (Ctrl-C or SIGTERM; the run says nothing about the app)
 
 Ctrl-C (or SIGTERM) ends live calls with their webhooks within 2s; stream, run,
-conform and load then exit 130, serve and consumer (stopped as meant) 0;
+conform, load and replay then exit 130, serve and consumer (stopped as meant) 0;
 a second Ctrl-C exits 130 at once.
 `
 
@@ -119,6 +120,7 @@ var commands = []cliCommand{
 	{"validate", true, command(validateSynopsis, parseValidate, runValidate)},
 	{"conform", true, command(conformSynopsis, parseConform, runConform)},
 	{"load", true, command(loadSynopsis, parseLoad, runLoad)},
+	{"replay", true, command(replaySynopsis, parseReplay, runReplay)},
 	{"consumer", false, command(consumerSynopsis, parseConsumer, runConsumer)},
 	{"serve", false, command(serveSynopsis, parseServe, runServe)},
 	{"version", false, command(versionSynopsis, parseVersion, runVersion)},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -18,7 +19,7 @@ import (
 
 const (
 	validateSynopsis = "bwemu validate FILE... [--ws URL] [--events URL] [--disconnect URL]"
-	runSynopsis      = "bwemu run FILE... [--ws URL] [--events URL] [--disconnect URL] [--ca FILE] [--pace realtime|fast] [--parallel N] [--focus REGEX] [--skip REGEX] [--repeat N] [--junit FILE] [--json FILE] [--journal DIR] [--fail-fast]"
+	runSynopsis      = "bwemu run FILE... [--ws URL] [--events URL] [--disconnect URL] [--ca FILE] [--pace realtime|fast] [--parallel N] [--focus REGEX] [--skip REGEX] [--repeat N] [--junit FILE] [--json FILE] [--html FILE] [--journal DIR] [--fail-fast]"
 )
 
 // loadFiles loads every file, printing every error of every file; ok is
@@ -114,10 +115,10 @@ func runValidate(_ context.Context, c *filesConfig, stdout, stderr io.Writer) in
 // runFlags are run's flags.
 type runFlags struct {
 	targetFlags
-	ca, focus, skip, junit, json, journal string
-	pace                                  *choiceFlag
-	parallel, repeat                      int
-	failFast                              bool
+	ca, focus, skip, junit, json, html, journal string
+	pace                                        *choiceFlag
+	parallel, repeat                            int
+	failFast                                    bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -131,6 +132,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.repeat, "repeat", 1, "run each scenario N times (any failing repetition fails the run)")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to FILE")
 	fs.StringVar(&f.json, "json", "", "write a JSON report (results and webhook exchanges) to FILE")
+	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report (failures first, a sequence diagram of each call) to FILE")
 	fs.StringVar(&f.journal, "journal", "", "write one JSON Lines journal per scenario into DIR")
 	fs.BoolVar(&f.failFast, "fail-fast", false, "stop starting scenarios after the first failure")
 }
@@ -140,6 +142,7 @@ type runConfig struct {
 	filesConfig
 	focus, skip string // as given, for the complaint when they select nothing
 	junit, json string // the report files, "" for none
+	html        string
 }
 
 func (f *runFlags) config(pos []string) (*runConfig, error) {
@@ -166,7 +169,7 @@ func (f *runFlags) config(pos []string) (*runConfig, error) {
 	if _, err := trustCA(f.ca); err != nil {
 		return nil, err // scenarios.Run loads it again, per file
 	}
-	return &runConfig{filesConfig: filesConfig{files: pos, opts: o}, focus: f.focus, skip: f.skip, junit: f.junit, json: f.json}, nil
+	return &runConfig{filesConfig: filesConfig{files: pos, opts: o}, focus: f.focus, skip: f.skip, junit: f.junit, json: f.json, html: f.html}, nil
 }
 
 func parseRun(args []string) (*runConfig, error) {
@@ -188,6 +191,11 @@ func runRun(ctx context.Context, c *runConfig, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer closeAll(junitFile, jsonFile)
+	htmlFile, code, ok := createHTML(stderr, runSynopsis, c.html, junitFile, jsonFile)
+	if !ok {
+		return code
+	}
+	defer closeAll(htmlFile)
 
 	o := c.opts
 	prog := newProgress(stderr, o.Count(files)*o.Repeat)
@@ -212,6 +220,12 @@ func runRun(ctx context.Context, c *runConfig, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "bwemu: --json: %v\n", err)
 		}
 	}
+	if htmlFile != nil {
+		o := scenarios.HTMLOptions{Dir: filepath.Dir(c.html), Started: started, Interrupted: interrupted}
+		if err := scenarios.WriteHTML(htmlFile, results, took, o); err != nil {
+			fmt.Fprintf(stderr, "bwemu: --html: %v\n", err)
+		}
+	}
 	if interrupted {
 		// No verdict on the app: never exit 1 for an interrupt.
 		fmt.Fprintln(stderr, "bwemu: interrupted")
@@ -221,6 +235,21 @@ func runRun(ctx context.Context, c *runConfig, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitPass
+}
+
+// createHTML creates the --html file (unset: none) after the other
+// report files, closing them when it cannot be created: a bad path is bad
+// usage, said before anything runs.
+func createHTML(stderr io.Writer, synopsis, path string, others ...*os.File) (*os.File, int, bool) {
+	if path == "" {
+		return nil, 0, true
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		closeAll(others...)
+		return nil, usageError(stderr, synopsis, "--html: %v", err), false
+	}
+	return f, 0, true
 }
 
 // prepare loads the files and checks them against the selection and the

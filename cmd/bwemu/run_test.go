@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"golang.org/x/net/html"
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/internal/apptest"
@@ -338,7 +340,106 @@ var _ = Describe("bwemu run when the app misbehaves", func() {
 		Expect(cases[1].Failure.Text).To(ContainSubstring("4001"))
 		Expect(cases[1].Failure.Text).To(ContainSubstring("journal of stream"))
 	}, timeout)
+
+	It("--html writes one page, the failing scenario first, its failure drawn after the event it is about", func(ctx SpecContext) {
+		app := apptest.NewWS(apptest.Close(4001, "unauthorized"))
+		events := apptest.NewHooks()
+		const passing, failing = "the app's 4001 is a connection error", "the app keeps the stream"
+		src := target(app.URL(), events.EventsURL()) + realtimeDefaults + `scenarios:
+  - name: ` + passing + `
+    steps: [{media: 10s}]
+    expect:
+      ending: app-close-code
+  - name: ` + failing + `
+    steps: [{media: 10s}]
+    expect:
+      ending: app-close-code
+      stopped: {cause: closed}
+`
+		path := scenarioFile("close.yaml", src)
+		dir := GinkgoT().TempDir()
+		page := filepath.Join(dir, "report.html")
+		out := runCmd(ctx, path, "--html", page, "--journal", filepath.Join(dir, "journals"))
+		Expect(out.code).To(Equal(exitFail))
+
+		r := readHTMLReport(page)
+		Expect(r.title).To(Equal("bwemu run: FAIL"))
+		Expect(r.cases).To(Equal([]string{failing, passing}))
+		Expect(r.failures).To(HaveLen(1))
+		Expect(r.failures[0].expectation).To(Equal("expect.stopped"))
+		Expect(r.failures[0].text).To(ContainSubstring(fmt.Sprintf("%s:%d:", path, lineOf(src, "stopped: {cause: closed}"))))
+		Expect(r.failures[0].about).To(ContainSubstring("mediaStreamStopped (connection-error)"), "drawn after the webhook it judged")
+		Expect(r.links).To(ContainElement(MatchRegexp(`^\./journals/close-\d+-the-app-keeps-the-stream\.jsonl$`)), "the journal linked relative to the page")
+	}, timeout)
 })
+
+// htmlReport is what a reader finds in an HTML report.
+type htmlReport struct {
+	title string
+	// cases are the names of the cases, in page order.
+	cases []string
+	// failures are the failures drawn in the diagrams, in page order.
+	failures []drawnFailure
+	// links are the hrefs that lead out of the page.
+	links []string
+}
+
+// drawnFailure is a failure in a diagram: its expectation, its text, and
+// the text of the row drawn before it, the event it is about.
+type drawnFailure struct{ expectation, text, about string }
+
+// readHTMLReport parses the --html report at path.
+func readHTMLReport(path string) htmlReport {
+	GinkgoHelper()
+	raw, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	doc, err := html.Parse(bytes.NewReader(raw))
+	Expect(err).NotTo(HaveOccurred())
+	var r htmlReport
+	texts := func(n *html.Node) string {
+		var parts []string
+		var walk func(*html.Node)
+		walk = func(n *html.Node) {
+			if n.Type == html.ElementNode && n.Data == "text" && n.FirstChild != nil {
+				parts = append(parts, n.FirstChild.Data)
+			}
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				walk(c)
+			}
+		}
+		walk(n)
+		return strings.Join(parts, " | ")
+	}
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			attrs := map[string]string{}
+			for _, a := range n.Attr {
+				attrs[a.Key] = a.Val
+			}
+			switch {
+			case n.Data == "title" && r.title == "":
+				r.title = n.FirstChild.Data
+			case n.Data == "span" && attrs["class"] == "name":
+				r.cases = append(r.cases, n.FirstChild.Data)
+			case n.Data == "g" && attrs["data-expectation"] != "":
+				prev := n.PrevSibling
+				for prev != nil && prev.Type != html.ElementNode {
+					prev = prev.PrevSibling
+				}
+				Expect(prev).NotTo(BeNil(), "a failure follows the row it is about")
+				r.failures = append(r.failures, drawnFailure{expectation: attrs["data-expectation"], text: texts(n), about: texts(prev)})
+			case attrs["href"] != "" && !strings.HasPrefix(attrs["href"], "#"):
+				r.links = append(r.links, attrs["href"])
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return r
+}
 
 var _ = Describe("bwemu run flags", func() {
 	// targetless is a file with no target: it runs against the built-in
@@ -658,6 +759,7 @@ scenarios:
 			entry("an unknown flag", func() []string { return []string{path, "--colour"} }, "flag provided but not defined: -colour"),
 			entry("an unwritable --junit", func() []string { return []string{path, "--junit", "/nonexistent/x.xml"} }, "bwemu: --junit: open /nonexistent/x.xml: no such file or directory\n"),
 			entry("an unwritable --json", func() []string { return []string{path, "--json", "/nonexistent/x.json"} }, "bwemu: --json: open /nonexistent/x.json: no such file or directory\n"),
+			entry("an unwritable --html", func() []string { return []string{path, "--html", "/nonexistent/x.html"} }, "bwemu: --html: open /nonexistent/x.html: no such file or directory\n"),
 		)
 
 		It("rejects a broken scenario file with its FILE:LINE:COL errors and runs none of the files", func(ctx SpecContext) {

@@ -9,14 +9,16 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
+	"github.com/bwemu/bwemu/internal/livelog"
 )
 
-const serveSynopsis = "bwemu serve [--listen ADDR] [--account-id ID] [--username U --password P] [--client-id ID --client-secret S] [--pace realtime|fast] [--ca FILE]"
+const serveSynopsis = "bwemu serve [--listen ADDR] [--account-id ID] [--username U --password P] [--client-id ID --client-secret S] [--pace realtime|fast] [--ca FILE] [--log-format text|json] [--color auto|always|never] [--quiet]"
 
 // serveShutdownTimeout bounds how long requests in flight may take once
 // the live calls have ended.
@@ -27,6 +29,7 @@ type serveFlags struct {
 	listen, accountID, caFile string
 	api                       voiceapi.Options // the credentials
 	pace                      *choiceFlag
+	log                       liveLogFlags
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -39,6 +42,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.pace = newChoice("realtime", "realtime", "fast")
 	fs.Var(f.pace, "pace", "media pace of the streams: realtime (20 ms per frame), or fast (only what POST …/media lets through)")
 	fs.StringVar(&f.caFile, "ca", "", "PEM file of a CA to trust for wss:// destinations, https:// webhooks and BXML fetches")
+	f.log.register(fs)
 }
 
 // serveConfig is what serve is asked to serve.
@@ -48,6 +52,7 @@ type serveConfig struct {
 	api       voiceapi.Options
 	pace      emulator.Pace
 	tlsConfig *tls.Config // trusted for wss://, webhooks and BXML fetches; nil: the system's roots
+	log       liveLog
 }
 
 func (f *serveFlags) config(pos []string) (*serveConfig, error) {
@@ -66,7 +71,7 @@ func (f *serveFlags) config(pos []string) (*serveConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &serveConfig{listen: f.listen, api: f.api, pace: emulator.Pace(f.pace.value), tlsConfig: tlsConfig}
+	c := &serveConfig{listen: f.listen, api: f.api, pace: emulator.Pace(f.pace.value), tlsConfig: tlsConfig, log: f.log.config()}
 	c.api.AccountID = f.accountID
 	return c, nil
 }
@@ -80,6 +85,7 @@ func parseServe(args []string) (*serveConfig, error) {
 // that plays the caller and the network, until its context ends; then it
 // hangs up every live call with its webhooks (cut off after
 // emulator.InterruptGrace) and exits 0: being stopped is how serve ends.
+// Meanwhile it prints the live log of the journal on stdout.
 func runServe(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) int {
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -105,10 +111,19 @@ func runServe(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) int
 		defer close(served)
 		_ = srv.Serve(ln) // http.ErrServerClosed after Shutdown
 	}()
-	printServing(stdout, "http://"+ln.Addr().String(), c)
+	// With the JSON log, stdout holds only its lines: the rest goes to stderr.
+	notes := c.log.notes(stdout, stderr)
+	printServing(notes, "http://"+ln.Addr().String(), c)
+	// The log follows the journal from its first entry, so it misses
+	// nothing that happened before it started.
+	var follower *livelog.Follower
+	if p := c.log.printer(stdout); p != nil {
+		lines := livelog.NewJournal(em)
+		follower = livelog.Follow(em.Journal(), livelog.Keep, func(e emulator.Entry) { p.Print(lines.Lines(e)...) })
+	}
 
 	<-ctx.Done()
-	fmt.Fprintf(stdout, "shutting down: hanging up %d live calls\n", liveCalls(api))
+	fmt.Fprintf(notes, "shutting down: hanging up %d live calls\n", liveCalls(api))
 	// Calls end first, while the API still answers: an app may query a
 	// call from its disconnect handler. Their webhooks get
 	// emulator.InterruptGrace in all; then the runs end.
@@ -121,7 +136,10 @@ func runServe(ctx context.Context, c *serveConfig, stdout, stderr io.Writer) int
 	}
 	<-served
 	_ = em.Close()
-	fmt.Fprintln(stdout, "stopped")
+	if follower != nil {
+		follower.Stop() // the hangups' lines come before "stopped"
+	}
+	fmt.Fprintln(notes, "stopped")
 	return exitPass
 }
 
@@ -158,10 +176,73 @@ func printServing(w io.Writer, base string, c *serveConfig) {
                POST calls/{callId}/hangup                                     the caller hangs up
                POST calls/{callId}/streams/{name}/fault {"fault": "reset|drop|error"}
                POST calls/{callId}/streams/{name}/media {"duration": "2s"}    (for --pace fast)
-               GET  calls, GET journal (JSON Lines)
+               GET  calls, GET calls/{callId}, GET journal (JSON Lines)
   account    %[2]s
   auth       %[4]s
   pace       %[5]s
 (Ctrl-C to stop: live calls are hung up with their webhooks)
 `, base, o.AccountID, voiceapi.TokenPath, authLine, c.pace, voiceapi.VoicePrefix, voiceapi.ControlPrefix)
+}
+
+// liveLogFlags are the live log's flags, which serve and consumer share.
+type liveLogFlags struct {
+	format, color *choiceFlag
+	quiet         bool
+}
+
+func (f *liveLogFlags) register(fs *flag.FlagSet) {
+	f.format = newChoice(string(livelog.Text), string(livelog.Text), string(livelog.JSON))
+	fs.Var(f.format, "log-format", "the live log's format: text (a line of words per event) or json (a JSON object per line, alone on stdout)")
+	f.color = newChoice("auto", "auto", "always", "never")
+	fs.Var(f.color, "color", "colour the text log: auto (on a terminal, unless NO_COLOR is set), always or never")
+	fs.BoolVar(&f.quiet, "quiet", false, "print no live log, only where things are served")
+}
+
+func (f *liveLogFlags) config() liveLog {
+	return liveLog{format: livelog.Format(f.format.value), color: f.color.value, quiet: f.quiet}
+}
+
+// liveLog is how a server prints its live log: one line per call,
+// stream, frame summary, close and webhook, as they happen.
+type liveLog struct {
+	format livelog.Format
+	color  string // auto, always or never
+	quiet  bool
+}
+
+// printer is the log's printer on stdout, nil with --quiet.
+func (l liveLog) printer(stdout io.Writer) *livelog.Printer {
+	if l.quiet {
+		return nil
+	}
+	return livelog.NewPrinter(stdout, l.format, l.colorful(stdout))
+}
+
+// notes is where the server says what it serves and that it stops:
+// stdout, but for the JSON log, whose stdout holds only JSON lines.
+func (l liveLog) notes(stdout, stderr io.Writer) io.Writer {
+	if l.format == livelog.JSON && !l.quiet {
+		return stderr
+	}
+	return stdout
+}
+
+// colorful reports whether the text log on w is coloured: with --color
+// always; with auto, on a terminal unless NO_COLOR is set and not empty
+// (no-color.org: the flag, asked for each run, overrides it).
+func (l liveLog) colorful(w io.Writer) bool {
+	switch l.color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return os.Getenv("NO_COLOR") == "" && writesToTerminal(w)
+}
+
+// writesToTerminal reports whether w is a terminal. Specs replace it:
+// they run without one.
+var writesToTerminal = func(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
 }

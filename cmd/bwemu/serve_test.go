@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -394,4 +395,262 @@ var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
 			Expect(time.Since(began)).To(BeNumerically("<", grace))
 		}, timeout)
 	})
+})
+
+// serveLog runs `bwemu serve` with args as serving does, finding where it
+// serves on stdout, or on stderr with the JSON log.
+func serveLog(ctx context.Context, args ...string) (base string, stdout, stderr *gbytes.Buffer, stop func() int) {
+	GinkgoHelper()
+	b := inBackground(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	var code int
+	stopped := false
+	stop = func() int {
+		if !stopped {
+			b.interrupt()
+			Eventually(b.done).WithContext(ctx).Should(Receive(&code))
+			stopped = true
+			b.report("bwemu serve", code)
+		}
+		return code
+	}
+	DeferCleanup(stop)
+	where := regexp.MustCompile(`voice api\s+(http://127\.0\.0\.1:\d+)/api/v2`)
+	banner := func() []string {
+		return where.FindStringSubmatch(string(b.stdout.Contents()) + string(b.stderr.Contents()))
+	}
+	Eventually(banner).WithContext(ctx).Should(HaveLen(2))
+	return banner()[1], b.stdout, b.stderr, stop
+}
+
+// logLine is the pattern of a text log line: the time, the kind, the
+// subject, then what.
+func logLine(kind, subject, what string) string {
+	return `(?m)^\d\d:\d\d:\d\d\.\d{3}  ` + kind + ` +` + subject + ` +` + what
+}
+
+const (
+	callSubject   = `c-[0-9a-f]{8}`
+	streamSubject = `s-[0-9a-f]{8} agent`
+	// ansi is the start of any colour code.
+	ansi = "\033["
+)
+
+var _ = Describe("bwemu serve's live log", func() {
+	var client *http.Client
+	BeforeEach(func() { client = apptest.NewClient() })
+
+	// streamingApp answers /initiate with a stream named agent to a
+	// reference consumer that requires the destination credentials
+	// ws-user/ws-pa55, and returns the app and the consumer.
+	streamingApp := func() (voiceApp, *consumer.Server) {
+		app := newVoiceApp()
+		cons := apptest.NewConsumer(&consumer.Options{WSUser: "ws-user", WSPassword: "ws-pa55"})
+		app.Serve("/initiate", fmt.Sprintf(`<Response><StartStream name="agent" destination="%s" streamEventUrl="/events"
+  destinationUsername="ws-user" destinationPassword="ws-pa55"/><Pause duration="600"/></Response>`, cons.WebSocketURL()))
+		return app, cons
+	}
+	control := func(ctx context.Context, method, url, body string) (int, []byte) {
+		GinkgoHelper()
+		return httpDo(ctx, client, method, url, "application/json", body)
+	}
+	// call places a call to app's /initiate whose webhooks carry the
+	// credentials hook-user/hook-pa55, lets 200ms of media through and
+	// returns its id once mediaStreamStarted was answered.
+	call := func(ctx context.Context, base string, app voiceApp) string {
+		GinkgoHelper()
+		status, body := control(ctx, http.MethodPost, base+"/control/calls", fmt.Sprintf(
+			`{"url":%q,"from":"+15550001111","to":"+15550002222","disconnectUrl":%q,"username":"hook-user","password":"hook-pa55"}`,
+			app.URL("/initiate"), app.URL("/events")))
+		Expect(status).To(Equal(http.StatusCreated), "body %s", body)
+		id := decodeJSON(body)["callId"].(string)
+		Eventually(ctx, app.Whats).Should(ContainElement("mediaStreamStarted agent"))
+		status, body = control(ctx, http.MethodPost, base+"/control/calls/"+id+"/streams/agent/media", `{"duration":"200ms"}`)
+		Expect(status).To(Equal(http.StatusOK), "body %s", body)
+		return id
+	}
+	hangup := func(ctx context.Context, base, id string) {
+		GinkgoHelper()
+		status, body := control(ctx, http.MethodPost, base+"/control/calls/"+id+"/hangup", "")
+		Expect(status).To(Equal(http.StatusOK), "body %s", body)
+	}
+	// noSecrets checks that no credential of the specs' reached out.
+	noSecrets := func(out string) {
+		GinkgoHelper()
+		for _, secret := range []string{"api-pa55", "ws-pa55", "hook-pa55", "Authorization: Basic ", "Bearer ",
+			base64.StdEncoding.EncodeToString([]byte("api-user:api-pa55")), base64.StdEncoding.EncodeToString([]byte("ws-user:ws-pa55"))} {
+			Expect(out).NotTo(ContainSubstring(secret))
+		}
+	}
+
+	It("prints a line per call, stream, frame summary, close and webhook as they happen, with no secret", func(ctx SpecContext) {
+		app, _ := streamingApp()
+		base, stdout, stderr, stop := serveLog(ctx, "--pace", "fast", "--username", "api-user", "--password", "api-pa55")
+		id := call(ctx, base, app)
+		Eventually(stdout).WithContext(ctx).Should(gbytes.Say(logLine("call   ", callSubject, regexp.QuoteMeta(
+			`started +15550001111 → +15550002222 (inbound), id `+id))))
+		hangup(ctx, base, id)
+		Eventually(ctx, func() string { return string(stdout.Contents()) }).Should(MatchRegexp(logLine("webhook", callSubject, `disconnect \(hangup\) → 204 in \S+\n`)))
+		By("an API request refused for its credentials")
+		status, _ := httpDo(ctx, client, http.MethodPost, base+"/api/v2/accounts/"+emulator.DefaultAccountID+"/calls", "application/json", `{}`,
+			func(r *http.Request) { r.SetBasicAuth("api-user", "wrong") })
+		Expect(status).To(Equal(http.StatusUnauthorized))
+		Eventually(ctx, func() string { return string(stdout.Contents()) }).Should(MatchRegexp(logLine("api    ", callSubject+`|-`, `\S+ → 401 in \S+`)))
+		Expect(stop()).To(Equal(exitPass))
+
+		out := string(stdout.Contents())
+		for _, line := range []string{
+			logLine("webhook", callSubject, `initiate → 200 in \S+$`),
+			logLine("stream ", streamSubject, `connected \(101 in \S+\)$`),
+			logLine("webhook", streamSubject, `mediaStreamStarted → 204 in \S+$`),
+			logLine("control", callSubject, `POST /control/calls/`+id+`/streams/agent/media → 200 OK$`),
+		} {
+			Expect(out).To(MatchRegexp(line))
+		}
+		By("the stream's end, in the order it happened")
+		Expect(out).To(MatchRegexp(`(?s)` + strings.Join([]string{
+			logLine("stream ", streamSubject, `10 frames inbound, 0 skipped\n`),
+			// Which close frame went first is a race the app may win.
+			logLine("stream ", streamSubject, `closed by (emulator|app) 1000 ⇄ 1000 \(hangup\)\n`),
+			logLine("webhook", streamSubject, `mediaStreamStopped \(closed\) → 204 in \S+\n`),
+			logLine("call   ", callSubject, `ended: hangup\n`),
+			logLine("webhook", callSubject, `disconnect \(hangup\) → 204 in \S+\n`),
+		}, ".*")))
+		Expect(out).NotTo(MatchRegexp(`control .* GET `), "reads of the control API are not events")
+		Expect(out).NotTo(ContainSubstring(ansi), "no colour off a terminal")
+		noSecrets(out + string(stderr.Contents()))
+		Expect(out).To(HaveSuffix("shutting down: hanging up 0 live calls\nstopped\n"))
+	}, timeout)
+
+	It("--log-format json prints one JSON object per line with stable keys, alone on stdout", func(ctx SpecContext) {
+		app, _ := streamingApp()
+		base, stdout, stderr, stop := serveLog(ctx, "--pace", "fast", "--log-format", "json", "--color", "always")
+		Expect(string(stderr.Contents())).To(ContainSubstring("bwemu serve: Bandwidth's Voice API, emulated"))
+		id := call(ctx, base, app)
+		hangup(ctx, base, id)
+		Eventually(ctx, func() string { return string(stdout.Contents()) }).Should(ContainSubstring(`"event":"disconnect"`))
+		Expect(stop()).To(Equal(exitPass))
+		Expect(string(stderr.Contents())).To(HaveSuffix("shutting down: hanging up 0 live calls\nstopped\n"))
+
+		var logged []map[string]any
+		for _, l := range lines(string(stdout.Contents())) {
+			logged = append(logged, decodeJSON([]byte(l)))
+		}
+		find := func(kind, what string) map[string]any {
+			GinkgoHelper()
+			for _, l := range logged {
+				if l["kind"] == kind && l["what"] == what {
+					return l
+				}
+			}
+			Fail(fmt.Sprintf("no %s %s line in %s", kind, what, stdout.Contents()))
+			return nil
+		}
+		for _, l := range logged {
+			Expect(l).To(HaveKey("time"))
+			Expect(l).To(HaveKey("level"))
+			Expect(l).To(HaveKey("kind"))
+			Expect(l).To(HaveKey("what"))
+			Expect(l).To(HaveKey("message"))
+		}
+		Expect(find("call", "started")).To(And(HaveKeyWithValue("callId", id), HaveKeyWithValue("from", "+15550001111"),
+			HaveKeyWithValue("to", "+15550002222"), HaveKeyWithValue("direction", "inbound")))
+		Expect(find("stream", "connected")).To(And(HaveKeyWithValue("callId", id), HaveKeyWithValue("streamName", "agent"),
+			HaveKeyWithValue("status", 101.0), HaveKey("latencyMs")))
+		Expect(find("stream", "frames")).To(HaveKeyWithValue("frames", map[string]any{"inbound": 10.0}))
+		Expect(find("stream", "closed")).To(And(HaveKeyWithValue("closedBy", BeElementOf("emulator", "app")), HaveKeyWithValue("closeCode", 1000.0),
+			HaveKeyWithValue("closeAnswer", 1000.0), HaveKeyWithValue("ending", "hangup"), HaveKeyWithValue("cause", "closed")))
+		Expect(find("call", "ended")).To(HaveKeyWithValue("cause", "hangup"))
+		var webhooks []string
+		for _, l := range logged {
+			if l["kind"] == "webhook" {
+				Expect(l).To(And(HaveKeyWithValue("what", "answered"), HaveKeyWithValue("level", "info"), HaveKey("latencyMs")))
+				webhooks = append(webhooks, fmt.Sprintf("%s %v", l["event"], l["status"]))
+			}
+		}
+		Expect(webhooks).To(Equal([]string{"initiate 200", "mediaStreamStarted 204", "mediaStreamStopped 204", "disconnect 204"}))
+		Expect(string(stdout.Contents())).NotTo(ContainSubstring(ansi), "never colour in JSON")
+		noSecrets(string(stdout.Contents()) + string(stderr.Contents()))
+	}, timeout)
+
+	It("--quiet prints no log, only where it serves and that it stopped", func(ctx SpecContext) {
+		app, _ := streamingApp()
+		base, stdout, stderr, stop := serveLog(ctx, "--pace", "fast", "--quiet")
+		banner := string(stdout.Contents())
+		hangup(ctx, base, call(ctx, base, app))
+		Expect(stop()).To(Equal(exitPass))
+		Expect(string(stdout.Contents())).To(Equal(banner + "shutting down: hanging up 0 live calls\nstopped\n"))
+		Expect(stderr.Contents()).To(BeEmpty())
+	}, timeout)
+
+	Describe("colour", func() {
+		// logged runs serve with args, makes it log a line (a refused
+		// control request) and returns its stdout once stopped.
+		logged := func(ctx context.Context, args ...string) string {
+			GinkgoHelper()
+			base, stdout, _, stop := serveLog(ctx, args...)
+			status, _ := control(ctx, http.MethodPost, base+"/control/calls", `{"url":"ftp://x/"}`)
+			Expect(status).To(Equal(http.StatusBadRequest))
+			Expect(stop()).To(Equal(exitPass))
+			plain := regexp.MustCompile(`\x1b\[[0-9;]*m`).ReplaceAllString(string(stdout.Contents()), "")
+			Expect(plain).To(MatchRegexp(logLine("control", "-", `POST /control/calls → 400 Bad Request`)))
+			return string(stdout.Contents())
+		}
+		// onTerminal makes serve's stdout count as a terminal for the spec.
+		onTerminal := func() {
+			was := writesToTerminal
+			writesToTerminal = func(io.Writer) bool { return true }
+			DeferCleanup(func() { writesToTerminal = was })
+		}
+
+		It("is off when stdout is not a terminal, and on with --color always", func(ctx SpecContext) {
+			Expect(logged(ctx)).NotTo(ContainSubstring(ansi))
+			Expect(logged(ctx, "--color", "always")).To(ContainSubstring(ansi))
+		}, timeout)
+
+		It("is on on a terminal, but not with NO_COLOR or --color never", func(ctx SpecContext) {
+			onTerminal()
+			Expect(logged(ctx)).To(ContainSubstring(ansi))
+			Expect(logged(ctx, "--color", "never")).NotTo(ContainSubstring(ansi))
+			GinkgoT().Setenv("NO_COLOR", "1")
+			Expect(logged(ctx)).NotTo(ContainSubstring(ansi))
+			Expect(logged(ctx, "--color", "always")).To(ContainSubstring(ansi), "a flag given for the run overrides NO_COLOR")
+		}, timeout)
+	})
+
+	It("GET /control/calls/{callId} shows the call, its streams and its webhooks; an unknown call is 404", func(ctx SpecContext) {
+		app, _ := streamingApp()
+		base, _, _, stop := serveLog(ctx, "--pace", "fast", "--quiet")
+		id := call(ctx, base, app)
+		get := func(id string) (int, map[string]any) {
+			GinkgoHelper()
+			status, body := control(ctx, http.MethodGet, base+"/control/calls/"+id, "")
+			return status, decodeJSON(body)
+		}
+		status, live := get(id)
+		Expect(status).To(Equal(http.StatusOK))
+		Expect(live).To(And(HaveKeyWithValue("callId", id), HaveKeyWithValue("state", "answered"), HaveKeyWithValue("from", "+15550001111")))
+		Expect(live["streams"]).To(ConsistOf(And(HaveKeyWithValue("name", "agent"), HaveKeyWithValue("state", "live"),
+			HaveKeyWithValue("media", "200ms"), Not(HaveKey("result")))))
+
+		hangup(ctx, base, id)
+		status, ended := get(id)
+		Expect(status).To(Equal(http.StatusOK))
+		Expect(ended).To(And(HaveKeyWithValue("state", "disconnected"), HaveKeyWithValue("disconnectCause", "hangup")))
+		Expect(ended["streams"]).To(ConsistOf(And(HaveKeyWithValue("state", "ended"),
+			HaveKeyWithValue("result", And(HaveKeyWithValue("ending", "hangup"), HaveKeyWithValue("cause", "closed"))))))
+		var events []string
+		for _, w := range ended["webhooks"].([]any) {
+			ev := w.(map[string]any)["event"].(map[string]any)["eventType"].(string)
+			// The call's credentials go with its own webhooks; the
+			// stream's would come from its StartStream.
+			events = append(events, fmt.Sprintf("%s %v", ev, w.(map[string]any)["authenticated"]))
+		}
+		Expect(events).To(Equal([]string{"initiate true", "mediaStreamStarted <nil>", "mediaStreamStopped <nil>", "disconnect true"}))
+		noSecrets(fmt.Sprint(ended))
+
+		status, missing := get("c-nope")
+		Expect(status).To(Equal(http.StatusNotFound))
+		Expect(missing).To(Equal(map[string]any{"error": "no call c-nope"}))
+		Expect(stop()).To(Equal(exitPass))
+	}, timeout)
 })

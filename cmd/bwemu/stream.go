@@ -2,17 +2,22 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 const streamSynopsis = "bwemu stream [DESTINATION] [--events URL] [--for 1s] [--end stop|hangup|reset|drop|error] [--pace realtime|fast] [flags]"
@@ -35,6 +40,7 @@ type streamFlags struct {
 	duplicate, rejectOnConnect bool
 	appCloseAsError            bool
 	record, say, json          string
+	lenient                    bool
 	playbackBuffer             time.Duration
 }
 
@@ -57,6 +63,7 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.Var(f.pace, "pace", "realtime (20 ms per frame) or fast (as fast as the app reads)")
 	fs.Float64Var(&f.speed, "speed", 1, "realtime speed factor (2 = twice real time)")
 	fs.StringVar(&f.journal, "journal", "", "write the journal as JSON Lines to FILE")
+	fs.BoolVar(&f.lenient, "lenient", false, "pass webhooks answered 2xx but not 204 (non-strict: Bandwidth asks for 204), as conform --lenient does")
 	fs.StringVar(&f.json, "json", "", "write the verdict, the stream's result and every webhook exchange as JSON to FILE")
 	timeoutFlags(fs, &f.timeouts, emulator.DefaultTimeouts(), "callbackTimeout: bound on each webhook request (1s–25s on Bandwidth)")
 	fs.StringVar(&f.app.disconnect, "disconnect", "", "disconnectUrl: where the call's disconnect webhook goes; none without it (default: the built-in consumer's, when it is the target)")
@@ -93,7 +100,7 @@ func (f *streamFlags) config(pos []string) (*streamConfig, error) {
 		if say, err = media.Parse(f.say); err != nil || say.Duration() == 0 {
 			return nil, usagef("--say: want a .wav or .pcmu file the caller says (%v)", cmpErr(err, "not a file"))
 		}
-		if len(media.Utterances(sayBytes(say))) == 0 {
+		if !media.HoldsSpeech(say) {
 			return nil, usagef("--say: %s holds no speech: its level never reaches %g dBFS", f.say, media.SpeechOnLevel)
 		}
 		if f.pace.value == string(emulator.Fast) {
@@ -114,7 +121,7 @@ func (f *streamFlags) config(pos []string) (*streamConfig, error) {
 	if err := f.app.check("DESTINATION"); err != nil {
 		return nil, err
 	}
-	c := &streamConfig{app: f.app, forDur: f.forDur, end: emulator.EndingNamed(f.end.value), journal: f.journal, say: say, json: f.json,
+	c := &streamConfig{app: f.app, forDur: f.forDur, end: emulator.EndingNamed(f.end.value), journal: f.journal, say: say, json: f.json, lenient: f.lenient,
 		emulator: emulator.Options{AccountID: f.accountID, Timeouts: f.timeouts, DuplicateWebhooks: f.duplicate,
 			RejectOnConnectError: f.rejectOnConnect, AppCloseAsError: f.appCloseAsError, TLSConfig: tlsConfig,
 			RecordDir: f.record, PlaybackBuffer: f.playbackBuffer},
@@ -141,6 +148,7 @@ type streamConfig struct {
 	end     emulator.Ending
 	journal string // the --journal file, "" for none
 	json    string // the --json file, "" for none
+	lenient bool   // --lenient
 	// say is what the caller says first (--say), nil for nothing.
 	say media.Audio
 }
@@ -192,20 +200,30 @@ func runStream(ctx context.Context, c *streamConfig, stdout, stderr io.Writer) i
 		defer file.Close()
 		*f.file = file
 	}
-	e := emulator.New(&c.emulator)
+	// The emulator's webhooks go through a transport that knows which one
+	// waits for the app's answer, for the progress line. Deferred before
+	// e.Close, its idle connections are released after the emulator's.
+	transport := weburl.NewTransport()
+	transport.TLSClientConfig = c.emulator.TLSConfig.Clone()
+	defer transport.CloseIdleConnections()
+	watch := &webhookWatch{next: transport, waiting: map[*http.Request]waitingWebhook{}}
+	opts := c.emulator
+	opts.HTTPClient = &http.Client{Transport: watch}
+	e := emulator.New(&opts)
 	defer e.Close()
 	call, err := e.NewCall(&callSpec)
 	if err != nil {
 		return usageError(stderr, streamSynopsis, "%v", err)
 	}
 	r := &report{w: stdout, target: target, call: call, audio: spec.Audio, events: a.events,
-		disconnect: a.disconnect, disconnectMethod: callSpec.DisconnectMethod, journal: e.Journal(), jsonFile: jsonFile}
+		disconnect: a.disconnect, disconnectMethod: callSpec.DisconnectMethod, journal: e.Journal(), jsonFile: jsonFile, lenient: c.lenient}
 	r.header(spec)
-	return c.play(ctx, call, spec, r, journal, stderr)
+	return c.play(ctx, call, spec, r, journal, watch, stderr)
 }
 
 // play streams, ends the stream, writes the journal and reports.
-func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emulator.StreamSpec, r *report, journal *os.File, stderr io.Writer) int {
+func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emulator.StreamSpec, r *report, journal *os.File,
+	watch *webhookWatch, stderr io.Writer) int {
 	e := call.Emulator()
 	began := time.Now()
 	s, err := call.StartStream(ctx, spec)
@@ -218,7 +236,7 @@ func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emula
 	if c.say != nil {
 		total += c.say.Duration()
 	}
-	stopProgress := startProgress(stderr, s, total)
+	progress := startProgress(stderr, s, total, watch)
 	// Without --say the stream ends right after the last frame asked for:
 	// exactly --for of media, also in real time. With --say the caller
 	// speaks first, then listens in silence, and the reply is timed.
@@ -230,8 +248,9 @@ func (c *streamConfig) play(ctx context.Context, call *emulator.Call, spec emula
 	} else {
 		_, mediaErr = s.EndAt(ctx, c.forDur, c.end)
 	}
-	stopProgress()
+	progress.mediaOver()
 	res, interrupted := finish(ctx, call, s, c.end, mediaErr == nil, stderr)
+	progress.stop()
 	if journal != nil {
 		if err := e.Journal().WriteJSONLines(journal); err != nil {
 			fmt.Fprintf(stderr, "bwemu: --journal: %v\n", err)
@@ -295,20 +314,194 @@ func endCall(ctx context.Context, call *emulator.Call, s *emulator.Stream, asked
 	return res, err
 }
 
-// sayBytes is a finite clip's audio, to look for speech in it.
-func sayBytes(a media.Audio) []byte {
-	n := int((a.Duration() + media.FrameDuration - 1) / media.FrameDuration)
-	out := make([]byte, n*media.FrameSize)
-	for i := range n {
-		a.Frame(i, out[i*media.FrameSize:(i+1)*media.FrameSize])
-	}
-	return out
-}
-
 // cmpErr is err's text, or def when err is nil.
 func cmpErr(err error, def string) string {
 	if err != nil {
 		return err.Error()
 	}
 	return def
+}
+
+// Progress cadence: a terminal's line is rewritten every progressTick;
+// elsewhere a wait gets a plain line once it has lasted plainAfter, and
+// again every plainEvery, so a CI log shows what a quiet run waits for.
+const (
+	progressTick = 250 * time.Millisecond
+	plainAfter   = time.Second
+	plainEvery   = 5 * time.Second
+)
+
+// streamProgress shows on stderr what bwemu stream is doing until its account
+// is ready: the media streamed so far (on a terminal, for 2 s of media or
+// more), then what the end waits for — the app's answer to a webhook, or
+// the stream's end (its close handshake, a dead peer). On a terminal it is
+// one line rewritten in place; elsewhere, plain lines for waits only.
+type streamProgress struct {
+	w        io.Writer
+	terminal bool
+	s        *emulator.Stream
+	total    time.Duration
+	webhooks *webhookWatch
+	// endingSince is when the media was over (Unix nanoseconds), 0 before:
+	// when play said so, or when the progress first saw all of it sent,
+	// whichever came first (the stream's end may be awaited within play's
+	// media step).
+	endingSince atomic.Int64
+	done        chan struct{}
+	finished    chan struct{}
+
+	// The wait a plain line last reported, and how long it had lasted.
+	shownWait  string
+	shownAfter time.Duration
+}
+
+// startProgress starts showing the progress of s, which streams total.
+func startProgress(stderr io.Writer, s *emulator.Stream, total time.Duration, webhooks *webhookWatch) *streamProgress {
+	f, ok := stderr.(*os.File)
+	p := &streamProgress{w: stderr, terminal: ok && isTerminal(f), s: s, total: total, webhooks: webhooks,
+		done: make(chan struct{}), finished: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+// mediaOver says the media is over: from now on the stream's end is awaited.
+func (p *streamProgress) mediaOver() { p.endingSince.CompareAndSwap(0, time.Now().UnixNano()) }
+
+// stop stops showing progress, clearing a terminal's line.
+func (p *streamProgress) stop() {
+	close(p.done)
+	<-p.finished
+}
+
+func (p *streamProgress) run() {
+	defer close(p.finished)
+	t := time.NewTicker(progressTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			if p.terminal {
+				fmt.Fprint(p.w, "\r\033[K")
+			}
+			return
+		case now := <-t.C:
+			p.show(now)
+		}
+	}
+}
+
+// show prints the progress at now.
+func (p *streamProgress) show(now time.Time) {
+	line, wait, waited := p.describe(now)
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r\033[K%s", prefixed("  ", line))
+		return
+	}
+	if wait == "" || waited < plainAfter || (wait == p.shownWait && waited-p.shownAfter < plainEvery) {
+		return
+	}
+	p.shownWait, p.shownAfter = wait, waited
+	fmt.Fprintf(p.w, "  %s\n", line)
+}
+
+// describe says what the run is doing at now; for a wait, it names the
+// wait (the same name for as long as it lasts) and says how long it has
+// lasted.
+func (p *streamProgress) describe(now time.Time) (line, wait string, waited time.Duration) {
+	if w, ok := p.webhooks.oldest(); ok {
+		waited = now.Sub(w.since)
+		line = fmt.Sprintf("waiting for the app's answer to %s (%s", w.event, waitTime(waited))
+		if w.bound > 0 {
+			line += " of " + w.bound.Round(100*time.Millisecond).String()
+		}
+		return line + ")", fmt.Sprintf("%s@%d", w.event, w.since.UnixNano()), waited
+	}
+	if p.s.Progress() >= p.total {
+		p.endingSince.CompareAndSwap(0, now.UnixNano())
+	}
+	if since := p.endingSince.Load(); since != 0 {
+		if p.s.Result() != nil {
+			return "", "", 0 // between the stream's end and the disconnect webhook
+		}
+		waited = now.Sub(time.Unix(0, since))
+		return fmt.Sprintf("waiting for the stream to end (%s)", waitTime(waited)), "end", waited
+	}
+	if p.total < 2*time.Second {
+		return "", "", 0
+	}
+	return fmt.Sprintf("streaming %s / %s", p.s.Progress().Round(100*time.Millisecond), p.total), "", 0
+}
+
+// waitTime is how long a wait has lasted, in whole seconds from 1 s on.
+func waitTime(d time.Duration) string {
+	if d >= time.Second {
+		return d.Truncate(time.Second).String()
+	}
+	return d.Truncate(100 * time.Millisecond).String()
+}
+
+// webhookWatch is the transport of the emulator's requests to the app,
+// watched: it knows which of them wait for the app's answer, and since
+// when, for the progress line.
+type webhookWatch struct {
+	next    http.RoundTripper
+	mu      sync.Mutex
+	waiting map[*http.Request]waitingWebhook
+}
+
+// waitingWebhook is a request waiting for the app's answer.
+type waitingWebhook struct {
+	event string
+	since time.Time
+	// bound is how long it may wait (the callback timeout), 0 when unbounded.
+	bound time.Duration
+}
+
+func (w *webhookWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	ww := waitingWebhook{event: eventTypeOf(req), since: time.Now()}
+	if deadline, ok := req.Context().Deadline(); ok {
+		ww.bound = deadline.Sub(ww.since)
+	}
+	w.mu.Lock()
+	w.waiting[req] = ww
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.waiting, req)
+		w.mu.Unlock()
+	}()
+	return w.next.RoundTrip(req)
+}
+
+// oldest is the request that has waited longest, if any does.
+func (w *webhookWatch) oldest() (waitingWebhook, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var first waitingWebhook
+	for _, ww := range w.waiting {
+		if first.since.IsZero() || ww.since.Before(first.since) {
+			first = ww
+		}
+	}
+	return first, !first.since.IsZero()
+}
+
+// eventTypeOf is the eventType a webhook carries: in its query when it is
+// a GET, else in its JSON body, read from a copy.
+func eventTypeOf(req *http.Request) string {
+	if t := req.URL.Query().Get("eventType"); t != "" {
+		return t
+	}
+	if req.GetBody != nil {
+		if body, err := req.GetBody(); err == nil {
+			defer body.Close()
+			var ev struct {
+				EventType string `json:"eventType"`
+			}
+			if json.NewDecoder(io.LimitReader(body, 1<<20)).Decode(&ev) == nil && ev.EventType != "" {
+				return ev.EventType
+			}
+		}
+	}
+	return "a webhook"
 }

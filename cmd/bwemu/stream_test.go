@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -239,7 +240,7 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 	It("times a voice agent's reply with --say and records what the caller heard and said with --record", func(ctx SpecContext) {
 		dir := GinkgoT().TempDir()
 		hello := filepath.Join(dir, "hello.wav")
-		Expect(media.WriteWAV(hello, sayBytes(apptest.Speech()))).To(Succeed())
+		Expect(media.WriteWAV(hello, media.Render(apptest.Speech(), apptest.Speech().Duration()))).To(Succeed())
 		// The speech ends at frame 35 or a little later; the app answers after frame 40.
 		app := apptest.NewWS(apptest.After(40, apptest.Send(apptest.PlayTone(440, 500*time.Millisecond))))
 		events := apptest.NewHooks()
@@ -253,7 +254,7 @@ var _ = Describe("bwemu stream against an app given as DESTINATION", func() {
 		Expect(heard).To(HaveLen(1))
 		a, err := media.LoadWAV(heard[0])
 		Expect(err).NotTo(HaveOccurred())
-		Expect(media.ToneDuration(sayBytes(a), 440)).To(BeNumerically("~", 500*time.Millisecond, 50*time.Millisecond))
+		Expect(media.ToneDuration(media.Render(a, a.Duration()), 440)).To(BeNumerically("~", 500*time.Millisecond, 50*time.Millisecond))
 	}, timeout)
 
 	It("passes an app that plays audio on a unidirectional stream, saying what Bandwidth leaves undocumented", func(ctx SpecContext) {
@@ -348,6 +349,19 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 		Expect(out.stdout).NotTo(ContainSubstring("PASS"))
 		// An error status is not retried.
 		Expect(events.Requests()).To(HaveLen(3))
+	}, timeout)
+
+	It("passes webhooks answered 200 under --lenient, saying they are non-strict, but never a 500", func(ctx SpecContext) {
+		app := apptest.NewWS()
+		ok200 := apptest.NewHooks(apptest.Reply{Status: http.StatusOK})
+		out := stream(ctx, app.URL(), "--events", ok200.EventsURL(), "--disconnect", ok200.EventsURL(), "--lenient")
+		Expect(out.code).To(Equal(exitPass))
+		Expect(out.stdout).To(MatchRegexp(webhookLine("mediaStreamStarted", "POST", 200, "NON-STRICT want 204 (passed under --lenient)")))
+		Expect(out.stdout).To(ContainSubstring("PASS (lenient): the stream ran as asked; 3 webhooks were answered 2xx but not 204"))
+
+		failing := apptest.NewHooks(apptest.Reply{Status: http.StatusInternalServerError})
+		out = stream(ctx, app.URL(), "--events", failing.EventsURL(), "--lenient")
+		Expect(out.code).To(Equal(exitFail))
 	}, timeout)
 
 	It("fails when the webhooks are answered 500, and shows the body", func(ctx SpecContext) {
@@ -548,7 +562,7 @@ var _ = Describe("bwemu usage errors", func() {
 		}, "holds no speech"),
 		entry("--say with --pace fast", func() []string {
 			p := filepath.Join(GinkgoT().TempDir(), "hello.wav")
-			Expect(media.WriteWAV(p, sayBytes(apptest.Speech()))).To(Succeed())
+			Expect(media.WriteWAV(p, media.Render(apptest.Speech(), apptest.Speech().Duration()))).To(Succeed())
 			return []string{"--say", p, "--pace", "fast"}
 		}, "--say needs --pace realtime"),
 	)
@@ -904,5 +918,127 @@ var _ = Describe("bwemu stream messages", func() {
 			Expect(out.stdout + out.stderr).NotTo(ContainSubstring("context deadline exceeded"))
 			Expect(out.stdout).To(MatchRegexp(`(?m)^  took         \d[\d.]*m?s$`))
 		}
+	}, timeout)
+})
+
+var _ = Describe("bwemu consumer's live log", func() {
+	// consuming runs `bwemu consumer` with args in the background and
+	// returns it with its URLs once it listens (its banner is on stderr
+	// with the JSON log).
+	consuming := func(ctx context.Context, args ...string) (b background, ws, events, disconnect string) {
+		GinkgoHelper()
+		b = inBackground(ctx, append([]string{"consumer", "--listen", "127.0.0.1:0"}, args...)...)
+		banner := func() string { return string(b.stdout.Contents()) + string(b.stderr.Contents()) }
+		Eventually(banner).WithContext(ctx).Should(ContainSubstring("(Ctrl-C to stop)"))
+		find := func(re string) string { return regexp.MustCompile(re).FindStringSubmatch(banner())[1] }
+		return b, find(`websocket\s+(ws://\S+)`), find(`events\s+(http://\S+)`), find(`disconnect (http://\S+)`)
+	}
+	// stopped interrupts the consumer and returns its stdout once it exited 0.
+	stopped := func(ctx context.Context, b background) string {
+		GinkgoHelper()
+		b.interrupt()
+		var code int
+		Eventually(b.done).WithContext(ctx).Should(Receive(&code))
+		b.report("bwemu consumer", code)
+		Expect(code).To(Equal(exitPass))
+		return string(b.stdout.Contents())
+	}
+	credentials := []string{"--ws-user", "ws-user", "--ws-password", "ws-s3cret", "--event-user", "ev-user", "--event-password", "ev-s3cret"}
+	// streamTo streams once to the consumer with the credentials, a
+	// StreamParam holding a token, and the stream named agent.
+	streamTo := func(ctx context.Context, ws, events, disconnect string) {
+		GinkgoHelper()
+		streamPasses(ctx, append([]string{ws, "--events", events, "--disconnect", disconnect, "--name", "agent",
+			"--param", "token=t0k3n-s3cret"}, credentials...)...)
+	}
+	noSecrets := func(out string) {
+		GinkgoHelper()
+		Expect(out).NotTo(ContainSubstring("s3cret"))
+		Expect(out).NotTo(ContainSubstring(base64.StdEncoding.EncodeToString([]byte("ev-user:ev-s3cret"))))
+	}
+
+	It("prints a line per stream start, stop, frame summary, close and webhook as they happen, with no secret", func(ctx SpecContext) {
+		b, ws, events, disconnect := consuming(ctx, credentials...)
+		streamTo(ctx, ws, events, disconnect)
+		By("a handshake and a webhook without the credentials")
+		_, resp, err := websocket.DefaultDialer.DialContext(ctx, ws, nil)
+		Expect(err).To(MatchError(websocket.ErrBadHandshake))
+		Expect(resp.Body.Close()).To(Succeed())
+		status, _ := httpDo(ctx, apptest.NewClient(), http.MethodPost, events, "application/json", `{}`)
+		Expect(status).To(Equal(http.StatusUnauthorized))
+		Eventually(b.stdout).WithContext(ctx).Should(gbytes.Say(logLine("webhook", "-", `POST → 401 in \S+: bad or missing credentials`)))
+		out := stopped(ctx, b)
+
+		Expect(out).To(MatchRegexp(`(?s)` + strings.Join([]string{
+			logLine("stream ", streamSubject, `started: call `+callSubject+`, inbound\n`),
+			logLine("stream ", streamSubject, `stop received\n`),
+			logLine("stream ", streamSubject, `50 frames inbound, 0 bad\n`),
+			logLine("stream ", streamSubject, `closed by the peer 1000\n`),
+			logLine("webhook", callSubject, `disconnect \(hangup\) → 204 in \S+\n`),
+			logLine("stream ", "-", `handshake refused with 401: bad or missing credentials\n`),
+		}, ".*")))
+		Expect(out).To(MatchRegexp(logLine("webhook", streamSubject, `mediaStreamStarted → 204 in \S+$`)))
+		Expect(out).To(MatchRegexp(logLine("webhook", streamSubject, `mediaStreamStopped \(closed\) → 204 in \S+$`)))
+		Expect(out).NotTo(ContainSubstring(ansi), "no colour off a terminal")
+		noSecrets(out + string(b.stderr.Contents()))
+	}, timeout)
+
+	It("--log-format json prints one JSON object per line, alone on stdout", func(ctx SpecContext) {
+		b, ws, events, disconnect := consuming(ctx, append([]string{"--log-format", "json"}, credentials...)...)
+		Expect(string(b.stderr.Contents())).To(ContainSubstring("reference consumer listening"))
+		streamTo(ctx, ws, events, disconnect)
+		Eventually(b.stdout).WithContext(ctx).Should(gbytes.Say(`"event":"disconnect"`))
+		out := stopped(ctx, b)
+
+		var whats []string
+		for _, l := range lines(out) {
+			m := decodeJSON([]byte(l))
+			Expect(m).To(And(HaveKey("time"), HaveKey("level"), HaveKey("kind"), HaveKey("what"), HaveKey("message")))
+			whats = append(whats, fmt.Sprintf("%s %s", m["kind"], m["what"]))
+			if m["what"] == "frames" {
+				Expect(m).To(And(HaveKeyWithValue("frames", map[string]any{"inbound": 50.0}), HaveKeyWithValue("streamName", "agent")))
+			}
+			if m["what"] == "closed" {
+				Expect(m).To(And(HaveKeyWithValue("closedBy", "peer"), HaveKeyWithValue("closeCode", 1000.0)))
+			}
+		}
+		Expect(whats).To(ContainElements("stream started", "stream stopped", "stream frames", "stream closed", "webhook answered"))
+		Expect(out).NotTo(ContainSubstring(ansi))
+		noSecrets(out + string(b.stderr.Contents()))
+	}, timeout)
+
+	It("--quiet prints no log", func(ctx SpecContext) {
+		b, ws, events, disconnect := consuming(ctx, append([]string{"--quiet"}, credentials...)...)
+		banner := string(b.stdout.Contents())
+		streamTo(ctx, ws, events, disconnect)
+		Expect(stopped(ctx, b)).To(Equal(banner))
+	}, timeout)
+})
+
+var _ = Describe("bwemu stream's progress while the end waits for the app", func() {
+	It("names the webhook the app does not answer, and how long it has waited of the callback timeout", func(ctx SpecContext) {
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Hang: true}, apptest.Reply{})
+		b := inBackground(ctx, "stream", app.URL(), "--events", events.EventsURL(), "--pace", "fast", "--for", "100ms", "--callback-timeout", "3s")
+		Eventually(b.stderr).WithContext(ctx).WithTimeout(10 * time.Second).
+			Should(gbytes.Say(`(?m)^  waiting for the app's answer to mediaStreamStarted \(\d+s of 3s\)$`))
+		var code int
+		Eventually(b.done).WithContext(ctx).WithTimeout(10 * time.Second).Should(Receive(&code))
+		b.report("bwemu stream", code)
+		Expect(code).To(Equal(exitFail), "mediaStreamStarted went unanswered")
+		Expect(string(b.stderr.Contents())).NotTo(ContainSubstring("mediaStreamStopped"), "answered at once: no wait to show")
+		Expect(string(b.stderr.Contents())).NotTo(ContainSubstring("\r"), "plain lines off a terminal")
+		Expect(string(b.stdout.Contents())).NotTo(ContainSubstring("waiting for"), "progress goes to stderr, the account to stdout")
+	}, timeout)
+
+	It("says it waits for the stream's end while the app does not answer the close", func(ctx SpecContext) {
+		app := apptest.NewWS(apptest.IgnoreClose())
+		b := inBackground(ctx, "stream", app.URL(), "--pace", "fast", "--for", "100ms", "--end", "stop", "--close-timeout", "3s")
+		Eventually(b.stderr).WithContext(ctx).WithTimeout(10 * time.Second).
+			Should(gbytes.Say(`(?m)^  waiting for the stream to end \(\d+s\)$`))
+		var code int
+		Eventually(b.done).WithContext(ctx).WithTimeout(10 * time.Second).Should(Receive(&code))
+		b.report("bwemu stream", code)
+		Expect(code).To(Equal(exitFail), "the close was never answered")
 	}, timeout)
 })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -392,6 +393,11 @@ var _ = Describe("Engine", func() {
 			var buf bytes.Buffer
 			Expect(em.Journal().WriteJSONLines(&buf)).To(Succeed())
 			Expect(buf.String()).NotTo(ContainSubstring("s3cr3t-pw"))
+			// Nor what reports show of the app's answers.
+			exchanges, err := json.Marshal(em.Exchanges())
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(exchanges)).To(ContainSubstring(`destinationPassword=\"[redacted]\"`))
+			Expect(string(exchanges)).NotTo(ContainSubstring("s3cr3t-pw"))
 		}, SpecTimeout(10*time.Second))
 	})
 

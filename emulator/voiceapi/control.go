@@ -26,6 +26,7 @@ const ControlPrefix = "/control/"
 //	POST /control/calls                               {"url": initiateUrl, "from"?, "to"?, "method"?, "disconnectUrl"?, "disconnectMethod"?, "username"?, "password"?, "tag"?}
 //	                                                  places an inbound call (Inbound): the initiate webhook goes to url → 201 {"callId", "callUrl", "state"}
 //	GET  /control/calls                               every call with its streams
+//	GET  /control/calls/{callId}                      the call's state, its streams (state, media so far, result once ended) and every request made to the app for it (webhooks, BXML fetches) → 200, or 404
 //	POST /control/calls/{callId}/hangup               the caller hangs up; answers once the disconnect webhook was answered → 200 call state
 //	POST /control/calls/{callId}/streams/{name}/fault {"fault": "reset"|"drop"|"error"}; answers once the stream's webhook was answered → 200 result
 //	POST /control/calls/{callId}/streams/{name}/media {"duration": "2s"}: lets that much audio through (with a fast engine nothing flows otherwise)
@@ -36,6 +37,7 @@ func (s *Server) Control() http.Handler {
 	c := &control{api: s, mux: http.NewServeMux()}
 	c.mux.HandleFunc("POST /control/calls", c.place)
 	c.mux.HandleFunc("GET /control/calls", c.list)
+	c.mux.HandleFunc("GET /control/calls/{callId}", c.get)
 	c.mux.HandleFunc("POST /control/calls/{callId}/hangup", c.hangup)
 	c.mux.HandleFunc("POST /control/calls/{callId}/streams/{name}/fault", c.fault)
 	c.mux.HandleFunc("POST /control/calls/{callId}/streams/{name}/media", c.media)
@@ -120,29 +122,72 @@ func (c *control) place(w http.ResponseWriter, r *http.Request) {
 	controlJSON(w, http.StatusCreated, map[string]string{"callId": call.ID, "callUrl": call.Run.Call.URL(), "state": call.State().State})
 }
 
-// streamInfo describes a stream in GET /control/calls.
+// streamInfo describes a stream in GET /control/calls and
+// GET /control/calls/{callId}.
 type streamInfo struct {
-	Name   string                 `json:"name"`
-	ID     string                 `json:"streamId"`
-	Live   bool                   `json:"live"`
+	Name string `json:"name"`
+	ID   string `json:"streamId"`
+	Live bool   `json:"live"`
+	// State is "live" until the stream has ended and its webhook was
+	// answered, then "ended".
+	State string `json:"state"`
+	// Media is the media time sent so far, e.g. "1.2s".
+	Media  string                 `json:"media"`
 	Result *emulator.StreamResult `json:"result,omitempty"`
 }
 
-func (c *control) list(w http.ResponseWriter, _ *http.Request) {
-	type callInfo struct {
-		CallState
-		Streams []streamInfo `json:"streams"`
+func describeStream(s *emulator.Stream) streamInfo {
+	res := s.Result()
+	info := streamInfo{Name: s.Name, ID: s.ID, Live: res == nil, State: "live", Media: s.Progress().String(), Result: res}
+	if res != nil {
+		info.State = "ended"
 	}
+	return info
+}
+
+// callInfo is a call in GET /control/calls: its state and its streams.
+type callInfo struct {
+	CallState
+	Streams []streamInfo `json:"streams"`
+}
+
+func describeCall(call *Call) callInfo {
+	ci := callInfo{CallState: call.State(), Streams: []streamInfo{}}
+	for _, s := range call.Run.Call.Streams() {
+		ci.Streams = append(ci.Streams, describeStream(s))
+	}
+	return ci
+}
+
+func (c *control) list(w http.ResponseWriter, _ *http.Request) {
 	out := []callInfo{}
 	for _, call := range c.api.Calls() {
-		ci := callInfo{CallState: call.State(), Streams: []streamInfo{}}
-		for _, s := range call.Run.Call.Streams() {
-			res := s.Result()
-			ci.Streams = append(ci.Streams, streamInfo{Name: s.Name, ID: s.ID, Live: res == nil, Result: res})
-		}
-		out = append(out, ci)
+		out = append(out, describeCall(call))
 	}
 	controlJSON(w, http.StatusOK, out)
+}
+
+// callDetail is GET /control/calls/{callId}.
+type callDetail struct {
+	callInfo
+	// Webhooks is every request made to the app for the call that has
+	// been answered (or has failed) so far, in order: the BXML fetches
+	// (bxml: true) and the webhooks, each with its attempts.
+	Webhooks []*emulator.Delivery `json:"webhooks"`
+}
+
+func (c *control) get(w http.ResponseWriter, r *http.Request) {
+	call := c.call(w, r)
+	if call == nil {
+		return
+	}
+	d := callDetail{callInfo: describeCall(call), Webhooks: []*emulator.Delivery{}}
+	for _, x := range c.api.engine.Emulator.Exchanges() {
+		if x.Event != nil && x.Event.CallID == call.ID {
+			d.Webhooks = append(d.Webhooks, x) // BXML answers are recorded redacted
+		}
+	}
+	controlJSON(w, http.StatusOK, d)
 }
 
 // call finds the path's call, answering 404 when there is none.

@@ -1,6 +1,7 @@
 package voiceapi_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
+	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/emulator/voiceapi"
 	"github.com/bwemu/bwemu/internal/apptest"
 )
@@ -111,4 +113,87 @@ var _ = Describe("the Voice API's routes and the control API", func() {
 			"control: POST /control/calls/c-nope/streams/agent/fault → 404 Not Found",
 		}))
 	})
+})
+
+var _ = Describe("GET /control/calls/{callId}", func() {
+	// callView is the part of the answer the specs read.
+	type callView struct {
+		CallID          string  `json:"callId"`
+		State           string  `json:"state"`
+		DisconnectCause *string `json:"disconnectCause"`
+		Streams         []struct {
+			Name   string                 `json:"name"`
+			ID     string                 `json:"streamId"`
+			Live   bool                   `json:"live"`
+			State  string                 `json:"state"`
+			Media  string                 `json:"media"`
+			Result *emulator.StreamResult `json:"result"`
+		} `json:"streams"`
+		Webhooks []emulator.Delivery `json:"webhooks"`
+	}
+	// whats is each request's "eventType (cause)", and bxml for a fetch.
+	whats := func(v callView) []string {
+		var out []string
+		for _, d := range v.Webhooks {
+			what := d.Event.EventType
+			if d.Event.Cause != "" {
+				what += " (" + d.Event.Cause + ")"
+			}
+			if d.BXML {
+				what += " bxml"
+			}
+			out = append(out, what)
+		}
+		return out
+	}
+
+	It("shows the call's state, its streams so far and its webhooks; an unknown call is 404", func(ctx SpecContext) {
+		h := newHarness()
+		control := httptest.NewServer(h.api.Control())
+		DeferCleanup(control.Close)
+		view := func(id string) callView {
+			GinkgoHelper()
+			r := do(ctx, h.client, http.MethodGet, control.URL+"/control/calls/"+id, nil, nil)
+			Expect(r.status).To(Equal(http.StatusOK), "body %s", r.body)
+			Expect(r.header.Get("Content-Type")).To(Equal("application/json"))
+			var v callView
+			Expect(json.Unmarshal(r.body, &v)).To(Succeed())
+			return v
+		}
+		id := h.streamingCall(ctx, nil)
+
+		By("a live call: its stream is live, with no result yet")
+		Eventually(ctx, func() []string { return whats(view(id)) }).Should(Equal([]string{"answer bxml", "mediaStreamStarted"}))
+		live := view(id)
+		Expect(live.CallID).To(Equal(id))
+		Expect(live.State).To(Equal("answered"))
+		Expect(live.Streams).To(HaveLen(1))
+		Expect(live.Streams[0].Name).To(Equal("agent"))
+		Expect(protocol.IsStreamID(live.Streams[0].ID)).To(BeTrue())
+		Expect(live.Streams[0].Live).To(BeTrue())
+		Expect(live.Streams[0].State).To(Equal("live"))
+		Expect(live.Streams[0].Result).To(BeNil())
+		Expect(live.Webhooks[1].Final().Status).To(Equal(http.StatusNoContent))
+
+		By("once the caller hangs up: the stream's result and every webhook")
+		r := do(ctx, h.client, http.MethodPost, control.URL+"/control/calls/"+id+"/hangup", nil, nil)
+		Expect(r.status).To(Equal(http.StatusOK), "body %s", r.body)
+		ended := view(id)
+		Expect(ended.State).To(Equal("disconnected"))
+		Expect(ended.DisconnectCause).To(HaveValue(Equal("hangup")))
+		Expect(ended.Streams[0].State).To(Equal("ended"))
+		Expect(ended.Streams[0].Live).To(BeFalse())
+		Expect(ended.Streams[0].Result).To(HaveField("Ending", emulator.EndHangup))
+		Expect(ended.Streams[0].Result).To(HaveField("Cause", protocol.CauseClosed))
+		Expect(whats(ended)).To(Equal([]string{"answer bxml", "mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"}))
+		for _, d := range ended.Webhooks {
+			Expect(d.URL).To(HavePrefix(h.app.URL("/")))
+		}
+
+		By("an unknown call")
+		r = do(ctx, h.client, http.MethodGet, control.URL+"/control/calls/c-nope", nil, nil)
+		Expect(r.status).To(Equal(http.StatusNotFound))
+		Expect(r.header.Get("Content-Type")).To(Equal("application/json"))
+		Expect(string(r.body)).To(MatchJSON(`{"error": "no call c-nope"}`))
+	}, timeout)
 })

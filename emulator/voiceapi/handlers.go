@@ -214,7 +214,7 @@ func (s *Server) updateCall(x *exchange, r *http.Request) {
 
 	switch {
 	case q.State == "completed":
-		s.hangUpAfter(c)
+		s.hangUpAfter(x, c)
 		notes = append(notes, "hangup requested")
 	case q.RedirectURL == "":
 		notes = append(notes, "state active without a redirectUrl: nothing to do")
@@ -233,7 +233,7 @@ func (s *Server) updateCall(x *exchange, r *http.Request) {
 
 // hangUpAfter hangs the call up once the API has answered, as on
 // Bandwidth, whose webhooks follow the API's 200; Close waits for it.
-func (s *Server) hangUpAfter(c *Call) {
+func (s *Server) hangUpAfter(x *exchange, c *Call) {
 	c.mu.Lock()
 	c.hangingUp = true
 	c.mu.Unlock()
@@ -246,10 +246,14 @@ func (s *Server) hangUpAfter(c *Call) {
 	if closing {
 		return // Close is hanging up every call already
 	}
-	go func() {
-		defer s.background.Done()
-		_ = c.Run.Hangup(context.Background())
-	}()
+	// Only once the request is journaled and answered (x.after): whoever
+	// sees the call end then finds the request that ended it journaled.
+	x.after = append(x.after, func() {
+		go func() {
+			defer s.background.Done()
+			_ = c.Run.Hangup(context.Background())
+		}()
+	})
 }
 
 // updateBXML is PUT /accounts/{accountId}/calls/{callId}/bxml.

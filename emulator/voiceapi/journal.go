@@ -50,10 +50,7 @@ func describeAuth(h string) string {
 }
 
 // secret reports whether a field name holds a secret.
-func secret(name string) bool {
-	n := strings.ToLower(name)
-	return strings.Contains(n, "password") || strings.Contains(n, "secret") || strings.Contains(n, "token")
-}
+func secret(name string) bool { return weburl.SecretName(name) }
 
 // redactQuery is the request URI with secret query parameters redacted.
 func redactQuery(u *url.URL) string {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -176,6 +177,9 @@ type Consumer struct {
 	live     map[*stream]struct{}
 	closing  bool
 	handlers sync.WaitGroup // every /media handler, hijacked or not
+
+	// observer is Observe's function, nil until it is called.
+	observer atomic.Pointer[func(Activity)]
 }
 
 // New returns a consumer; nil opts means defaults.

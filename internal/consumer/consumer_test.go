@@ -426,6 +426,98 @@ var _ = Describe("Consumer", func() {
 		}, SpecTimeout(specTimeout))
 	})
 
+	Describe("Observe", func() {
+		// observed starts a consumer with opts whose activities are kept,
+		// and returns it with a function listing them so far.
+		observed := func(opts consumer.Options) (*consumer.Server, func() []consumer.Activity) {
+			var mu sync.Mutex
+			var seen []consumer.Activity
+			srv := startServer(&opts)
+			srv.Observe(func(a consumer.Activity) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, a)
+			})
+			return srv, func() []consumer.Activity {
+				mu.Lock()
+				defer mu.Unlock()
+				return append([]consumer.Activity(nil), seen...)
+			}
+		}
+		kinds := func(as []consumer.Activity) []consumer.ActivityKind {
+			var out []consumer.ActivityKind
+			for _, a := range as {
+				out = append(out, a.Kind)
+			}
+			return out
+		}
+
+		It("reports a stream's start, violations, stop and close as they happen, with its ids and frames", func(ctx SpecContext) {
+			srv, seen := observed(consumer.Options{})
+			conn := mustDial(ctx, srv.WebSocketURL()+"?token=t0ps3cret", nil)
+			start := newStart(protocol.TrackInbound, protocol.TrackOutbound)
+			send(conn, start)
+			Eventually(ctx, func() []consumer.ActivityKind { return kinds(seen()) }).Should(Equal([]consumer.ActivityKind{consumer.ActivityStarted}))
+			send(conn, media(protocol.TrackInbound, 1, frame(1)))
+			send(conn, media(protocol.TrackOutbound, 2, frame(2)))
+			send(conn, media(protocol.TrackInbound, 3, frame(3)))
+			sendRaw(conn, `{"eventType":"bogus"}`)
+			send(conn, stopFor(start))
+			closeNormally(conn)
+			closedRecord(ctx, srv, start)
+
+			Eventually(ctx, func() []consumer.ActivityKind { return kinds(seen()) }).Should(Equal([]consumer.ActivityKind{
+				consumer.ActivityStarted, consumer.ActivityViolation, consumer.ActivityStopped, consumer.ActivityClosed}))
+			as := seen()
+			for _, a := range as {
+				Expect(a.Conn).To(Equal(1))
+				Expect(a.CallID).To(Equal(start.Metadata.CallID))
+				Expect(a.StreamID).To(Equal(start.Metadata.StreamID))
+				Expect(a.StreamName).To(Equal("agent"))
+				Expect(a.Time).NotTo(BeZero())
+				Expect(fmt.Sprintf("%+v", a)).NotTo(ContainSubstring("t0ps3cret"), "the destination's query may carry a token")
+			}
+			Expect(as[0].Tracks).To(Equal([]string{protocol.TrackInbound, protocol.TrackOutbound}))
+			Expect(as[1].Detail).To(Equal(`unknown eventType "bogus" (want start, media or stop)`))
+			Expect(as[3].Frames).To(Equal(map[string]int{"inbound": 2, "outbound": 1}))
+			Expect(as[3].BadFrames).To(Equal(1))
+			Expect(as[3].CloseCode).To(Equal(websocket.CloseNormalClosure))
+			Expect(as[3].ClosedByConsumer).To(BeFalse())
+			Expect(as[3].StopSeen).To(BeTrue())
+		}, SpecTimeout(specTimeout))
+
+		It("reports every webhook with its answer, and refused handshakes, with no credential", func(ctx SpecContext) {
+			srv, seen := observed(consumer.Options{WSUser: "bw", WSPassword: "ws-s3cret", EventUser: "bw", EventPassword: "ev-s3cret"})
+			_, resp, err := dial(ctx, srv.WebSocketURL(), basic("bw", "wrong"))
+			Expect(err).To(MatchError(websocket.ErrBadHandshake))
+			Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized))
+
+			stopped := newEvent(protocol.EventMediaStreamStopped)
+			stopped.Cause = protocol.CauseClosed
+			good := postJSON(srv.EventsURL(), stopped)
+			good.SetBasicAuth("bw", "ev-s3cret")
+			expectStatus(ctx, client, good, http.StatusNoContent)
+			again := postJSON(srv.EventsURL(), stopped)
+			again.SetBasicAuth("bw", "ev-s3cret")
+			expectStatus(ctx, client, again, http.StatusNoContent)
+			expectStatus(ctx, client, postJSON(srv.EventsURL(), stopped), http.StatusUnauthorized)
+
+			Eventually(ctx, func() []consumer.ActivityKind { return kinds(seen()) }).Should(HaveLen(4))
+			as := seen()
+			Expect(as[0]).To(And(HaveField("Kind", consumer.ActivityRefused), HaveField("Status", http.StatusUnauthorized),
+				HaveField("Detail", "bad or missing credentials")))
+			Expect(as[1]).To(And(HaveField("Kind", consumer.ActivityWebhook), HaveField("EventType", protocol.EventMediaStreamStopped),
+				HaveField("Cause", protocol.CauseClosed), HaveField("Status", http.StatusNoContent), HaveField("Duplicate", false),
+				HaveField("CallID", stopped.CallID), HaveField("StreamID", stopped.MediaStream.ID), HaveField("Method", http.MethodPost)))
+			Expect(as[2]).To(And(HaveField("Kind", consumer.ActivityWebhook), HaveField("Duplicate", true), HaveField("Status", http.StatusNoContent)))
+			Expect(as[3]).To(And(HaveField("Kind", consumer.ActivityWebhook), HaveField("Status", http.StatusUnauthorized),
+				HaveField("Detail", "bad or missing credentials"), HaveField("EventType", "")))
+			for _, a := range as {
+				Expect(fmt.Sprintf("%+v", a)).NotTo(Or(ContainSubstring("s3cret"), ContainSubstring("Basic")))
+			}
+		}, SpecTimeout(specTimeout))
+	})
+
 	Describe("Close", func() {
 		It("closes a live socket with 1001, completes the handshake and refuses new ones", func(ctx SpecContext) {
 			srv := startServer(nil)

@@ -67,5 +67,6 @@
 // Everything the consumer saw is available as [Consumer.Streams] and
 // [Consumer.Events], over HTTP as GET /state, and can be awaited without
 // polling with [Consumer.WaitStreamClosed], [Consumer.WaitStream] and
-// [Consumer.WaitEvent].
+// [Consumer.WaitEvent]. [Consumer.Observe] is told of each stream and
+// webhook as it happens, for a live log.
 package consumer

@@ -40,6 +40,9 @@ type stream struct {
 	writeMu sync.Mutex
 	// goneAway records that the consumer sent its own close (under c.mu).
 	goneAway bool
+	// reported counts the violations in rec.Errors already reported to
+	// Observe's function (under c.mu).
+	reported int
 }
 
 // serveMedia is the WebSocket endpoint, the StartStream destination.
@@ -50,10 +53,12 @@ func (c *Consumer) serveMedia(w http.ResponseWriter, r *http.Request) {
 	user, ok := checkBasic(w, r, c.opts.WSUser, c.opts.WSPassword, "bwemu-consumer-media")
 	if !ok {
 		c.log.Warn("websocket handshake rejected: bad or missing credentials", "remote", r.RemoteAddr)
+		c.observe(Activity{Kind: ActivityRefused, Status: http.StatusUnauthorized, Detail: "bad or missing credentials"})
 		return
 	}
 	if !c.beginHandler() {
 		http.Error(w, errClosing.Error(), http.StatusServiceUnavailable)
+		c.observe(Activity{Kind: ActivityRefused, Status: http.StatusServiceUnavailable, Detail: errClosing.Error()})
 		return
 	}
 	defer c.handlers.Done()
@@ -62,6 +67,7 @@ func (c *Consumer) serveMedia(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Upgrade has already answered the request with an HTTP error.
 		c.log.Warn("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		c.observe(Activity{Kind: ActivityRefused, Detail: "the upgrade failed: " + err.Error()})
 		return
 	}
 	// Closing the connection when the handler returns is what finally
@@ -75,13 +81,16 @@ func (c *Consumer) serveMedia(w http.ResponseWriter, r *http.Request) {
 	// Release the TCP connection before reporting the stream closed, so a
 	// waiter that sees Closed can rely on it.
 	_ = conn.Close()
+	s.reportViolations()
 
 	c.mu.Lock()
 	delete(c.live, s)
 	s.rec.Closed = true
 	s.rec.ClosedAt = time.Now().UTC()
+	closed := s.closedActivity()
 	c.notify()
 	c.mu.Unlock()
+	c.observe(closed)
 }
 
 // newStream records a connection the handshake of r has just accepted.
@@ -159,6 +168,7 @@ func (s *stream) readLoop() {
 			return
 		}
 		s.handleFrame(mt, data)
+		s.reportViolations()
 	}
 }
 
@@ -267,10 +277,10 @@ func (s *stream) handleStart(data []byte) {
 	}
 	c := s.c
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if s.rec.Start != nil {
 		s.rec.BadFrames++
 		s.addErrorLocked("second start message on the same socket (ignored)")
+		c.mu.Unlock()
 		return
 	}
 	s.rec.Start = &m
@@ -283,6 +293,9 @@ func (s *stream) handleStart(data []byte) {
 	s.log = s.log.With("callId", md.CallID, "streamId", md.StreamID)
 	s.log.Info("stream started", "name", md.StreamName, "tracks", len(md.Tracks), "params", len(m.StreamParams))
 	c.notify()
+	started := s.startedActivity()
+	c.mu.Unlock()
+	c.observe(started)
 }
 
 // validateStart lists everything wrong with a start message. The message
@@ -432,7 +445,14 @@ func (s *stream) handleStop(data []byte) {
 		s.badFrame("stop message does not decode: %v", err)
 		return
 	}
-	if s.recordStop(&m) {
+	closeNow, recorded := s.recordStop(&m)
+	if recorded {
+		s.c.mu.Lock()
+		stopped := s.activity(ActivityStopped)
+		s.c.mu.Unlock()
+		s.c.observe(stopped)
+	}
+	if closeNow {
 		// Many apps close the moment they read stop, before Bandwidth's
 		// close frame arrives; the handshake completes all the same.
 		s.sendClose(websocket.CloseNormalClosure, "stream stopped")
@@ -440,9 +460,10 @@ func (s *stream) handleStop(data []byte) {
 }
 
 // recordStop checks and records a stop message. It reports whether the
-// consumer should now close the socket itself: it closes on stop and has
-// not begun to yet.
-func (s *stream) recordStop(m *protocol.StopMessage) bool {
+// consumer should now close the socket itself (it closes on stop and has
+// not begun to yet), and whether the stop was recorded (a second one is
+// not).
+func (s *stream) recordStop(m *protocol.StopMessage) (closeNow, recorded bool) {
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -453,7 +474,7 @@ func (s *stream) recordStop(m *protocol.StopMessage) bool {
 	case s.rec.StopSeen:
 		s.rec.BadFrames++
 		s.addErrorLocked("second stop message (ignored)")
-		return false
+		return false, false
 	default:
 		st := s.rec.Start.Metadata
 		if m.Metadata.StreamID != st.StreamID {
@@ -469,5 +490,5 @@ func (s *stream) recordStop(m *protocol.StopMessage) bool {
 	// Only a consumer that closes on stop begins the close: otherwise the
 	// close is Bandwidth's, and Close must still say goodbye to a peer
 	// that never sends it.
-	return c.opts.CloseOnStop && s.markGoneAway()
+	return c.opts.CloseOnStop && s.markGoneAway(), true
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -316,6 +317,10 @@ type Result struct {
 	// matchers' record of the stream and its webhooks, the journal
 	// excerpt), on Fail and NonStrict only.
 	Journal string `json:"journal,omitempty"`
+	// Entries are every journal entry of the case's emulators, in time
+	// order, for reports that draw the case's calls (bwemu conform
+	// --html); the JSON report leaves them out (Journal has the excerpt).
+	Entries []emulator.Entry `json:"-"`
 	// Interrupted is true when the run was interrupted (its context
 	// ended) before the case could finish: Status is Skip, and the case
 	// says nothing about the app.
@@ -487,6 +492,7 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 	overran()
 	cancel()
 	c.cleanup(ctx)
+	res.Entries = c.entries()
 	if ctx.Err() != nil {
 		res.Status, res.Reason, res.Interrupted = Skip, fmt.Sprintf("%s: interrupted before the case finished (%v)", cs.ID, ctx.Err()), true
 		res.Duration = time.Since(start)
@@ -496,6 +502,20 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 	res.Status, res.Reason, res.Journal = c.verdict()
 	res.Duration = time.Since(start)
 	return res
+}
+
+// entries are the journals of the case's emulators as one, in time order
+// (entries stamped alike keep their emulator's order).
+func (c *Check) entries() []emulator.Entry {
+	c.mu.Lock()
+	emus := c.emus
+	c.mu.Unlock()
+	var out []emulator.Entry
+	for _, e := range emus {
+		out = append(out, e.Journal().Entries()...)
+	}
+	slices.SortStableFunc(out, func(a, b emulator.Entry) int { return a.Time.Compare(b.Time) })
+	return out
 }
 
 // notRun is the result of a case an interrupt (err) kept from starting.

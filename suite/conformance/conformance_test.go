@@ -419,6 +419,15 @@ var _ = Describe("Run", func() {
 		Expect(r.Reason).To(ContainSubstring("answer every stream event with 204, whatever the cause"))
 		Expect(r.Journal).To(ContainSubstring("journal of stream"))
 		Expect(conformance.Passed([]conformance.Result{r}, true)).To(BeFalse())
+
+		By("keeping every journal entry of the case, in time order, for reports that draw it, out of the JSON")
+		Expect(r.Entries).NotTo(BeEmpty())
+		Expect(slices.IsSortedFunc(r.Entries, func(a, b emulator.Entry) int { return a.Time.Compare(b.Time) })).To(BeTrue())
+		Expect(r.Entries).To(ContainElement(And(HaveField("Kind", emulator.KindWebhook), HaveField("Event", "mediaStreamStopped"), HaveField("Code", 500))))
+		raw, err := json.Marshal(r)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(raw)).NotTo(ContainSubstring(`"entries"`))
+		Expect(string(raw)).NotTo(ContainSubstring(`"Entries"`))
 	})
 
 	It("judges an app that plays audio back on a unidirectional stream non-strict (undocumented), advising --bidirectional", func() {

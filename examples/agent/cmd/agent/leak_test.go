@@ -206,7 +206,7 @@ var _ = Describe("the agent binary under bwemu's leak cases (8.x)", Ordered, Con
 		Expect(out).To(ContainSubstring(fmt.Sprintf("    8.2: the gauge %s at %s was 6 before the faults and still 12 5s after the last of %s",
 			sessionsGauge, p.metricsURL, leakEnding)))
 		Expect(out).To(MatchRegexp(`(?m)^FAIL: 0 pass, 2 fail, 0 non-strict, 0 info, 0 skipped in \S+$`))
-		Expect(string(s.Err.Contents())).To(MatchRegexp(`(?m)^\[1\] FAIL +8\.1 `))
+		Expect(string(s.Err.Contents())).To(MatchRegexp(`(?m)^\[1/2\] FAIL +8\.1 `))
 	}, SpecTimeout(time.Minute))
 
 	It("make bwemu conform --app-pid exit 0 against the agent without -leak", func(ctx SpecContext) {
