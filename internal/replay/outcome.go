@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
-	"github.com/bwemu/bwemu/internal/weburl"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Outcome is what one run of a stream came to, as its journal tells it:
