@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator/protocol"
 	"github.com/bwemu/bwemu/internal/junit"
+	"github.com/bwemu/bwemu/internal/reportjson"
 )
 
 // Summary counts results by status.
@@ -50,9 +50,7 @@ func (s Summary) OK() bool { return s.Failed == 0 && s.Errors == 0 && s.Interrup
 // WriteJSON writes the JSON report: the summary, then every result with its
 // failures, streams and webhook exchanges.
 func WriteJSON(w io.Writer, results []*Result, took time.Duration) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
+	return reportjson.Write(w, struct {
 		Summary Summary   `json:"summary"`
 		Results []*Result `json:"results"`
 	}{Summarize(results, took), results})

@@ -19,9 +19,9 @@ import (
 // The JSON report as a consumer reads it, by the documented field names.
 type (
 	jsonAttempt struct {
-		Status    int    `json:"status"`
-		LatencyNs int64  `json:"latencyNs"`
-		Error     string `json:"error"`
+		Status    int     `json:"status"`
+		LatencyMs float64 `json:"latencyMs"`
+		Error     string  `json:"error"`
 	}
 	jsonDelivery struct {
 		Event struct {
@@ -39,7 +39,7 @@ type (
 		Name       string              `json:"name"`
 		Pos        string              `json:"pos"`
 		Status     string              `json:"status"`
-		DurationNs int64               `json:"durationNs"`
+		DurationMs float64             `json:"durationMs"`
 		Failures   []scenarios.Failure `json:"failures"`
 		Error      string              `json:"error"`
 		Streams    []struct {
@@ -55,8 +55,11 @@ type (
 		Journal  string         `json:"journal"`
 	}
 	jsonReport struct {
-		Summary scenarios.Summary `json:"summary"`
-		Results []jsonResult      `json:"results"`
+		Summary struct {
+			Total, Passed, Failed, Errors, Skipped, Interrupted int
+			DurationMs                                          float64
+		} `json:"summary"`
+		Results []jsonResult `json:"results"`
 	}
 )
 
@@ -208,7 +211,11 @@ var _ = Describe("reports", func() {
 		Expect(scenarios.WriteJSON(&buf, results, took)).To(Succeed())
 		var doc jsonReport
 		Expect(json.Unmarshal(buf.Bytes(), &doc)).To(Succeed())
-		Expect(doc.Summary).To(Equal(scenarios.Summarize(results, took)))
+		sum := scenarios.Summarize(results, took)
+		Expect(doc.Summary.Total).To(Equal(sum.Total))
+		Expect(doc.Summary.Passed).To(Equal(sum.Passed))
+		Expect(doc.Summary.Failed).To(Equal(sum.Failed))
+		Expect(doc.Summary.DurationMs).To(BeNumerically("~", ms(sum.Duration), 1e-6), "durations in milliseconds, the unit in the key")
 		Expect(doc.Results).To(HaveLen(len(results)))
 		for i, jr := range doc.Results {
 			r := results[i]
@@ -216,7 +223,7 @@ var _ = Describe("reports", func() {
 			Expect(jr.File).To(Equal(r.File))
 			Expect(jr.Pos).To(Equal(r.Pos))
 			Expect(jr.Status).To(Equal(string(r.Status)))
-			Expect(jr.DurationNs).To(Equal(int64(r.Duration)))
+			Expect(jr.DurationMs).To(BeNumerically("~", ms(r.Duration), 1e-6))
 			Expect(jr.Error).To(Equal(r.Error))
 			Expect(jr.Failures).To(Equal(r.Failures))
 			Expect(jr.Streams).To(HaveLen(len(r.Streams)))
@@ -229,8 +236,8 @@ var _ = Describe("reports", func() {
 				Expect(d.Copy).To(Equal(1))
 				Expect(d.Attempts).To(HaveLen(1))
 				Expect(d.Attempts[0].Status).To(Equal(204))
-				Expect(d.Attempts[0].LatencyNs).To(BeNumerically(">", 0))
-				Expect(d.Attempts[0].LatencyNs).To(Equal(int64(want.Final().Latency)))
+				Expect(d.Attempts[0].LatencyMs).To(BeNumerically(">", 0))
+				Expect(d.Attempts[0].LatencyMs).To(BeNumerically("~", ms(want.Final().Latency), 1e-6))
 			}
 		}
 		pass := doc.Results[0]
@@ -255,8 +262,9 @@ var _ = Describe("reports", func() {
 		Expect(doc.Results[3].Error).To(ContainSubstring("call has ended"))
 
 		// The raw names, as documented.
-		Expect(buf.String()).To(ContainSubstring(`"latencyNs"`))
-		Expect(buf.String()).To(ContainSubstring(`"durationNs"`))
+		Expect(buf.String()).To(ContainSubstring(`"latencyMs"`))
+		Expect(buf.String()).To(ContainSubstring(`"durationMs"`))
+		Expect(buf.String()).NotTo(MatchRegexp(`"\w+Ns":`), "no duration in nanoseconds")
 		Expect(buf.String()).NotTo(ContainSubstring(`"Journal"`), "the in-memory journal stays out")
 	})
 
@@ -367,12 +375,15 @@ recordings (what the caller heard and said):
 		Expect(apptest.DecodeJUnit(buf.Bytes()).Cases()[0].Error.Text).To(Equal(broken.Error + "\n\n" + recordings("  ")))
 	})
 
-	It("WriteJSON carries each turn with its latency in nanoseconds, and the recording files", func() {
+	It("WriteJSON carries each turn with its latency in milliseconds, and the recording files", func() {
 		var buf bytes.Buffer
 		Expect(scenarios.WriteJSON(&buf, []*scenarios.Result{conversation(scenarios.Passed)}, time.Second)).To(Succeed())
 		Expect(buf.String()).To(ContainSubstring(`"turns": [`))
-		Expect(buf.String()).To(ContainSubstring(`"latencyNs": 240000000`))
+		Expect(buf.String()).To(ContainSubstring(`"latencyMs": 240`))
 		Expect(buf.String()).To(ContainSubstring(`"heardFile": "rec/agent-s-1-heard.wav"`))
 		Expect(buf.String()).To(ContainSubstring(`"saidFile": "rec/agent-s-1-said.wav"`))
 	})
 })
+
+// ms is d in milliseconds, as the JSON reports write durations.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/internal/htmlreport"
 	"github.com/bwemu/bwemu/internal/junit"
+	"github.com/bwemu/bwemu/internal/reportjson"
 	"github.com/bwemu/bwemu/internal/weburl"
 	"github.com/bwemu/bwemu/suite/conformance"
 )
@@ -480,9 +480,7 @@ func firstLine(s string) string {
 
 // writeConformanceJSON writes the report as indented JSON.
 func writeConformanceJSON(w io.Writer, rep conformReport) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	return reportjson.Write(w, rep)
 }
 
 // writeConformanceHTML writes the report as one HTML page, failures

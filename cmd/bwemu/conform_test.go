@@ -277,7 +277,7 @@ type conformJSON struct {
 	Repetitions []struct {
 		Repetition int             `json:"repetition"`
 		Passed     bool            `json:"passed"`
-		DurationNs int64           `json:"durationNs"`
+		DurationMs float64         `json:"durationMs"`
 		Results    json.RawMessage `json:"results"`
 	} `json:"repetitions"`
 	Results []struct {
@@ -287,7 +287,7 @@ type conformJSON struct {
 		Status      string    `json:"status"`
 		Reason      string    `json:"reason"`
 		Start       time.Time `json:"start"`
-		DurationNs  *int64    `json:"durationNs"`
+		DurationMs  *float64  `json:"durationMs"`
 		Journal     string    `json:"journal"`
 		Interrupted bool      `json:"interrupted"`
 	} `json:"results"`
@@ -315,8 +315,8 @@ func expectJSON(r conformJSON, ids []string, table map[string]string) {
 		Expect(res.Title).To(Equal(titles[res.ID]))
 		Expect(res.Group).NotTo(BeEmpty())
 		Expect(res.Reason).To(HavePrefix(res.ID+": "), "the reason of %s", res.ID)
-		Expect(res.DurationNs).NotTo(BeNil())
-		Expect(*res.DurationNs).To(BeNumerically(">=", 0))
+		Expect(res.DurationMs).NotTo(BeNil(), "durations in milliseconds, the unit in the key")
+		Expect(*res.DurationMs).To(BeNumerically(">=", 0))
 		Expect(res.Start).NotTo(BeZero(), "when %s began", res.ID)
 		if res.Status == "fail" || res.Status == "non-strict" {
 			Expect(res.Journal).NotTo(BeEmpty(), "a %s result carries the journal", res.Status)

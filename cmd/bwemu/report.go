@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/internal/reportjson"
 	"github.com/bwemu/bwemu/internal/weburl"
 )
 
@@ -52,9 +52,7 @@ func (r *report) writeJSON(res *emulator.StreamResult, deliveries []*emulator.De
 		return nil
 	}
 	verdict := map[int]string{exitPass: "pass", exitFail: "fail", exitInterrupted: "interrupted"}[code]
-	enc := json.NewEncoder(r.jsonFile)
-	enc.SetIndent("", "  ")
-	return enc.Encode(streamJSON{Verdict: verdict, ExitCode: code, Problems: append([]string{}, r.problems...),
+	return reportjson.Write(r.jsonFile, streamJSON{Verdict: verdict, ExitCode: code, Problems: append([]string{}, r.problems...),
 		CallID: r.call.ID, StreamID: r.streamID, Stream: res, Webhooks: deliveries})
 }
 

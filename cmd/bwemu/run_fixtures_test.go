@@ -108,7 +108,7 @@ var progressLine = regexp.MustCompile(`^\[(\d+)/(\d+)\] (\S+) +(.+) \((\d+(?:\.\
 type jsonReport struct {
 	Summary struct {
 		Total, Passed, Failed, Errors, Skipped, Interrupted int
-		DurationNs                                          int64
+		DurationMs                                          float64
 	} `json:"summary"`
 	Results []struct {
 		File        string `json:"file"`
@@ -134,8 +134,8 @@ type jsonReport struct {
 			Method   string `json:"method"`
 			URL      string `json:"url"`
 			Attempts []struct {
-				Status    int   `json:"status"`
-				LatencyNs int64 `json:"latencyNs"`
+				Status    int     `json:"status"`
+				LatencyMs float64 `json:"latencyMs"`
 			} `json:"attempts"`
 		} `json:"webhooks"`
 		Journal string `json:"journal"`

@@ -178,7 +178,7 @@ var _ = Describe("bwemu run against the built-in reference consumer", func() {
 		rep := readJSONReport(jsonPath)
 		Expect(rep.Summary.Total).To(Equal(12))
 		Expect(rep.Summary.Passed).To(Equal(12))
-		Expect(rep.Summary.DurationNs).To(BeNumerically(">", 0))
+		Expect(rep.Summary.DurationMs).To(BeNumerically(">", 0))
 		Expect(rep.Results).To(HaveLen(12))
 		for i, r := range rep.Results {
 			Expect(r.Name).To(Equal(exampleNames[i]))
