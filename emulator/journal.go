@@ -160,6 +160,27 @@ func (j *Journal) WaitFor(ctx context.Context, match func(Entry) bool) (Entry, e
 	}
 }
 
+// Since blocks until the journal holds entries after sequence number seq
+// (0: from the first), or ctx ends, and returns a copy of them: a reader
+// that follows the journal pays for the new entries only.
+func (j *Journal) Since(ctx context.Context, seq int64) ([]Entry, error) {
+	for {
+		j.mu.Lock()
+		if n := int64(len(j.entries)); n > seq {
+			out := append([]Entry(nil), j.entries[max(seq, 0):]...)
+			j.mu.Unlock()
+			return out, nil
+		}
+		changed := j.changed
+		j.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
 // WriteJSONLines writes every entry as one JSON object per line.
 func (j *Journal) WriteJSONLines(w io.Writer) error { return WriteEntries(w, j.Entries()) }
 

@@ -170,3 +170,29 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+var _ = Describe("Journal.Since", func() {
+	It("waits for the entries after a sequence number and returns only those", func(ctx SpecContext) {
+		j := emulator.NewJournal()
+		j.Add(emulator.Entry{Message: "one"})
+		got, err := j.Since(ctx, 0)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got).To(ConsistOf(HaveField("Message", "one")))
+
+		later := make(chan []emulator.Entry, 1)
+		go func() {
+			defer GinkgoRecover()
+			entries, err := j.Since(ctx, 1)
+			Expect(err).NotTo(HaveOccurred())
+			later <- entries
+		}()
+		Consistently(later).WithTimeout(50 * time.Millisecond).ShouldNot(Receive())
+		j.Add(emulator.Entry{Message: "two"})
+		Eventually(later).WithTimeout(5 * time.Second).Should(Receive(ConsistOf(And(HaveField("Message", "two"), HaveField("Seq", int64(2))))))
+
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err = j.Since(cancelled, 2)
+		Expect(err).To(MatchError(context.Canceled))
+	}, SpecTimeout(10*time.Second))
+})

@@ -23,14 +23,11 @@ type Follower struct {
 }
 
 // Follow calls each with every entry of j that keep selects, in order, as
-// they are added, until Stop. keep runs under the journal's lock, so it
-// must be quick and must not touch the journal; each runs on the
-// follower's goroutine, without it.
+// they are added, until Stop; keep and each run on the follower's
+// goroutine.
 //
-// The journal offers no subscription, only Journal.WaitFor, which scans
-// from the first entry on each call: Follow gathers every entry added
-// since its last look in one WaitFor, so it costs one scan per batch,
-// never per entry, and it never polls.
+// Follow takes every entry added since its last look in one
+// Journal.Since, so it pays for the new entries only, and it never polls.
 func Follow(j *emulator.Journal, keep func(emulator.Entry) bool, each func(emulator.Entry)) *Follower {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Follower{j: j, keep: keep, each: each, cancel: cancel, done: make(chan struct{}), next: 1}
@@ -45,25 +42,15 @@ func Follow(j *emulator.Journal, keep func(emulator.Entry) bool, each func(emula
 // batch waits for entries after those handed on so far, hands on those
 // keep selects, and reports whether to go on.
 func (f *Follower) batch(ctx context.Context) bool {
-	last := int64(f.j.Len())
-	var kept []emulator.Entry
-	// Return once every entry present now was looked at and one was
-	// kept, or at the first kept after them.
-	at, err := f.j.WaitFor(ctx, func(e emulator.Entry) bool {
-		if e.Seq < f.next {
-			return false
-		}
-		if f.keep(e) {
-			kept = append(kept, e)
-		}
-		return len(kept) > 0 && e.Seq >= last
-	})
+	entries, err := f.j.Since(ctx, f.next-1)
 	if err != nil {
 		return false
 	}
-	f.next = at.Seq + 1
-	for _, e := range kept {
-		f.each(e)
+	f.next = entries[len(entries)-1].Seq + 1
+	for _, e := range entries {
+		if f.keep(e) {
+			f.each(e)
+		}
 	}
 	return true
 }
