@@ -61,7 +61,8 @@ func streamWhats(qs []apptest.Request) []string {
 }
 
 // serving runs `bwemu serve` with args until the returned stop is called;
-// stop cancels its context and returns the exit code.
+// stop cancels its context and returns the exit code. It finds where the
+// server listens in its banner: on stdout, or on stderr with the JSON log.
 func serving(ctx context.Context, args ...string) (base string, stdout, stderr *gbytes.Buffer, stop func() int) {
 	GinkgoHelper()
 	b := inBackground(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
@@ -77,9 +78,12 @@ func serving(ctx context.Context, args ...string) (base string, stdout, stderr *
 		return code
 	}
 	DeferCleanup(stop)
-	Eventually(b.stdout).WithContext(ctx).Should(gbytes.Say(`voice api\s+http://127\.0\.0\.1:\d+/api/v2`))
-	base = regexp.MustCompile(`voice api\s+(http://127\.0\.0\.1:\d+)/api/v2`).FindStringSubmatch(string(b.stdout.Contents()))[1]
-	return base, b.stdout, b.stderr, stop
+	where := regexp.MustCompile(`voice api\s+(http://127\.0\.0\.1:\d+)/api/v2`)
+	banner := func() []string {
+		return where.FindStringSubmatch(string(b.stdout.Contents()) + string(b.stderr.Contents()))
+	}
+	Eventually(banner).WithContext(ctx).Should(HaveLen(2))
+	return banner()[1], b.stdout, b.stderr, stop
 }
 
 // httpDo makes a request and returns the status and body.
@@ -397,31 +401,6 @@ var _ = Describe("bwemu serve webhook routing, trust and interrupts", func() {
 	})
 })
 
-// serveLog runs `bwemu serve` with args as serving does, finding where it
-// serves on stdout, or on stderr with the JSON log.
-func serveLog(ctx context.Context, args ...string) (base string, stdout, stderr *gbytes.Buffer, stop func() int) {
-	GinkgoHelper()
-	b := inBackground(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
-	var code int
-	stopped := false
-	stop = func() int {
-		if !stopped {
-			b.interrupt()
-			Eventually(b.done).WithContext(ctx).Should(Receive(&code))
-			stopped = true
-			b.report("bwemu serve", code)
-		}
-		return code
-	}
-	DeferCleanup(stop)
-	where := regexp.MustCompile(`voice api\s+(http://127\.0\.0\.1:\d+)/api/v2`)
-	banner := func() []string {
-		return where.FindStringSubmatch(string(b.stdout.Contents()) + string(b.stderr.Contents()))
-	}
-	Eventually(banner).WithContext(ctx).Should(HaveLen(2))
-	return banner()[1], b.stdout, b.stderr, stop
-}
-
 // logLine is the pattern of a text log line: the time, the kind, the
 // subject, then what.
 func logLine(kind, subject, what string) string {
@@ -484,7 +463,7 @@ var _ = Describe("bwemu serve's live log", func() {
 
 	It("prints a line per call, stream, frame summary, close and webhook as they happen, with no secret", func(ctx SpecContext) {
 		app, _ := streamingApp()
-		base, stdout, stderr, stop := serveLog(ctx, "--pace", "fast", "--username", "api-user", "--password", "api-pa55")
+		base, stdout, stderr, stop := serving(ctx, "--pace", "fast", "--username", "api-user", "--password", "api-pa55")
 		id := call(ctx, base, app)
 		Eventually(stdout).WithContext(ctx).Should(gbytes.Say(logLine("call   ", callSubject, regexp.QuoteMeta(
 			`started +15550001111 → +15550002222 (inbound), id `+id))))
@@ -523,7 +502,7 @@ var _ = Describe("bwemu serve's live log", func() {
 
 	It("--log-format json prints one JSON object per line with stable keys, alone on stdout", func(ctx SpecContext) {
 		app, _ := streamingApp()
-		base, stdout, stderr, stop := serveLog(ctx, "--pace", "fast", "--log-format", "json", "--color", "always")
+		base, stdout, stderr, stop := serving(ctx, "--pace", "fast", "--log-format", "json", "--color", "always")
 		Expect(string(stderr.Contents())).To(ContainSubstring("bwemu serve: Bandwidth's Voice API, emulated"))
 		id := call(ctx, base, app)
 		hangup(ctx, base, id)
@@ -574,7 +553,7 @@ var _ = Describe("bwemu serve's live log", func() {
 
 	It("--quiet prints no log, only where it serves and that it stopped", func(ctx SpecContext) {
 		app, _ := streamingApp()
-		base, stdout, stderr, stop := serveLog(ctx, "--pace", "fast", "--quiet")
+		base, stdout, stderr, stop := serving(ctx, "--pace", "fast", "--quiet")
 		banner := string(stdout.Contents())
 		hangup(ctx, base, call(ctx, base, app))
 		Expect(stop()).To(Equal(exitPass))
@@ -587,7 +566,7 @@ var _ = Describe("bwemu serve's live log", func() {
 		// control request) and returns its stdout once stopped.
 		logged := func(ctx context.Context, args ...string) string {
 			GinkgoHelper()
-			base, stdout, _, stop := serveLog(ctx, args...)
+			base, stdout, _, stop := serving(ctx, args...)
 			status, _ := control(ctx, http.MethodPost, base+"/control/calls", `{"url":"ftp://x/"}`)
 			Expect(status).To(Equal(http.StatusBadRequest))
 			Expect(stop()).To(Equal(exitPass))
@@ -619,7 +598,7 @@ var _ = Describe("bwemu serve's live log", func() {
 
 	It("GET /control/calls/{callId} shows the call, its streams and its webhooks; an unknown call is 404", func(ctx SpecContext) {
 		app, _ := streamingApp()
-		base, _, _, stop := serveLog(ctx, "--pace", "fast", "--quiet")
+		base, _, _, stop := serving(ctx, "--pace", "fast", "--quiet")
 		id := call(ctx, base, app)
 		get := func(id string) (int, map[string]any) {
 			GinkgoHelper()
