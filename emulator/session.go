@@ -254,33 +254,26 @@ func (ss *session) stream() (Ending, string) {
 		}
 		var wake <-chan time.Time
 		if realtime {
-			deadline := t0.Add(time.Duration(ss.n) * period)
-			late := time.Since(deadline)
-			if late >= 0 {
-				if late > maxLagFrames*period {
-					// Behind by more than maxLagFrames: skip to the present,
-					// as a live source drops audio, and count it.
-					skip := int64(late / period)
-					ss.skip(skip)
-					continue
-				}
+			late := time.Since(t0.Add(time.Duration(ss.n) * period))
+			switch {
+			case late < 0:
+				timer.Reset(-late)
+				wake = timer.C
+			case late > maxLagFrames*period:
+				// Behind by more than maxLagFrames: skip to the present,
+				// as a live source drops audio, and count it.
+				ss.skip(int64(late / period))
+				continue
+			default:
 				ss.res.Lateness.Observe(late)
 				ss.late = late
-				if ending, detail := ss.sendFrame(); ending != "" {
-					return ending, detail
-				}
-				if ending, detail, stop := ss.poll(); stop {
+				if ending, detail, stop := ss.sendNext(); stop {
 					return ending, detail
 				}
 				continue
 			}
-			timer.Reset(-late)
-			wake = timer.C
 		} else if ss.n < ss.allowance {
-			if ending, detail := ss.sendFrame(); ending != "" {
-				return ending, detail
-			}
-			if ending, detail, stop := ss.poll(); stop {
+			if ending, detail, stop := ss.sendNext(); stop {
 				return ending, detail
 			}
 			continue
@@ -297,6 +290,15 @@ func (ss *session) stream() (Ending, string) {
 			return "", ""
 		}
 	}
+}
+
+// sendNext sends the next frame, then takes in what arrived meanwhile;
+// stop is true when either ended the stream.
+func (ss *session) sendNext() (ending Ending, detail string, stop bool) {
+	if ending, detail := ss.sendFrame(); ending != "" {
+		return ending, detail, true
+	}
+	return ss.poll()
 }
 
 // maxLagFrames is how many frame periods realtime pacing may fall behind

@@ -77,28 +77,60 @@ func journalDir(dir string) error {
 	return nil
 }
 
-// createReports creates the --junit and --json files (either may be
-// unset), in that order, so a bad path is reported the same way each time.
-func createReports(stderr io.Writer, synopsis, junit, jsonOut string) (junitFile, jsonFile *os.File, code int, ok bool) {
-	files := []**os.File{&junitFile, &jsonFile}
-	for i, r := range []struct{ flag, path string }{{"--junit", junit}, {"--json", jsonOut}} {
-		if r.path == "" {
-			continue
-		}
-		f, err := os.Create(r.path)
-		if err != nil {
-			closeAll(junitFile, jsonFile)
-			return nil, nil, usageError(stderr, synopsis, "%s: %v", r.flag, err), false
-		}
-		*files[i] = f
-	}
-	return junitFile, jsonFile, 0, true
+// reportFile is a report a flag names: the flag and the file's path ("":
+// none).
+type reportFile struct {
+	flag, path string
+	f          *os.File
 }
 
-func closeAll(files ...*os.File) {
-	for _, f := range files {
-		if f != nil {
-			f.Close()
+// reportFiles are the files a command reports into (--junit, --json,
+// --html, --journal), created before anything runs: a bad path is bad
+// usage, and a run that never starts leaves an earlier report alone.
+type reportFiles []reportFile
+
+// createReportFiles creates every named report file, or none: when one
+// cannot be created it closes the others and says why as a usage error.
+func createReportFiles(stderr io.Writer, synopsis string, files ...reportFile) (reportFiles, int, bool) {
+	rf := reportFiles(files)
+	for i := range rf {
+		if rf[i].path == "" {
+			continue
+		}
+		f, err := os.Create(rf[i].path)
+		if err != nil {
+			rf.close()
+			return nil, usageError(stderr, synopsis, "%s: %v", rf[i].flag, err), false
+		}
+		rf[i].f = f
+	}
+	return rf, 0, true
+}
+
+// write renders the report flag names into its file, if it was asked
+// for; a failure is said on stderr and does not change the verdict.
+func (rf reportFiles) write(stderr io.Writer, flag string, render func(io.Writer) error) {
+	if f := rf.file(flag); f != nil {
+		if err := render(f); err != nil {
+			fmt.Fprintf(stderr, "bwemu: %s: %v\n", flag, err)
+		}
+	}
+}
+
+// file is the file flag names, nil when none was asked for.
+func (rf reportFiles) file(flag string) *os.File {
+	for _, r := range rf {
+		if r.flag == flag {
+			return r.f
+		}
+	}
+	return nil
+}
+
+func (rf reportFiles) close() {
+	for _, r := range rf {
+		if r.f != nil {
+			r.f.Close()
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,16 +179,12 @@ func parseConform(args []string) (*conformConfig, error) {
 // runner: progress on stderr, the table and each finding on stdout, JUnit
 // and JSON files.
 func runConform(ctx context.Context, c *conformConfig, stdout, stderr io.Writer) int {
-	junitFile, jsonFile, code, ok := createReports(stderr, conformSynopsis, c.junit, c.json)
+	reports, code, ok := createReportFiles(stderr, conformSynopsis, reportFile{flag: "--junit", path: c.junit},
+		reportFile{flag: "--json", path: c.json}, reportFile{flag: "--html", path: c.html})
 	if !ok {
 		return code
 	}
-	defer closeAll(junitFile, jsonFile)
-	htmlFile, code, ok := createHTML(stderr, conformSynopsis, c.html, junitFile, jsonFile)
-	if !ok {
-		return code
-	}
-	defer closeAll(htmlFile)
+	defer reports.close()
 	started := time.Now()
 	reps, unreachable, err := c.repetitions(ctx, stderr)
 	if err != nil {
@@ -202,22 +197,12 @@ func runConform(ctx context.Context, c *conformConfig, stdout, stderr io.Writer)
 	} else {
 		printConformance(stdout, rep, took)
 	}
-	if junitFile != nil {
-		if err := writeConformanceJUnit(junitFile, rep, took); err != nil {
-			fmt.Fprintf(stderr, "bwemu: --junit: %v\n", err)
-		}
-	}
-	if jsonFile != nil {
-		if err := writeConformanceJSON(jsonFile, rep); err != nil {
-			fmt.Fprintf(stderr, "bwemu: --json: %v\n", err)
-		}
-	}
-	if htmlFile != nil {
+	reports.write(stderr, "--junit", func(w io.Writer) error { return writeConformanceJUnit(w, rep, took) })
+	reports.write(stderr, "--json", func(w io.Writer) error { return writeConformanceJSON(w, rep) })
+	reports.write(stderr, "--html", func(w io.Writer) error {
 		sub := fmt.Sprintf("%s · %s · took %s", weburl.Redact(c.target.WebSocket), started.UTC().Format("2006-01-02 15:04:05 UTC"), took.Round(time.Millisecond))
-		if err := writeConformanceHTML(htmlFile, rep, sub, filepath.Dir(c.html)); err != nil {
-			fmt.Fprintf(stderr, "bwemu: --html: %v\n", err)
-		}
-	}
+		return writeConformanceHTML(w, rep, sub, filepath.Dir(c.html))
+	})
 	switch {
 	case rep.Interrupted:
 		fmt.Fprintln(stderr, "bwemu: interrupted")
@@ -521,9 +506,6 @@ func writeConformanceHTML(w io.Writer, rep conformReport, subtitle, dir string) 
 	return htmlreport.Write(w, r)
 }
 
-// journalStream finds the stream a case's journal excerpt is about.
-var journalStream = regexp.MustCompile(`journal of stream (\S+):`)
-
 // conformanceCase is a case as the HTML report shows it: a failing or
 // non-strict case's reason (and the emulator's record of it) is its
 // finding, drawn in its diagram; any other case's reason is what it
@@ -549,12 +531,9 @@ func conformanceCase(r conformance.Result) htmlreport.Case {
 		c.Reason = r.Reason
 		return c
 	}
-	f := htmlreport.Finding{Expectation: "case " + r.ID + " " + string(r.Status), Message: r.Reason}
+	f := htmlreport.Finding{Expectation: "case " + r.ID + " " + string(r.Status), Message: r.Reason, StreamID: r.StreamID}
 	if r.Journal != "" {
 		f.Message += "\n\n" + r.Journal
-	}
-	if m := journalStream.FindStringSubmatch(r.Journal); m != nil {
-		f.StreamID = m[1]
 	}
 	c.Findings = []htmlreport.Finding{f}
 	return c

@@ -296,6 +296,11 @@ func runLoad(ctx context.Context, c *loadConfig, stdout, stderr io.Writer) int {
 		}
 		o.Script, o.ScriptName = script, c.file+": "+c.scenario
 	}
+	reports, code, ok := c.reports.create(stderr)
+	if !ok {
+		return code
+	}
+	defer reports.close()
 	o.Progress = stderr
 	if f, ok := stderr.(*os.File); ok {
 		o.Terminal = isTerminal(f)
@@ -314,7 +319,7 @@ func runLoad(ctx context.Context, c *loadConfig, stdout, stderr io.Writer) int {
 	case err != nil:
 		return usageError(stderr, loadSynopsis, "%v", err)
 	}
-	return judgeLoad(s, c, stdout, stderr)
+	return judgeLoad(s, c, reports, stdout, stderr)
 }
 
 // describeModel says what load is driven, in a few words.
@@ -337,17 +342,20 @@ func describeModel(o *load.Options, scenario string) string {
 
 // judgeLoad evaluates the thresholds, writes the reports and prints the
 // summary; it returns the exit code.
-func judgeLoad(s *load.Summary, c *loadConfig, stdout, stderr io.Writer) int {
+func judgeLoad(s *load.Summary, c *loadConfig, reports reportFiles, stdout, stderr io.Writer) int {
 	judgedErrors := false
 	s.Thresholds = nil
 	for _, t := range c.thresholds {
 		s.Thresholds = append(s.Thresholds, t.Evaluate(s))
 		judgedErrors = judgedErrors || t.Metric == "errors"
 	}
-	if err := writeLoadReports(s, c.reports); err != nil {
-		fmt.Fprintf(stderr, "bwemu: %v\n", err)
-		return exitUsage
-	}
+	reports.write(stderr, "--json", func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	})
+	reports.write(stderr, "--html", func(w io.Writer) error { return load.WriteHTML(w, s) })
+	reports.write(stderr, "--junit", func(w io.Writer) error { return loadJUnit(w, s) })
 	printLoad(stdout, s)
 	if s.Interrupted {
 		fmt.Fprintln(stderr, "bwemu: interrupted: the figures cover part of the run, and say nothing about the app")
@@ -369,39 +377,10 @@ func judgeLoad(s *load.Summary, c *loadConfig, stdout, stderr io.Writer) int {
 	return code
 }
 
-// writeLoadReports writes --json, --html and --junit.
-func writeLoadReports(s *load.Summary, r loadReports) error {
-	write := func(flagName, path string, render func(io.Writer) error) error {
-		if path == "" {
-			return nil
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("%s: %w", flagName, err)
-		}
-		if err := render(f); err != nil {
-			f.Close()
-			return fmt.Errorf("%s: %w", flagName, err)
-		}
-		return f.Close()
-	}
-	return firstErr(
-		write("--json", r.json, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(s)
-		}),
-		write("--html", r.html, func(w io.Writer) error { return load.WriteHTML(w, s) }),
-		write("--junit", r.junit, func(w io.Writer) error { return loadJUnit(w, s) }))
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+// create creates the report files before anything runs.
+func (r loadReports) create(stderr io.Writer) (reportFiles, int, bool) {
+	return createReportFiles(stderr, loadSynopsis, reportFile{flag: "--json", path: r.json},
+		reportFile{flag: "--html", path: r.html}, reportFile{flag: "--junit", path: r.junit})
 }
 
 // loadJUnit is a testcase per threshold, and one for the generator.
@@ -518,6 +497,11 @@ func runMerge(c *loadConfig, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, loadSynopsis, "load %v", err)
 	}
+	reports, code, ok := c.reports.create(stderr)
+	if !ok {
+		return code
+	}
+	defer reports.close()
 	fmt.Fprintf(stdout, "bwemu load merge: %d shards, %d calls\n", len(shards), s.Calls)
-	return judgeLoad(s, c, stdout, stderr)
+	return judgeLoad(s, c, reports, stdout, stderr)
 }

@@ -137,6 +137,18 @@ func (r *report) stream(res *emulator.StreamResult) (problems []string) {
 	} else {
 		fmt.Fprintf(w, "  not connected\n")
 	}
+	r.media(res)
+	r.playback(res)
+	problems = r.appMessages(res)
+	row, _ := emulator.TerminationOf(res.Ending)
+	fmt.Fprintf(w, "  ended        %s: %s\n", res.Ending, row.Wire)
+	fmt.Fprintf(w, "  close        %s\n", describeClose(res))
+	fmt.Fprintf(w, "  webhook      %s, cause %s%s\n", res.Event, res.Cause, prefixed(", errorMessage: ", res.ErrorMessage))
+	return problems
+}
+
+// media prints the frames sent on each track and any the emulator skipped.
+func (r *report) media(res *emulator.StreamResult) {
 	tracks := make([]string, 0, len(res.FramesByTrack))
 	for t := range res.FramesByTrack {
 		tracks = append(tracks, t)
@@ -144,11 +156,17 @@ func (r *report) stream(res *emulator.StreamResult) (problems []string) {
 	sort.Strings(tracks)
 	for _, t := range tracks {
 		n := res.FramesByTrack[t]
-		fmt.Fprintf(w, "  media        %d frames on %s (%s of PCMU)\n", n, t, time.Duration(n)*media.FrameDuration)
+		fmt.Fprintf(r.w, "  media        %d frames on %s (%s of PCMU)\n", n, t, time.Duration(n)*media.FrameDuration)
 	}
 	if res.Skipped > 0 {
-		fmt.Fprintf(w, "  pacing       %d frames skipped: the emulator fell behind real time\n", res.Skipped)
+		fmt.Fprintf(r.w, "  pacing       %d frames skipped: the emulator fell behind real time\n", res.Skipped)
 	}
+}
+
+// playback prints what the app played back, the conversation's turns and
+// where the recording went.
+func (r *report) playback(res *emulator.StreamResult) {
+	w := r.w
 	if res.PlayAudio+res.Clears > 0 {
 		fmt.Fprintf(w, "  from the app %d playAudio (%d bytes), %d clear\n", res.PlayAudio, res.PlayAudioBytes, res.Clears)
 		p := res.Playback
@@ -172,31 +190,34 @@ func (r *report) stream(res *emulator.StreamResult) (problems []string) {
 			fmt.Fprintf(w, "  recording    heard %s\n               said  %s\n", rec.HeardFile, rec.SaidFile)
 		}
 	}
+}
+
+// appMessages prints the app's invalid and undocumented messages and
+// returns the invalid ones as a problem.
+func (r *report) appMessages(res *emulator.StreamResult) (problems []string) {
+	w := r.w
 	if res.Violations > 0 {
 		fmt.Fprintf(w, "  violations   %d protocol violations by the app:\n", res.Violations)
-		for _, e := range r.journal.Entries() {
-			if e.Kind == emulator.KindViolation {
-				fmt.Fprintf(w, "                 %s\n", e.Error)
-			}
-		}
+		r.entryErrors(emulator.KindViolation)
 		problems = append(problems, fmt.Sprintf("the app sent %d invalid messages", res.Violations))
 	}
 	if res.Undocumented > 0 {
 		// Not a problem: Bandwidth documents nothing about these, so the
 		// account says what the app did and what to do, and passes it.
 		fmt.Fprintf(w, "  undocumented %d messages Bandwidth documents nothing about (not held against the app):\n", res.Undocumented)
-		for _, e := range r.journal.Entries() {
-			if e.Kind == emulator.KindUndocumented {
-				fmt.Fprintf(w, "                 %s\n", e.Error)
-			}
-		}
+		r.entryErrors(emulator.KindUndocumented)
 		fmt.Fprintf(w, "               if the app plays audio back, stream with --mode bidirectional; send only playAudio and clear\n")
 	}
-	row, _ := emulator.TerminationOf(res.Ending)
-	fmt.Fprintf(w, "  ended        %s: %s\n", res.Ending, row.Wire)
-	fmt.Fprintf(w, "  close        %s\n", describeClose(res))
-	fmt.Fprintf(w, "  webhook      %s, cause %s%s\n", res.Event, res.Cause, prefixed(", errorMessage: ", res.ErrorMessage))
 	return problems
+}
+
+// entryErrors prints what each journal entry of a kind says went wrong.
+func (r *report) entryErrors(kind emulator.Kind) {
+	for _, e := range r.journal.Entries() {
+		if e.Kind == kind {
+			fmt.Fprintf(r.w, "                 %s\n", e.Error)
+		}
+	}
 }
 
 // endingProblem says what is wrong with how the stream ended, "" if nothing.

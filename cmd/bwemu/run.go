@@ -186,16 +186,12 @@ func runRun(ctx context.Context, c *runConfig, stdout, stderr io.Writer) int {
 	// Report files are created once the input is known good and before
 	// anything runs: a bad path is bad input, and a broken scenario file
 	// leaves an earlier report alone.
-	junitFile, jsonFile, code, ok := createReports(stderr, runSynopsis, c.junit, c.json)
+	reports, code, ok := createReportFiles(stderr, runSynopsis, reportFile{flag: "--junit", path: c.junit},
+		reportFile{flag: "--json", path: c.json}, reportFile{flag: "--html", path: c.html})
 	if !ok {
 		return code
 	}
-	defer closeAll(junitFile, jsonFile)
-	htmlFile, code, ok := createHTML(stderr, runSynopsis, c.html, junitFile, jsonFile)
-	if !ok {
-		return code
-	}
-	defer closeAll(htmlFile)
+	defer reports.close()
 
 	o := c.opts
 	prog := newProgress(stderr, o.Count(files)*o.Repeat)
@@ -210,22 +206,11 @@ func runRun(ctx context.Context, c *runConfig, stdout, stderr io.Writer) int {
 	}
 	interrupted := ctx.Err() != nil
 	printSummary(stdout, results, took, interrupted)
-	if junitFile != nil {
-		if err := scenarios.WriteJUnit(junitFile, results, took, started); err != nil {
-			fmt.Fprintf(stderr, "bwemu: --junit: %v\n", err)
-		}
-	}
-	if jsonFile != nil {
-		if err := scenarios.WriteJSON(jsonFile, results, took); err != nil {
-			fmt.Fprintf(stderr, "bwemu: --json: %v\n", err)
-		}
-	}
-	if htmlFile != nil {
-		o := scenarios.HTMLOptions{Dir: filepath.Dir(c.html), Started: started, Interrupted: interrupted}
-		if err := scenarios.WriteHTML(htmlFile, results, took, o); err != nil {
-			fmt.Fprintf(stderr, "bwemu: --html: %v\n", err)
-		}
-	}
+	reports.write(stderr, "--junit", func(w io.Writer) error { return scenarios.WriteJUnit(w, results, took, started) })
+	reports.write(stderr, "--json", func(w io.Writer) error { return scenarios.WriteJSON(w, results, took) })
+	reports.write(stderr, "--html", func(w io.Writer) error {
+		return scenarios.WriteHTML(w, results, took, scenarios.HTMLOptions{Dir: filepath.Dir(c.html), Started: started, Interrupted: interrupted})
+	})
 	if interrupted {
 		// No verdict on the app: never exit 1 for an interrupt.
 		fmt.Fprintln(stderr, "bwemu: interrupted")
@@ -235,21 +220,6 @@ func runRun(ctx context.Context, c *runConfig, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitPass
-}
-
-// createHTML creates the --html file (unset: none) after the other
-// report files, closing them when it cannot be created: a bad path is bad
-// usage, said before anything runs.
-func createHTML(stderr io.Writer, synopsis, path string, others ...*os.File) (*os.File, int, bool) {
-	if path == "" {
-		return nil, 0, true
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		closeAll(others...)
-		return nil, usageError(stderr, synopsis, "--html: %v", err), false
-	}
-	return f, 0, true
 }
 
 // prepare loads the files and checks them against the selection and the

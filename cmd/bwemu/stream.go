@@ -184,22 +184,11 @@ func runStream(ctx context.Context, c *streamConfig, stdout, stderr io.Writer) i
 	if err := spec.Validate(); err != nil {
 		return usageError(stderr, streamSynopsis, "%v", err)
 	}
-	var journal, jsonFile *os.File
-	// Opened now, so a bad path is a usage error before anything streams.
-	for _, f := range []struct {
-		flag, path string
-		file       **os.File
-	}{{"--journal", c.journal, &journal}, {"--json", c.json, &jsonFile}} {
-		if f.path == "" {
-			continue
-		}
-		file, err := os.Create(f.path)
-		if err != nil {
-			return usageError(stderr, streamSynopsis, "%s: %v", f.flag, err)
-		}
-		defer file.Close()
-		*f.file = file
+	reports, code, ok := createReportFiles(stderr, streamSynopsis, reportFile{flag: "--journal", path: c.journal}, reportFile{flag: "--json", path: c.json})
+	if !ok {
+		return code
 	}
+	defer reports.close()
 	// The emulator's webhooks go through a transport that knows which one
 	// waits for the app's answer, for the progress line. Deferred before
 	// e.Close, its idle connections are released after the emulator's.
@@ -216,9 +205,9 @@ func runStream(ctx context.Context, c *streamConfig, stdout, stderr io.Writer) i
 		return usageError(stderr, streamSynopsis, "%v", err)
 	}
 	r := &report{w: stdout, target: target, call: call, audio: spec.Audio, events: a.events,
-		disconnect: a.disconnect, disconnectMethod: callSpec.DisconnectMethod, journal: e.Journal(), jsonFile: jsonFile, lenient: c.lenient}
+		disconnect: a.disconnect, disconnectMethod: callSpec.DisconnectMethod, journal: e.Journal(), jsonFile: reports.file("--json"), lenient: c.lenient}
 	r.header(spec)
-	return c.play(ctx, call, spec, r, journal, watch, stderr)
+	return c.play(ctx, call, spec, r, reports.file("--journal"), watch, stderr)
 }
 
 // play streams, ends the stream, writes the journal and reports.

@@ -84,24 +84,9 @@ func decodeWAV(r io.ReadSeeker, name string) (rec *recording, err error) {
 		}
 	}()
 
-	end, err := checkRIFF(r, name)
+	d, end, err := readHeader(r, name)
 	if err != nil {
 		return nil, err
-	}
-	if err := guardChunks(r, end, name); err != nil {
-		return nil, err
-	}
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-
-	d := wav.NewDecoder(r)
-	d.ReadInfo()
-	if err := d.Err(); err != nil {
-		return nil, fmt.Errorf("%s: unreadable WAV header: %w", name, err)
-	}
-	if d.NumChans == 0 || d.BitDepth == 0 || d.SampleRate == 0 {
-		return nil, fmt.Errorf("%s: WAV has no usable fmt chunk (missing, truncated, or 0 channels, bits or rate): %s", name, supportedWAV)
 	}
 	toFloat, err := sampleConverter(d, name)
 	if err != nil {
@@ -110,24 +95,9 @@ func decodeWAV(r io.ReadSeeker, name string) (rec *recording, err error) {
 	if d.SampleRate < minWAVRate || d.SampleRate > maxWAVRate {
 		return nil, fmt.Errorf("%s: unsupported WAV sample rate %d Hz: bwemu resamples %d–%d Hz", name, d.SampleRate, minWAVRate, maxWAVRate)
 	}
-
-	data, err := readData(r, d, end, name)
+	samples, err := readSamples(r, d, end, name)
 	if err != nil {
 		return nil, err
-	}
-
-	var samples []int
-	if d.WavAudioFormat == wavFloat {
-		samples = floatSamples(data, int(d.BitDepth))
-	} else {
-		// Hand the exact sample bytes to the library: its own chunk reader
-		// rounds odd sizes up and would decode the RIFF pad byte as a sample.
-		d.PCMChunk.R = bytes.NewReader(data)
-		buf, err := d.FullPCMBuffer()
-		if err != nil {
-			return nil, fmt.Errorf("%s: reading WAV samples: %w", name, err)
-		}
-		samples = buf.Data
 	}
 	rec, err = toMuLaw(samples, int(d.NumChans), int(d.SampleRate), d.WavAudioFormat == wavMuLaw, toFloat)
 	if err != nil {
@@ -135,6 +105,49 @@ func decodeWAV(r io.ReadSeeker, name string) (rec *recording, err error) {
 	}
 	rec.name = name
 	return rec, nil
+}
+
+// readHeader checks the file's chunks and reads its fmt chunk; end is
+// where the RIFF data ends.
+func readHeader(r io.ReadSeeker, name string) (d *wav.Decoder, end int64, err error) {
+	end, err = checkRIFF(r, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := guardChunks(r, end, name); err != nil {
+		return nil, 0, err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", name, err)
+	}
+	d = wav.NewDecoder(r)
+	d.ReadInfo()
+	if err := d.Err(); err != nil {
+		return nil, 0, fmt.Errorf("%s: unreadable WAV header: %w", name, err)
+	}
+	if d.NumChans == 0 || d.BitDepth == 0 || d.SampleRate == 0 {
+		return nil, 0, fmt.Errorf("%s: WAV has no usable fmt chunk (missing, truncated, or 0 channels, bits or rate): %s", name, supportedWAV)
+	}
+	return d, end, nil
+}
+
+// readSamples reads the data chunk's interleaved samples.
+func readSamples(r io.ReadSeeker, d *wav.Decoder, end int64, name string) ([]int, error) {
+	data, err := readData(r, d, end, name)
+	if err != nil {
+		return nil, err
+	}
+	if d.WavAudioFormat == wavFloat {
+		return floatSamples(data, int(d.BitDepth)), nil
+	}
+	// Hand the exact sample bytes to the library: its own chunk reader
+	// rounds odd sizes up and would decode the RIFF pad byte as a sample.
+	d.PCMChunk.R = bytes.NewReader(data)
+	buf, err := d.FullPCMBuffer()
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading WAV samples: %w", name, err)
+	}
+	return buf.Data, nil
 }
 
 // toMuLaw turns interleaved samples into 8 kHz mono µ-law: channels are

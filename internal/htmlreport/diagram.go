@@ -298,90 +298,127 @@ func sameRun(a, b event) bool {
 // anchor finds the event a finding is about: its call and event index,
 // or -1 when the case has no event at all.
 func anchor(f Finding, calls []*callEvents, streams map[string]*streamInfo) (int, int) {
-	sid := findingStream(f, calls, streams)
-	type at struct{ c, e int }
-	var all []at
+	c := newCandidates(calls, findingStream(f, calls, streams))
+	a, ok := c.named(f.Expectation)
+	// Then what went wrong on the stream (or the call); then the stream's
+	// ending; then its last event, or the call's.
+	if !ok {
+		a, ok = c.first(anomaly)
+	}
+	if !ok && c.sid != "" {
+		a, ok = c.first(ofKind(emulator.KindEnding))
+	}
+	if !ok {
+		a, ok = c.last(func(event) bool { return true })
+	}
+	if !ok {
+		return -1, -1
+	}
+	return a.c, a.e
+}
+
+// eventAt is where an event is: its call and its index in the call.
+type eventAt struct{ c, e int }
+
+// candidates are the events a finding can be drawn after, in order, and
+// the stream it is about ("": any).
+type candidates struct {
+	calls []*callEvents
+	all   []eventAt
+	sid   string
+}
+
+func newCandidates(calls []*callEvents, sid string) *candidates {
+	c := &candidates{calls: calls, sid: sid}
 	for ci, ce := range calls {
 		for ei, ev := range ce.events {
 			if ev.e.Kind != emulator.KindMedia { // said on the media row, not a row of its own
-				all = append(all, at{ci, ei})
+				c.all = append(c.all, eventAt{ci, ei})
 			}
 		}
 	}
-	if len(all) == 0 {
-		return -1, -1
-	}
-	ev := func(a at) event { return calls[a.c].events[a.e] }
-	mine := func(a at) bool { return sid == "" || ev(a).e.StreamID == sid }
-	first := func(ok func(event) bool) (at, bool) {
-		for _, a := range all {
-			if mine(a) && ok(ev(a)) {
-				return a, true
-			}
-		}
-		return at{}, false
-	}
-	last := func(ok func(event) bool) (at, bool) {
-		for i := len(all) - 1; i >= 0; i-- {
-			if mine(all[i]) && ok(ev(all[i])) {
-				return all[i], true
-			}
-		}
-		return at{}, false
-	}
-	answerTo := func(name string) func(event) bool {
-		return func(x event) bool { return x.answer && x.e.Kind == emulator.KindWebhook && x.e.Event == name }
-	}
-	var tries []func() (at, bool)
-	x := f.Expectation
+	return c
+}
+
+// named finds the event the expectation x names, if it names one.
+func (c *candidates) named(x string) (eventAt, bool) {
 	switch {
 	case strings.Contains(x, "webhooks.within"):
-		tries = append(tries, func() (at, bool) {
-			best, found := at{}, false
-			for _, a := range all {
-				e := ev(a)
-				if mine(a) && e.answer && e.e.Kind == emulator.KindWebhook && (!found || e.e.Latency > ev(best).e.Latency) {
-					best, found = a, true
-				}
-			}
-			return best, found
-		})
+		return c.slowestAnswer()
 	case strings.Contains(x, "webhooks"):
-		tries = append(tries, func() (at, bool) {
-			return first(func(e event) bool {
-				return e.answer && e.e.Kind == emulator.KindWebhook && (e.e.Code != 204 || e.e.Error != "")
-			})
+		return c.first(func(e event) bool {
+			return e.answer && e.e.Kind == emulator.KindWebhook && (e.e.Code != 204 || e.e.Error != "")
 		})
 	case strings.Contains(x, "started"):
-		tries = append(tries, func() (at, bool) { return first(answerTo("mediaStreamStarted")) })
+		return c.first(answerTo("mediaStreamStarted"))
 	case strings.Contains(x, "disconnect"):
-		sid = "" // the disconnect webhook is the call's, not a stream's
-		tries = append(tries, func() (at, bool) { return first(answerTo("disconnect")) })
+		// The disconnect webhook is the call's, not a stream's: it and
+		// the places tried after it are looked for on every stream.
+		c.sid = ""
+		return c.first(answerTo("disconnect"))
 	case strings.Contains(x, "rejected"):
-		tries = append(tries, func() (at, bool) { return first(answerTo("mediaStreamRejected")) },
-			func() (at, bool) { return first(func(e event) bool { return e.e.Kind == emulator.KindRejected }) })
+		if a, ok := c.first(answerTo("mediaStreamRejected")); ok {
+			return a, true
+		}
+		return c.first(ofKind(emulator.KindRejected))
 	case strings.Contains(x, "stopped"):
-		tries = append(tries, func() (at, bool) { return first(answerTo("mediaStreamStopped")) })
+		return c.first(answerTo("mediaStreamStopped"))
 	case strings.Contains(x, "violations"):
-		tries = append(tries, func() (at, bool) { return first(func(e event) bool { return e.e.Kind == emulator.KindViolation }) })
+		return c.first(ofKind(emulator.KindViolation))
 	case strings.Contains(x, "close"):
-		tries = append(tries, func() (at, bool) { return last(func(e event) bool { return e.e.Kind == emulator.KindClose }) })
+		return c.last(ofKind(emulator.KindClose))
 	case strings.Contains(x, "playAudio"), strings.Contains(x, "reply"), strings.Contains(x, "bargeIn"), strings.Contains(x, "heard"):
-		tries = append(tries, func() (at, bool) { return last(func(e event) bool { return e.e.Kind == emulator.KindFrameIn }) })
+		return c.last(ofKind(emulator.KindFrameIn))
 	}
-	// Then what went wrong on the stream (or the call); then the stream's
-	// ending; then its last event, or the call's.
-	tries = append(tries, func() (at, bool) { return first(anomaly) })
-	if sid != "" {
-		tries = append(tries, func() (at, bool) { return first(func(e event) bool { return e.e.Kind == emulator.KindEnding }) })
-	}
-	tries = append(tries, func() (at, bool) { return last(func(event) bool { return true }) })
-	for _, try := range tries {
-		if a, ok := try(); ok {
-			return a.c, a.e
+	return eventAt{}, false
+}
+
+func (c *candidates) ev(a eventAt) event { return c.calls[a.c].events[a.e] }
+
+// mine says the event at a is on the finding's stream (any, when none).
+func (c *candidates) mine(a eventAt) bool { return c.sid == "" || c.ev(a).e.StreamID == c.sid }
+
+// first and last are the first and the last of the finding's events ok
+// accepts.
+func (c *candidates) first(ok func(event) bool) (eventAt, bool) {
+	for _, a := range c.all {
+		if c.mine(a) && ok(c.ev(a)) {
+			return a, true
 		}
 	}
-	return -1, -1
+	return eventAt{}, false
+}
+
+func (c *candidates) last(ok func(event) bool) (eventAt, bool) {
+	for i := len(c.all) - 1; i >= 0; i-- {
+		if a := c.all[i]; c.mine(a) && ok(c.ev(a)) {
+			return a, true
+		}
+	}
+	return eventAt{}, false
+}
+
+// slowestAnswer is the answer to a webhook that came the longest after
+// its request (the first of them, on a tie).
+func (c *candidates) slowestAnswer() (eventAt, bool) {
+	best, found := eventAt{}, false
+	for _, a := range c.all {
+		e := c.ev(a)
+		if c.mine(a) && e.answer && e.e.Kind == emulator.KindWebhook && (!found || e.e.Latency > c.ev(best).e.Latency) {
+			best, found = a, true
+		}
+	}
+	return best, found
+}
+
+// answerTo accepts the app's answer to the webhook name.
+func answerTo(name string) func(event) bool {
+	return func(e event) bool { return e.answer && e.e.Kind == emulator.KindWebhook && e.e.Event == name }
+}
+
+// ofKind accepts the events of kind k.
+func ofKind(k emulator.Kind) func(event) bool {
+	return func(e event) bool { return e.e.Kind == k }
 }
 
 // findingStream is the stream a finding is about: the one it names, or
@@ -443,6 +480,26 @@ func bad(e emulator.Entry) bool {
 // the diagram.
 func layout(ce *callEvents, streams map[string]*streamInfo, placed map[int][]Finding, tail []Finding) *diagram {
 	d := &diagram{CallID: ce.callID, Entries: ce.entries, Width: diagramWidth, LaneE: laneEmulator, LaneA: laneApp}
+	rows, media := eventRows(ce, streams, placed)
+	spans := mediaSpans(rows, media, streams)
+	rows, spans = elide(rows, spans)
+	out := withFailures(rows, placed, tail, streams)
+	d.Height = stack(out) + footerHeight
+	for _, sp := range spans {
+		top, bottom := out[sp.from].LineY(), out[sp.to].LineY()
+		if sp.to == sp.from {
+			bottom = top + 6
+		}
+		d.Spans = append(d.Spans, span{Y: top, H: bottom - top, Color: sp.color})
+	}
+	d.Rows = out
+	return d
+}
+
+// eventRows draws each event of the call in a row, marking those a
+// failure is about. A stream's media frames and totals are one row, that
+// of its first media frame: media gives each stream's.
+func eventRows(ce *callEvents, streams map[string]*streamInfo, placed map[int][]Finding) ([]*row, map[string]int) {
 	media := map[string]int{} // stream id → its media row
 	closed := map[string]emulator.Actor{}
 	var rows []*row
@@ -473,8 +530,12 @@ func layout(ce *callEvents, streams map[string]*streamInfo, placed map[int][]Fin
 		}
 		rows = append(rows, r)
 	}
-	spans := mediaSpans(rows, media, streams)
-	rows, spans = elide(rows, spans)
+	return rows, media
+}
+
+// withFailures puts each failure's box right after the row of the event
+// it is about, and the tail's at the end.
+func withFailures(rows []*row, placed map[int][]Finding, tail []Finding, streams map[string]*streamInfo) []*row {
 	var out []*row
 	for _, r := range rows {
 		out = append(out, r)
@@ -487,8 +548,14 @@ func layout(ce *callEvents, streams map[string]*streamInfo, placed map[int][]Fin
 	for _, f := range tail {
 		out = append(out, failureRow(f, streams))
 	}
+	return out
+}
+
+// stack sets the rows one under the other, from under the lane headers,
+// and returns where the last one ends.
+func stack(rows []*row) int {
 	y := headerHeight
-	for _, r := range out {
+	for _, r := range rows {
 		r.Y = y
 		if r.Kind == "failure" {
 			for i := range r.Lines {
@@ -497,112 +564,40 @@ func layout(ce *callEvents, streams map[string]*streamInfo, placed map[int][]Fin
 		}
 		y += r.H
 	}
-	d.Height = y + footerHeight
-	for _, sp := range spans {
-		top, bottom := out[sp.from].LineY(), out[sp.to].LineY()
-		if sp.to == sp.from {
-			bottom = top + 6
-		}
-		d.Spans = append(d.Spans, span{Y: top, H: bottom - top, Color: sp.color})
-	}
-	d.Rows = out
-	return d
+	return y
 }
 
 // eventRow draws one event. closed remembers, per stream, who sent the
 // first close frame, so the second is drawn as its answer.
 func eventRow(ev event, s *streamInfo, closed map[string]emulator.Actor) *row {
 	e := ev.e
-	toApp := &row{Kind: "arrow", X1: laneEmulator, X2: laneApp, H: arrowHeight, Title: e.Message}
-	toEmu := &row{Kind: "arrow", X1: laneApp, X2: laneEmulator, H: arrowHeight, Title: e.Message}
-	across := &row{Kind: "note", X1: laneEmulator - 40, X2: laneApp + 40, H: noteHeight, Class: "muted", Title: e.Message}
 	var r *row
 	switch e.Kind {
-	case emulator.KindCall:
-		r = across
-		r.Label = e.Message
 	case emulator.KindHandshake:
-		req, ans := splitAnswer(e.Message)
-		if !ev.answer {
-			r = toApp
-			r.Label, r.Detail = "WebSocket upgrade", req
-			break
-		}
-		r = toEmu
-		r.Dashed, r.Label, r.Class = true, withLatency(cmp.Or(ans, e.Error, e.Message), e.Latency), "ok"
-		if e.Code != 101 {
-			r.Class = "bad"
-		}
+		r = handshakeRow(ev)
 	case emulator.KindWebhook:
-		req, ans := splitAnswer(e.Message)
-		if !ev.answer {
-			r = toApp
-			r.Label, r.Detail = webhookName(e), req
-			break
-		}
-		r = toEmu
-		r.Dashed, r.Label = true, cmp.Or(ans, e.Error, e.Message)
-		switch {
-		case e.Error != "" || e.Code < 200 || e.Code > 299:
-			r.Class = "bad"
-		case e.Code != 204:
-			r.Class = "warn"
-		default:
-			r.Class = "ok"
-		}
-		r.Detail = webhookName(e)
+		r = webhookRow(ev)
 	case emulator.KindFrameOut:
-		r = toApp
+		r = toApp(e)
 		r.Label = e.Message
 		if e.Event == "media" {
 			r.Class = "media"
 		}
 	case emulator.KindFrameIn:
-		r = toEmu
-		r.Label = e.Message
-		if ev.n > 1 {
-			r.Label = fmt.Sprintf("%s ×%d", cmp.Or(e.Event, string(e.Kind)), ev.n)
-			r.Detail = "the first: " + e.Message
-		}
+		r = frameInRow(ev)
 	case emulator.KindViolation:
-		r = toEmu
+		r = toEmulator(e)
 		r.Class, r.Label = "bad", "protocol violation: "+e.Message
 	case emulator.KindUndocumented:
-		r = toEmu
+		r = toEmulator(e)
 		r.Class, r.Label = "warn", "undocumented: "+e.Message
 	case emulator.KindClose:
-		r = closeRow(e, toApp, toEmu, across, closed)
-	case emulator.KindFault:
-		r = across
-		r.Class, r.Label = "fault", "⚡ fault ("+string(e.By)+"): "+e.Message
-	case emulator.KindEnding:
-		r = across
-		r.Label = e.Message
-		if (s != nil && s.result != nil && s.result.AppFault) || (s != nil && s.result == nil && e.By == emulator.ByApp) {
-			r.Class = "bad"
-		}
-	case emulator.KindRejected, emulator.KindPacing, emulator.KindPlayback:
-		r = across
-		r.Class, r.Label = "warn", e.Message
-	case emulator.KindMedia:
-		r = across
-		r.Label = e.Message
+		r = closeRow(e, closed)
+	case emulator.KindCall, emulator.KindFault, emulator.KindEnding, emulator.KindMedia,
+		emulator.KindRejected, emulator.KindPacing, emulator.KindPlayback:
+		r = noteRow(e, s)
 	default:
-		switch e.By {
-		case emulator.ByApp:
-			r = toEmu
-		case emulator.ByEmulator:
-			r = toApp
-		default:
-			r = across
-		}
-		r.Label = string(e.Kind) + ": " + e.Message
-		switch {
-		case e.Error != "":
-			r.Class = "bad"
-		case strings.Contains(string(e.Kind), "warn"):
-			r.Class = "warn"
-		}
+		r = otherRow(e)
 	}
 	r.Label, r.Detail = clip(r.Label, labelChars), clip(r.Detail, detailChars)
 	if r.Detail != "" && r.Kind == "arrow" {
@@ -614,12 +609,122 @@ func eventRow(ev event, s *streamInfo, closed map[string]emulator.Actor) *row {
 	return r
 }
 
+// toApp, toEmulator and across are the shapes of a row, for e: an arrow
+// from the emulator to the app, one back, and a note across both lanes.
+func toApp(e emulator.Entry) *row {
+	return &row{Kind: "arrow", X1: laneEmulator, X2: laneApp, H: arrowHeight, Title: e.Message}
+}
+
+func toEmulator(e emulator.Entry) *row {
+	return &row{Kind: "arrow", X1: laneApp, X2: laneEmulator, H: arrowHeight, Title: e.Message}
+}
+
+func across(e emulator.Entry) *row {
+	return &row{Kind: "note", X1: laneEmulator - 40, X2: laneApp + 40, H: noteHeight, Class: "muted", Title: e.Message}
+}
+
+// handshakeRow draws the WebSocket upgrade when it was sent, or the
+// app's answer, with how long it took.
+func handshakeRow(ev event) *row {
+	e := ev.e
+	req, ans := splitAnswer(e.Message)
+	if !ev.answer {
+		r := toApp(e)
+		r.Label, r.Detail = "WebSocket upgrade", req
+		return r
+	}
+	r := toEmulator(e)
+	r.Dashed, r.Label, r.Class = true, withLatency(cmp.Or(ans, e.Error, e.Message), e.Latency), "ok"
+	if e.Code != 101 {
+		r.Class = "bad"
+	}
+	return r
+}
+
+// webhookRow draws a webhook when it was sent, or the app's answer: bad
+// when it failed, a warning when it is a 2xx other than 204.
+func webhookRow(ev event) *row {
+	e := ev.e
+	req, ans := splitAnswer(e.Message)
+	if !ev.answer {
+		r := toApp(e)
+		r.Label, r.Detail = webhookName(e), req
+		return r
+	}
+	r := toEmulator(e)
+	r.Dashed, r.Label = true, cmp.Or(ans, e.Error, e.Message)
+	switch {
+	case e.Error != "" || e.Code < 200 || e.Code > 299:
+		r.Class = "bad"
+	case e.Code != 204:
+		r.Class = "warn"
+	default:
+		r.Class = "ok"
+	}
+	r.Detail = webhookName(e)
+	return r
+}
+
+// frameInRow draws a frame the app sent, or a run of them once, with how
+// many there were and the first.
+func frameInRow(ev event) *row {
+	e := ev.e
+	r := toEmulator(e)
+	r.Label = e.Message
+	if ev.n > 1 {
+		r.Label = fmt.Sprintf("%s ×%d", cmp.Or(e.Event, string(e.Kind)), ev.n)
+		r.Detail = "the first: " + e.Message
+	}
+	return r
+}
+
+// noteRow draws what happened to the call or a stream rather than what
+// one side sent the other: a note across the lanes, coloured by what it
+// says of the app.
+func noteRow(e emulator.Entry, s *streamInfo) *row {
+	r := across(e)
+	r.Label = e.Message
+	switch e.Kind {
+	case emulator.KindFault:
+		r.Class, r.Label = "fault", "⚡ fault ("+string(e.By)+"): "+e.Message
+	case emulator.KindEnding:
+		if (s != nil && s.result != nil && s.result.AppFault) || (s != nil && s.result == nil && e.By == emulator.ByApp) {
+			r.Class = "bad"
+		}
+	case emulator.KindRejected, emulator.KindPacing, emulator.KindPlayback:
+		r.Class = "warn"
+	}
+	return r
+}
+
+// otherRow draws an entry of a kind the diagram does not know: from
+// whoever it is by (a note when neither side), with its kind.
+func otherRow(e emulator.Entry) *row {
+	var r *row
+	switch e.By {
+	case emulator.ByApp:
+		r = toEmulator(e)
+	case emulator.ByEmulator:
+		r = toApp(e)
+	default:
+		r = across(e)
+	}
+	r.Label = string(e.Kind) + ": " + e.Message
+	switch {
+	case e.Error != "":
+		r.Class = "bad"
+	case strings.Contains(string(e.Kind), "warn"):
+		r.Class = "warn"
+	}
+	return r
+}
+
 // closeRow draws a close frame from whoever sent it, saying whether it
 // was the first of the stream's or the answer to the other side's; a
 // connection that ended without one is a note.
-func closeRow(e emulator.Entry, toApp, toEmu, across *row, closed map[string]emulator.Actor) *row {
+func closeRow(e emulator.Entry, closed map[string]emulator.Actor) *row {
 	if e.Code == 0 || (e.By != emulator.ByApp && e.By != emulator.ByEmulator) {
-		r := across
+		r := across(e)
 		r.Label = e.Message
 		switch e.By {
 		case emulator.ByApp:
@@ -631,9 +736,9 @@ func closeRow(e emulator.Entry, toApp, toEmu, across *row, closed map[string]emu
 		}
 		return r
 	}
-	r := toApp
+	r := toApp(e)
 	if e.By == emulator.ByApp {
-		r = toEmu
+		r = toEmulator(e)
 	}
 	r.Label = e.Message
 	if first, ok := closed[e.StreamID]; ok && first != e.By {

@@ -41,6 +41,8 @@ type Check struct {
 	mu       sync.Mutex
 	notes    []note
 	details  []string
+	// excerptOf is the stream whose journal excerpt was attached first.
+	excerptOf string
 	emus     []*emulator.Emulator
 	cleanups []func()
 	// isCut is set once the case was cut short (an unanswered webhook in a
@@ -116,7 +118,7 @@ func (c *Check) cut(text string, everything bool, since time.Time) {
 	}
 	c.notes = append(c.notes, note{status: Fail, text: text, at: time.Now()})
 	if everything && len(c.details) == 0 {
-		c.details = append(c.details, c.fallbackJournalLocked()...)
+		c.details, c.excerptOf = c.fallbackJournalLocked()
 	}
 	c.isCut = true
 	c.mu.Unlock()
@@ -173,6 +175,11 @@ func (c *Check) attachStreamID(e *emulator.Emulator, streamID string) {
 		return
 	}
 	c.Attach(streamJournal(e.Journal().Entries(), streamID))
+	c.mu.Lock()
+	if c.excerptOf == "" && !c.isCut {
+		c.excerptOf = streamID
+	}
+	c.mu.Unlock()
 }
 
 // streamJournal is the excerpt of a stream's journal a result shows.
@@ -358,7 +365,7 @@ func (c *Check) learn() {
 }
 
 // verdict is the case's status, reason and journal.
-func (c *Check) verdict() (Status, string, string) {
+func (c *Check) verdict() (status Status, reason, journal, streamID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.Case.Undocumented {
@@ -368,7 +375,7 @@ func (c *Check) verdict() (Status, string, string) {
 			}
 		}
 	}
-	status := c.statusLocked()
+	status = c.statusLocked()
 	var texts []string
 	for _, n := range c.notes {
 		if n.status == status && !slices.Contains(texts, n.text) {
@@ -381,21 +388,20 @@ func (c *Check) verdict() (Status, string, string) {
 	if status == Pass && c.noHooks != "" {
 		texts = append(texts, fmt.Sprintf("(its streams carried no webhooks, since %s; the 5.x cases judge them)", c.noHooks))
 	}
-	reason := c.Case.ID + ": " + strings.Join(mergeHints(texts), "; ")
+	reason = c.Case.ID + ": " + strings.Join(mergeHints(texts), "; ")
 	if status != Fail && status != NonStrict {
-		return status, reason, ""
+		return status, reason, "", ""
 	}
-	details := c.details
+	details, streamID := c.details, c.excerptOf
 	if len(details) == 0 {
-		details = c.fallbackJournalLocked()
+		details, streamID = c.fallbackJournalLocked()
 	}
-	return status, reason, strings.Join(details, "\n")
+	return status, reason, strings.Join(details, "\n"), streamID
 }
 
 // fallbackJournalLocked is the journal of every stream of the case, when
-// no failure attached a record of its own.
-func (c *Check) fallbackJournalLocked() []string {
-	var out []string
+// no failure attached a record of its own, and the first of those streams.
+func (c *Check) fallbackJournalLocked() (out []string, first string) {
 	for _, e := range c.emus {
 		entries := e.Journal().Entries()
 		var ids []string
@@ -407,8 +413,11 @@ func (c *Check) fallbackJournalLocked() []string {
 		for _, id := range ids {
 			out = append(out, streamJournal(entries, id))
 		}
+		if first == "" && len(ids) > 0 {
+			first = ids[0]
+		}
 	}
-	return out
+	return out, first
 }
 
 // tone is the callers' audio: a 440 Hz tone, so an app that plays it back

@@ -317,6 +317,9 @@ type Result struct {
 	// matchers' record of the stream and its webhooks, the journal
 	// excerpt), on Fail and NonStrict only.
 	Journal string `json:"journal,omitempty"`
+	// StreamID is the stream Journal shows first: the one the failure is
+	// about.
+	StreamID string `json:"streamId,omitempty"`
 	// Entries are every journal entry of the case's emulators, in time
 	// order, for reports that draw the case's calls (bwemu conform
 	// --html); the JSON report leaves them out (Journal has the excerpt).
@@ -499,7 +502,7 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 		return res
 	}
 	c.learn()
-	res.Status, res.Reason, res.Journal = c.verdict()
+	res.Status, res.Reason, res.Journal, res.StreamID = c.verdict()
 	res.Duration = time.Since(start)
 	return res
 }

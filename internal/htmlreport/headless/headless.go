@@ -77,42 +77,14 @@ func Open(ctx context.Context, execPath, path string, o Options, look func(ctx c
 	if err != nil {
 		return Visit{}, err
 	}
-	if o.Width == 0 || o.Height == 0 {
-		o.Width, o.Height = 1280, 1000
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(execPath), chromedp.WindowSize(o.Width, o.Height))
-	if os.Geteuid() == 0 {
-		// Chromium refuses to run as root with its sandbox; CI runs as root.
-		opts = append(opts, chromedp.NoSandbox)
-	}
 	// Cancelling the allocator ends the browser and waits for its process.
-	actx, stopBrowser := chromedp.NewExecAllocator(ctx, opts...)
+	actx, stopBrowser := chromedp.NewExecAllocator(ctx, allocatorOptions(execPath, o)...)
 	defer stopBrowser()
 	tab, closeTab := chromedp.NewContext(actx)
 	defer closeTab()
 
-	var mu sync.Mutex
-	var v Visit
-	problem := func(s string) {
-		mu.Lock()
-		defer mu.Unlock()
-		v.Problems = append(v.Problems, s)
-	}
-	if err := chromedp.Listen(tab, func(ev any) {
-		// Runs in the tab's read loop: record and return.
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-				problem(fmt.Sprintf("console.%s: %s", ev.Type, args(ev.Args)))
-			}
-		case *runtime.EventExceptionThrown:
-			problem("uncaught exception: " + exceptionText(ev.ExceptionDetails))
-		case *log.EventEntryAdded:
-			if e := ev.Entry; e != nil && (e.Level == log.EntryLevelError || e.Level == log.EntryLevelWarning) {
-				problem(fmt.Sprintf("browser %s (%s): %s %s", e.Level, e.Source, e.Text, e.URL))
-			}
-		}
-	}); err != nil {
+	var p problems
+	if err := chromedp.Listen(tab, p.listen); err != nil {
 		return Visit{}, fmt.Errorf("failed to start the browser (%s): %w", execPath, err)
 	}
 	page := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
@@ -133,10 +105,59 @@ func Open(ctx context.Context, execPath, path string, o Options, look func(ctx c
 	}
 	closeTab()
 	stopBrowser()
-	mu.Lock()
-	defer mu.Unlock()
-	v.Title, v.Fetched = title, fetched
-	return v, lookErr
+	return Visit{Title: title, Problems: p.lines(), Fetched: fetched}, lookErr
+}
+
+// allocatorOptions run the browser at execPath headless, in a window of
+// o's size (1280×1000 when unset).
+func allocatorOptions(execPath string, o Options) []chromedp.ExecAllocatorOption {
+	if o.Width == 0 || o.Height == 0 {
+		o.Width, o.Height = 1280, 1000
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(execPath), chromedp.WindowSize(o.Width, o.Height))
+	if os.Geteuid() == 0 {
+		// Chromium refuses to run as root with its sandbox; CI runs as root.
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	return opts
+}
+
+// problems are what the browser says is wrong with the page
+// (Visit.Problems). listen adds to them from the tab's read loop, while
+// Open goes on: hence the lock.
+type problems struct {
+	mu   sync.Mutex
+	list []string
+}
+
+// listen records the console's errors and warnings, the uncaught
+// exceptions and the browser's own errors and warnings. It runs in the
+// tab's read loop: it records and returns.
+func (p *problems) listen(ev any) {
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			p.add(fmt.Sprintf("console.%s: %s", ev.Type, args(ev.Args)))
+		}
+	case *runtime.EventExceptionThrown:
+		p.add("uncaught exception: " + exceptionText(ev.ExceptionDetails))
+	case *log.EventEntryAdded:
+		if e := ev.Entry; e != nil && (e.Level == log.EntryLevelError || e.Level == log.EntryLevelWarning) {
+			p.add(fmt.Sprintf("browser %s (%s): %s %s", e.Level, e.Source, e.Text, e.URL))
+		}
+	}
+}
+
+func (p *problems) add(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.list = append(p.list, s)
+}
+
+func (p *problems) lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.list
 }
 
 // args is a console call's arguments as the console shows them.
