@@ -60,6 +60,13 @@ type speaker struct {
 
 	heard chan heard
 	done  chan struct{} // closed when run returns
+
+	// The turn taking, which only run's goroutine touches.
+	timer       *time.Timer // the reply delay, then the next chunk due, then the reply's end
+	state       speakerState
+	next        int       // the reply chunk to send next
+	began       time.Time // when the reply's first chunk went out
+	answerAgain bool      // the caller finished an utterance while the agent talked over them
 }
 
 func (a *Agent) newSpeaker(conn *websocket.Conn, log *slog.Logger) *speaker {
@@ -85,78 +92,113 @@ func (s *speaker) hear(h heard) {
 // the reply delay, then sends the reply paced playAhead ahead of real
 // time; if the caller speaks meanwhile it drops the reply, and sends clear
 // when some of it is already queued at Bandwidth.
+//
+// The speaker waits on two things only: what the caller did, and its one
+// timer. Each handler returns false when a write failed, which ends the
+// call.
 func (s *speaker) run(ctx context.Context) {
 	defer close(s.done)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	var (
-		state       = listening
-		next        int       // the reply chunk to send next
-		began       time.Time // when the reply's first chunk went out
-		answerAgain bool      // the caller finished an utterance while the agent talked over them
-	)
+	// Nothing is due until the caller finishes an utterance.
+	s.timer = time.NewTimer(time.Hour)
+	s.timer.Stop()
+	defer s.timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-
 		case h := <-s.heard:
-			s.log.Debug("heard", "what", h, "state", state)
-			switch {
-			case h == speechEnded && state == listening:
-				state = thinking
-				timer.Reset(s.delay)
-			case h == speechEnded && state == talking:
-				answerAgain = true // only an agent that ignores barge-in gets here
-			case h == speechStarted && state == thinking && !s.ignoreBargeIn:
-				// The caller went on after a pause: answer when they finish.
-				state = listening
-				timer.Stop()
-			case h == speechStarted && state == talking && !s.ignoreBargeIn:
-				state = listening
-				timer.Stop()
-				played := min(time.Since(began), time.Duration(len(s.reply))*chunkDuration)
-				s.log.Info("barge-in: the caller spoke, reply cut short", "played", played.Round(time.Millisecond))
-				s.bargeIns()
-				if !s.send(clearMessage) {
-					return
-				}
+			if !s.onHeard(h) {
+				return
 			}
-
-		case now := <-timer.C:
-			if state == thinking {
-				state, next, began = talking, 0, now
-				s.replies()
-				s.log.Info("replying", "length", time.Duration(len(s.reply))*chunkDuration)
-			}
-			// Send every chunk that is due: chunk k plays k×20 ms after
-			// the first, and goes out playAhead before it plays. After a
-			// stall the agent catches up at once; Bandwidth queues it.
-			for next < len(s.reply) && !began.Add(time.Duration(next)*chunkDuration-playAhead).After(time.Now()) {
-				if !s.send(s.reply[next]) {
-					return
-				}
-				next++
-			}
-			if next < len(s.reply) {
-				timer.Reset(time.Until(began.Add(time.Duration(next)*chunkDuration - playAhead)))
-				continue
-			}
-			// All sent, but Bandwidth plays the last playAhead still: the
-			// agent is talking, and a barge-in must clear, until it ends.
-			if ends := began.Add(time.Duration(len(s.reply)) * chunkDuration); time.Now().Before(ends) {
-				timer.Reset(time.Until(ends))
-				continue
-			}
-			state = listening
-			if answerAgain {
-				answerAgain = false
-				state = thinking
-				timer.Reset(s.delay)
+		case now := <-s.timer.C:
+			if !s.onTimer(now) {
+				return
 			}
 		}
 	}
+}
+
+// onHeard reacts to the caller starting or finishing an utterance.
+func (s *speaker) onHeard(h heard) bool {
+	s.log.Debug("heard", "what", h, "state", s.state)
+	switch {
+	case h == speechEnded && s.state == listening:
+		s.state = thinking
+		s.timer.Reset(s.delay)
+	case h == speechEnded && s.state == talking:
+		s.answerAgain = true // only an agent that ignores barge-in gets here
+	case h == speechStarted && s.state == thinking && !s.ignoreBargeIn:
+		// The caller went on after a pause: answer when they finish.
+		s.state = listening
+		s.timer.Stop()
+	case h == speechStarted && s.state == talking && !s.ignoreBargeIn:
+		return s.bargeIn()
+	}
+	return true
+}
+
+// bargeIn stops the reply because the caller spoke over it: no more
+// chunks go out, and clear tells Bandwidth to drop what it has queued.
+func (s *speaker) bargeIn() bool {
+	s.state = listening
+	s.timer.Stop()
+	played := min(time.Since(s.began), s.replyLength())
+	s.log.Info("barge-in: the caller spoke, reply cut short", "played", played.Round(time.Millisecond))
+	s.bargeIns()
+	return s.send(clearMessage)
+}
+
+// onTimer runs when the timer fires: the reply delay is over, or more of
+// the reply is due, or the reply has finished playing.
+func (s *speaker) onTimer(now time.Time) bool {
+	if s.state == thinking {
+		s.state, s.next, s.began = talking, 0, now
+		s.replies()
+		s.log.Info("replying", "length", s.replyLength())
+	}
+	if !s.sendDueChunks() {
+		return false
+	}
+	if s.next < len(s.reply) {
+		s.timer.Reset(time.Until(s.sendTime(s.next)))
+		return true
+	}
+	// All sent, but Bandwidth plays the last playAhead still: the
+	// agent is talking, and a barge-in must clear, until it ends.
+	if ends := s.began.Add(s.replyLength()); time.Now().Before(ends) {
+		s.timer.Reset(time.Until(ends))
+		return true
+	}
+	s.state = listening
+	if s.answerAgain {
+		s.answerAgain = false
+		s.state = thinking
+		s.timer.Reset(s.delay)
+	}
+	return true
+}
+
+// sendDueChunks sends every chunk of the reply that is due. After a stall
+// the agent catches up at once; Bandwidth queues it.
+func (s *speaker) sendDueChunks() bool {
+	for s.next < len(s.reply) && !s.sendTime(s.next).After(time.Now()) {
+		if !s.send(s.reply[s.next]) {
+			return false
+		}
+		s.next++
+	}
+	return true
+}
+
+// sendTime is when chunk k of the reply goes out: it plays k×20 ms after
+// the first, and goes out playAhead before it plays.
+func (s *speaker) sendTime(k int) time.Time {
+	return s.began.Add(time.Duration(k)*chunkDuration - playAhead)
+}
+
+// replyLength is how long the whole reply plays.
+func (s *speaker) replyLength() time.Duration {
+	return time.Duration(len(s.reply)) * chunkDuration
 }
 
 // send writes one message; on failure it closes the socket, so the reader

@@ -64,27 +64,31 @@ func (d *speechDetector) listen(pcmu []byte) heard {
 	level := rms(pcmu)
 	length := time.Duration(len(pcmu)) * time.Second / sampleRate
 	if !d.speaking {
-		if level >= speechLevel {
-			d.loud += length
-		} else {
-			d.loud = 0
-		}
-		if d.loud >= speechStartAfter {
+		if sustained(&d.loud, level >= speechLevel, length, speechStartAfter) {
 			d.speaking, d.quiet = true, 0
 			return speechStarted
 		}
 		return heardNothing
 	}
-	if level < silenceLevel {
-		d.quiet += length
-	} else {
-		d.quiet = 0
-	}
-	if d.quiet >= speechEndAfter {
+	if sustained(&d.quiet, level < silenceLevel, length, speechEndAfter) {
 		d.speaking, d.loud = false, 0
 		return speechEnded
 	}
 	return heardNothing
+}
+
+// sustained is the detector's time hysteresis, the same for speech
+// starting and ending. run is how long a condition (loud, or quiet) has
+// held in a row: a chunk for which it still holds adds its length, one for
+// which it does not starts the count again. It reports whether the
+// condition has now held for at least need.
+func sustained(run *time.Duration, holds bool, length, need time.Duration) bool {
+	if holds {
+		*run += length
+	} else {
+		*run = 0
+	}
+	return *run >= need
 }
 
 // rms is the root mean square of the µ-law audio, decoded to 16-bit linear.

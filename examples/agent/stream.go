@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -55,33 +56,13 @@ func (a *Agent) isClosing() bool {
 // caller and telling the call's speaker what it heard. The speaker's
 // goroutine has ended when converse returns.
 func (a *Agent) converse(conn *websocket.Conn) {
-	ctx, hangUp := context.WithCancel(context.Background())
-	defer hangUp()
-
-	var (
-		log      = a.log
-		sp       *speaker // from start on
-		detector speechDetector
-		session  *backendSession
-		stopped  bool
-	)
-	defer func() {
-		if sp != nil {
-			hangUp()
-			<-sp.done
-		}
-		// The correct agent closes the session however the socket ends.
-		// The leaky one closes it only on stop (below), as code written
-		// for the happy path does: a reset or a 1011 leaves it open.
-		if session != nil && !a.opts.LeakSessions {
-			session.close()
-		}
-	}()
+	c := a.newCall(conn)
+	defer c.end()
 	for {
 		// ReadMessage answers Bandwidth's close frame for us, then fails.
 		_, data, err := conn.ReadMessage()
 		if err != nil {
-			log.Info("stream ended", "how", describeEnd(err, stopped))
+			c.log.Info("stream ended", "how", describeEnd(err, c.stopped))
 			return
 		}
 		var m message
@@ -90,40 +71,95 @@ func (a *Agent) converse(conn *websocket.Conn) {
 		}
 		switch m.EventType {
 		case "start":
-			if sp != nil {
-				continue // Bandwidth sends one start; another changes nothing
-			}
-			log = a.log.With("callId", m.Metadata.CallID, "stream", m.Metadata.StreamName)
-			log.Info("stream started")
-			session, err = a.openSession(ctx, m.Metadata.CallID)
-			if err != nil {
-				// Without its backend a real agent could not answer; this
-				// one still can, and says what went wrong.
-				log.Error("backend session not opened", "error", err)
-			}
-			sp = a.newSpeaker(conn, log)
-			go sp.run(ctx)
+			c.start(m)
 		case "media":
-			// Only the caller's side: with tracks="both" the outbound
-			// track carries the agent's own playback, and an agent that
-			// listened to it would interrupt itself.
-			if sp == nil || m.Track != "inbound" {
-				continue
-			}
-			pcmu, err := base64.StdEncoding.DecodeString(m.Payload)
-			if err != nil {
-				continue
-			}
-			if h := detector.listen(pcmu); h != heardNothing {
-				sp.hear(h)
-			}
+			c.media(m)
 		case "stop":
-			stopped = true
-			hangUp() // the call is over: nothing more to say
-			if session != nil {
-				session.close()
-			}
+			c.stop()
 		}
+	}
+}
+
+// call is what the agent keeps about one call while converse reads its
+// stream. Only converse's goroutine touches it.
+type call struct {
+	agent *Agent
+	conn  *websocket.Conn
+	// ctx lasts as long as the call: hangUp ends it, which stops the
+	// speaker.
+	ctx    context.Context
+	hangUp context.CancelFunc
+
+	log      *slog.Logger    // a.log, then with the call's IDs from start on
+	sp       *speaker        // from start on
+	detector speechDetector  // finds the caller's utterances
+	session  *backendSession // from start on, unless it failed to open
+	stopped  bool            // Bandwidth sent stop: the socket ends cleanly
+}
+
+func (a *Agent) newCall(conn *websocket.Conn) *call {
+	ctx, hangUp := context.WithCancel(context.Background())
+	return &call{agent: a, conn: conn, ctx: ctx, hangUp: hangUp, log: a.log}
+}
+
+// start begins the call: Bandwidth sent start, with the call's IDs.
+func (c *call) start(m message) {
+	if c.sp != nil {
+		return // Bandwidth sends one start; another changes nothing
+	}
+	c.log = c.agent.log.With("callId", m.Metadata.CallID, "stream", m.Metadata.StreamName)
+	c.log.Info("stream started")
+	var err error
+	c.session, err = c.agent.openSession(c.ctx, m.Metadata.CallID)
+	if err != nil {
+		// Without its backend a real agent could not answer; this
+		// one still can, and says what went wrong.
+		c.log.Error("backend session not opened", "error", err)
+	}
+	c.sp = c.agent.newSpeaker(c.conn, c.log)
+	go c.sp.run(c.ctx)
+}
+
+// media listens to 20 ms of the call's audio, and tells the speaker when
+// the caller starts or finishes an utterance.
+func (c *call) media(m message) {
+	// Only the caller's side: with tracks="both" the outbound track
+	// carries the agent's own playback, and an agent that listened to it
+	// would interrupt itself.
+	if c.sp == nil || m.Track != "inbound" {
+		return
+	}
+	pcmu, err := base64.StdEncoding.DecodeString(m.Payload)
+	if err != nil {
+		return
+	}
+	if h := c.detector.listen(pcmu); h != heardNothing {
+		c.sp.hear(h)
+	}
+}
+
+// stop ends the call the normal way: Bandwidth sent stop, and will close
+// the socket next.
+func (c *call) stop() {
+	c.stopped = true
+	c.hangUp() // the call is over: nothing more to say
+	if c.session != nil {
+		c.session.close()
+	}
+}
+
+// end cleans up after the socket has ended, however it ended; converse
+// defers it.
+func (c *call) end() {
+	c.hangUp()
+	if c.sp != nil {
+		<-c.sp.done
+	}
+	// The correct agent closes the session however the socket ends.
+	// The leaky one closes it only on stop (above), as code written
+	// for the happy path does: a reset or a 1011 leaves it open.
+	if c.session != nil && !c.agent.opts.LeakSessions {
+		c.session.close()
 	}
 }
 
