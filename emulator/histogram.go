@@ -7,7 +7,9 @@ import (
 
 // Histogram counts durations in log-linear buckets (8 per power of two of
 // microseconds, so quantiles are within 12.5 %) without allocating: pacing
-// observes one value per frame.
+// observes one value per frame. Every live stream holds one, so it stops
+// at about 18 minutes: longer durations share the last bucket, whose
+// quantiles are the exact maximum.
 type Histogram struct {
 	counts [histBuckets]uint64
 	n      uint64
@@ -16,7 +18,7 @@ type Histogram struct {
 
 const (
 	histSub     = 8 // buckets per octave
-	histBuckets = histSub * 40
+	histBuckets = histSub * 28
 )
 
 func histIndex(d time.Duration) int {
@@ -81,6 +83,9 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	for i, c := range h.counts {
 		seen += c
 		if seen >= rank {
+			if i == histBuckets-1 {
+				return h.max
+			}
 			return min(histUpper(i), h.max)
 		}
 	}

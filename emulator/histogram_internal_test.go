@@ -45,3 +45,15 @@ func TestHistogramQuantiles(t *testing.T) {
 		t.Errorf("Observe allocates %v times", a)
 	}
 }
+
+func TestHistogramBeyondLastBucket(t *testing.T) {
+	var h Histogram
+	h.Observe(time.Millisecond)
+	h.Observe(time.Hour) // past the last bucket's bound (about 18 minutes)
+	if got := h.Quantile(1); got != time.Hour {
+		t.Errorf("q1 = %v, want the exact maximum 1h0m0s", got)
+	}
+	if got := h.Quantile(0.5); got > time.Millisecond+time.Millisecond/8 {
+		t.Errorf("q0.50 = %v, want about 1ms", got)
+	}
+}

@@ -125,8 +125,17 @@ func (ss *session) meterNow() time.Time {
 	return time.Now()
 }
 
+// write sends one message. Its deadline is renewed only once it is nearer
+// than the write timeout, to the timeout and an eighth: most frames keep
+// the deadline of the one before, so the runtime re-arms no timer for
+// them, and a blocked write fails between Timeouts.Write and an eighth
+// more after it began, never before.
 func (ss *session) write(b []byte) error {
-	_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.e.opts.Timeouts.Write))
+	now := time.Now()
+	if w := ss.e.opts.Timeouts.Write; ss.writeDeadline.Sub(now) < w {
+		ss.writeDeadline = now.Add(w + w/8)
+		_ = ss.conn.SetWriteDeadline(ss.writeDeadline)
+	}
 	return ss.conn.WriteMessage(websocket.TextMessage, b)
 }
 

@@ -39,17 +39,19 @@ type session struct {
 	stopSent   atomic.Bool // the stop message has gone out: a close from the app answers it
 
 	// Frame state, reused for every frame so the hot path does not allocate.
-	pcm       [media.FrameSize]byte
-	b64       [media.EncodedFrameSize]byte
-	msg       []byte
-	seq       int64
-	n         int64         // index of the next frame
-	late      time.Duration // how late the frame being sent is (realtime)
-	audioPos  int64         // frame of the audio source to play next; paused by silence
-	silentTo  int64         // frames before this index are silence
-	allowance int64         // frames Fast pace may send
-	waiters   []waiter
-	sent      [2]int // media frames sent per track, in the order of Stream.tracks
+	pcm [media.FrameSize]byte
+	b64 [media.EncodedFrameSize]byte
+	msg []byte
+	// writeDeadline is the deadline writes have now (see write).
+	writeDeadline time.Time
+	seq           int64
+	n             int64         // index of the next frame
+	late          time.Duration // how late the frame being sent is (realtime)
+	audioPos      int64         // frame of the audio source to play next; paused by silence
+	silentTo      int64         // frames before this index are silence
+	allowance     int64         // frames Fast pace may send
+	waiters       []waiter
+	sent          [2]int // media frames sent per track, in the order of Stream.tracks
 
 	// play is the app's audio on a bidirectional stream, as the caller
 	// hears it; played is the frame it plays this period.
@@ -236,18 +238,18 @@ func classifyDial(err error, resp *http.Response, timeout time.Duration) (Ending
 
 // stream sends media until something ends the stream.
 func (ss *session) stream() (Ending, string) {
-	spec := ss.s.spec
-	period := media.FrameDuration
-	if spec.Speed > 0 {
-		period = time.Duration(float64(period) / spec.Speed)
-	}
-	realtime := spec.Pace == Realtime
+	period := ss.s.spec.framePeriod()
+	realtime := ss.s.spec.Pace == Realtime
 	t0 := time.Now()
 	if realtime {
 		t0 = t0.Add(ss.e.phase(period))
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// unpolled is true when a frame went out and nothing has looked at
+	// commands and the reader since: realtime frames sent back to back
+	// (catching up) take those in between, as the select does otherwise.
+	unpolled := false
 	for {
 		if ss.endThen != "" && ss.n >= ss.endAt {
 			return ss.end(ss.endThen)
@@ -259,6 +261,12 @@ func (ss *session) stream() (Ending, string) {
 			case late < 0:
 				timer.Reset(-late)
 				wake = timer.C
+			case unpolled:
+				unpolled = false
+				if ending, detail, stop := ss.poll(); stop {
+					return ending, detail
+				}
+				continue
 			case late > maxLagFrames*period:
 				// Behind by more than maxLagFrames: skip to the present,
 				// as a live source drops audio, and count it.
@@ -267,9 +275,10 @@ func (ss *session) stream() (Ending, string) {
 			default:
 				ss.res.Lateness.Observe(late)
 				ss.late = late
-				if ending, detail, stop := ss.sendNext(); stop {
+				if ending, detail := ss.sendFrame(); ending != "" {
 					return ending, detail
 				}
+				unpolled = true
 				continue
 			}
 		} else if ss.n < ss.allowance {
@@ -278,17 +287,26 @@ func (ss *session) stream() (Ending, string) {
 			}
 			continue
 		}
-		select {
-		case <-wake:
-		case c := <-ss.s.cmds:
-			if ending, detail, stop := ss.handle(c); stop {
-				return ending, detail
-			}
-		case rr := <-ss.readDone:
-			return ss.appEnded(rr)
-		case <-ss.abort.Done():
-			return "", ""
+		unpolled = false
+		if ending, detail, stop := ss.wait(wake); stop {
+			return ending, detail
 		}
+	}
+}
+
+// wait blocks until wake fires or a command, the reader's ending or an
+// abort comes in; stop is true when that ended the stream.
+func (ss *session) wait(wake <-chan time.Time) (ending Ending, detail string, stop bool) {
+	select {
+	case <-wake:
+		return "", "", false
+	case c := <-ss.s.cmds:
+		return ss.handle(c)
+	case rr := <-ss.readDone:
+		ending, detail = ss.appEnded(rr)
+		return ending, detail, true
+	case <-ss.abort.Done():
+		return "", "", true
 	}
 }
 
@@ -422,7 +440,7 @@ func (ss *session) finish(e Ending, detail string) {
 		r.Aborted = true
 		ss.journal(Entry{Kind: KindEnding, By: ByEmulator, Message: "stream aborted: the emulator closed"})
 		close(s.ended)
-		s.result = *r
+		s.result = kept(r)
 		close(s.done)
 		return
 	}
@@ -441,8 +459,15 @@ func (ss *session) finish(e Ending, detail string) {
 		ev.MediaStream.Duration = protocol.DurationPtr(r.MediaDuration)
 	}
 	r.Deliveries = append(r.Deliveries, <-s.Call.webhooks.send(s.eventCallback(), ev, s.ids())...)
-	s.result = *r
+	s.result = kept(r)
 	close(s.done)
+}
+
+// kept is the copy of the result the stream keeps, so that the session it
+// was built in can be collected.
+func kept(r *StreamResult) *StreamResult {
+	out := *r
+	return &out
 }
 
 func prefixed(p, s string) string {

@@ -97,9 +97,19 @@ type Stream struct {
 	abortCtx context.Context
 	cancel   context.CancelFunc
 
-	result StreamResult
+	// result is the final result, set once before done is closed (a
+	// pointer: a live stream does not carry a second result's histogram).
+	result *StreamResult
 	// frame is the media frame index reached, for Progress.
 	frame atomic.Int64
+}
+
+// framePeriod is the time between two frames: 20 ms, divided by Speed.
+func (spec *StreamSpec) framePeriod() time.Duration {
+	if spec.Speed > 0 {
+		return time.Duration(float64(media.FrameDuration) / spec.Speed)
+	}
+	return media.FrameDuration
 }
 
 // StreamResult says how a stream went and how it ended.
@@ -472,7 +482,7 @@ func (s *Stream) endWith(ctx context.Context, e Ending) (*StreamResult, error) {
 func (s *Stream) Wait(ctx context.Context) (*StreamResult, error) {
 	select {
 	case <-s.done:
-		r := s.result
+		r := *s.result
 		return &r, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -486,7 +496,7 @@ func (s *Stream) Done() <-chan struct{} { return s.done }
 func (s *Stream) Result() *StreamResult {
 	select {
 	case <-s.done:
-		r := s.result
+		r := *s.result
 		return &r
 	default:
 		return nil
@@ -564,9 +574,10 @@ func (s *Stream) reject(ctx context.Context, e Ending, detail string, orig *Stre
 	case r.Deliveries = <-s.Call.webhooks.send(s.eventCallback(), ev, s.ids()):
 	case <-ctx.Done():
 	}
-	s.result = r
+	s.result = &r
 	close(s.done)
-	return &r
+	out := r
+	return &out
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -60,13 +60,16 @@ func (d *Delivery) Interrupted() bool { return d.Final().Interrupted }
 func (d *Delivery) Delivered() bool { return d.Final().Error == "" }
 
 // webhookSender delivers a call's webhooks one at a time and in order, so
-// Started always arrives before Stopped and Stopped before disconnect.
+// Started always arrives before Stopped and Stopped before disconnect. Its
+// goroutine runs only while webhooks are queued: a call in the middle of
+// its media holds none (load runs keep thousands of calls live).
 type webhookSender struct {
-	e     *Emulator
-	queue chan webhookJob
-	wg    sync.WaitGroup
+	e  *Emulator
+	wg sync.WaitGroup
 
 	mu      sync.Mutex
+	queue   []webhookJob
+	running bool // a goroutine is delivering the queue
 	stopped bool
 }
 
@@ -82,12 +85,7 @@ type webhookJob struct {
 
 type entryIDs struct{ call, stream, name string }
 
-func newWebhookSender(e *Emulator) *webhookSender {
-	w := &webhookSender{e: e, queue: make(chan webhookJob, 16)}
-	w.wg.Add(1)
-	go w.run()
-	return w
-}
+func newWebhookSender(e *Emulator) *webhookSender { return &webhookSender{e: e} }
 
 // send queues an event; the returned channel yields its deliveries.
 func (w *webhookSender) send(t Callback, ev *protocol.Event, ids entryIDs) <-chan []*Delivery {
@@ -102,7 +100,12 @@ func (w *webhookSender) send(t Callback, ev *protocol.Event, ids entryIDs) <-cha
 	if w.e.duplicate.Load() {
 		copies = 2
 	}
-	w.queue <- webhookJob{target: t, event: ev, copies: copies, done: done, ids: ids}
+	w.queue = append(w.queue, webhookJob{target: t, event: ev, copies: copies, done: done, ids: ids})
+	if !w.running {
+		w.running = true
+		w.wg.Add(1)
+		go w.run()
+	}
 	return done
 }
 
@@ -110,18 +113,27 @@ func (w *webhookSender) send(t Callback, ev *protocol.Event, ids entryIDs) <-cha
 func (w *webhookSender) stop() {
 	w.mu.Lock()
 	w.stopped = true
-	close(w.queue)
 	w.mu.Unlock()
 	w.wg.Wait()
 }
 
+// run delivers the queue in order and returns once it is empty.
 func (w *webhookSender) run() {
 	defer w.wg.Done()
-	for job := range w.queue {
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 {
+			w.running = false
+			w.queue = nil
+			w.mu.Unlock()
+			return
+		}
+		job := w.queue[0]
+		w.queue = w.queue[1:]
+		w.mu.Unlock()
 		var out []*Delivery
 		for c := 1; c <= job.copies; c++ {
-			d := w.e.deliver(job.target, job.event, c, job.ids)
-			out = append(out, d)
+			out = append(out, w.e.deliver(job.target, job.event, c, job.ids))
 		}
 		w.e.recordDeliveries(out)
 		job.done <- out
