@@ -141,42 +141,49 @@ func (j *Journal) Len() int {
 // WaitFor blocks until an entry satisfies match or ctx ends, and returns it.
 func (j *Journal) WaitFor(ctx context.Context, match func(Entry) bool) (Entry, error) {
 	seen := 0
-	for {
-		j.mu.Lock()
-		for ; seen < len(j.entries); seen++ {
-			if match(j.entries[seen]) {
-				e := j.entries[seen]
-				j.mu.Unlock()
-				return e, nil
+	var found Entry
+	err := j.await(ctx, func(entries []Entry) bool {
+		for ; seen < len(entries); seen++ {
+			if match(entries[seen]) {
+				found = entries[seen]
+				return true
 			}
 		}
-		changed := j.changed
-		j.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return Entry{}, ctx.Err()
-		}
-	}
+		return false
+	})
+	return found, err
 }
 
 // Since blocks until the journal holds entries after sequence number seq
 // (0: from the first), or ctx ends, and returns a copy of them: a reader
 // that follows the journal pays for the new entries only.
 func (j *Journal) Since(ctx context.Context, seq int64) ([]Entry, error) {
+	var out []Entry
+	err := j.await(ctx, func(entries []Entry) bool {
+		if int64(len(entries)) > seq {
+			out = append([]Entry(nil), entries[max(seq, 0):]...)
+			return true
+		}
+		return false
+	})
+	return out, err
+}
+
+// await calls done with the entries, under the lock, each time they
+// change until it returns true or ctx ends.
+func (j *Journal) await(ctx context.Context, done func([]Entry) bool) error {
 	for {
 		j.mu.Lock()
-		if n := int64(len(j.entries)); n > seq {
-			out := append([]Entry(nil), j.entries[max(seq, 0):]...)
+		if done(j.entries) {
 			j.mu.Unlock()
-			return out, nil
+			return nil
 		}
 		changed := j.changed
 		j.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }

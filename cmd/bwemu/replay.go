@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -107,16 +106,12 @@ func runReplay(ctx context.Context, c *replayConfig, stdout, stderr io.Writer) i
 	if !ok {
 		return code
 	}
-	var journal *os.File
-	if c.journal != "" {
-		// Created now, so a bad path is a usage error before anything streams.
-		f, err := os.Create(c.journal)
-		if err != nil {
-			return usageError(stderr, replaySynopsis, "--journal: %v", err)
-		}
-		defer f.Close()
-		journal = f
+	reports, code, ok := createReportFiles(stderr, replaySynopsis, reportFile{flag: "--journal", path: c.journal})
+	if !ok {
+		return code
 	}
+	defer reports.close()
+	journal := reports.file("--journal")
 	c.header(stdout, p)
 	began := time.Now()
 	r, err := replay.Run(ctx, p, c.target)
