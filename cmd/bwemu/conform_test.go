@@ -289,6 +289,7 @@ type conformJSON struct {
 		Start       time.Time `json:"start"`
 		DurationMs  *float64  `json:"durationMs"`
 		Journal     string    `json:"journal"`
+		StreamID    string    `json:"streamId"`
 		Interrupted bool      `json:"interrupted"`
 	} `json:"results"`
 }
@@ -320,6 +321,9 @@ func expectJSON(r conformJSON, ids []string, table map[string]string) {
 		Expect(res.Start).NotTo(BeZero(), "when %s began", res.ID)
 		if res.Status == "fail" || res.Status == "non-strict" {
 			Expect(res.Journal).NotTo(BeEmpty(), "a %s result carries the journal", res.Status)
+		}
+		if res.StreamID != "" {
+			Expect(res.Journal).To(ContainSubstring("journal of stream "+res.StreamID), "the stream named is the one the journal shows")
 		}
 	}
 	Expect(got).To(Equal(ids))
