@@ -36,6 +36,7 @@ func (ss *session) read() {
 				ss.journal(Entry{Kind: KindClose, By: ByApp, Error: err.Error(), Message: "connection ended: " + describeNetError(err)})
 			}
 			ss.readDone <- rr
+			ss.s.poke()
 			return
 		}
 		ss.received(bidi, mt, data)

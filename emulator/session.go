@@ -246,6 +246,7 @@ func (ss *session) stream() (Ending, string) {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	defer context.AfterFunc(ss.abort, ss.s.poke)()
 	// unpolled is true when a frame went out and nothing has looked at
 	// commands and the reader since: realtime frames sent back to back
 	// (catching up) take those in between, as the select does otherwise.
@@ -254,16 +255,16 @@ func (ss *session) stream() (Ending, string) {
 		if ss.endThen != "" && ss.n >= ss.endAt {
 			return ss.end(ss.endThen)
 		}
-		var wake <-chan time.Time
+		var frameDue <-chan time.Time
 		if realtime {
 			late := time.Since(t0.Add(time.Duration(ss.n) * period))
 			switch {
 			case late < 0:
 				timer.Reset(-late)
-				wake = timer.C
+				frameDue = timer.C
 			case unpolled:
 				unpolled = false
-				if ending, detail, stop := ss.poll(); stop {
+				if ending, detail, stop := ss.takeIn(); stop {
 					return ending, detail
 				}
 				continue
@@ -288,25 +289,41 @@ func (ss *session) stream() (Ending, string) {
 			continue
 		}
 		unpolled = false
-		if ending, detail, stop := ss.wait(wake); stop {
+		if ending, detail, stop := ss.wait(frameDue); stop {
 			return ending, detail
 		}
 	}
 }
 
-// wait blocks until wake fires or a command, the reader's ending or an
-// abort comes in; stop is true when that ended the stream.
-func (ss *session) wait(wake <-chan time.Time) (ending Ending, detail string, stop bool) {
+// wait blocks until the frame timer fires or a command, the reader's
+// ending or an abort comes in; stop is true when that ended the stream.
+// It sleeps on two channels, not four: the pacing loop wakes every frame.
+func (ss *session) wait(frameDue <-chan time.Time) (ending Ending, detail string, stop bool) {
 	select {
-	case <-wake:
+	case <-frameDue:
 		return "", "", false
-	case c := <-ss.s.cmds:
-		return ss.handle(c)
-	case rr := <-ss.readDone:
-		ending, detail = ss.appEnded(rr)
-		return ending, detail, true
-	case <-ss.abort.Done():
-		return "", "", true
+	case <-ss.s.wake:
+		return ss.drain()
+	}
+}
+
+// drain takes in every command, the reader's ending and an abort that
+// have come in; stop is true when one ended the stream.
+func (ss *session) drain() (ending Ending, detail string, stop bool) {
+	for {
+		select {
+		case c := <-ss.s.cmds:
+			if ending, detail, stop := ss.handle(c); stop {
+				return ending, detail, true
+			}
+		case rr := <-ss.readDone:
+			ending, detail = ss.appEnded(rr)
+			return ending, detail, true
+		case <-ss.abort.Done():
+			return "", "", true
+		default:
+			return "", "", false
+		}
 	}
 }
 
@@ -316,27 +333,23 @@ func (ss *session) sendNext() (ending Ending, detail string, stop bool) {
 	if ending, detail := ss.sendFrame(); ending != "" {
 		return ending, detail, true
 	}
-	return ss.poll()
+	return ss.takeIn()
+}
+
+// takeIn drains what came in when a token says something did: between
+// frames sent back to back it looks at one channel, not three.
+func (ss *session) takeIn() (ending Ending, detail string, stop bool) {
+	select {
+	case <-ss.s.wake:
+		return ss.drain()
+	default:
+		return "", "", false
+	}
 }
 
 // maxLagFrames is how many frame periods realtime pacing may fall behind
 // before it skips frames instead of sending a burst.
 const maxLagFrames = 3
-
-// poll handles pending commands and reader endings without blocking.
-func (ss *session) poll() (Ending, string, bool) {
-	select {
-	case c := <-ss.s.cmds:
-		return ss.handle(c)
-	case rr := <-ss.readDone:
-		e, d := ss.appEnded(rr)
-		return e, d, true
-	case <-ss.abort.Done():
-		return "", "", true
-	default:
-		return "", "", false
-	}
-}
 
 func (ss *session) handle(c command) (Ending, string, bool) {
 	switch c.kind {

@@ -88,6 +88,9 @@ type Stream struct {
 	destination string // for webhooks, as given
 
 	cmds  chan command
+	// wake holds a token once a command, the reader's ending or an abort
+	// is waiting: the pacing loop sleeps on it and its timer alone.
+	wake chan struct{}
 	ended chan struct{} // closed when the ending is decided
 	done  chan struct{} // closed when the result, webhook included, is final
 	// connected is closed when the handshake succeeded.
@@ -229,7 +232,7 @@ func (c *Call) StartStream(ctx context.Context, spec StreamSpec) (*Stream, error
 	s := &Stream{
 		ID: protocol.NewStreamID(), Call: c, StartTime: time.Now(),
 		spec: spec, eventURL: eventURL, destination: spec.Destination,
-		cmds: make(chan command, 4), ended: make(chan struct{}), done: make(chan struct{}),
+		cmds: make(chan command, 4), wake: make(chan struct{}, 1), ended: make(chan struct{}), done: make(chan struct{}),
 		connected: make(chan struct{}),
 	}
 	s.abortCtx, s.cancel = context.WithCancel(context.Background())
@@ -516,9 +519,18 @@ func (s *Stream) isEnded() bool {
 func (s *Stream) command(c command) bool {
 	select {
 	case s.cmds <- c:
+		s.poke()
 		return true
 	case <-s.ended:
 		return false
+	}
+}
+
+// poke leaves the pacing loop a token to look at what came in.
+func (s *Stream) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default: // a token is already waiting
 	}
 }
 
