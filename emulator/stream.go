@@ -87,10 +87,10 @@ type Stream struct {
 	tracks      []string
 	destination string // for webhooks, as given
 
-	cmds  chan command
+	cmds chan command
 	// wake holds a token once a command, the reader's ending or an abort
 	// is waiting: the pacing loop sleeps on it and its timer alone.
-	wake chan struct{}
+	wake  chan struct{}
 	ended chan struct{} // closed when the ending is decided
 	done  chan struct{} // closed when the result, webhook included, is final
 	// connected is closed when the handshake succeeded.
