@@ -69,6 +69,10 @@ func benchEnv(b *testing.B, name string, def float64) float64 {
 type pacerRun struct {
 	late    emulator.Histogram // every frame's lateness
 	skipped int
+	// steadySkipped are the frames skipped in the steady-state window:
+	// skipped counts the connecting too, when every stream is dialled at
+	// once.
+	steadySkipped int64
 	// The steady-state window: its length, the CPU the process used in it
 	// and the frames written in it; mem is heap and stacks in use at its
 	// end above the baseline.
@@ -81,6 +85,7 @@ type pacerRun struct {
 func (r *pacerRun) report(b *testing.B, n int) {
 	b.ReportMetric(float64(r.late.Quantile(0.99))/float64(time.Millisecond), "p99-lateness-ms")
 	b.ReportMetric(float64(r.skipped), "skipped-frames")
+	b.ReportMetric(float64(r.steadySkipped), "skipped-steady")
 	if r.frames > 0 {
 		b.ReportMetric(float64(r.cpu)/float64(time.Microsecond)/float64(r.frames), "cpu-us/frame")
 	}
@@ -101,7 +106,7 @@ func inUse() uint64 {
 // start and stream for d each: once allUp has returned, the CPU and the
 // frames (a running count) over a window that ends before the first
 // stream can have finished, then the memory in use above base.
-func steady(b *testing.B, r *pacerRun, start time.Time, d time.Duration, base uint64, allUp func(), frames func() int64) {
+func steady(b *testing.B, r *pacerRun, start time.Time, d time.Duration, base uint64, allUp func(), frames, skipped func() int64) {
 	allUp()
 	up := time.Now()
 	from := up.Add(min(time.Second, d/10))
@@ -111,9 +116,9 @@ func steady(b *testing.B, r *pacerRun, start time.Time, d time.Duration, base ui
 			up.Sub(start).Round(time.Millisecond), d)
 	}
 	time.Sleep(time.Until(from))
-	cpu0, f0, t0 := cpuTime(), frames(), time.Now()
+	cpu0, f0, s0, t0 := cpuTime(), frames(), skipped(), time.Now()
 	time.Sleep(time.Until(to))
-	r.cpu, r.frames, r.window = cpuTime()-cpu0, frames()-f0, time.Since(t0)
+	r.cpu, r.frames, r.steadySkipped, r.window = cpuTime()-cpu0, frames()-f0, skipped()-s0, time.Since(t0)
 	if m := inUse(); m > base {
 		r.mem = m - base
 	}
@@ -136,6 +141,7 @@ func runBarePacer(b *testing.B, sink string, n int, d time.Duration) *pacerRun {
 	dialer := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
 	var (
 		frames  atomic.Int64
+		skips   atomic.Int64 // a running count, for the steady window
 		up, all sync.WaitGroup
 		lates   = make([]emulator.Histogram, n)
 		skipped = make([]int, n)
@@ -170,6 +176,7 @@ func runBarePacer(b *testing.B, sink string, n int, d time.Duration) *pacerRun {
 					skip := int64(l / period)
 					k += skip
 					skipped[i] += int(skip)
+					skips.Add(skip)
 					continue
 				}
 				late.Observe(l)
@@ -184,7 +191,7 @@ func runBarePacer(b *testing.B, sink string, n int, d time.Duration) *pacerRun {
 		})
 	}
 	r := &pacerRun{}
-	steady(b, r, start, d, base, up.Wait, frames.Load)
+	steady(b, r, start, d, base, up.Wait, frames.Load, skips.Load)
 	all.Wait()
 	for i := range lates {
 		r.late.Merge(&lates[i])
@@ -193,13 +200,15 @@ func runBarePacer(b *testing.B, sink string, n int, d time.Duration) *pacerRun {
 	return r
 }
 
-// frameCounter is a Meter that only counts the frames written.
-type frameCounter struct{ frames atomic.Int64 }
+// frameCounter is a Meter that only counts the frames written and
+// skipped.
+type frameCounter struct{ frames, skipped atomic.Int64 }
 
 func (m *frameCounter) Handshake(time.Duration)  {}
 func (m *frameCounter) Frame(_, _ time.Duration) { m.frames.Add(1) }
-func (m *frameCounter) Skipped(int)              {}
+func (m *frameCounter) Skipped(n int)            { m.skipped.Add(int64(n)) }
 func (m *frameCounter) count() int64             { return m.frames.Load() }
+func (m *frameCounter) skips() int64             { return m.skipped.Load() }
 
 // runEmulatorPacer streams through the emulator as bwemu load does: an
 // emulator per call (with a Meter, here one that counts frames, and an
@@ -256,7 +265,7 @@ func runEmulatorPacer(b *testing.B, sink string, n int, d time.Duration) *pacerR
 		}
 	}
 	r := &pacerRun{}
-	steady(b, r, start, d, base, allUp, meter.count)
+	steady(b, r, start, d, base, allUp, meter.count, meter.skips)
 	all.Wait()
 	for _, res := range results {
 		if res != nil {

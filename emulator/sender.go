@@ -37,12 +37,12 @@ func (ss *session) sendFrame() (Ending, string) {
 		}
 		ss.seq++
 		ss.msg = appendMedia(ss.msg[:0], track, ss.seq, &ss.pcm, &ss.b64)
-		began := ss.meterNow()
-		if err := ss.write(ss.msg); err != nil {
+		took, err := ss.write(ss.msg)
+		if err != nil {
 			return ss.writeFailed(err)
 		}
 		if m := ss.e.opts.Meter; m != nil {
-			m.Frame(ss.late, time.Since(began))
+			m.Frame(ss.late, took)
 		}
 		ss.res.Messages++
 		ss.sent[i]++
@@ -117,26 +117,13 @@ func appendMedia(b []byte, track string, seq int64, pcm *[media.FrameSize]byte, 
 	return append(b, mediaTail...)
 }
 
-// meterNow is the time a metered write begins; unmetered, it is not read.
-func (ss *session) meterNow() time.Time {
-	if ss.e.opts.Meter == nil {
-		return time.Time{}
-	}
-	return time.Now()
-}
-
-// write sends one message. Its deadline is renewed only once it is nearer
-// than the write timeout, to the timeout and an eighth: most frames keep
-// the deadline of the one before, so the runtime re-arms no timer for
-// them, and a blocked write fails between Timeouts.Write and an eighth
-// more after it began, never before.
-func (ss *session) write(b []byte) error {
-	now := time.Now()
-	if w := ss.e.opts.Timeouts.Write; ss.writeDeadline.Sub(now) < w {
-		ss.writeDeadline = now.Add(w + w/8)
-		_ = ss.conn.SetWriteDeadline(ss.writeDeadline)
-	}
-	return ss.conn.WriteMessage(websocket.TextMessage, b)
+// write sends one message and returns how long it took. A write that
+// blocks past the write timeout fails with a timeout (see writeWatch).
+func (ss *session) write(b []byte) (time.Duration, error) {
+	began := ss.writes.start()
+	err := ss.conn.WriteMessage(websocket.TextMessage, b)
+	ss.writes.done()
+	return time.Duration(writeClock() - began), err
 }
 
 func (ss *session) writeJSON(v any) error {
@@ -144,7 +131,7 @@ func (ss *session) writeJSON(v any) error {
 	if err != nil {
 		return err
 	}
-	if err := ss.write(b); err != nil {
+	if _, err := ss.write(b); err != nil {
 		return err
 	}
 	var probe struct{ EventType string }

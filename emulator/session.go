@@ -39,19 +39,18 @@ type session struct {
 	stopSent   atomic.Bool // the stop message has gone out: a close from the app answers it
 
 	// Frame state, reused for every frame so the hot path does not allocate.
-	pcm [media.FrameSize]byte
-	b64 [media.EncodedFrameSize]byte
-	msg []byte
-	// writeDeadline is the deadline writes have now (see write).
-	writeDeadline time.Time
-	seq           int64
-	n             int64         // index of the next frame
-	late          time.Duration // how late the frame being sent is (realtime)
-	audioPos      int64         // frame of the audio source to play next; paused by silence
-	silentTo      int64         // frames before this index are silence
-	allowance     int64         // frames Fast pace may send
-	waiters       []waiter
-	sent          [2]int // media frames sent per track, in the order of Stream.tracks
+	pcm       [media.FrameSize]byte
+	b64       [media.EncodedFrameSize]byte
+	msg       []byte
+	writes    writeTimer // the write under way, for writeWatch
+	seq       int64
+	n         int64         // index of the next frame
+	late      time.Duration // how late the frame being sent is (realtime)
+	audioPos  int64         // frame of the audio source to play next; paused by silence
+	silentTo  int64         // frames before this index are silence
+	allowance int64         // frames Fast pace may send
+	waiters   []waiter
+	sent      [2]int // media frames sent per track, in the order of Stream.tracks
 
 	// play is the app's audio on a bidirectional stream, as the caller
 	// hears it; played is the frame it plays this period.
@@ -97,6 +96,7 @@ func (s *Stream) run() {
 		msg: make([]byte, 0, 512)}
 	ss.rec.on = s.spec.Record || ss.e.opts.RecordDir != ""
 	ss.play.limit = ss.e.opts.PlaybackBuffer
+	defer writeWatch.remove(ss)
 	ending, detail := ss.connectAndStream()
 	if ending == EndDrop {
 		ss.finish(ending, detail)
@@ -213,6 +213,7 @@ func (ss *session) dial() (Ending, string) {
 		return ending, detail
 	}
 	ss.conn = conn
+	writeWatch.add(ss)
 	ss.res.HandshakeStatus = resp.StatusCode
 	ss.journal(Entry{Kind: KindHandshake, By: ByApp, Code: resp.StatusCode, Latency: lat, Setup: ss.s.setup(),
 		Message: fmt.Sprintf("GET %s%s → %d %s", dest, auth, resp.StatusCode, http.StatusText(resp.StatusCode))})
@@ -379,7 +380,7 @@ func (ss *session) handle(c command) (Ending, string, bool) {
 		e, d := ss.end(c.ending)
 		return e, d, true
 	case cmdSend:
-		if err := ss.write(c.message); err != nil {
+		if _, err := ss.write(c.message); err != nil {
 			c.reached <- false
 			e, d := ss.writeFailed(err)
 			return e, d, true
