@@ -16,9 +16,11 @@ import (
 // deadline, between the timeout and an eighth more (at most watchMaxTick
 // more) after it began.
 
-// writeClock is a monotonic clock in nanoseconds, never 0.
+// writeClockBase anchors writeClock.
 var writeClockBase = time.Now()
 
+// writeClock is a monotonic clock in nanoseconds, never 0 (0 says no write
+// is under way).
 func writeClock() int64 { return int64(time.Since(writeClockBase)) + 1 }
 
 // writeTimer is a stream's side of the watch.
@@ -48,7 +50,9 @@ func (w *writeTimer) done() {
 // writeWatch is the process's watch over blocked writes.
 var writeWatch = &watch{sessions: map[*session]struct{}{}, idle: make(chan struct{}, 1)}
 
-// watchMaxTick bounds how late the watch may notice a blocked write.
+// The watch looks every eighth of the shortest write timeout it watches,
+// within these bounds: watchMaxTick bounds how late it may notice a
+// blocked write.
 const (
 	watchMinTick = 5 * time.Millisecond
 	watchMaxTick = 250 * time.Millisecond
