@@ -38,13 +38,13 @@ type Check struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	notes    []note
-	details  []string
+	mu      sync.Mutex
+	notes   []note
+	details []string
 	// excerptOf is the stream whose journal excerpt was attached first.
 	excerptOf string
-	emus     []*emulator.Emulator
-	cleanups []func()
+	emus      []*emulator.Emulator
+	cleanups  []func()
 	// isCut is set once the case was cut short (an unanswered webhook in a
 	// 5.x case, the case deadline): later findings are the case tripping
 	// over its own cancellation, not the app's doing, and are dropped.
