@@ -96,7 +96,7 @@ func (s *Stream) run() {
 		msg: make([]byte, 0, 512)}
 	ss.rec.on = s.spec.Record || ss.e.opts.RecordDir != ""
 	ss.play.limit = ss.e.opts.PlaybackBuffer
-	defer writeWatch.remove(ss)
+	defer writeWatch.remove(&ss.writes)
 	ending, detail := ss.connectAndStream()
 	if ending == EndDrop {
 		ss.finish(ending, detail)
@@ -213,7 +213,7 @@ func (ss *session) dial() (Ending, string) {
 		return ending, detail
 	}
 	ss.conn = conn
-	writeWatch.add(ss)
+	writeWatch.add(&ss.writes, conn.NetConn(), ss.e.opts.Timeouts.Write)
 	ss.res.HandshakeStatus = resp.StatusCode
 	ss.journal(Entry{Kind: KindHandshake, By: ByApp, Code: resp.StatusCode, Latency: lat, Setup: ss.s.setup(),
 		Message: fmt.Sprintf("GET %s%s → %d %s", dest, auth, resp.StatusCode, http.StatusText(resp.StatusCode))})

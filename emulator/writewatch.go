@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,8 +24,11 @@ var writeClockBase = time.Now()
 // is under way).
 func writeClock() int64 { return int64(time.Since(writeClockBase)) + 1 }
 
-// writeTimer is a stream's side of the watch.
+// writeTimer is a stream's side of the watch: the connection its writes
+// go to and how long one may block.
 type writeTimer struct {
+	conn  net.Conn
+	limit time.Duration
 	began atomic.Int64 // writeClock when the write under way began, 0 when none is
 	// mu orders the end of a write against the watch expiring it: a
 	// deadline set for one write must not land on the next (gorilla
@@ -48,7 +52,11 @@ func (w *writeTimer) done() {
 }
 
 // writeWatch is the process's watch over blocked writes.
-var writeWatch = &watch{sessions: map[*session]struct{}{}, idle: make(chan struct{}, 1)}
+var writeWatch = newWatch()
+
+func newWatch() *watch {
+	return &watch{timers: map[*writeTimer]struct{}{}, idle: make(chan struct{}, 1)}
+}
 
 // The watch looks every eighth of the shortest write timeout it watches,
 // within these bounds: watchMaxTick bounds how late it may notice a
@@ -59,31 +67,32 @@ const (
 )
 
 type watch struct {
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	running  bool
-	// idle gets a token when the last session leaves, so the goroutine
+	mu      sync.Mutex
+	timers  map[*writeTimer]struct{}
+	running bool
+	// idle gets a token when the last stream leaves, so the goroutine
 	// ends at once rather than a tick later.
 	idle chan struct{}
 }
 
-// add watches a connected session's writes.
-func (w *watch) add(ss *session) {
+// add watches the writes to conn, which may block for limit.
+func (w *watch) add(t *writeTimer, conn net.Conn, limit time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.sessions[ss] = struct{}{}
+	t.conn, t.limit = conn, limit
+	w.timers[t] = struct{}{}
 	if !w.running {
 		w.running = true
 		go w.run()
 	}
 }
 
-// remove stops watching a session.
-func (w *watch) remove(ss *session) {
+// remove stops watching t.
+func (w *watch) remove(t *writeTimer) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	delete(w.sessions, ss)
-	if len(w.sessions) == 0 && w.running {
+	delete(w.timers, t)
+	if len(w.timers) == 0 && w.running {
 		select {
 		case w.idle <- struct{}{}:
 		default:
@@ -92,7 +101,7 @@ func (w *watch) remove(ss *session) {
 }
 
 // run looks at every watched write once a tick, and returns when no
-// session is left to watch.
+// stream is left to watch.
 func (w *watch) run() {
 	timer := time.NewTimer(watchMinTick)
 	defer timer.Stop()
@@ -102,18 +111,17 @@ func (w *watch) run() {
 		case <-w.idle:
 		}
 		w.mu.Lock()
-		if len(w.sessions) == 0 {
+		if len(w.timers) == 0 {
 			w.running = false
 			w.mu.Unlock()
 			return
 		}
 		now := writeClock()
 		tick := watchMaxTick
-		for ss := range w.sessions {
-			limit := ss.e.opts.Timeouts.Write
-			tick = min(tick, max(limit/8, watchMinTick))
-			if t := ss.writes.began.Load(); t != 0 && time.Duration(now-t) > limit {
-				ss.expireWrite(t)
+		for t := range w.timers {
+			tick = min(tick, max(t.limit/8, watchMinTick))
+			if began := t.began.Load(); began != 0 && time.Duration(now-began) > t.limit {
+				t.expire(began)
 			}
 		}
 		w.mu.Unlock()
@@ -121,12 +129,12 @@ func (w *watch) run() {
 	}
 }
 
-// expireWrite makes the write that began at t fail with a timeout, if it
+// expire makes the write that began at began fail with a timeout, if it
 // is still under way.
-func (ss *session) expireWrite(t int64) {
-	ss.writes.mu.Lock()
-	defer ss.writes.mu.Unlock()
-	if ss.writes.began.Load() == t {
-		_ = ss.conn.NetConn().SetWriteDeadline(time.Unix(1, 0))
+func (w *writeTimer) expire(began int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.began.Load() == began {
+		_ = w.conn.SetWriteDeadline(time.Unix(1, 0))
 	}
 }
