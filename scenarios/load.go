@@ -113,9 +113,7 @@ func (l *loader) file(data []byte) *File {
 		"defaults":  func(v *field) { f.Defaults = l.settings(l.obj(v, "defaults", settingKeys)) },
 		"scenarios": func(v *field) { f.Scenarios = l.scenarios(v) },
 	})
-	if _, ok := o.get("scenarios"); !ok {
-		l.missing(o, "scenarios", "missing key \"scenarios\": a file needs at least one scenario")
-	}
+	l.require(o, "scenarios", "missing key \"scenarios\": a file needs at least one scenario")
 	for _, s := range f.Scenarios {
 		s.Settings = merge(f.Defaults, s.Settings)
 		l.checkBXML(f, s)
@@ -209,9 +207,7 @@ func (l *loader) bxml(f *field) *BXML {
 		return nil
 	}
 	b := &BXML{Pos: o.pos}
-	if _, ok := o.get("url"); !ok {
-		l.missing(o, "url", "bxml: missing key \"url\" (the app's URL that serves the call's first BXML)")
-	}
+	l.require(o, "url", "bxml: missing key \"url\" (the app's URL that serves the call's first BXML)")
 	o.read(map[string]func(*field){
 		"url": into(&b.URL, func(v *field) (string, bool) {
 			return l.urlOf(v, "http", "https", "the app's URL that serves the call's first BXML")

@@ -152,9 +152,7 @@ func (l *loader) replyExpect(f *field) *ReplyExpect {
 		return nil
 	}
 	r := &ReplyExpect{Pos: o.pos, Stream: l.expectStream(o)}
-	if _, ok := o.get("within"); !ok {
-		l.missing(o, "within", "reply: missing key \"within\" (how soon the app must start answering each turn, e.g. reply: {within: 1s})")
-	}
+	l.require(o, "within", "reply: missing key \"within\" (how soon the app must start answering each turn, e.g. reply: {within: 1s})")
 	o.read(map[string]func(*field){
 		"within": into(&r.Within, l.duration),
 		"min":    into(&r.Min, l.duration),
@@ -169,9 +167,7 @@ func (l *loader) bargeInExpect(f *field) *BargeInExpect {
 		return nil
 	}
 	b := &BargeInExpect{Pos: o.pos, Stream: l.expectStream(o)}
-	if _, ok := o.get("within"); !ok {
-		l.missing(o, "within", "bargeIn: missing key \"within\" (how soon the app must fall silent once the caller interrupts it, e.g. bargeIn: {within: 500ms})")
-	}
+	l.require(o, "within", "bargeIn: missing key \"within\" (how soon the app must fall silent once the caller interrupts it, e.g. bargeIn: {within: 500ms})")
 	o.read(map[string]func(*field){"within": into(&b.Within, l.duration)})
 	return b
 }

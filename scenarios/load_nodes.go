@@ -94,6 +94,13 @@ func checked[T any](l *loader, f *field, read func(*field) (T, bool), accept fun
 	return v, ok
 }
 
+// require says message, at the object, when it lacks key.
+func (l *loader) require(o *object, key, message string) {
+	if _, ok := o.get(key); !ok {
+		l.missing(o, key, "%s", message)
+	}
+}
+
 // missing reports a required key that o lacks, unless it was misspelled.
 func (l *loader) missing(o *object, key, format string, args ...any) {
 	if o.misspelled[key] {
