@@ -13,8 +13,9 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	// DefaultWriteTimeout bounds one frame write: an app that stops reading
 	// fills the socket buffers and the write blocks past it. A blocked
-	// write ends the stream between the timeout and an eighth more (at
-	// most 250 ms more) after it began: a watch expires it (writewatch.go).
+	// write ends the stream between the timeout and an eighth more (the
+	// margin kept within 5–250 ms) after it began: a watch expires it
+	// (writewatch.go).
 	DefaultWriteTimeout = 5 * time.Second
 	// DefaultCloseHandshakeTimeout is how long the emulator waits for the
 	// app's close frame after sending its own.

@@ -14,8 +14,8 @@ import (
 // began, and one goroutine for the process (running only while streams
 // are connected) expires the deadline of a write that has blocked too
 // long: the write then fails with a timeout, as it would have with its own
-// deadline, between the timeout and an eighth more (at most watchMaxTick
-// more) after it began.
+// deadline, between the timeout and an eighth more (the margin kept
+// within watchMinTick and watchMaxTick) after it began.
 
 // writeClockBase anchors writeClock.
 var writeClockBase = time.Now()
