@@ -149,6 +149,21 @@ var _ = Describe("bwemu load", func() {
 			"--file", "../../scenarios.example.yaml", "--scenario", "nope"),
 	)
 
+	DescribeTable("refuses an unwritable report file before any call is made",
+		func(ctx SpecContext, flag string) {
+			// An hour-long run: only a refusal before the load starts ends
+			// within the spec's timeout.
+			out := bwemu(ctx, "load", "--calls", "1", "--duration", "1h", flag, "/nonexistent/report")
+			Expect(out.code).To(Equal(exitUsage))
+			Expect(out.stderr).To(ContainSubstring("bwemu: " + flag + ": open /nonexistent/report"))
+			Expect(out.stderr).To(ContainSubstring("usage: bwemu load"))
+			Expect(out.stdout).NotTo(ContainSubstring("bwemu load:"), "no load was started")
+		},
+		Entry("--json", "--json", SpecTimeout(30*time.Second)),
+		Entry("--html", "--html", SpecTimeout(30*time.Second)),
+		Entry("--junit", "--junit", SpecTimeout(30*time.Second)),
+	)
+
 	DescribeTable("carries each flag into the calls it drives",
 		func(ctx SpecContext, check func(*load.Summary), args ...string) {
 			path := filepath.Join(GinkgoT().TempDir(), "s.json")
