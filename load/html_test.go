@@ -16,6 +16,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"golang.org/x/net/html"
+
+	"github.com/bwemu/bwemu/internal/apptest"
 )
 
 // sampleSummary is a run with a bit of everything the page shows.
@@ -64,47 +66,15 @@ func render(s *Summary) (string, *html.Node) {
 	GinkgoHelper()
 	var b bytes.Buffer
 	Expect(WriteHTML(&b, s)).To(Succeed())
-	doc, err := html.Parse(strings.NewReader(b.String()))
-	Expect(err).NotTo(HaveOccurred())
-	return b.String(), doc
-}
-
-// walk calls f on n and every node below it.
-func walk(n *html.Node, f func(*html.Node)) {
-	f(n)
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, f)
-	}
-}
-
-func byID(doc *html.Node, id string) *html.Node {
-	var found *html.Node
-	walk(doc, func(n *html.Node) {
-		for _, a := range n.Attr {
-			if a.Key == "id" && a.Val == id && found == nil {
-				found = n
-			}
-		}
-	})
-	return found
-}
-
-func textOf(n *html.Node) string {
-	var b strings.Builder
-	walk(n, func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-	})
-	return b.String()
+	return b.String(), apptest.ParseHTML(b.Bytes())
 }
 
 // rows is the text of each row of a table.
 func rows(table *html.Node) []string {
 	var out []string
-	walk(table, func(n *html.Node) {
+	apptest.Walk(table, func(n *html.Node) {
 		if n.Type == html.ElementNode && n.Data == "tr" {
-			out = append(out, textOf(n))
+			out = append(out, apptest.Text(n))
 		}
 	})
 	return out
@@ -119,27 +89,27 @@ var _ = Describe("WriteHTML", func() {
 			Expect(os.WriteFile(path, []byte(out), 0o644)).To(Succeed()) // for a person to open
 		}
 
-		th := byID(doc, "thresholds")
+		th := apptest.ByID(doc, "thresholds")
 		Expect(th).NotTo(BeNil())
 		Expect(rows(th)).To(HaveLen(3))
 		Expect(rows(th)[1]).To(And(ContainSubstring("webhook.p99<200ms"), ContainSubstring("251ms"), ContainSubstring("FAIL")))
 		Expect(rows(th)[2]).To(And(ContainSubstring("errors<=5"), ContainSubstring("PASS")))
 
-		bound := byID(doc, "generator-bound")
+		bound := apptest.ByID(doc, "generator-bound")
 		Expect(bound).NotTo(BeNil())
-		Expect(textOf(bound)).To(And(ContainSubstring("not trustworthy"), ContainSubstring("CPU at 97 % of budget"),
+		Expect(apptest.Text(bound)).To(And(ContainSubstring("not trustworthy"), ContainSubstring("CPU at 97 % of budget"),
 			ContainSubstring("run fewer calls per process")))
-		Expect(byID(doc, "interrupted")).NotTo(BeNil())
+		Expect(apptest.ByID(doc, "interrupted")).NotTo(BeNil())
 
 		// 3 series charts, errors per second, 2 distributions, endings.
 		Expect(strings.Count(out, "<svg")).To(Equal(7))
-		hist := rows(byID(doc, "histograms"))
+		hist := rows(apptest.ByID(doc, "histograms"))
 		Expect(hist).To(HaveLen(6))
 		Expect(hist[1]).To(ContainSubstring("firstPlay"))
 		Expect(hist[4]).To(ContainSubstring("webhook"))
 		Expect(hist[5]).To(ContainSubstring("webhook.answer"))
-		Expect(textOf(byID(doc, "settings"))).To(And(ContainSubstring("wss://app.example.com/media"), ContainSubstring("hangup=90,reset=10")))
-		Expect(textOf(byID(doc, "totals"))).To(And(ContainSubstring("123456"), ContainSubstring("30s"), ContainSubstring("97 %")))
+		Expect(apptest.Text(apptest.ByID(doc, "settings"))).To(And(ContainSubstring("wss://app.example.com/media"), ContainSubstring("hangup=90,reset=10")))
+		Expect(apptest.Text(apptest.ByID(doc, "totals"))).To(And(ContainSubstring("123456"), ContainSubstring("30s"), ContainSubstring("97 %")))
 	})
 
 })
@@ -147,7 +117,7 @@ var _ = Describe("WriteHTML", func() {
 var _ = Describe("WriteHTML safety", func() {
 	It("loads nothing from elsewhere and runs no script", func() {
 		out, doc := render(sampleSummary())
-		walk(doc, func(n *html.Node) {
+		apptest.Walk(doc, func(n *html.Node) {
 			if n.Type != html.ElementNode {
 				return
 			}
@@ -167,9 +137,9 @@ var _ = Describe("WriteHTML safety", func() {
 		Expect(out).To(ContainSubstring(`body &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;`))
 		Expect(out).NotTo(ContainSubstring("<script>"))
 		var pre string
-		walk(doc, func(n *html.Node) {
+		apptest.Walk(doc, func(n *html.Node) {
 			if n.Type == html.ElementNode && n.Data == "pre" {
-				pre += textOf(n)
+				pre += apptest.Text(n)
 			}
 		})
 		Expect(pre).To(ContainSubstring(`<script>alert("x")</script>`)) // shown as text
@@ -183,7 +153,7 @@ var _ = Describe("WriteHTML without data", func() {
 			out, doc := render(s)
 			Expect(out).To(ContainSubstring("no data"))
 			Expect(out).NotTo(ContainSubstring("<svg"))
-			Expect(byID(doc, "generator-bound")).To(BeNil())
+			Expect(apptest.ByID(doc, "generator-bound")).To(BeNil())
 			Expect(out).To(ContainSubstring("No thresholds were given"))
 		}
 	})

@@ -93,28 +93,22 @@ var _ = Describe("WriteHTML", func() {
 
 		raw, err := os.ReadFile(path)
 		Expect(err).NotTo(HaveOccurred())
-		doc, err := html.Parse(strings.NewReader(string(raw)))
-		Expect(err).NotTo(HaveOccurred())
 		var names, failures, links []string
-		var walk func(*html.Node)
-		walk = func(n *html.Node) {
-			if n.Type == html.ElementNode {
-				for _, a := range n.Attr {
-					switch {
-					case a.Key == "class" && a.Val == "name":
-						names = append(names, n.FirstChild.Data)
-					case a.Key == "data-expectation":
-						failures = append(failures, a.Val)
-					case a.Key == "href" && !strings.HasPrefix(a.Val, "#"):
-						links = append(links, a.Val)
-					}
+		apptest.Walk(apptest.ParseHTML(raw), func(n *html.Node) {
+			if n.Type != html.ElementNode {
+				return
+			}
+			for _, a := range n.Attr {
+				switch {
+				case a.Key == "class" && a.Val == "name":
+					names = append(names, n.FirstChild.Data)
+				case a.Key == "data-expectation":
+					failures = append(failures, a.Val)
+				case a.Key == "href" && !strings.HasPrefix(a.Val, "#"):
+					links = append(links, a.Val)
 				}
 			}
-			for c := n.FirstChild; c != nil; c = c.NextSibling {
-				walk(c)
-			}
-		}
-		walk(doc)
+		})
 		Expect(names).To(Equal([]string{"the app fails the stopped webhook", "the caller hangs up"}))
 		Expect(failures).To(Equal([]string{"expect.webhooks.status"}))
 		Expect(links).NotTo(BeEmpty())

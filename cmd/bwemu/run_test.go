@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -393,51 +392,40 @@ func readHTMLReport(path string) htmlReport {
 	GinkgoHelper()
 	raw, err := os.ReadFile(path)
 	Expect(err).NotTo(HaveOccurred())
-	doc, err := html.Parse(bytes.NewReader(raw))
-	Expect(err).NotTo(HaveOccurred())
 	var r htmlReport
 	texts := func(n *html.Node) string {
 		var parts []string
-		var walk func(*html.Node)
-		walk = func(n *html.Node) {
-			if n.Type == html.ElementNode && n.Data == "text" && n.FirstChild != nil {
-				parts = append(parts, n.FirstChild.Data)
-			}
-			for c := n.FirstChild; c != nil; c = c.NextSibling {
-				walk(c)
+		for _, t := range apptest.Elements(n, "text", "") {
+			if t.FirstChild != nil {
+				parts = append(parts, t.FirstChild.Data)
 			}
 		}
-		walk(n)
 		return strings.Join(parts, " | ")
 	}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			attrs := map[string]string{}
-			for _, a := range n.Attr {
-				attrs[a.Key] = a.Val
-			}
-			switch {
-			case n.Data == "title" && r.title == "":
-				r.title = n.FirstChild.Data
-			case n.Data == "span" && attrs["class"] == "name":
-				r.cases = append(r.cases, n.FirstChild.Data)
-			case n.Data == "g" && attrs["data-expectation"] != "":
-				prev := n.PrevSibling
-				for prev != nil && prev.Type != html.ElementNode {
-					prev = prev.PrevSibling
-				}
-				Expect(prev).NotTo(BeNil(), "a failure follows the row it is about")
-				r.failures = append(r.failures, drawnFailure{expectation: attrs["data-expectation"], text: texts(n), about: texts(prev)})
-			case attrs["href"] != "" && !strings.HasPrefix(attrs["href"], "#"):
-				r.links = append(r.links, attrs["href"])
-			}
+	apptest.Walk(apptest.ParseHTML(raw), func(n *html.Node) {
+		if n.Type != html.ElementNode {
+			return
 		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
+		attrs := map[string]string{}
+		for _, a := range n.Attr {
+			attrs[a.Key] = a.Val
 		}
-	}
-	walk(doc)
+		switch {
+		case n.Data == "title" && r.title == "":
+			r.title = n.FirstChild.Data
+		case n.Data == "span" && attrs["class"] == "name":
+			r.cases = append(r.cases, n.FirstChild.Data)
+		case n.Data == "g" && attrs["data-expectation"] != "":
+			prev := n.PrevSibling
+			for prev != nil && prev.Type != html.ElementNode {
+				prev = prev.PrevSibling
+			}
+			Expect(prev).NotTo(BeNil(), "a failure follows the row it is about")
+			r.failures = append(r.failures, drawnFailure{expectation: attrs["data-expectation"], text: texts(n), about: texts(prev)})
+		case attrs["href"] != "" && !strings.HasPrefix(attrs["href"], "#"):
+			r.links = append(r.links, attrs["href"])
+		}
+	})
 	return r
 }
 

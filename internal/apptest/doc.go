@@ -3,7 +3,8 @@
 // told and records each stream, an HTTP side (NewHooks) that records every
 // webhook and BXML fetch and answers as told, both on 127.0.0.1:0, plain or
 // with a test certificate; a listener that never answers (NewSilent), a
-// JUnit decoder independent of the writer, and the suites' leak check. It
+// JUnit decoder independent of the writer, queries over an HTML report
+// (ParseHTML, Walk, Elements, Text), and the suites' leak check. It
 // also starts what specs pair with the app: the reference consumer
 // (NewConsumer) and the emulator (NewEmulator).
 //

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/htmlreport"
 )
 
@@ -101,60 +102,15 @@ func render(r htmlreport.Report) (string, *html.Node) {
 	GinkgoHelper()
 	var b bytes.Buffer
 	Expect(htmlreport.Write(&b, r)).To(Succeed())
-	doc, err := html.Parse(strings.NewReader(b.String()))
-	Expect(err).NotTo(HaveOccurred())
-	return b.String(), doc
-}
-
-// walk calls f on n and every node below it.
-func walk(n *html.Node, f func(*html.Node)) {
-	f(n)
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, f)
-	}
-}
-
-func attr(n *html.Node, key string) (string, bool) {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val, true
-		}
-	}
-	return "", false
-}
-
-func hasClass(n *html.Node, class string) bool {
-	v, _ := attr(n, "class")
-	return slices.Contains(strings.Fields(v), class)
-}
-
-// all is every element named tag with class (any class when "").
-func all(root *html.Node, tag, class string) []*html.Node {
-	var out []*html.Node
-	walk(root, func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == tag && (class == "" || hasClass(n, class)) {
-			out = append(out, n)
-		}
-	})
-	return out
-}
-
-func textOf(n *html.Node) string {
-	var b strings.Builder
-	walk(n, func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-	})
-	return b.String()
+	return b.String(), apptest.ParseHTML(b.Bytes())
 }
 
 // ownText is the text of n's <text> children: a row's words, without its
 // tooltip.
 func ownText(n *html.Node) string {
 	var parts []string
-	for _, t := range all(n, "text", "") {
-		parts = append(parts, textOf(t))
+	for _, t := range apptest.Elements(n, "text", "") {
+		parts = append(parts, apptest.Text(t))
 	}
 	return strings.Join(parts, " | ")
 }
@@ -192,9 +148,9 @@ func expectBalanced(out string) {
 // caseNames are the names of the cases in page order.
 func caseNames(doc *html.Node) []string {
 	var out []string
-	for _, d := range all(doc, "details", "case") {
-		for _, s := range all(d, "span", "name") {
-			out = append(out, textOf(s))
+	for _, d := range apptest.Elements(doc, "details", "case") {
+		for _, s := range apptest.Elements(d, "span", "name") {
+			out = append(out, apptest.Text(s))
 		}
 	}
 	return out
@@ -204,7 +160,7 @@ func caseNames(doc *html.Node) []string {
 func rowsOf(svg *html.Node) []*html.Node {
 	var out []*html.Node
 	for c := svg.FirstChild; c != nil; c = c.NextSibling {
-		if c.Type == html.ElementNode && c.Data == "g" && hasClass(c, "row") {
+		if c.Type == html.ElementNode && c.Data == "g" && apptest.HasClass(c, "row") {
 			out = append(out, c)
 		}
 	}
@@ -214,9 +170,9 @@ func rowsOf(svg *html.Node) []*html.Node {
 // caseNode is the case named name.
 func caseNode(doc *html.Node, name string) *html.Node {
 	GinkgoHelper()
-	for _, d := range all(doc, "details", "case") {
-		for _, s := range all(d, "span", "name") {
-			if textOf(s) == name {
+	for _, d := range apptest.Elements(doc, "details", "case") {
+		for _, s := range apptest.Elements(d, "span", "name") {
+			if apptest.Text(s) == name {
 				return d
 			}
 		}
@@ -233,28 +189,28 @@ var _ = Describe("Write", func() {
 		out, doc := render(sampleReport(dir))
 		expectBalanced(out)
 		Expect(out).To(HavePrefix("<!DOCTYPE html>"))
-		titles := all(doc, "title", "")
+		titles := apptest.Elements(doc, "title", "")
 		Expect(titles).NotTo(BeEmpty())
-		Expect(textOf(titles[0])).To(Equal("bwemu run: FAIL"))
-		Expect(textOf(all(doc, "h1", "")[0])).To(Equal("bwemu run"))
-		Expect(textOf(all(doc, "p", "counts")[0])).To(And(ContainSubstring("FAIL"), ContainSubstring("1 passed"), ContainSubstring("1 failed")))
+		Expect(apptest.Text(titles[0])).To(Equal("bwemu run: FAIL"))
+		Expect(apptest.Text(apptest.Elements(doc, "h1", "")[0])).To(Equal("bwemu run"))
+		Expect(apptest.Text(apptest.Elements(doc, "p", "counts")[0])).To(And(ContainSubstring("FAIL"), ContainSubstring("1 passed"), ContainSubstring("1 failed")))
 	})
 
 	It("lists every case, failures first, the failing one open", func() {
 		_, doc := render(sampleReport(dir))
 		Expect(caseNames(doc)).To(Equal([]string{"hangs up <b>bold</b>", "network resets"}))
 		var table []string
-		for _, a := range all(doc, "a", "") {
-			if href, _ := attr(a, "href"); strings.HasPrefix(href, "#case-") {
-				table = append(table, textOf(a))
+		for _, a := range apptest.Elements(doc, "a", "") {
+			if href, _ := apptest.Attr(a, "href"); strings.HasPrefix(href, "#case-") {
+				table = append(table, apptest.Text(a))
 			}
 		}
 		Expect(table).To(Equal([]string{"hangs up <b>bold</b>", "network resets"}), "the summary table too")
-		_, open := attr(caseNode(doc, "hangs up <b>bold</b>"), "open")
+		_, open := apptest.Attr(caseNode(doc, "hangs up <b>bold</b>"), "open")
 		Expect(open).To(BeTrue(), "a failing case is open")
-		_, open = attr(caseNode(doc, "network resets"), "open")
+		_, open = apptest.Attr(caseNode(doc, "network resets"), "open")
 		Expect(open).To(BeFalse(), "a passing one is folded")
-		Expect(all(doc, "b", "")).To(BeEmpty(), "a name is text")
+		Expect(apptest.Elements(doc, "b", "")).To(BeEmpty(), "a name is text")
 	})
 
 	It("keeps the run order among cases of the same kind", func() {
@@ -267,13 +223,13 @@ var _ = Describe("Write", func() {
 
 	It("draws the call: lanes, handshake, start, media, stop, both closes, every webhook with its answer", func() {
 		_, doc := render(sampleReport(dir))
-		svgs := all(caseNode(doc, "hangs up <b>bold</b>"), "svg", "seq")
+		svgs := apptest.Elements(caseNode(doc, "hangs up <b>bold</b>"), "svg", "seq")
 		Expect(svgs).To(HaveLen(1), "one diagram per call")
 		svg := svgs[0]
-		lanes := all(svg, "g", "lane")
+		lanes := apptest.Elements(svg, "g", "lane")
 		Expect(lanes).To(HaveLen(2))
-		Expect(textOf(lanes[0])).To(ContainSubstring("bwemu"))
-		Expect(textOf(lanes[1])).To(Equal("app"))
+		Expect(apptest.Text(lanes[0])).To(ContainSubstring("bwemu"))
+		Expect(apptest.Text(lanes[1])).To(Equal("app"))
 		var rows []string
 		for _, r := range rowsOf(svg) {
 			rows = append(rows, ownText(r))
@@ -309,19 +265,19 @@ var _ = Describe("Write", func() {
 		}
 		Expect(rows[1]).To(HavePrefix("+0.0 ms | agent | "), "the upgrade was sent as the answer's latency says")
 		Expect(rows[14]).To(ContainSubstring("was answered 500"), "the failure says what was seen")
-		Expect(all(svg, "rect", "span")).To(HaveLen(1), "the media span on the emulator's lifeline")
+		Expect(apptest.Elements(svg, "rect", "span")).To(HaveLen(1), "the media span on the emulator's lifeline")
 	})
 
 	It("draws a failure right after the event it is about, marked", func() {
 		_, doc := render(sampleReport(dir))
-		rows := rowsOf(all(caseNode(doc, "hangs up <b>bold</b>"), "svg", "seq")[0])
-		i := slices.IndexFunc(rows, func(n *html.Node) bool { return hasClass(n, "failure") })
+		rows := rowsOf(apptest.Elements(caseNode(doc, "hangs up <b>bold</b>"), "svg", "seq")[0])
+		i := slices.IndexFunc(rows, func(n *html.Node) bool { return apptest.HasClass(n, "failure") })
 		Expect(i).To(BeNumerically(">", 0))
-		x, _ := attr(rows[i], "data-expectation")
+		x, _ := apptest.Attr(rows[i], "data-expectation")
 		Expect(x).To(Equal("expect.webhooks.status"))
 		about := rows[i-1]
-		Expect(hasClass(about, "anchor")).To(BeTrue())
-		Expect(hasClass(about, "bad")).To(BeTrue(), "the 500 is drawn as bad")
+		Expect(apptest.HasClass(about, "anchor")).To(BeTrue())
+		Expect(apptest.HasClass(about, "bad")).To(BeTrue(), "the 500 is drawn as bad")
 		Expect(ownText(about)).To(ContainSubstring("500 in 2ms"))
 	})
 
@@ -331,8 +287,8 @@ var _ = Describe("Write", func() {
 			r.Cases[1].Journal = callJournal("c-2", "s-2", 204)
 			r.Cases[1].Findings = []htmlreport.Finding{f}
 			_, doc := render(r)
-			rows := rowsOf(all(caseNode(doc, "hangs up <b>bold</b>"), "svg", "seq")[0])
-			i := slices.IndexFunc(rows, func(n *html.Node) bool { return hasClass(n, "failure") })
+			rows := rowsOf(apptest.Elements(caseNode(doc, "hangs up <b>bold</b>"), "svg", "seq")[0])
+			i := slices.IndexFunc(rows, func(n *html.Node) bool { return apptest.HasClass(n, "failure") })
 			Expect(i).To(BeNumerically(">", 0))
 			Expect(ownText(rows[i-1])).To(ContainSubstring(after))
 			Expect(ownText(rows[i])).To(ContainSubstring(f.Expectation))
@@ -349,35 +305,35 @@ var _ = Describe("Write", func() {
 
 	It("draws a fault and the media it cut", func() {
 		_, doc := render(sampleReport(dir))
-		svg := all(caseNode(doc, "network resets"), "svg", "seq")[0]
-		faults := all(svg, "g", "fault")
+		svg := apptest.Elements(caseNode(doc, "network resets"), "svg", "seq")[0]
+		faults := apptest.Elements(svg, "g", "fault")
 		Expect(faults).To(HaveLen(1))
 		Expect(ownText(faults[0])).To(ContainSubstring("fault (network): injected TCP reset"))
-		Expect(all(svg, "rect", "span")).To(HaveLen(1))
-		Expect(all(svg, "g", "failure")).To(BeEmpty())
+		Expect(apptest.Elements(svg, "rect", "span")).To(HaveLen(1))
+		Expect(apptest.Elements(svg, "g", "failure")).To(BeEmpty())
 	})
 
 	It("shows a journal message from the app as text, never as markup", func() {
 		out, doc := render(sampleReport(dir))
 		Expect(out).NotTo(ContainSubstring("<script"))
 		Expect(out).NotTo(ContainSubstring("<img"))
-		Expect(all(doc, "script", "")).To(BeEmpty())
-		Expect(all(doc, "img", "")).To(BeEmpty())
+		Expect(apptest.Elements(doc, "script", "")).To(BeEmpty())
+		Expect(apptest.Elements(doc, "img", "")).To(BeEmpty())
 		var svgText, journal string
-		for _, t := range all(doc, "text", "") {
-			svgText += textOf(t)
+		for _, t := range apptest.Elements(doc, "text", "") {
+			svgText += apptest.Text(t)
 		}
-		for _, t := range all(doc, "table", "journal") {
-			journal += textOf(t)
+		for _, t := range apptest.Elements(doc, "table", "journal") {
+			journal += apptest.Text(t)
 		}
 		Expect(svgText).To(ContainSubstring(hostile), "in the diagram")
 		Expect(journal).To(ContainSubstring("playAudio "+hostile), "in the journal table")
-		Expect(textOf(caseNode(doc, "hangs up <b>bold</b>"))).To(ContainSubstring("was answered 500 "+hostile), "in the finding")
+		Expect(apptest.Text(caseNode(doc, "hangs up <b>bold</b>"))).To(ContainSubstring("was answered 500 "+hostile), "in the finding")
 	})
 
 	It("embeds nothing from elsewhere: no script, no remote link, a policy that forbids fetching", func() {
 		out, doc := render(sampleReport(dir))
-		walk(doc, func(n *html.Node) {
+		apptest.Walk(doc, func(n *html.Node) {
 			if n.Type != html.ElementNode {
 				return
 			}
@@ -391,9 +347,9 @@ var _ = Describe("Write", func() {
 		Expect(out).NotTo(ContainSubstring("url("))
 		Expect(out).NotTo(ContainSubstring("@import"))
 		var csp string
-		for _, m := range all(doc, "meta", "") {
-			if v, _ := attr(m, "http-equiv"); v == "Content-Security-Policy" {
-				csp, _ = attr(m, "content")
+		for _, m := range apptest.Elements(doc, "meta", "") {
+			if v, _ := apptest.Attr(m, "http-equiv"); v == "Content-Security-Policy" {
+				csp, _ = apptest.Attr(m, "content")
 			}
 		}
 		Expect(csp).To(Equal(htmlreport.ContentSecurityPolicy))
@@ -403,9 +359,9 @@ var _ = Describe("Write", func() {
 	It("links the recordings and the journal file relative to the page", func() {
 		_, doc := render(sampleReport(dir))
 		links := map[string]string{}
-		for _, a := range all(caseNode(doc, "hangs up <b>bold</b>"), "a", "") {
-			href, _ := attr(a, "href")
-			links[textOf(a)] = href
+		for _, a := range apptest.Elements(caseNode(doc, "hangs up <b>bold</b>"), "a", "") {
+			href, _ := apptest.Attr(a, "href")
+			links[apptest.Text(a)] = href
 		}
 		Expect(links).To(HaveKeyWithValue("heard", "./rec/fails%201/agent-heard.wav"))
 		Expect(links).To(HaveKeyWithValue("said", "./rec/fails%201/agent-said.wav"))
@@ -414,9 +370,9 @@ var _ = Describe("Write", func() {
 		r := sampleReport(dir)
 		r.Dir = filepath.Join(dir, "reports")
 		_, doc = render(r)
-		for _, a := range all(caseNode(doc, "hangs up <b>bold</b>"), "a", "") {
-			if textOf(a) == "heard" {
-				href, _ := attr(a, "href")
+		for _, a := range apptest.Elements(caseNode(doc, "hangs up <b>bold</b>"), "a", "") {
+			if apptest.Text(a) == "heard" {
+				href, _ := apptest.Attr(a, "href")
 				Expect(href).To(Equal("../rec/fails%201/agent-heard.wav"), "from a page in another directory")
 			}
 		}
@@ -435,8 +391,8 @@ var _ = Describe("Write", func() {
 			{Name: "nothing", Verdict: htmlreport.Skip, Reason: "interrupted"},
 		}
 		_, doc := render(r)
-		Expect(all(caseNode(doc, "two calls"), "svg", "seq")).To(HaveLen(2))
-		Expect(textOf(caseNode(doc, "nothing"))).To(ContainSubstring("No journal"))
+		Expect(apptest.Elements(caseNode(doc, "two calls"), "svg", "seq")).To(HaveLen(2))
+		Expect(apptest.Text(caseNode(doc, "nothing"))).To(ContainSubstring("No journal"))
 	})
 
 	It("leaves out the middle of a long call, keeping the failure", func() {
@@ -460,13 +416,13 @@ var _ = Describe("Write", func() {
 		r.Cases[1].Findings = []htmlreport.Finding{{Expectation: "expect.violations", StreamID: "s-2", Message: "a violation"}}
 		out, doc := render(r)
 		expectBalanced(out)
-		svg := all(caseNode(doc, "hangs up <b>bold</b>"), "svg", "seq")[0]
+		svg := apptest.Elements(caseNode(doc, "hangs up <b>bold</b>"), "svg", "seq")[0]
 		rows := rowsOf(svg)
 		Expect(len(rows)).To(BeNumerically("<=", 170))
-		gaps := all(svg, "g", "gap")
+		gaps := apptest.Elements(svg, "g", "gap")
 		Expect(gaps).To(HaveLen(2), "before and after the violation")
 		Expect(ownText(gaps[0])).To(MatchRegexp(`… \d+ more rows of this call left out`))
-		i := slices.IndexFunc(rows, func(n *html.Node) bool { return hasClass(n, "failure") })
+		i := slices.IndexFunc(rows, func(n *html.Node) bool { return apptest.HasClass(n, "failure") })
 		Expect(ownText(rows[i-1])).To(ContainSubstring("protocol violation: unknown event bogus"))
 		Expect(ownText(rows[len(rows)-1])).To(ContainSubstring("204 in 4ms"), "the end of the call is kept")
 	})
