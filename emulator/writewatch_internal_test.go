@@ -75,21 +75,30 @@ func TestWatchExpiresABlockedWriteNotBeforeItsLimit(t *testing.T) {
 	t.Fatal("no write ever blocked")
 }
 
-func TestWatchLeavesWritesThatFinishAlone(t *testing.T) {
-	const limit = 20 * time.Millisecond
+func TestExpireHitsOnlyTheWriteItWasFor(t *testing.T) {
 	c := tcpPair(t, true)
-	w, timer := newWatch(), &writeTimer{}
-	w.add(timer, c, limit)
-	defer w.remove(timer)
+	timer := &writeTimer{conn: c, limit: time.Second}
 	frame := make([]byte, 300)
-	// Writes that never block, spread over many of the watch's ticks: none
-	// may fail, whatever the watch does between them.
-	deadline := time.Now().Add(10 * limit)
-	for n := 0; time.Now().Before(deadline); n++ {
-		if _, err := watchedWrite(timer, c, frame); err != nil {
-			t.Fatalf("write %d failed: %v", n, err)
-		}
-		time.Sleep(time.Millisecond)
+
+	// The watch saw a write that began at first; that write is over and
+	// the next one is under way when the expiry comes: it must not land.
+	first := timer.start()
+	timer.done()
+	for timer.start() == first { // a clock too coarse to tell them apart
+	}
+	timer.expire(first)
+	if _, err := c.Write(frame); err != nil {
+		t.Fatalf("a write was expired for the one before it: %v", err)
+	}
+	timer.done()
+
+	// The write the watch saw is still under way: it fails with a timeout.
+	under := timer.start()
+	timer.expire(under)
+	_, err := c.Write(frame)
+	timer.done()
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the expired write returned %v, want a timeout", err)
 	}
 }
 
