@@ -163,10 +163,7 @@ func (r *recorder) callDone(out Outcome) {
 			r.causes[c]++
 		}
 	}
-	for _, d := range out.Deliveries {
-		if !d.Delivered() || d.BXML {
-			continue // no answer: an error above, not an answer time
-		}
+	for _, d := range out.timedAnswers() {
 		lat := d.Final().Latency
 		record(r.webhook, lat)
 		record(r.secWebhook, lat)

@@ -80,6 +80,26 @@ type Outcome struct {
 	// failed calls.
 	CallID  string
 	Journal []emulator.Entry
+	// CutAt is when the run's end cut the call's media short (zero when it
+	// did not). Every call still live then ends at that moment, a burst of
+	// the run's own making that no real service sees, and the answer times
+	// of the webhooks sent from then on measure it, not the app: they are
+	// left out of the webhook figures (a failed answer still counts).
+	CutAt time.Time
+}
+
+// timedAnswers are the webhook deliveries whose answer times measure the
+// app: answered, not a BXML request (judged by the call), and not sent
+// in the run's final burst (see CutAt).
+func (o Outcome) timedAnswers() []*emulator.Delivery {
+	var out []*emulator.Delivery
+	for _, d := range o.Deliveries {
+		burst := !o.CutAt.IsZero() && !d.Event.EventTime.Before(o.CutAt.Truncate(time.Millisecond))
+		if d.Delivered() && !d.BXML && !burst {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Hold is a range of call lengths; Min == Max for a fixed length.

@@ -213,6 +213,7 @@ func (r *run) builtinCall(n int64, m meter) Outcome {
 	s, err := call.StartStream(r.interrupted, r.o.Stream)
 	var res *emulator.StreamResult
 	var rejected *emulator.RejectedError
+	var cutAt time.Time
 	switch {
 	case errors.As(err, &rejected):
 		res = rejected.Result
@@ -221,12 +222,13 @@ func (r *run) builtinCall(n int64, m meter) Outcome {
 	default:
 		if err := s.Media(r.holding, hold); err != nil && r.holding.Err() != nil {
 			r.rec.cut.Add(1) // the run's end came first
+			cutAt = time.Now()
 		}
 		res = r.finish(e, s, how)
 	}
 	ds := e.Deliveries()
 	return Outcome{Streams: []*emulator.StreamResult{res}, Deliveries: ds, Failures: failures(res, ds),
-		CallID: call.ID, Journal: e.Journal().Entries()}
+		CallID: call.ID, Journal: e.Journal().Entries(), CutAt: cutAt}
 }
 
 // finish ends the stream as drawn. Interrupted, it ends the call with its
@@ -273,10 +275,8 @@ func failures(res *emulator.StreamResult, ds []*emulator.Delivery) []string {
 // keep writes the journal of a failed call and remembers the slowest.
 func (r *run) keep(out Outcome) {
 	var slowest time.Duration
-	for _, d := range out.Deliveries {
-		if d.Delivered() && !d.BXML {
-			slowest = max(slowest, d.Final().Latency)
-		}
+	for _, d := range out.timedAnswers() {
+		slowest = max(slowest, d.Final().Latency)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -62,7 +62,8 @@ var _ = Describe("a load run", func() {
 			Expect(s.Histograms[name].Count).To(BeNumerically(">", 0), name)
 		}
 		Expect(s.Histograms[load.HistHandshake].Count).To(BeNumerically("==", s.Calls))
-		Expect(s.Histograms[load.HistWebhook].Count).To(BeNumerically("==", 3*s.Calls), "Started, Stopped and disconnect a call")
+		Expect(s.Histograms[load.HistWebhook].Count).To(BeNumerically("==", 3*s.Calls-2*s.Cut),
+			"Started, Stopped and disconnect a call, but only Started for a call the run's end cut short")
 		Expect(s.Series).NotTo(BeEmpty())
 		Expect(s.Settings.Calls).To(Equal(4))
 	})
@@ -110,6 +111,28 @@ var _ = Describe("a load run", func() {
 		s := run(against(c.WebSocketURL(), hooks.EventsURL(), "", load.Options{Rate: 4, Duration: time.Second}))
 		Expect(s.Errors).To(Equal(4))
 		Expect(s.ErrorsByCause).To(Equal(map[string]int{"mediaStreamStopped: 500": 4}))
+	})
+
+	It("leaves the run's final burst out of the answer times, but still counts its failures", func() {
+		// Every call outlives the run: all end together when it is over.
+		// The app answers their Stopped slowly, and the disconnect with 500.
+		c := apptest.NewConsumer(nil)
+		hooks := apptest.NewHooks()
+		hooks.AnswerWhen(func(q apptest.Request) bool { return q.Event != nil && q.Event.EventType == "mediaStreamStopped" },
+			apptest.Reply{Delay: 300 * time.Millisecond})
+		hooks.AnswerWhen(func(q apptest.Request) bool { return q.Event != nil && q.Event.EventType == "disconnect" },
+			apptest.Reply{Status: 500})
+		s := run(against(c.WebSocketURL(), hooks.EventsURL(), hooks.DisconnectURL(), load.Options{Calls: 3, Duration: time.Second,
+			Hold: load.Hold{Min: time.Minute, Max: time.Minute}}))
+		Expect(s.Calls).To(Equal(3))
+		Expect(s.Cut).To(Equal(3))
+		Expect(hooks.Requests()).To(ContainElement(HaveField("Event.EventType", "mediaStreamStopped")), "the burst was sent")
+		Expect(s.Histograms[load.HistWebhook].Count).To(BeNumerically("==", 3), "the Started of each call")
+		Expect(s.Histograms[load.HistWebhook].Max()).To(BeNumerically("<", 300*time.Millisecond))
+		Expect(s.Histograms).To(HaveKey(load.HistWebhook + ".mediaStreamStarted"))
+		Expect(s.Histograms).NotTo(HaveKey(load.HistWebhook + ".mediaStreamStopped"))
+		Expect(s.Errors).To(Equal(3), "a failed answer in the burst is still the app's")
+		Expect(s.ErrorsByCause).To(Equal(map[string]int{"disconnect: 500": 3}))
 	})
 
 	It("shows an app that cannot keep up as write blocking long before any write times out", func() {

@@ -112,7 +112,8 @@ func (s *stream) closedActivity() Activity {
 // reportViolations reports the violations recorded since the last call.
 // Only the handler goroutine records violations and calls it.
 func (s *stream) reportViolations() {
-	if s.c.observer.Load() == nil {
+	// Only the handler goroutine, which runs this, adds errors.
+	if s.c.observer.Load() == nil || s.reported == len(s.rec.Errors) {
 		return
 	}
 	s.c.mu.Lock()

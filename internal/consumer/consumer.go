@@ -173,7 +173,7 @@ type Consumer struct {
 	streams  []*stream
 	events   []*EventRecord
 	eventIdx map[string]*EventRecord
-	changed  chan struct{} // closed and replaced on every change; see notify
+	changed  chan struct{} // made by a waiter, closed on the next change; see notify
 	live     map[*stream]struct{}
 	closing  bool
 	handlers sync.WaitGroup // every /media handler, hijacked or not
@@ -186,7 +186,6 @@ type Consumer struct {
 func New(opts *Options) *Consumer {
 	c := &Consumer{
 		eventIdx: map[string]*EventRecord{},
-		changed:  make(chan struct{}),
 		live:     map[*stream]struct{}{},
 	}
 	if opts != nil {
@@ -256,10 +255,13 @@ func (c *Consumer) eventsLocked() []EventRecord {
 }
 
 // notify wakes every waiter. Callers hold c.mu. Closing a channel is a
-// broadcast that needs no bookkeeping of who is waiting.
+// broadcast that needs no bookkeeping of who is waiting; with no waiter
+// there is no channel, so a media frame costs no allocation here.
 func (c *Consumer) notify() {
-	close(c.changed)
-	c.changed = make(chan struct{})
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
 }
 
 // WaitStream blocks until some stream record satisfies match, and returns
@@ -286,6 +288,9 @@ func (c *Consumer) WaitEvent(ctx context.Context, match func(EventRecord) bool) 
 func waitFor[T any](ctx context.Context, c *Consumer, snapshot func() []T, match func(T) bool) (T, error) {
 	for {
 		c.mu.Lock()
+		if c.changed == nil {
+			c.changed = make(chan struct{})
+		}
 		recs, changed := snapshot(), c.changed
 		c.mu.Unlock()
 		for _, r := range recs {

@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,13 +16,15 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/valyala/fastjson"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
 )
 
 // stream is one accepted WebSocket connection. rec is guarded by the
-// consumer's mutex; the remaining fields belong to the handler goroutine,
-// except writeMu and conn, which goAway uses from Close.
+// consumer's mutex, and only the handler goroutine changes it, so the
+// handler may read it without the lock; the remaining fields belong to the
+// handler goroutine, except writeMu and conn, which goAway uses from Close.
 type stream struct {
 	c    *Consumer
 	conn *websocket.Conn
@@ -30,6 +33,11 @@ type stream struct {
 
 	// Per-track last sequence number, read and written only by the handler.
 	lastSeq map[string]uint64
+	// parser and audio are reused for every frame, so that media frames,
+	// fifty a second per track, are read without allocating: under load
+	// the consumer shares the machine with the emulator driving it.
+	parser fastjson.Parser
+	audio  []byte
 	// echoBroken stops echoing after the first failed write: gorilla
 	// returns the same error for every later write anyway.
 	echoBroken bool
@@ -41,7 +49,7 @@ type stream struct {
 	// goneAway records that the consumer sent its own close (under c.mu).
 	goneAway bool
 	// reported counts the violations in rec.Errors already reported to
-	// Observe's function (under c.mu).
+	// Observe's function.
 	reported int
 }
 
@@ -161,16 +169,30 @@ func (s *stream) sendClose(code int, reason string) {
 // handshake; ReadMessage then returns a *websocket.CloseError and the
 // handler closes the connection.
 func (s *stream) readLoop() {
+	// One buffer for every frame: nothing keeps a frame's bytes once it
+	// is handled. A buffer grown by an unusually large frame is let go.
+	var frame bytes.Buffer
 	for {
-		mt, data, err := s.conn.ReadMessage()
+		mt, r, err := s.conn.NextReader()
+		if err == nil {
+			frame.Reset()
+			_, err = frame.ReadFrom(r)
+		}
 		if err != nil {
 			s.finish(err)
 			return
 		}
-		s.handleFrame(mt, data)
+		s.handleFrame(mt, frame.Bytes())
 		s.reportViolations()
+		if frame.Cap() > maxKeptFrameBuffer {
+			frame = bytes.Buffer{}
+		}
 	}
 }
+
+// maxKeptFrameBuffer is the largest read buffer a stream keeps between
+// frames; media frames are about 300 bytes.
+const maxKeptFrameBuffer = 64 << 10
 
 // finish records how the connection ended.
 func (s *stream) finish(err error) {
@@ -245,28 +267,48 @@ func (s *stream) handleFrame(mt int, data []byte) {
 		s.badFrame("binary frame of %d bytes: Bandwidth sends JSON text frames only", len(data))
 		return
 	}
-	// Peek at eventType first so each message decodes into its own type.
 	// Unknown fields are ignored on purpose: Bandwidth may add fields, and
 	// a consumer that rejects them breaks on the next platform release.
-	var env struct {
-		EventType string `json:"eventType"`
+	v, err := s.parser.ParseBytes(data)
+	if err == nil && v.Type() != fastjson.TypeObject {
+		err = fmt.Errorf("it is a JSON %s", v.Type())
 	}
-	if err := json.Unmarshal(data, &env); err != nil {
+	if err != nil {
 		s.badFrame("frame is not a JSON object: %v", err)
 		return
 	}
-	switch env.EventType {
+	eventType, problem := stringField(v, "eventType")
+	if problem != "" {
+		s.badFrame("%s", problem)
+		return
+	}
+	switch string(eventType) {
 	case protocol.EventStart:
 		s.handleStart(data)
 	case protocol.EventMedia:
-		s.handleMedia(data)
+		s.handleMedia(v)
 	case protocol.EventStop:
 		s.handleStop(data)
 	case "":
 		s.badFrame("message has no eventType")
 	default:
-		s.badFrame("unknown eventType %q (want start, media or stop)", env.EventType)
+		s.badFrame("unknown eventType %q (want start, media or stop)", eventType)
 	}
+}
+
+// stringField returns the string field name of the object v, nil when it
+// is absent or null, or what is wrong with it. The bytes belong to the
+// stream's parser and last until the next frame.
+func stringField(v *fastjson.Value, name string) ([]byte, string) {
+	f := v.Get(name)
+	if f == nil || f.Type() == fastjson.TypeNull {
+		return nil, ""
+	}
+	b, err := f.StringBytes()
+	if err != nil {
+		return nil, fmt.Sprintf("%s is a JSON %s, not a string", name, f.Type())
+	}
+	return b, ""
 }
 
 func (s *stream) handleStart(data []byte) {
@@ -340,72 +382,86 @@ func validateStart(m *protocol.StartMessage) []string {
 	return problems
 }
 
-func (s *stream) handleMedia(data []byte) {
-	var m protocol.MediaMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		s.badFrame("media message does not decode: %v", err)
-		return
+// mediaFields are a media message's fields, as the stream's parser holds
+// them until the next frame.
+type mediaFields struct{ track, sequenceNumber, payload []byte }
+
+func (s *stream) handleMedia(v *fastjson.Value) {
+	var m mediaFields
+	var problems [3]string
+	m.track, problems[0] = stringField(v, "track")
+	m.sequenceNumber, problems[1] = stringField(v, "sequenceNumber")
+	m.payload, problems[2] = stringField(v, "payload")
+	for _, p := range problems {
+		if p != "" {
+			s.badFrame("media message does not decode: %s", p)
+			return
+		}
 	}
-	audio, problem := s.checkMedia(&m)
+	track, audio, problem := s.checkMedia(m)
 	if problem != "" {
 		s.badFrame("media: %s", problem)
 		return
 	}
 	c := s.c
 	c.mu.Lock()
-	s.rec.FramesByTrack[m.Track]++
-	s.rec.BytesByTrack[m.Track] += len(audio)
+	s.rec.FramesByTrack[track]++
+	s.rec.BytesByTrack[track] += len(audio)
 	s.rec.Bytes += len(audio)
-	echo := s.rec.Echo && m.Track == protocol.TrackInbound && !s.echoBroken
+	echo := s.rec.Echo && track == protocol.TrackInbound && !s.echoBroken
 	c.notify()
 	c.mu.Unlock()
 
 	if echo {
-		s.echo(m.Payload)
+		s.echo(string(m.payload))
 	}
 }
 
 // checkMedia validates a media message against the start message and the
-// sequence so far, and returns the decoded audio or what is wrong with it.
-func (s *stream) checkMedia(m *protocol.MediaMessage) ([]byte, string) {
-	s.c.mu.Lock()
+// sequence so far, and returns its track's name as start announced it, the
+// decoded audio (valid until the next frame), or what is wrong with it.
+func (s *stream) checkMedia(m mediaFields) (track string, audio []byte, problem string) {
+	// Only this goroutine writes Start and StopSeen: no lock to read them.
 	start, stopped := s.rec.Start, s.rec.StopSeen
-	s.c.mu.Unlock()
 	if start == nil {
-		return nil, "media before start"
+		return "", nil, "media before start"
 	}
 	if stopped {
-		return nil, "media after stop"
+		return "", nil, "media after stop"
 	}
-	known := false
 	for _, t := range start.Metadata.Tracks {
-		known = known || t.Name == m.Track
+		if t.Name == string(m.track) {
+			track = t.Name
+		}
 	}
-	if !known {
-		return nil, fmt.Sprintf("track %q was not announced in start", m.Track)
+	if track == "" {
+		return "", nil, fmt.Sprintf("track %q was not announced in start", m.track)
 	}
 	// sequenceNumber is a string holding a number. Whether Bandwidth counts
 	// per stream or per track is undocumented; requiring an increase within
 	// each track is correct under either reading.
-	if m.SequenceNumber == "" {
-		return nil, "missing sequenceNumber"
+	if len(m.sequenceNumber) == 0 {
+		return "", nil, "missing sequenceNumber"
 	}
-	seq, err := strconv.ParseUint(m.SequenceNumber, 10, 64)
+	seq, err := strconv.ParseUint(string(m.sequenceNumber), 10, 64)
 	if err != nil {
-		return nil, fmt.Sprintf("sequenceNumber %q is not a non-negative integer", m.SequenceNumber)
+		return "", nil, fmt.Sprintf("sequenceNumber %q is not a non-negative integer", m.sequenceNumber)
 	}
-	if last, ok := s.lastSeq[m.Track]; ok && seq <= last {
-		return nil, fmt.Sprintf("sequenceNumber %d on track %s does not increase (last %d)", seq, m.Track, last)
+	if last, ok := s.lastSeq[track]; ok && seq <= last {
+		return "", nil, fmt.Sprintf("sequenceNumber %d on track %s does not increase (last %d)", seq, track, last)
 	}
-	s.lastSeq[m.Track] = seq
-	if m.Payload == "" {
-		return nil, "empty payload"
+	s.lastSeq[track] = seq
+	if len(m.payload) == 0 {
+		return "", nil, "empty payload"
 	}
-	audio, err := base64.StdEncoding.DecodeString(m.Payload)
+	if n := base64.StdEncoding.DecodedLen(len(m.payload)); cap(s.audio) < n {
+		s.audio = make([]byte, n)
+	}
+	n, err := base64.StdEncoding.Decode(s.audio[:cap(s.audio)], m.payload)
 	if err != nil {
-		return nil, fmt.Sprintf("payload is not valid base64: %v", err)
+		return "", nil, fmt.Sprintf("payload is not valid base64: %v", err)
 	}
-	return audio, ""
+	return track, s.audio[:n], ""
 }
 
 // echo plays an inbound payload back, as a bidirectional app would play its
