@@ -18,11 +18,13 @@ test-all:
 	$(GINKGO) -r --race --randomize-all --keep-going --timeout=60m
 
 # Paced streams (100 and 1,000 real-time streams against a sink process),
-# fast mode against a bare gorilla/websocket loop, and the audio sources.
+# fast mode against a bare gorilla/websocket loop, the audio sources, and
+# the reference consumer's work per media frame.
 bench:
 	$(GO) test -run='^$$' -bench='Realtime' -benchtime=1x ./emulator/
 	$(GO) test -run='^$$' -bench='Fast|Bare' -benchtime=300000x -count=5 ./emulator/
 	$(GO) test -run='^$$' -bench=. ./emulator/media/
+	$(GO) test -run='^$$' -bench=. -count=3 ./internal/consumer/
 
 # Streams per core against a discarding sink: bwemu's pacer beside a bare
 # gorilla/websocket pacer, the yardstick. The sender is pinned to one core,
