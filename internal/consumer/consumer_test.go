@@ -108,6 +108,8 @@ var _ = Describe("Consumer", func() {
 			sendRaw(conn, fmt.Sprintf(`{"eventType":"media","track":"inbound","sequenceNumber":"1","payload":%q}`, good))
 			Expect(conn.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3})).To(Succeed())
 			sendRaw(conn, `not json at all`)
+			sendRaw(conn, `["media"]`)
+			sendRaw(conn, `{"eventType":["media"]}`)
 			sendRaw(conn, `{"eventType":"bogus"}`)
 			sendRaw(conn, `{}`)
 			// Unknown fields are ignored, in start and in media alike.
@@ -125,7 +127,7 @@ var _ = Describe("Consumer", func() {
 
 			// The socket is still up: a good frame still counts and the
 			// stream ends normally.
-			rec, err := srv.WaitStream(ctx, func(r consumer.StreamRecord) bool { return len(r.Errors) >= 12 })
+			rec, err := srv.WaitStream(ctx, func(r consumer.StreamRecord) bool { return len(r.Errors) >= 14 })
 			Expect(err).NotTo(HaveOccurred())
 			Expect(rec.Closed).To(BeFalse())
 			send(conn, media(protocol.TrackInbound, 12, frame(7)))
@@ -134,12 +136,14 @@ var _ = Describe("Consumer", func() {
 
 			rec = closedRecord(ctx, srv, start)
 			Expect(rec.FramesByTrack).To(Equal(map[string]int{"inbound": 2}))
-			Expect(rec.BadFrames).To(Equal(12))
-			Expect(rec.Errors).To(HaveLen(12))
+			Expect(rec.BadFrames).To(Equal(14))
+			Expect(rec.Errors).To(HaveLen(14))
 			Expect(rec.Errors).To(ContainElements(
 				ContainSubstring("media before start"),
 				ContainSubstring("binary frame"),
 				ContainSubstring("not a JSON object"),
+				ContainSubstring("not a JSON object: it is a JSON array"),
+				ContainSubstring("eventType is a JSON array, not a string"),
 				ContainSubstring(`unknown eventType "bogus"`),
 				ContainSubstring("no eventType"),
 				ContainSubstring("not valid base64"),
