@@ -245,12 +245,18 @@ func (ss *session) stream() (Ending, string) {
 	if realtime {
 		t0 = t0.Add(ss.e.phase(period))
 	}
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	// timer is for the waits a plain sleep does not cover (see wait);
+	// most streams never need one.
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	defer context.AfterFunc(ss.abort, ss.s.poke)()
 	// unpolled is true when a frame went out and nothing has looked at
 	// commands and the reader since: realtime frames sent back to back
-	// (catching up) take those in between, as the select does otherwise.
+	// (catching up) take those in between, as waking does otherwise.
 	unpolled := false
 	for {
 		if ss.endThen != "" && ss.n >= ss.endAt {
@@ -260,8 +266,25 @@ func (ss *session) stream() (Ending, string) {
 		if realtime {
 			late := time.Since(t0.Add(time.Duration(ss.n) * period))
 			switch {
+			case late < 0 && -late <= plainSleepMax:
+				// A plain sleep is the cheapest wake-up the runtime has (no
+				// channel, no select), and this loop wakes fifty times a
+				// second per stream. What came in meanwhile is taken in on
+				// waking, before the frame goes out: a command, the app's
+				// ending or an abort waits at most plainSleepMax, and never
+				// lets a frame out that it would have stopped.
+				time.Sleep(-late)
+				if ending, detail, stop := ss.takeIn(); stop {
+					return ending, detail
+				}
+				unpolled = false
+				continue
 			case late < 0:
-				timer.Reset(-late)
+				if timer == nil {
+					timer = time.NewTimer(-late)
+				} else {
+					timer.Reset(-late)
+				}
 				frameDue = timer.C
 			case unpolled:
 				unpolled = false
@@ -298,7 +321,8 @@ func (ss *session) stream() (Ending, string) {
 
 // wait blocks until the frame timer fires or a command, the reader's
 // ending or an abort comes in; stop is true when that ended the stream.
-// It sleeps on two channels, not four: the pacing loop wakes every frame.
+// It is for the waits a plain sleep does not cover: fast streams held back
+// by their allowance, and frame periods longer than plainSleepMax.
 func (ss *session) wait(frameDue <-chan time.Time) (ending Ending, detail string, stop bool) {
 	select {
 	case <-frameDue:
@@ -347,6 +371,11 @@ func (ss *session) takeIn() (ending Ending, detail string, stop bool) {
 		return "", "", false
 	}
 }
+
+// plainSleepMax is the longest the pacing loop sleeps without listening for
+// commands: one frame period at normal speed. Longer waits (a stream slowed
+// down by Speed) listen, so that an abort is never kept waiting.
+const plainSleepMax = media.FrameDuration
 
 // maxLagFrames is how many frame periods realtime pacing may fall behind
 // before it skips frames instead of sending a burst.

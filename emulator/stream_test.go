@@ -170,6 +170,22 @@ var _ = Describe("a stream", func() {
 		Expect(app.Streams()[0].Start.Metadata.StreamID).To(Equal(s.ID))
 	})
 
+	It("takes a stop in at once when slowed down, not at its next frame", func(ctx SpecContext) {
+		// At a thousandth of real speed the next frame is due 20 s after
+		// the first: a pacer that slept through commands until then would
+		// keep Stop waiting past its 2 s.
+		s, err := call.StartStream(ctx, emulator.StreamSpec{Destination: app.URL(), Pace: emulator.Realtime, Speed: 0.001})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() []apptest.Stream { return app.Streams() }).WithContext(ctx).WithTimeout(10*time.Second).
+			Should(ContainElement(HaveField("Media", HaveLen(1))), "the first frame goes out at once")
+		stopCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		res, err := s.Stop(stopCtx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Ending).To(Equal(emulator.EndStopStream))
+		Expect(res.FramesByTrack).To(Equal(map[string]int{"inbound": 1}))
+	}, SpecTimeout(30*time.Second))
+
 	It("carries what the call plays to the caller on the outbound track", func(ctx SpecContext) {
 		tone, err := media.Tone(300)
 		Expect(err).NotTo(HaveOccurred())
