@@ -170,7 +170,8 @@ func (s *stream) sendClose(code int, reason string) {
 // handler closes the connection.
 func (s *stream) readLoop() {
 	// One buffer for every frame: nothing keeps a frame's bytes once it
-	// is handled. A buffer grown by an unusually large frame is let go.
+	// is handled. Buffers grown by an unusually large frame (this one and
+	// the decoded audio's) are let go.
 	var frame bytes.Buffer
 	for {
 		mt, r, err := s.conn.NextReader()
@@ -185,7 +186,7 @@ func (s *stream) readLoop() {
 		s.handleFrame(mt, frame.Bytes())
 		s.reportViolations()
 		if frame.Cap() > maxKeptFrameBuffer {
-			frame = bytes.Buffer{}
+			frame, s.audio = bytes.Buffer{}, nil
 		}
 	}
 }
