@@ -3,7 +3,7 @@ GO      ?= go
 GINKGO  := $(GO) tool ginkgo
 BIN     := bin/bwemu
 
-.PHONY: all build test test-all bench bench-load soak lint demo release screenshot clean
+.PHONY: all build test test-all bench bench-load bench-beside soak lint demo release screenshot clean
 
 all: lint test build
 
@@ -32,6 +32,11 @@ bench:
 # BWEMU_BENCH_SECONDS (10) set the streams and how long each lasts.
 bench-load:
 	GOMAXPROCS=1 BWEMU_BENCH_SINK_CPU=1 taskset -c 0 $(GO) test -run='^$$' -bench='LoadPacer' -benchtime=1x -timeout=30m ./emulator/
+
+# The same two pacers beside the reference consumer on the same cores, as
+# bwemu load and an app share one machine: 60 s streams, nothing pinned.
+bench-beside:
+	BWEMU_BENCH_APP=consumer BWEMU_BENCH_SECONDS=$${BWEMU_BENCH_SECONDS:-60} $(GO) test -run='^$$' -bench='LoadPacer' -benchtime=1x -timeout=30m ./emulator/
 
 # 500 streams to an app that closes first after stop, with a CPU hog on
 # every core: reports the false verdicts (there must be none).

@@ -19,11 +19,17 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
+	"github.com/bwemu/bwemu/internal/consumer"
 )
 
 // The benchmarks stream to a sink in another process (this test binary,
 // re-executed), so the CPU measured is the emulator's alone.
 const sinkEnv = "BWEMU_BENCH_SINK"
+
+// appEnv set to "consumer" makes the sink the reference consumer, as
+// bwemu consumer serves it, instead of a discarding one: make bench-beside
+// measures both pacers beside a real app on the same cores.
+const appEnv = "BWEMU_BENCH_APP"
 
 // sinkCPUEnv, when set, is the CPU list the sink runs on (taskset -c): make
 // bench-load pins the benchmark to one core, a mask the sink would inherit.
@@ -37,8 +43,25 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runSink accepts WebSocket streams and discards every frame until stdin closes.
+// runSink accepts WebSocket streams and discards every frame until stdin
+// closes, or serves the reference consumer when appEnv asks for it.
 func runSink() {
+	switch app := os.Getenv(appEnv); app {
+	case "":
+	case "consumer":
+		srv, err := consumer.Start("127.0.0.1:0", &consumer.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(srv.WebSocketURL())
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		_ = srv.Close()
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "%s=%q: the only app is consumer\n", appEnv, app)
+		os.Exit(1)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"runtime"
@@ -124,16 +125,38 @@ func steady(b *testing.B, r *pacerRun, start time.Time, d time.Duration, base ui
 	}
 }
 
-// loadFrame is a media message the size of the emulator's (20 ms of PCMU).
-var loadFrame = []byte(`{"eventType":"media","track":"inbound","sequenceNumber":"12345","payload":"` + strings.Repeat("/", media.EncodedFrameSize) + `"}`)
+// The bare pacer speaks just enough of the protocol for a real app to
+// take its streams: a start message, media messages the size of the
+// emulator's (20 ms of PCMU) with rising sequence numbers, a stop.
+var (
+	loadPayload = strings.Repeat("/", media.EncodedFrameSize)
+	loadStart   = `{"eventType":"start","metadata":`
+	loadStop    = `{"eventType":"stop","metadata":`
+)
+
+// loadMetadata is stream i's metadata, with ids of Bandwidth's shape.
+func loadMetadata(i int) string {
+	return fmt.Sprintf(`{"accountId":"9901234","callId":"c-1a2b3c4d-0f1e2d3c-aaaa-4bbb-8ccc-%012d",`+
+		`"streamId":"s-1a2b3c4d-9e8d7c6b-dddd-4eee-9fff-%012d","streamName":"bench",`+
+		`"tracks":[{"name":"inbound","mediaFormat":{"encoding":"PCMU","sampleRate":8000}}]}}`, i, i)
+}
+
+// appendLoadFrame appends media message seq to buf.
+func appendLoadFrame(buf []byte, seq int64) []byte {
+	buf = append(buf, `{"eventType":"media","track":"inbound","sequenceNumber":"`...)
+	buf = strconv.AppendInt(buf, seq, 10)
+	buf = append(buf, `","payload":"`...)
+	buf = append(buf, loadPayload...)
+	return append(buf, `"}`...)
+}
 
 // loadMaxLag is how late a frame may be before a pacer skips to the
 // present, as the emulator does (its maxLagFrames).
 const loadMaxLag = 3 * media.FrameDuration
 
 // runBarePacer streams with gorilla/websocket alone: per stream a goroutine
-// that writes a ready-made frame at each absolute 20 ms deadline, sleeping
-// in between, and one reading, as every client must.
+// that writes a frame, built in a reused buffer, at each absolute 20 ms
+// deadline, sleeping in between, and one reading, as every client must.
 func runBarePacer(b *testing.B, sink string, n int, d time.Duration) *pacerRun {
 	base := inUse()
 	period := media.FrameDuration
@@ -164,7 +187,13 @@ func runBarePacer(b *testing.B, sink string, n int, d time.Duration) *pacerRun {
 					}
 				}
 			}()
+			md := loadMetadata(i)
+			if err := c.WriteMessage(websocket.TextMessage, []byte(loadStart+md)); err != nil {
+				b.Error(err)
+				return
+			}
 			late := &lates[i]
+			frame := make([]byte, 0, 2*len(loadPayload))
 			t0 := time.Now()
 			for k := int64(0); k < total; {
 				l := time.Since(t0.Add(time.Duration(k) * period))
@@ -180,13 +209,15 @@ func runBarePacer(b *testing.B, sink string, n int, d time.Duration) *pacerRun {
 					continue
 				}
 				late.Observe(l)
-				if err := c.WriteMessage(websocket.TextMessage, loadFrame); err != nil {
+				frame = appendLoadFrame(frame[:0], k+1)
+				if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
 					b.Error(err)
 					return
 				}
 				frames.Add(1)
 				k++
 			}
+			_ = c.WriteMessage(websocket.TextMessage, []byte(loadStop+md))
 			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 		})
 	}
