@@ -305,6 +305,12 @@ func seriesCharts(series []Second) []htmlChart {
 		errs := seriesLine("errors", series, func(s Second) float64 { return float64(s.Errors) })
 		charts = append(charts, lineChart("Errors per second", "errors", errs))
 	}
+	// Likewise skipped frames: they say when bwemu fell behind (while the
+	// calls dialled, or in a few slow seconds of the host).
+	if slices.ContainsFunc(series, func(s Second) bool { return s.Skipped > 0 }) {
+		skipped := seriesLine("skipped", series, func(s Second) float64 { return float64(s.Skipped) })
+		charts = append(charts, lineChart("Frames bwemu skipped per second (its pacing fell behind)", "frames", skipped))
+	}
 	return charts
 }
 

@@ -46,6 +46,7 @@ func sampleSummary() *Summary {
 		series = append(series, Second{T: t, Live: min(t*10, 200), Frames: int64(min(t*10, 200) * 50),
 			LatenessP99Ms: 0.4 + float64(t%5)/10, WebhookP99Ms: 40 + float64(t%7)*5, Errors: t % 11 / 10})
 	}
+	series[9].Skipped = 7
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	return &Summary{Version: SummaryVersion, Shards: 1, Start: start, End: start.Add(30 * time.Second),
 		Settings: Settings{Target: "wss://app.example.com/media", Calls: 200, Ramp: "10s", Duration: "30s",
@@ -101,8 +102,10 @@ var _ = Describe("WriteHTML", func() {
 			ContainSubstring("run fewer calls per process")))
 		Expect(apptest.ByID(doc, "interrupted")).NotTo(BeNil())
 
-		// 3 series charts, errors per second, 2 distributions, endings.
-		Expect(strings.Count(out, "<svg")).To(Equal(7))
+		// 3 series charts, errors and skipped frames per second, 2
+		// distributions, endings.
+		Expect(strings.Count(out, "<svg")).To(Equal(8))
+		Expect(out).To(ContainSubstring("Frames bwemu skipped per second"))
 		hist := rows(apptest.ByID(doc, "histograms"))
 		Expect(hist).To(HaveLen(6))
 		Expect(hist[1]).To(ContainSubstring("firstPlay"))

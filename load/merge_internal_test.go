@@ -18,7 +18,7 @@ func summaryOf(calls int, ds ...time.Duration) *Summary {
 	Expect(err).NotTo(HaveOccurred())
 	return &Summary{Version: SummaryVersion, Shards: 1, Calls: calls, Started: calls, Frames: int64(len(ds)),
 		Endings: map[string]int{"hangup": calls}, ErrorsByCause: map[string]int{},
-		Histograms: map[string]*Hist{HistLateness: x}, Series: []Second{{T: 1, Live: calls, LatenessP99Ms: float64(calls)}}}
+		Histograms: map[string]*Hist{HistLateness: x}, Series: []Second{{T: 1, Live: calls, LatenessP99Ms: float64(calls), Skipped: int64(calls / 10)}}}
 }
 
 var _ = Describe("merging shard summaries", func() {
@@ -47,7 +47,7 @@ var _ = Describe("merging shard summaries", func() {
 		}
 		Expect(got.Max()).To(Equal(want.Max()))
 		Expect(got.Encoded).To(Equal(want.Encoded), "the merged encoding is the whole run's")
-		Expect(m.Series).To(Equal([]Second{{T: 1, Live: 60, LatenessP99Ms: 30}}), "live adds up; the p99 is the worst shard's")
+		Expect(m.Series).To(Equal([]Second{{T: 1, Live: 60, LatenessP99Ms: 30, Skipped: 6}}), "live and skipped frames add up; the p99 is the worst shard's")
 	})
 
 	It("survives the JSON round trip: a decoded histogram merges like the original", func() {

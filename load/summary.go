@@ -131,6 +131,10 @@ type Second struct {
 	BlockedMaxMs  float64 `json:"blockedMaxMs"`
 	WebhookP99Ms  float64 `json:"webhookP99Ms"`
 	Errors        int     `json:"errors"`
+	// Skipped is the frames bwemu dropped in the second because its
+	// pacing fell behind: when in the run the generator was the
+	// bottleneck.
+	Skipped int64 `json:"skipped,omitempty"`
 }
 
 // Generator is bwemu's own health during the run.
@@ -201,6 +205,7 @@ func Merge(shards ...*Summary) (*Summary, error) {
 			m.Live += sec.Live
 			m.Frames += sec.Frames
 			m.Errors += sec.Errors
+			m.Skipped += sec.Skipped
 			m.LatenessP99Ms = max(m.LatenessP99Ms, sec.LatenessP99Ms)
 			m.WebhookP99Ms = max(m.WebhookP99Ms, sec.WebhookP99Ms)
 			m.BlockedMaxMs = max(m.BlockedMaxMs, sec.BlockedMaxMs)

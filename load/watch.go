@@ -24,7 +24,7 @@ func (r *run) watch(deadline time.Time, finished <-chan struct{}, out chan<- []S
 		every = 5 * time.Second
 	}
 	var series []Second
-	var frames int64
+	var frames, skipped int64
 	errors := 0
 	lastShown := time.Now()
 	for {
@@ -34,10 +34,10 @@ func (r *run) watch(deadline time.Time, finished <-chan struct{}, out chan<- []S
 			return
 		case now := <-tick.C:
 			late, blocked, hook := r.rec.second()
-			f, e := r.rec.frames.Load(), r.rec.errorCount()
-			sec := Second{T: len(series) + 1, Live: int(r.rec.live.Load()), Frames: f - frames,
+			f, sk, e := r.rec.frames.Load(), r.rec.skipped.Load(), r.rec.errorCount()
+			sec := Second{T: len(series) + 1, Live: int(r.rec.live.Load()), Frames: f - frames, Skipped: sk - skipped,
 				LatenessP99Ms: ms(late), BlockedMaxMs: ms(blocked), WebhookP99Ms: ms(hook), Errors: e - errors}
-			frames, errors = f, e
+			frames, skipped, errors = f, sk, e
 			series = append(series, sec)
 			if r.o.Progress != nil && (r.o.Terminal || now.Sub(lastShown) >= every-time.Millisecond*100) {
 				lastShown = now
@@ -105,13 +105,14 @@ func (r *run) generator(s *Summary, cpu, wall time.Duration) Generator {
 	if h := s.Histograms[HistLateness]; h != nil && h.Count > 0 && r.o.Stream.Pace != emulator.Fast {
 		lateness = h.Quantile(0.99)
 	}
-	return judgeGenerator(lateness, s.Skipped, cpu, wall, budget)
+	return judgeGenerator(lateness, s.Skipped, spreadOf(s.Series, r.o.Ramp), cpu, wall, budget)
 }
 
 // judgeGenerator says whether bwemu was the bottleneck: its own send
 // lateness p99 (0 when not paced) over boundLatenessP99, any skipped
-// frame, or its CPU time over boundCPUUse of budget cores for wall.
-func judgeGenerator(latenessP99 time.Duration, skipped int64, cpu, wall time.Duration, budget float64) Generator {
+// frame (where says when they fell), or its CPU time over boundCPUUse of
+// budget cores for wall.
+func judgeGenerator(latenessP99 time.Duration, skipped int64, where skipSpread, cpu, wall time.Duration, budget float64) Generator {
 	g := Generator{CPUSeconds: cpu.Seconds(), CPUBudget: budget}
 	if wall > 0 && cpu > 0 {
 		g.CPUUse = cpu.Seconds() / wall.Seconds() / budget
@@ -120,13 +121,61 @@ func judgeGenerator(latenessP99 time.Duration, skipped int64, cpu, wall time.Dur
 		g.Reasons = append(g.Reasons, fmt.Sprintf("bwemu's own send lateness p99 is %s (over %s)", latenessP99.Round(time.Microsecond), boundLatenessP99))
 	}
 	if skipped > 0 {
-		g.Reasons = append(g.Reasons, fmt.Sprintf("bwemu skipped %d frames: pacing fell behind", skipped))
+		g.Reasons = append(g.Reasons, fmt.Sprintf("bwemu skipped %d frames: pacing fell behind%s", skipped, where))
 	}
 	if g.CPUUse >= boundCPUUse {
 		g.Reasons = append(g.Reasons, fmt.Sprintf("bwemu used %.0f%% of its CPU budget (%.2g cores)", 100*g.CPUUse, budget))
 	}
 	if g.Bound = len(g.Reasons) > 0; g.Bound {
 		g.Advice = "the figures about the app are not trustworthy: run fewer calls per process, or shard the load (--shard I/N) over more processes or machines"
+		if where.mostlyRamp() {
+			g.Advice += ", or spread the dialling with a longer --ramp"
+		}
 	}
 	return g
+}
+
+// skipSpread is where in the run the skipped frames fell, by the series:
+// a few slow seconds or the whole run, and how many while the calls
+// were still ramping up (dialling costs more than pacing).
+type skipSpread struct {
+	seconds, of int    // seconds that skipped, of the series' seconds
+	worst       Second // the second that skipped most
+	total       int64  // skipped in the series' seconds
+	inRamp      int64  // of which in the ramp's seconds
+	ramp        time.Duration
+}
+
+func spreadOf(series []Second, ramp time.Duration) skipSpread {
+	sp := skipSpread{of: len(series), ramp: ramp}
+	rampSeconds := int((ramp + time.Second - 1) / time.Second)
+	for _, sec := range series {
+		if sec.Skipped == 0 {
+			continue
+		}
+		sp.seconds++
+		sp.total += sec.Skipped
+		if sec.T <= rampSeconds {
+			sp.inRamp += sec.Skipped
+		}
+		if sec.Skipped > sp.worst.Skipped {
+			sp.worst = sec
+		}
+	}
+	return sp
+}
+
+// mostlyRamp says most skipped frames fell during the ramp.
+func (sp skipSpread) mostlyRamp() bool { return sp.inRamp > 0 && 2*sp.inRamp >= sp.total }
+
+// String reads " (in 4 of 60 seconds, most in second 9: 812; 950 during the 10s ramp)".
+func (sp skipSpread) String() string {
+	if sp.seconds == 0 {
+		return ""
+	}
+	s := fmt.Sprintf(" (in %d of %d seconds, most in second %d: %d", sp.seconds, sp.of, sp.worst.T, sp.worst.Skipped)
+	if sp.inRamp > 0 {
+		s += fmt.Sprintf("; %d during the %s ramp", sp.inRamp, sp.ramp)
+	}
+	return s + ")"
 }
