@@ -159,7 +159,12 @@ type Weighted struct {
 	Weight int
 }
 
+// String reads as ParseMix takes it; one ending alone goes without its
+// weight ("hangup", not "hangup=1").
 func (m Mix) String() string {
+	if len(m) == 1 {
+		return emulator.ChoiceName(m[0].Ending)
+	}
 	var parts []string
 	for _, w := range m {
 		parts = append(parts, fmt.Sprintf("%s=%d", emulator.ChoiceName(w.Ending), w.Weight))
