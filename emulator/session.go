@@ -239,84 +239,101 @@ func classifyDial(err error, resp *http.Response, timeout time.Duration) (Ending
 
 // stream sends media until something ends the stream.
 func (ss *session) stream() (Ending, string) {
-	period := ss.s.spec.framePeriod()
-	realtime := ss.s.spec.Pace == Realtime
-	t0 := time.Now()
-	if realtime {
-		t0 = t0.Add(ss.e.phase(period))
+	var sched *schedule
+	if ss.s.spec.Pace == Realtime {
+		period := ss.s.spec.framePeriod()
+		sched = &schedule{t0: time.Now().Add(ss.e.phase(period)), period: period}
+		defer sched.stop()
 	}
-	// timer is for the waits a plain sleep does not cover (see wait);
-	// most streams never need one.
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	defer context.AfterFunc(ss.abort, ss.s.poke)()
-	// unpolled is true when a frame went out and nothing has looked at
-	// commands and the reader since: realtime frames sent back to back
-	// (catching up) take those in between, as waking does otherwise.
-	unpolled := false
 	for {
 		if ss.endThen != "" && ss.n >= ss.endAt {
 			return ss.end(ss.endThen)
 		}
 		var frameDue <-chan time.Time
-		if realtime {
-			late := time.Since(t0.Add(time.Duration(ss.n) * period))
-			switch {
-			case late < 0 && -late <= plainSleepMax:
-				// A plain sleep is the cheapest wake-up the runtime has (no
-				// channel, no select), and this loop wakes fifty times a
-				// second per stream. What came in meanwhile is taken in on
-				// waking, before the frame goes out: a command, the app's
-				// ending or an abort waits at most plainSleepMax, and never
-				// lets a frame out that it would have stopped.
-				time.Sleep(-late)
-				if ending, detail, stop := ss.takeIn(); stop {
-					return ending, detail
-				}
-				unpolled = false
-				continue
-			case late < 0:
-				if timer == nil {
-					timer = time.NewTimer(-late)
-				} else {
-					timer.Reset(-late)
-				}
-				frameDue = timer.C
-			case unpolled:
-				unpolled = false
-				if ending, detail, stop := ss.takeIn(); stop {
-					return ending, detail
-				}
-				continue
-			case late > maxLagFrames*period:
-				// Behind by more than maxLagFrames: skip to the present,
-				// as a live source drops audio, and count it.
-				ss.skip(int64(late / period))
-				continue
-			default:
-				ss.res.Lateness.Observe(late)
-				ss.late = late
-				if ending, detail := ss.sendFrame(); ending != "" {
-					return ending, detail
-				}
-				unpolled = true
+		switch {
+		case sched != nil:
+			due, ending, detail, stop := ss.paceStep(sched)
+			if stop {
+				return ending, detail
+			}
+			if due == nil {
 				continue
 			}
-		} else if ss.n < ss.allowance {
+			frameDue = due
+		case ss.n < ss.allowance:
 			if ending, detail, stop := ss.sendNext(); stop {
 				return ending, detail
 			}
 			continue
 		}
-		unpolled = false
 		if ending, detail, stop := ss.wait(frameDue); stop {
 			return ending, detail
 		}
+		if sched != nil {
+			sched.unpolled = false
+		}
 	}
+}
+
+// schedule is a realtime stream's clock: frame n is due at t0 + n×period.
+type schedule struct {
+	t0     time.Time
+	period time.Duration
+	// timer is for the waits a plain sleep does not cover (see wait);
+	// most streams never need one.
+	timer *time.Timer
+	// unpolled is true when a frame went out and nothing has looked at
+	// commands and the reader since: frames sent back to back (catching
+	// up) take those in between, as waking does otherwise.
+	unpolled bool
+}
+
+func (sc *schedule) stop() {
+	if sc.timer != nil {
+		sc.timer.Stop()
+	}
+}
+
+// paceStep takes one step of realtime pacing: sleep to the next frame's
+// deadline, send it, or skip what is too late. It returns a channel to
+// wait on with wait when the next frame is further off than a plain
+// sleep covers; stop is true when the stream ended.
+func (ss *session) paceStep(sc *schedule) (frameDue <-chan time.Time, ending Ending, detail string, stop bool) {
+	late := time.Since(sc.t0.Add(time.Duration(ss.n) * sc.period))
+	switch {
+	case late < 0 && -late <= plainSleepMax:
+		// A plain sleep is the cheapest wake-up the runtime has (no
+		// channel, no select), and this loop wakes fifty times a second
+		// per stream. What came in meanwhile is taken in on waking,
+		// before the frame goes out: a command, the app's ending or an
+		// abort waits at most plainSleepMax, and never lets a frame out
+		// that it would have stopped.
+		time.Sleep(-late)
+		sc.unpolled = false
+		ending, detail, stop = ss.takeIn()
+	case late < 0:
+		if sc.timer == nil {
+			sc.timer = time.NewTimer(-late)
+		} else {
+			sc.timer.Reset(-late)
+		}
+		frameDue = sc.timer.C
+	case sc.unpolled:
+		sc.unpolled = false
+		ending, detail, stop = ss.takeIn()
+	case late > maxLagFrames*sc.period:
+		// Behind by more than maxLagFrames: skip to the present, as a
+		// live source drops audio, and count it.
+		ss.skip(int64(late / sc.period))
+	default:
+		ss.res.Lateness.Observe(late)
+		ss.late = late
+		ending, detail = ss.sendFrame()
+		stop = ending != ""
+		sc.unpolled = true
+	}
+	return frameDue, ending, detail, stop
 }
 
 // wait blocks until the frame timer fires or a command, the reader's
