@@ -12,6 +12,7 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/internal/apptest"
+	consumerapp "github.com/bwemu/bwemu/internal/consumer"
 	"github.com/bwemu/bwemu/load"
 )
 
@@ -85,6 +86,22 @@ var _ = Describe("a load run", func() {
 		Expect(first.Errors).To(BeZero(), "a reset is the network's doing, not the app's: %v", first.ErrorsByCause)
 		again := run(consumer(load.Options{Rate: 12, Duration: time.Second, Endings: mix, Seed: 7}))
 		Expect(again.Endings).To(Equal(first.Endings))
+	})
+
+	It("fails no call of a correct app that differs from the reference, however the calls end", func() {
+		// It closes first after stop, takes webhooks by POST only and
+		// answers an event type it does not know with 400; disconnect has
+		// its own endpoint.
+		c := apptest.NewConsumer(&consumerapp.Options{CloseOnStop: true, PostOnly: true, StrictEvents: true})
+		mix, err := load.ParseMix("stop=1,hangup=1,reset=1,drop=1,error=1")
+		Expect(err).NotTo(HaveOccurred())
+		o := against(c.WebSocketURL(), c.EventsURL(), c.DisconnectURL(), load.Options{Rate: 15, Duration: time.Second, Endings: mix})
+		o.Emulator.Timeouts.DeadPeer = 200 * time.Millisecond
+		s := run(o)
+		Expect(s.Calls).To(Equal(15))
+		Expect(s.Endings).To(HaveLen(5), "every ending was drawn: %v", s.Endings)
+		Expect(s.Errors).To(BeZero(), "%v", s.ErrorsByCause)
+		Expect(s.Histograms[load.HistWebhook].Count).To(BeNumerically(">", 15), "the webhooks were answered and timed")
 	})
 
 	It("counts the calls an app fails by cause, and journals only those, up to the limit", func() {
