@@ -1,9 +1,12 @@
 package load_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -102,6 +105,43 @@ var _ = Describe("a load run", func() {
 		Expect(s.Endings).To(HaveLen(5), "every ending was drawn: %v", s.Endings)
 		Expect(s.Errors).To(BeZero(), "%v", s.ErrorsByCause)
 		Expect(s.Histograms[load.HistWebhook].Count).To(BeNumerically(">", 15), "the webhooks were answered and timed")
+	})
+
+	Describe("progress", func() {
+		// skipping is a script that skips 5 frames in its first call, as a
+		// stream that falls behind does, and nothing else.
+		skipping := func() func(context.Context, emulator.Meter) load.Outcome {
+			var calls atomic.Int32
+			return func(_ context.Context, m emulator.Meter) load.Outcome {
+				if calls.Add(1) == 1 {
+					m.Skipped(5)
+				}
+				return load.Outcome{}
+			}
+		}
+		line := `\d+s/2.5s  calls \d+ live, \d+ done  \d+ frames/s  lateness p99 [\d.]+ms  webhook p99 [\d.]+ms  errors 0  skipped 5`
+
+		It("prints a line every ProgressEvery, saying when bwemu skipped frames", func() {
+			var out bytes.Buffer
+			run(&load.Options{Rate: 4, Duration: 2500 * time.Millisecond, Script: skipping(), Progress: &out, ProgressEvery: time.Second})
+			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			Expect(len(lines)).To(BeNumerically(">=", 2), out.String())
+			for _, l := range lines {
+				Expect(l).To(MatchRegexp("^" + line))
+			}
+		})
+
+		It("rewrites one line in place on a terminal, and ends it", func() {
+			var out bytes.Buffer
+			run(&load.Options{Rate: 4, Duration: 2500 * time.Millisecond, Script: skipping(), Progress: &out, Terminal: true})
+			Expect(out.String()).To(HaveSuffix("\n"))
+			rewrites := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\r\033[K")
+			Expect(rewrites[0]).To(BeEmpty(), "every line begins by clearing the last")
+			Expect(len(rewrites)).To(BeNumerically(">=", 3), "%q", out.String())
+			for _, l := range rewrites[1:] {
+				Expect(l).To(MatchRegexp("^" + line + "( \\(ending the live calls\\))?$"))
+			}
+		})
 	})
 
 	It("counts the calls an app fails by cause, and journals only those, up to the limit", func() {

@@ -48,12 +48,16 @@ func (r *run) watch(deadline time.Time, finished <-chan struct{}, out chan<- []S
 }
 
 // progress prints one line: elapsed, calls live and completed, frames/s,
-// this second's lateness and webhook p99, errors.
+// this second's lateness and webhook p99, errors, and the frames bwemu
+// skipped so far when it skipped any (it is falling behind).
 func (r *run) progress(sec Second, now, deadline time.Time) {
 	elapsed := now.Sub(r.start).Truncate(time.Second)
 	state := ""
+	if n := r.rec.skipped.Load(); n > 0 {
+		state = fmt.Sprintf("  skipped %d", n)
+	}
 	if now.After(deadline) {
-		state = " (ending the live calls)"
+		state += " (ending the live calls)"
 	}
 	line := fmt.Sprintf("%s/%s  calls %d live, %d done  %d frames/s  lateness p99 %.1fms  webhook p99 %.1fms  errors %d%s",
 		elapsed, r.o.Duration, sec.Live, r.rec.completedCount(), sec.Frames, sec.LatenessP99Ms, sec.WebhookP99Ms, r.rec.errorCount(), state)
