@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -206,6 +207,78 @@ var _ = Describe("bwemu load", func() {
 			Expect(s.Calls).To(Equal(3))
 		}, "--send-buffer", "0"),
 	)
+
+	Describe("the connection flags, against an app of the test's own", func() {
+		// journals runs the load against ws and events with a --journal
+		// directory, and returns the summary and every journal's text.
+		journals := func(ctx context.Context, ws, events string, args ...string) (outcome, *load.Summary, string) {
+			GinkgoHelper()
+			dir := GinkgoT().TempDir()
+			path := filepath.Join(dir, "s.json")
+			out := loadRun(ctx, append([]string{"--ws", ws, "--events", events, "--rate", "2", "--json", path,
+				"--journal", filepath.Join(dir, "journals")}, args...)...)
+			files, err := filepath.Glob(filepath.Join(dir, "journals", "*.jsonl"))
+			Expect(err).NotTo(HaveOccurred())
+			var all strings.Builder
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				Expect(err).NotTo(HaveOccurred())
+				all.Write(b)
+			}
+			return out, readSummary(path), all.String()
+		}
+
+		It("--handshake-timeout bounds the upgrade of an app that never answers it", func(ctx SpecContext) {
+			app, hooks := apptest.NewSilent(), apptest.NewHooks()
+			DeferCleanup(app.Close)
+			out, s, journal := journals(ctx, app.URL(), hooks.EventsURL(), "--handshake-timeout", "200ms")
+			Expect(out.code).To(Equal(exitFail), out.stdout+out.stderr)
+			Expect(s.ErrorsByCause).To(Equal(map[string]int{"ending handshake-timeout": s.Calls}))
+			Expect(journal).To(ContainSubstring(`"handshakeNs":200000000`))
+		}, SpecTimeout(30*time.Second))
+
+		It("--close-timeout bounds the wait for the close frame of an app that never sends it", func(ctx SpecContext) {
+			app, hooks := apptest.NewWS(apptest.IgnoreClose()), apptest.NewHooks()
+			out, s, journal := journals(ctx, app.URL(), hooks.EventsURL(), "--close-timeout", "150ms")
+			Expect(out.code).To(Equal(exitFail), out.stdout+out.stderr)
+			Expect(s.ErrorsByCause).To(Equal(map[string]int{"ending close-handshake-timeout": s.Calls}))
+			Expect(journal).To(And(ContainSubstring(`"closeHandshakeNs":150000000`), ContainSubstring("no close frame from the app within 150ms")))
+		}, SpecTimeout(30*time.Second))
+
+		It("--callback-timeout bounds each webhook an app answers too late", func(ctx SpecContext) {
+			app, hooks := apptest.NewWS(), apptest.NewHooks(apptest.Reply{Delay: time.Second})
+			out, s, journal := journals(ctx, app.URL(), hooks.EventsURL(), "--callback-timeout", "300ms")
+			Expect(out.code).To(Equal(exitFail), out.stdout+out.stderr)
+			Expect(s.ErrorsByCause).To(HaveKeyWithValue("mediaStreamStarted: no answer", s.Calls))
+			Expect(journal).To(ContainSubstring(`"callbackNs":300000000`))
+		}, SpecTimeout(30*time.Second))
+
+		It("--dead-peer-timeout is how long a dropped connection stays silent before its stream is declared dead", func(ctx SpecContext) {
+			app, hooks := apptest.NewWS(), apptest.NewHooks()
+			out, s, _ := journals(ctx, app.URL(), hooks.EventsURL(), "--end", "drop", "--dead-peer-timeout", "300ms")
+			Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+			Expect(s.Endings).To(Equal(map[string]int{"drop": s.Calls}))
+			Expect(hooks.Whats()).To(ContainElement("mediaStreamStopped (connection-error)"))
+			for _, q := range hooks.Requests() {
+				if q.Event != nil && q.Event.EventType == "mediaStreamStopped" {
+					Expect(q.Event.ErrorMessage).To(ContainSubstring("no traffic for 300ms"))
+				}
+			}
+		}, SpecTimeout(30*time.Second))
+
+		It("--ca makes a wss:// app and https:// webhooks with a private CA trusted; without it they fail", func(ctx SpecContext) {
+			app, hooks := apptest.NewTLSWS(), apptest.NewTLSHooks()
+			out, s, _ := journals(ctx, app.URL(), hooks.EventsURL(), "--ca", app.CAFile())
+			Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+			Expect(s.Errors).To(BeZero())
+			Expect(hooks.EventTypes()).To(ContainElement("mediaStreamStarted"))
+
+			out, s, journal := journals(ctx, app.URL(), hooks.EventsURL())
+			Expect(out.code).To(Equal(exitFail), out.stdout+out.stderr)
+			Expect(s.ErrorsByCause).To(HaveKeyWithValue("ending connect-failed", s.Calls))
+			Expect(journal).To(ContainSubstring("certificate"))
+		}, SpecTimeout(30*time.Second))
+	})
 
 	It("takes the shard index from $JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it", func(ctx SpecContext) {
 		GinkgoT().Setenv("JOB_COMPLETION_INDEX", "1")
