@@ -266,6 +266,19 @@ var _ = Describe("bwemu load", func() {
 			}
 		}, SpecTimeout(30*time.Second))
 
+		It("--disconnect is where each call's disconnect goes; without it, with an app of its own, none is sent", func(ctx SpecContext) {
+			app, hooks := apptest.NewWS(), apptest.NewHooks()
+			out, s, _ := journals(ctx, app.URL(), hooks.EventsURL(), "--disconnect", hooks.DisconnectURL())
+			Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+			Expect(hooks.RequestsTo("/disconnect")).To(HaveLen(s.Calls))
+			Expect(hooks.RequestsTo("/events")).To(HaveEach(HaveField("Event.EventType", HavePrefix("mediaStream"))))
+
+			other := apptest.NewHooks()
+			out, _, _ = journals(ctx, app.URL(), other.EventsURL())
+			Expect(out.code).To(Equal(exitPass), out.stdout+out.stderr)
+			Expect(other.RequestsTo("/disconnect")).To(BeEmpty())
+		}, SpecTimeout(30*time.Second))
+
 		It("--ca makes a wss:// app and https:// webhooks with a private CA trusted; without it they fail", func(ctx SpecContext) {
 			app, hooks := apptest.NewTLSWS(), apptest.NewTLSHooks()
 			out, s, _ := journals(ctx, app.URL(), hooks.EventsURL(), "--ca", app.CAFile())
