@@ -137,17 +137,7 @@ func (f *conformFlags) checkValues() error {
 			return usagef("--app-metrics: %v", err)
 		}
 	}
-	t := f.timeouts
-	for _, d := range []struct {
-		flag string
-		d    time.Duration
-	}{{"handshake-timeout", t.Handshake}, {"write-timeout", t.Write}, {"close-timeout", t.CloseHandshake},
-		{"callback-timeout", t.Callback}, {"dead-peer-timeout", t.DeadPeer}} {
-		if d.d <= 0 {
-			return usagef("--%s must be positive, got %s", d.flag, d.d)
-		}
-	}
-	return nil
+	return checkTimeouts(f.timeouts, false)
 }
 
 // options are the run's options: the selection (which must leave a case

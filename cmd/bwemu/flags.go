@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/bwemu/bwemu/emulator"
 )
@@ -227,6 +228,24 @@ func (f *choiceFlag) Set(s string) error {
 		}
 	}
 	return fmt.Errorf("want one of %s", strings.Join(f.choices, ", "))
+}
+
+// checkTimeouts refuses a timeout flag below zero, and one of zero unless
+// zero means a default (replay's: the journal's).
+func checkTimeouts(t emulator.Timeouts, zeroMeansDefault bool) error {
+	for _, d := range []struct {
+		flag string
+		d    time.Duration
+	}{{"handshake-timeout", t.Handshake}, {"write-timeout", t.Write}, {"close-timeout", t.CloseHandshake},
+		{"callback-timeout", t.Callback}, {"dead-peer-timeout", t.DeadPeer}} {
+		switch {
+		case d.d < 0 && zeroMeansDefault:
+			return usagef("--%s must not be negative, got %s", d.flag, d.d)
+		case d.d <= 0 && !zeroMeansDefault:
+			return usagef("--%s must be positive, got %s", d.flag, d.d)
+		}
+	}
+	return nil
 }
 
 // timeoutFlags adds the five timeout flags with def as their defaults;

@@ -143,6 +143,9 @@ func (f *loadFlags) config(pos []string) (*loadConfig, error) {
 	case f.maxJournals < 1:
 		return nil, usagef("--max-journals must be at least 1")
 	}
+	if err := checkTimeouts(f.timeouts, false); err != nil {
+		return nil, err
+	}
 	if c.thresholds, err = parseThresholds(f.thresholds); err != nil {
 		return nil, err
 	}
@@ -176,8 +179,10 @@ func (f *loadFlags) checkScript() error {
 
 // model reads --calls and --rate: one of them, positive.
 func (f *loadFlags) model() (calls int, rate float64, err error) {
+	callsGiven := false
+	f.fs.Visit(func(fl *flag.Flag) { callsGiven = callsGiven || fl.Name == "calls" })
 	switch {
-	case f.calls < 0:
+	case f.calls < 0 || callsGiven && f.calls == 0:
 		return 0, 0, usagef("--calls must be positive")
 	case f.calls > 0 && f.rate != "":
 		return 0, 0, usagef("give --calls or --rate, not both")

@@ -66,10 +66,8 @@ func (f *replayFlags) config(pos []string) (*replayConfig, error) {
 		}
 		c.audio = a
 	}
-	for _, d := range []time.Duration{f.timeouts.Handshake, f.timeouts.Write, f.timeouts.CloseHandshake, f.timeouts.Callback, f.timeouts.DeadPeer} {
-		if d < 0 {
-			return nil, usagef("timeouts must not be negative")
-		}
+	if err := checkTimeouts(f.timeouts, true); err != nil {
+		return nil, err
 	}
 	tlsConfig, err := trustCA(f.caFile)
 	if err != nil {

@@ -190,7 +190,7 @@ var _ = Describe("bwemu replay", func() {
 		Expect(out.stdout).To(HaveSuffix(same))
 	}, timeout)
 
-	It("needs --ws, and --events when the recorded stream sent webhooks: exit 2 with the usage line", func(ctx SpecContext) {
+	It("needs --ws, --events when the recorded stream sent webhooks, and timeouts of zero or more: exit 2 with the usage line", func(ctx SpecContext) {
 		out := replayCmd(ctx, journal, "--events", events.EventsURL())
 		Expect(out.code).To(Equal(exitUsage))
 		Expect(out.stderr).To(ContainSubstring("bwemu: --ws URL is required"))
@@ -203,6 +203,10 @@ var _ = Describe("bwemu replay", func() {
 		out = replayCmd(ctx, "--ws", app.URL())
 		Expect(out.code).To(Equal(exitUsage))
 		Expect(out.stderr).To(ContainSubstring("no JOURNAL given"))
+
+		out = replayCmd(ctx, journal, "--ws", app.URL(), "--events", events.EventsURL(), "--close-timeout", "-1s")
+		Expect(out.code).To(Equal(exitUsage))
+		Expect(out.stderr).To(HavePrefix("bwemu: --close-timeout must not be negative, got -1s\n"), "0 takes the journal's; below it is no timeout")
 		Expect(app.Streams()).To(HaveLen(1), "nothing was replayed")
 	}, timeout)
 

@@ -94,6 +94,9 @@ func (f *streamFlags) config(pos []string) (*streamConfig, error) {
 	case f.playbackBuffer < 0:
 		return nil, usagef("--playback-buffer must not be negative")
 	}
+	if err := checkTimeouts(f.timeouts, false); err != nil {
+		return nil, err
+	}
 	var say media.Audio
 	if f.say != "" {
 		var err error

@@ -554,6 +554,8 @@ var _ = Describe("bwemu usage errors", func() {
 		entry("--for -1s", func() []string { return []string{"--for", "-1s"} }, "--for must not be negative"),
 		entry("--speed 0", func() []string { return []string{"--speed", "0"} }, "--speed must be positive"),
 		entry("--playback-buffer -1s", func() []string { return []string{"--playback-buffer", "-1s"} }, "--playback-buffer must not be negative"),
+		entry("--close-timeout -1s", func() []string { return []string{"--close-timeout", "-1s"} }, "--close-timeout must be positive, got -1s"),
+		entry("--dead-peer-timeout 0", func() []string { return []string{"--dead-peer-timeout", "0"} }, "--dead-peer-timeout must be positive, got 0s"),
 		entry("--say tone:440", func() []string { return []string{"--say", "tone:440"} }, "--say: want a .wav or .pcmu file the caller says"),
 		entry("--say of a silent file", func() []string {
 			p := filepath.Join(GinkgoT().TempDir(), "quiet.wav")
