@@ -230,6 +230,14 @@ func (f *choiceFlag) Set(s string) error {
 	return fmt.Errorf("want one of %s", strings.Join(f.choices, ", "))
 }
 
+// given says whether the command line set the flag name, so that an
+// explicit zero can be told from the default.
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
 // checkTimeouts refuses a timeout flag below zero, and one of zero unless
 // zero means a default (replay's: the journal's).
 func checkTimeouts(t emulator.Timeouts, zeroMeansDefault bool) error {

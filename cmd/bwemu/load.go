@@ -179,10 +179,8 @@ func (f *loadFlags) checkScript() error {
 
 // model reads --calls and --rate: one of them, positive.
 func (f *loadFlags) model() (calls int, rate float64, err error) {
-	callsGiven := false
-	f.fs.Visit(func(fl *flag.Flag) { callsGiven = callsGiven || fl.Name == "calls" })
 	switch {
-	case f.calls < 0 || callsGiven && f.calls == 0:
+	case f.calls < 0 || f.calls == 0 && given(f.fs, "calls"):
 		return 0, 0, usagef("--calls must be positive")
 	case f.calls > 0 && f.rate != "":
 		return 0, 0, usagef("give --calls or --rate, not both")
@@ -209,10 +207,10 @@ func (f *loadFlags) sharding() (load.Shard, error) {
 			return s, usagef("--shard: %v", err)
 		}
 		return s, nil
+	case f.shards < 0 || f.shards == 0 && given(f.fs, "shards"):
+		return load.Shard{}, usagef("--shards must be positive")
 	case f.shards == 0:
 		return load.Shard{}, nil
-	case f.shards < 0:
-		return load.Shard{}, usagef("--shards must be positive")
 	}
 	idx := os.Getenv("JOB_COMPLETION_INDEX")
 	i, err := strconv.Atoi(idx)
