@@ -172,16 +172,16 @@ func (l *loader) target(f *field) Target {
 		"eventMethod":      into(&t.EventMethod, l.oneOf(eventMethods)),
 		"disconnect":       into(&t.Disconnect, l.httpURL),
 		"disconnectMethod": into(&t.DisconnectMethod, l.oneOf(eventMethods)),
-		"wsUser":           into(&t.WSUser, l.text),
+		"wsUser":           into(&t.WSUser, l.basicUser),
 		"wsPassword":       into(&t.WSPassword, l.text),
-		"eventUser":        into(&t.EventUser, l.text),
+		"eventUser":        into(&t.EventUser, l.basicUser),
 		"eventPassword":    into(&t.EventPassword, l.text),
 		"ca":               into(&t.CA, l.caFile),
 		"api": func(v *field) {
 			t.API, _ = l.hostPort(v)
 			l.api = v.pos // the shared emulator's rules name it
 		},
-		"apiUsername":     into(&t.APIUsername, l.text),
+		"apiUsername":     into(&t.APIUsername, l.basicUser),
 		"apiPassword":     into(&t.APIPassword, l.text),
 		"apiClientId":     into(&t.APIClientID, l.text),
 		"apiClientSecret": into(&t.APIClientSecret, l.text),
@@ -214,7 +214,7 @@ func (l *loader) bxml(f *field) *BXML {
 		}),
 		"method":   into(&b.Method, l.oneOf(eventMethods)),
 		"event":    into(&b.Event, l.oneOf(bxmlEvents)),
-		"username": into(&b.Username, l.text),
+		"username": into(&b.Username, l.basicUser),
 		"password": into(&b.Password, l.text),
 	})
 	return b

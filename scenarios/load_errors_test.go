@@ -612,6 +612,12 @@ scenarios:
       heard: {stream: agent}
 `, `t.yaml:6:14: heard: scenario "a" has bxml:: its streams are the app's BXML's, started unrecorded; set record: DIR to record them`, schemaAccepts},
 
+	{"a Basic auth user with a colon, which no client could send", `target: {websocket: "ws://127.0.0.1:1/media", wsUser: "a:b"}
+scenarios:
+  - name: a
+    steps: [hangup]
+`, `t.yaml:1:55: wsUser: a Basic auth user cannot contain ':' (RFC 7617), got "a:b"`, schemaAccepts},
+
 	{"record: naming a file", `scenarios:
   - name: a
     record: testdata/full.yaml

@@ -446,6 +446,17 @@ func (l *loader) str(f *field) (string, bool) {
 }
 
 // text reads any scalar as its source text: phone numbers, parameter values.
+// basicUser reads a Basic auth user: text without a colon, which HTTP
+// Basic cannot carry (RFC 7617).
+func (l *loader) basicUser(f *field) (string, bool) {
+	s, ok := l.text(f)
+	if ok && strings.Contains(s, ":") {
+		l.errorf(f.pos, "%s: a Basic auth user cannot contain ':' (RFC 7617), got %q", f.label, s)
+		return "", false
+	}
+	return s, ok
+}
+
 func (l *loader) text(f *field) (string, bool) {
 	switch v := f.node.(type) {
 	case *ast.StringNode:

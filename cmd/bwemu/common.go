@@ -32,6 +32,17 @@ func (a *app) registerCredentials(fs *flag.FlagSet) {
 	fs.StringVar(&a.eventPassword, "event-password", "", "password: Basic auth password the app requires on webhooks")
 }
 
+// check checks the app's URLs and the Basic users it requires.
+func (a app) check(wsName string) error {
+	if err := a.appURLs.check(wsName); err != nil {
+		return err
+	}
+	if err := checkBasicUser("--ws-user", a.wsUser); err != nil {
+		return err
+	}
+	return checkBasicUser("--event-user", a.eventUser)
+}
+
 // startBuiltin starts the built-in reference consumer on loopback as the
 // app under test, requiring a's credentials, and returns a pointed at it:
 // its WebSocket URL, and its webhook URLs where a names none. echo makes

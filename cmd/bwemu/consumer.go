@@ -34,6 +34,15 @@ func (c *consumerConfig) config(pos []string) (*consumerConfig, error) {
 	if err := noArguments(pos); err != nil {
 		return nil, err
 	}
+	if err := checkListen(c.listen); err != nil {
+		return nil, err
+	}
+	if err := checkBasicUser("--ws-user", c.opts.WSUser); err != nil {
+		return nil, err
+	}
+	if err := checkBasicUser("--event-user", c.opts.EventUser); err != nil {
+		return nil, err
+	}
 	c.log = c.flags.config()
 	return c, nil
 }

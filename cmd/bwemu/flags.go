@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -164,6 +165,25 @@ func (a appURLs) check(wsName string) error {
 		if err := checkURL(u.value, u.schemes...); err != nil {
 			return usagef("%s: %v", u.name, err)
 		}
+	}
+	return nil
+}
+
+// checkBasicUser refuses a Basic auth user with a colon: HTTP Basic
+// cannot carry one (RFC 7617), so no client could ever be let in.
+func checkBasicUser(flag, user string) error {
+	if strings.Contains(user, ":") {
+		return usagef("%s: a Basic auth user cannot contain ':' (RFC 7617), got %q", flag, user)
+	}
+	return nil
+}
+
+// checkListen refuses an address that is no HOST:PORT. An empty one would
+// have the server listen on every interface, which a test tool should do
+// only when told (:PORT or 0.0.0.0:PORT).
+func checkListen(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil || addr == "" {
+		return usagef("--listen: want HOST:PORT such as 127.0.0.1:8080 (port 0 picks a free one), got %q", addr)
 	}
 	return nil
 }

@@ -132,6 +132,7 @@ var _ = Describe("bwemu load", func() {
 		Entry("both models", "give --calls or --rate, not both", "--calls", "2", "--rate", "3"),
 		Entry("no calls", "--calls must be positive", "--calls", "0"),
 		Entry("no shards", "--shards must be positive", "--shards", "0"),
+		Entry("a user no client could send", `--event-user: a Basic auth user cannot contain ':' (RFC 7617), got "a:b"`, "--event-user", "a:b"),
 		Entry("a negative timeout", "--close-timeout must be positive, got -1s", "--close-timeout", "-1s"),
 		Entry("a zero timeout", "--write-timeout must be positive, got 0s", "--write-timeout", "0"),
 		Entry("a rate that is no number", `--rate: want calls per second such as 20 or 20/s, got "fast"`, "--rate", "fast"),

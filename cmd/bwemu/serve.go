@@ -67,6 +67,12 @@ func (f *serveFlags) config(pos []string) (*serveConfig, error) {
 	case (f.api.ClientID == "") != (f.api.ClientSecret == ""):
 		return nil, usagef("--client-id and --client-secret go together")
 	}
+	if err := checkListen(f.listen); err != nil {
+		return nil, err
+	}
+	if err := checkBasicUser("--username", f.api.Username); err != nil {
+		return nil, err
+	}
 	tlsConfig, err := trustCA(f.caFile)
 	if err != nil {
 		return nil, err

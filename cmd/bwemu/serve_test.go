@@ -245,6 +245,8 @@ var _ = Describe("bwemu serve", func() {
 		entry("--client-secret without --client-id", []string{"--client-secret", "s"}, "--client-id and --client-secret go together"),
 		entry("--pace slow", []string{"--pace", "slow"}, `invalid value "slow" for flag -pace: want one of realtime, fast`),
 		entry("an empty --account-id", []string{"--account-id", ""}, "--account-id must not be empty"),
+		entry("an empty --listen, which would listen on every interface", []string{"--listen", ""}, `--listen: want HOST:PORT such as 127.0.0.1:8080 (port 0 picks a free one), got ""`),
+		entry("a --username no client could send", []string{"--username", "a:b", "--password", "p"}, `--username: a Basic auth user cannot contain ':' (RFC 7617), got "a:b"`),
 	)
 
 	It("exits 2 when it cannot listen", func(ctx SpecContext) {

@@ -555,6 +555,7 @@ var _ = Describe("bwemu usage errors", func() {
 		entry("--speed 0", func() []string { return []string{"--speed", "0"} }, "--speed must be positive"),
 		entry("--playback-buffer -1s", func() []string { return []string{"--playback-buffer", "-1s"} }, "--playback-buffer must not be negative"),
 		entry("--close-timeout -1s", func() []string { return []string{"--close-timeout", "-1s"} }, "--close-timeout must be positive, got -1s"),
+		entry("a --ws-user no client could send", func() []string { return []string{"--ws-user", "a:b"} }, `--ws-user: a Basic auth user cannot contain ':' (RFC 7617), got "a:b"`),
 		entry("--dead-peer-timeout 0", func() []string { return []string{"--dead-peer-timeout", "0"} }, "--dead-peer-timeout must be positive, got 0s"),
 		entry("--say tone:440", func() []string { return []string{"--say", "tone:440"} }, "--say: want a .wav or .pcmu file the caller says"),
 		entry("--say of a silent file", func() []string {
@@ -590,6 +591,12 @@ var _ = Describe("bwemu usage errors", func() {
 
 	It("exits 2 when bwemu consumer gets an argument", func(ctx SpecContext) {
 		usageErr(bwemu(ctx, "consumer", "extra"), `unexpected argument "extra"`)
+	}, timeout)
+
+	It("exits 2 when bwemu consumer gets a --listen that is no HOST:PORT, or a user no client could send", func(ctx SpecContext) {
+		usageErr(bwemu(ctx, "consumer", "--listen", ""), `--listen: want HOST:PORT such as 127.0.0.1:8080 (port 0 picks a free one), got ""`)
+		usageErr(bwemu(ctx, "consumer", "--listen", "8080"), `--listen: want HOST:PORT`)
+		usageErr(bwemu(ctx, "consumer", "--event-user", "a:b"), `--event-user: a Basic auth user cannot contain ':' (RFC 7617), got "a:b"`)
 	}, timeout)
 })
 
