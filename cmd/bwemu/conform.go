@@ -112,8 +112,6 @@ func (f *conformFlags) config(pos []string) (*conformConfig, error) {
 // endpoint without its gauge (or the other way round) and a timeout that
 // is not positive.
 func (f *conformFlags) checkValues() error {
-	given := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
 	switch {
 	case f.app.ws == "" || f.app.events == "":
 		return usagef("--ws and --events are required")
@@ -121,7 +119,7 @@ func (f *conformFlags) checkValues() error {
 		return usagef("--parallel must be at least 1")
 	case f.repeat < 1:
 		return usagef("--repeat must be at least 1")
-	case given["disconnect-method"] && f.app.disconnect == "":
+	case given(f.fs, "disconnect-method") && f.app.disconnect == "":
 		return usagef("--disconnect-method needs --disconnect (the URL the disconnect webhook goes to)")
 	case f.leakSettle <= 0:
 		return usagef("--leak-settle must be positive, got %s", f.leakSettle)
