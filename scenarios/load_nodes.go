@@ -430,22 +430,11 @@ func (l *loader) list(f *field) (items []ast.Node, ok bool) {
 
 // str reads a string. Numbers and booleans are refused: a YAML 5 is not the
 // text "5", and a hint says to quote it.
-func (l *loader) str(f *field) (string, bool) {
-	switch v := f.node.(type) {
-	case *ast.StringNode:
-		return v.Value, true
-	case *ast.LiteralNode:
-		return v.Value.Value, true
-	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
-		tv := v.GetToken().Value
-		l.errorf(f.pos, "%s: want a string, got %s (quote it if you mean the text: \"%s\")", f.label, describe(v), tv)
-		return "", false
-	}
-	l.errorf(f.pos, "%s: want a string, got %s", f.label, describe(f.node))
-	return "", false
-}
+func (l *loader) str(f *field) (string, bool) { return l.scalar(f, false) }
 
 // text reads any scalar as its source text: phone numbers, parameter values.
+func (l *loader) text(f *field) (string, bool) { return l.scalar(f, true) }
+
 // basicUser reads a Basic auth user: text without a colon, which HTTP
 // Basic cannot carry (RFC 7617).
 func (l *loader) basicUser(f *field) (string, bool) {
@@ -457,16 +446,30 @@ func (l *loader) basicUser(f *field) (string, bool) {
 	return s, ok
 }
 
-func (l *loader) text(f *field) (string, bool) {
+// scalar reads a string; with asText a number or boolean too, as the
+// text it was written as (without, the error says to quote it).
+func (l *loader) scalar(f *field, asText bool) (string, bool) {
+	quoted := "" // what to write in quotes, for a scalar that is no string
 	switch v := f.node.(type) {
 	case *ast.StringNode:
 		return v.Value, true
 	case *ast.LiteralNode:
 		return v.Value.Value, true
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
-		return v.GetToken().Value, true
+		if asText {
+			return v.GetToken().Value, true
+		}
+		quoted = v.GetToken().Value
+	case *ast.InfinityNode, *ast.NanNode:
+		if !asText {
+			quoted = v.GetToken().Value
+		}
 	}
-	l.errorf(f.pos, "%s: want a string, got %s", f.label, describe(f.node))
+	if quoted != "" {
+		l.errorf(f.pos, "%s: want a string, got %s (quote it if you mean the text: \"%s\")", f.label, describe(f.node), quoted)
+	} else {
+		l.errorf(f.pos, "%s: want a string, got %s", f.label, describe(f.node))
+	}
 	return "", false
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
+	"github.com/bwemu/bwemu/internal/statuswriter"
 )
 
 // KindControl is the journal kind of control API requests.
@@ -57,14 +58,14 @@ type control struct {
 // ServeHTTP serves the control API and journals each request.
 func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := statuswriter.New(w)
 	c.mux.ServeHTTP(sw, r)
 	if r.URL.Path == ControlPrefix+"journal" {
 		return // reading the journal is not an event in it
 	}
 	c.api.journal.Add(emulator.Entry{Kind: KindControl, By: emulator.ByEmulator, CallID: r.PathValue("callId"),
-		StreamName: r.PathValue("name"), Code: sw.status, Latency: time.Since(began),
-		Message: fmt.Sprintf("control: %s %s → %d %s", r.Method, r.URL.Path, sw.status, http.StatusText(sw.status))})
+		StreamName: r.PathValue("name"), Code: sw.Status(), Latency: time.Since(began),
+		Message: fmt.Sprintf("control: %s %s → %d %s", r.Method, r.URL.Path, sw.Status(), http.StatusText(sw.Status()))})
 }
 
 func controlJSON(w http.ResponseWriter, status int, v any) {

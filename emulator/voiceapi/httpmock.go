@@ -1,10 +1,8 @@
 package voiceapi
 
 import (
-	"bytes"
-	"fmt"
-	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 
 	"github.com/jarcoal/httpmock"
@@ -35,47 +33,15 @@ func RegisterResponders(t *httpmock.MockTransport, s *Server) {
 		t = httpmock.DefaultTransport
 	}
 	responder := func(req *http.Request) (*http.Response, error) {
-		w := &recorder{header: http.Header{}}
-		s.ServeHTTP(w, req)
-		return w.response(req), nil
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		res := rec.Result()
+		res.Request, res.ContentLength = req, int64(rec.Body.Len())
+		return res, nil
 	}
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		t.RegisterRegexpResponder(m, voiceURL, responder)
 	}
 	t.RegisterRegexpResponder(http.MethodPost, tokenURL, responder)
 	t.RegisterRegexpResponder(http.MethodGet, tokenURL, responder) // answered 405, as a server would
-}
-
-// recorder is the http.ResponseWriter of an in-process request.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *recorder) Header() http.Header { return w.header }
-
-func (w *recorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return w.body.Write(b)
-}
-
-func (w *recorder) Flush() {}
-
-func (w *recorder) response(req *http.Request) *http.Response {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return &http.Response{
-		Status: fmt.Sprintf("%d %s", w.status, http.StatusText(w.status)), StatusCode: w.status,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())),
-		ContentLength: int64(w.body.Len()), Request: req,
-	}
 }

@@ -27,7 +27,7 @@ const redacted = weburl.Redacted
 // record journals one request.
 func (s *Server) record(r *http.Request, x *exchange, latency time.Duration) {
 	msg := fmt.Sprintf("%s %s → %d %s in %s (Authorization: %s)", r.Method, redactQuery(r.URL),
-		x.status, http.StatusText(x.status), latency.Round(time.Microsecond), describeAuth(r.Header.Get("Authorization")))
+		x.Status(), http.StatusText(x.Status()), latency.Round(time.Microsecond), describeAuth(r.Header.Get("Authorization")))
 	if x.problem != "" {
 		msg += ": " + x.problem
 	}
@@ -35,9 +35,9 @@ func (s *Server) record(r *http.Request, x *exchange, latency time.Duration) {
 		msg += "; " + x.note
 	}
 	s.journal.Add(emulator.Entry{Kind: KindAPI, By: emulator.ByApp, CallID: x.callID, Event: x.op,
-		Code: x.status, Latency: latency, Error: x.problem, Message: msg, Data: x.data})
+		Code: x.Status(), Latency: latency, Error: x.problem, Message: msg, Data: x.data})
 	s.log.Debug("voice api request", "op", x.op, "method", r.Method, "path", r.URL.Path,
-		"status", x.status, "latency", latency, "error", x.problem)
+		"status", x.Status(), "latency", latency, "error", x.problem)
 }
 
 // describeAuth names the scheme of an Authorization header, never its value.

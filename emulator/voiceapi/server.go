@@ -11,6 +11,7 @@ import (
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
+	"github.com/bwemu/bwemu/internal/statuswriter"
 )
 
 // DefaultTokenTTL is how long an OAuth access token lasts, as Bandwidth's
@@ -156,7 +157,7 @@ func (s *Server) Close() error {
 // exchange is what the journal records of one request, and the writer
 // its answer goes through.
 type exchange struct {
-	statusWriter
+	*statuswriter.Writer
 	op      string // the operation, as Bandwidth's SDKs name it
 	callID  string
 	problem string // an error's description
@@ -166,38 +167,18 @@ type exchange struct {
 	after []func()
 }
 
-// statusWriter remembers the status of the answer it writes.
-type statusWriter struct {
-	http.ResponseWriter
-	status int // 0 until the header is written
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // ServeHTTP serves the Voice API under /api/v2 and the OAuth token
 // endpoint at /api/v1/oauth2/token, and journals every request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
-	x := &exchange{statusWriter: statusWriter{ResponseWriter: w}}
+	x := &exchange{Writer: statuswriter.New(w)}
 	defer func() {
 		for _, f := range x.after {
 			f()
 		}
 	}()
 	s.route(x, r)
-	if x.status == 0 {
+	if x.Status() == 0 {
 		x.WriteHeader(http.StatusOK)
 	}
 	s.record(r, x, time.Since(began))

@@ -130,26 +130,6 @@ func (s *stream) reportViolations() {
 	}
 }
 
-// statusRecorder remembers the status a handler answered with.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusRecorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusRecorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // webhookActivity is the activity of one webhook: what it was, when it
 // decoded (ev may be nil), and the answer.
 func webhookActivity(r *http.Request, ev *protocol.Event, dup bool, status int, detail string, began time.Time) Activity {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
+	"github.com/bwemu/bwemu/internal/statuswriter"
 )
 
 // serveEvent is StartStream's streamEventUrl. Unless StrictEvents is set
@@ -29,15 +30,15 @@ func (c *Consumer) serveDisconnect(w http.ResponseWriter, r *http.Request) {
 // to Observe's function; accepts says which event types the endpoint takes.
 func (c *Consumer) serveWebhook(w http.ResponseWriter, r *http.Request, accepts func(eventType string) bool) {
 	began := time.Now()
-	sw := &statusRecorder{ResponseWriter: w}
+	sw := statuswriter.New(w)
 	ev, dup, refusal := c.answerWebhook(sw, r, accepts)
-	c.observe(webhookActivity(r, ev, dup, sw.status, refusal, began))
+	c.observe(webhookActivity(r, ev, dup, sw.Status(), refusal, began))
 }
 
 // answerWebhook decodes, records and answers one webhook. It returns the
 // event (nil when it did not decode), whether it was a duplicate, and why
 // it was refused ("" when it was not).
-func (c *Consumer) answerWebhook(w *statusRecorder, r *http.Request, accepts func(eventType string) bool) (*protocol.Event, bool, string) {
+func (c *Consumer) answerWebhook(w *statuswriter.Writer, r *http.Request, accepts func(eventType string) bool) (*protocol.Event, bool, string) {
 	if c.opts.PostOnly && r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "webhooks are accepted as POST only", http.StatusMethodNotAllowed)
