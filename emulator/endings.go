@@ -86,7 +86,6 @@ func (ss *session) end(e Ending) (Ending, string) {
 	switch e {
 	case EndStopStream, EndHangup:
 		stop := protocol.StopMessage{EventType: protocol.EventStop, Metadata: ss.metadata()}
-		ss.stopSent.Store(true)
 		if err := ss.writeJSON(stop); err != nil {
 			return ss.writeFailed(err)
 		}

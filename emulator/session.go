@@ -36,7 +36,6 @@ type session struct {
 	teardown   chan struct{}   // closed before the connection is closed
 	dropped    atomic.Bool
 	closeSent  atomic.Bool // the emulator's close frame has gone out
-	stopSent   atomic.Bool // the stop message has gone out: a close from the app answers it
 
 	// Frame state, reused for every frame so the hot path does not allocate.
 	pcm       [media.FrameSize]byte
