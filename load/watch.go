@@ -27,17 +27,27 @@ func (r *run) watch(deadline time.Time, finished <-chan struct{}, out chan<- []S
 	var frames, skipped int64
 	errors := 0
 	lastShown := time.Now()
+	// next measures the second since the last one.
+	next := func() Second {
+		late, blocked, hook := r.rec.second()
+		f, sk, e := r.rec.frames.Load(), r.rec.skipped.Load(), r.rec.errorCount()
+		sec := Second{T: len(series) + 1, Live: int(r.rec.live.Load()), Frames: f - frames, Skipped: sk - skipped,
+			LatenessP99Ms: ms(late), BlockedMaxMs: ms(blocked), WebhookP99Ms: ms(hook), Errors: e - errors}
+		frames, skipped, errors = f, sk, e
+		return sec
+	}
 	for {
 		select {
 		case <-finished:
+			// The last, partial second: what happened after the last tick
+			// (skips and errors included) belongs in the series too.
+			if sec := next(); len(series) == 0 || sec.Frames > 0 || sec.Skipped > 0 || sec.Errors > 0 {
+				series = append(series, sec)
+			}
 			out <- series
 			return
 		case now := <-tick.C:
-			late, blocked, hook := r.rec.second()
-			f, sk, e := r.rec.frames.Load(), r.rec.skipped.Load(), r.rec.errorCount()
-			sec := Second{T: len(series) + 1, Live: int(r.rec.live.Load()), Frames: f - frames, Skipped: sk - skipped,
-				LatenessP99Ms: ms(late), BlockedMaxMs: ms(blocked), WebhookP99Ms: ms(hook), Errors: e - errors}
-			frames, skipped, errors = f, sk, e
+			sec := next()
 			series = append(series, sec)
 			if r.o.Progress != nil && (r.o.Terminal || now.Sub(lastShown) >= every-time.Millisecond*100) {
 				lastShown = now

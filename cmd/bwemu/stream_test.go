@@ -969,6 +969,8 @@ var _ = Describe("bwemu consumer's live log", func() {
 	It("prints a line per stream start, stop, frame summary, close and webhook as they happen, with no secret", func(ctx SpecContext) {
 		b, ws, events, disconnect := consuming(ctx, credentials...)
 		streamTo(ctx, ws, events, disconnect)
+		// The stream's last lines come before the refused handshake's.
+		Eventually(b.stdout).WithContext(ctx).Should(gbytes.Say(logLine("stream ", streamSubject, `closed by the (?:peer|consumer) 1000`)))
 		By("a handshake and a webhook without the credentials")
 		_, resp, err := websocket.DefaultDialer.DialContext(ctx, ws, nil)
 		Expect(err).To(MatchError(websocket.ErrBadHandshake))
