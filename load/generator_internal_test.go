@@ -63,6 +63,21 @@ var _ = Describe("the generator's verdict", func() {
 		})
 	})
 
+	It("keeps the run's last, partial second in the series", func() {
+		// A run shorter than a second has no whole second at all: what it
+		// measured is only in the partial one.
+		script := func(_ context.Context, m emulator.Meter) Outcome {
+			m.Skipped(3)
+			return Outcome{}
+		}
+		s, err := Run(context.Background(), &Options{Calls: 1, Duration: 300 * time.Millisecond, Script: script})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Series).To(HaveLen(1), "%+v", s.Series)
+		Expect(s.Series[0].T).To(Equal(1))
+		Expect(s.Series[0].Skipped).To(Equal(s.Skipped), "the series holds every skipped frame the run counted")
+		Expect(s.Skipped).To(BeNumerically(">=", 3))
+	})
+
 	It("counts a run's skipped frames in the second they fell", func() {
 		// The script skips frames through its meter, as a stream that falls
 		// behind does, in the first call only.
