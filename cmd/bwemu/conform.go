@@ -69,7 +69,7 @@ func (f *conformFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.appMetric, "app-metric", "", "the name of the gauge of live sessions at --app-metrics")
 	fs.DurationVar(&f.leakSettle, "leak-settle", conformance.DefaultLeakSettle, "how long after the last faulted stream the app has to be back at its baseline (8.x)")
 	def := conformance.DefaultTimeouts()
-	timeoutFlags(fs, &f.timeouts, def, fmt.Sprintf("the app's callbackTimeout (1s–25s on Bandwidth); each webhook gets the smaller of it and %s, the prompt bound", conformance.WebhookLatencyLimit))
+	timeoutFlags(fs, &f.timeouts, def, fmt.Sprintf("the app's callbackTimeout (1s–25s on Bandwidth): a webhook answered later fails, one answered after %s non-strict", conformance.WebhookLatencyLimit))
 }
 
 // conformConfig is what conform is asked.

@@ -26,15 +26,15 @@ const (
 
 	// SlowWebhooks answers every webhook only after Options.WebhookDelay (3 s
 	// by default): the handler transcribes, stores or calls out before
-	// answering instead of acknowledging first. Caught by the 5.x latency
-	// check (answers must come fast).
+	// answering instead of acknowledging first. Bandwidth takes an answer
+	// inside the callbackTimeout, so the 5.x latency check is non-strict.
 	SlowWebhooks Defect = "slow-webhooks"
 
 	// HungWebhooks answers every webhook only after LateWebhookDelay, past
 	// Bandwidth's default callbackTimeout of 15 s: a handler stuck on a
-	// dead database or a lock. Caught by every 5.x case at the prompt bound,
-	// and the whole suite must fail within a minute rather than wait out
-	// each webhook.
+	// dead database or a lock. Caught by every 5.x case at the callbackTimeout,
+	// and the whole suite must fail within a few callbackTimeouts rather
+	// than wait out each webhook.
 	HungWebhooks Defect = "hung-webhooks"
 
 	// StartedAfterStream answers mediaStreamStarted only once the stream's

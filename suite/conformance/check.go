@@ -265,9 +265,9 @@ func (c *Check) Emulator(opts *emulator.Options) *emulator.Emulator {
 	return e
 }
 
-// WebhookBound is how long the app has to answer each webhook: the smaller
-// of the callback timeout and WebhookLatencyLimit.
-func (c *Check) WebhookBound() time.Duration { return min(c.timeouts.Callback, WebhookLatencyLimit) }
+// WebhookBound is how long the app has to answer each webhook: its
+// callbackTimeout, as on Bandwidth. A later answer is a failed delivery.
+func (c *Check) WebhookBound() time.Duration { return c.timeouts.Callback }
 
 // watchWebhooks cuts the case as soon as one of e's webhooks goes
 // unanswered past the bound: waiting for the rest would only repeat it.
@@ -295,7 +295,7 @@ func (c *Check) unansweredHint() string {
 	if c.hookHint != "" {
 		return c.hookHint
 	}
-	return fmt.Sprintf("answer every webhook at once (within %s), before doing any slow work: Bandwidth's callbackTimeout (15 s by default) turns a late answer into a failed delivery", c.WebhookBound())
+	return fmt.Sprintf("answer every webhook at once (within %s), before doing any slow work: past the callbackTimeout (%s) Bandwidth counts the delivery as failed", WebhookLatencyLimit, c.WebhookBound())
 }
 
 // onUnanswered sets the advice given when a webhook of the case goes

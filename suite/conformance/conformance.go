@@ -161,7 +161,7 @@ type Case struct {
 	Serial bool
 	// Webhooks marks the cases that judge the app's webhook answers (5.x):
 	// their streams always carry webhooks, and a webhook the app leaves
-	// unanswered past the prompt bound fails the case at once. The other
+	// unanswered past the callbackTimeout fails the case at once. The other
 	// cases send webhooks too, but stop sending them once the app has left
 	// one unanswered, so a slow webhook endpoint cannot stall the run.
 	Webhooks bool
@@ -205,14 +205,16 @@ type Options struct {
 	// runs them one by one). Serial cases always run alone.
 	Parallel int
 	// Timeouts are the emulators' time limits; a zero field takes the
-	// field of DefaultTimeouts. Every webhook is given the smaller of
-	// Timeouts.Callback and WebhookLatencyLimit: a later answer fails the
-	// 5.x cases anyway, and waiting longer for it would only slow the run.
+	// field of DefaultTimeouts. Timeouts.Callback is the app's
+	// callbackTimeout: every webhook is given that long, as on Bandwidth.
 	Timeouts emulator.Timeouts
 	// CaseTimeout bounds each case: past it the case fails (the app
 	// stopped answering) and its emulators are shut down. Zero: the
 	// larger of DefaultCaseTimeout and twice the sum of the handshake,
-	// write and close timeouts plus LeakSettle.
+	// write and close timeouts plus LeakSettle; a case that judges
+	// webhooks (5.x) gets four callbackTimeouts more, since a call's
+	// webhooks go one at a time and a correct app may take up to the
+	// callbackTimeout for each.
 	CaseTimeout time.Duration
 	// AppPID is the process id of the app under test, for 8.1 (Linux
 	// only): its open file descriptors and sockets are counted before and
@@ -272,8 +274,7 @@ func (o Options) parallelism() int {
 
 // DefaultTimeouts are the emulator timeouts of every case: short, so a
 // faulty app is found out quickly, but safe for a correct app on a busy
-// machine. Callback is Bandwidth's default callbackTimeout; webhooks are
-// given at most WebhookLatencyLimit all the same (see Options.Timeouts).
+// machine. Callback is Bandwidth's default callbackTimeout.
 func DefaultTimeouts() emulator.Timeouts {
 	return emulator.Timeouts{
 		Handshake:      5 * time.Second,
@@ -292,12 +293,16 @@ func (o Options) timeouts() emulator.Timeouts { return merge(o.Timeouts, Default
 const DefaultCaseTimeout = 30 * time.Second
 
 // caseTimeout is the deadline of each case.
-func (o Options) caseTimeout() time.Duration {
+func (o Options) caseTimeout(webhooks bool) time.Duration {
 	if o.CaseTimeout > 0 {
 		return o.CaseTimeout
 	}
 	t := o.timeouts()
-	return max(DefaultCaseTimeout, 2*(t.Handshake+t.Write+t.CloseHandshake)+o.leakSettle())
+	limit := max(DefaultCaseTimeout, 2*(t.Handshake+t.Write+t.CloseHandshake)+o.leakSettle())
+	if webhooks {
+		limit += 4 * t.Callback
+	}
+	return limit
 }
 
 // Result is the outcome of one case.
@@ -449,7 +454,7 @@ func validate(t Target, o Options) error {
 // runState is what the cases of one run share.
 type runState struct {
 	// slowHooks, once set, says why the socket cases send no more
-	// webhooks: the app left one unanswered past the prompt bound.
+	// webhooks: the app left one unanswered past the callbackTimeout.
 	slowHooks atomic.Pointer[string]
 }
 
@@ -470,7 +475,7 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 	if err := ctx.Err(); err != nil {
 		return notRun(cs, err)
 	}
-	limit := o.caseTimeout()
+	limit := o.caseTimeout(cs.Webhooks)
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	c := newCheck(t, cs, o, rs, cctx, cancel)
 	deadline, _ := cctx.Deadline()

@@ -442,6 +442,32 @@ var _ = Describe("Run", func() {
 		Expect(conformance.Passed([]conformance.Result{r}, true)).To(BeTrue())
 	})
 
+	It("judges webhooks answered slowly but inside the app's callbackTimeout non-strict, never failed; past it, failed", func(ctx SpecContext) {
+		// Bandwidth takes an answer inside the callbackTimeout: 2.5s is
+		// slower than WebhookLatencyLimit, inside a 4s callbackTimeout.
+		app := apptest.NewWS()
+		slow := apptest.NewHooks(apptest.Reply{Delay: conformance.WebhookLatencyLimit + 500*time.Millisecond})
+		only := conformance.Options{Only: regexp.MustCompile(`^5\.[12]$`), Timeouts: emulator.Timeouts{Callback: 4 * time.Second}}
+		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.URL(), Events: slow.EventsURL()}, only)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(results).To(HaveLen(2))
+		for _, r := range results {
+			Expect(r.Status).To(Equal(conformance.NonStrict), table(results))
+			Expect(r.Reason).To(ContainSubstring("answered 204 No Content in 2.5"))
+			Expect(r.Reason).To(ContainSubstring("inside the callbackTimeout (4s), but answer within 2s"))
+		}
+		Expect(conformance.Passed(results, true)).To(BeTrue())
+
+		By("the same answers past a 2s callbackTimeout: failed deliveries")
+		only.Timeouts.Callback = 2 * time.Second
+		results, err = conformance.Run(ctx, conformance.Target{WebSocket: app.URL(), Events: slow.EventsURL()}, only)
+		Expect(err).NotTo(HaveOccurred())
+		for _, r := range results {
+			Expect(r.Status).To(Equal(conformance.Fail), table(results))
+			Expect(r.Reason).To(ContainSubstring("not answered within 2s"))
+		}
+	}, SpecTimeout(2*time.Minute))
+
 	It("fails a webhook case whose stream the app broke, though its webhooks were answered (an unexpected app fault)", func(ctx SpecContext) {
 		srv := startBuggy(buggy.DropOnStop)
 		results, err := conformance.Run(ctx, conformance.Target{WebSocket: srv.WebSocketURL(), Events: srv.EventsURL()},
@@ -502,7 +528,9 @@ var _ = Describe("Run", func() {
 		done := make(chan outcome, 1)
 		go func() {
 			r, err := conformance.Run(cctx, conformance.Target{WebSocket: srv.WebSocketURL(), Events: srv.EventsURL()},
-				conformance.Options{Only: regexp.MustCompile(`^5\.`), OnResult: func(r conformance.Result) {
+				// A 2s callbackTimeout: the reachability check gives up on its
+				// webhook after 2s, and the cases start waiting on theirs.
+				conformance.Options{Only: regexp.MustCompile(`^5\.`), Timeouts: emulator.Timeouts{Callback: 2 * time.Second}, OnResult: func(r conformance.Result) {
 					mu.Lock()
 					defer mu.Unlock()
 					finished = append(finished, r.ID)

@@ -17,9 +17,11 @@ import (
 	"github.com/bwemu/bwemu/suite"
 )
 
-// WebhookLatencyLimit is how quickly every webhook must be answered: well
+// WebhookLatencyLimit is how quickly a webhook should be answered: well
 // inside Bandwidth's callbackTimeout (15 s by default), since an app that
-// answers late under test answers too late in production.
+// answers slowly under test may answer too late under load. A slower
+// answer inside the callbackTimeout is one Bandwidth takes, so it is
+// non-strict; only past the callbackTimeout is it a failed delivery.
 const WebhookLatencyLimit = 2 * time.Second
 
 // answerEvery is the 5.x cases' advice for stream events.
@@ -45,7 +47,8 @@ func eventsCall(c *Check, opts *emulator.Options, disconnect bool) (*emulator.Em
 
 // judgeDeliveries judges the app's answer to each delivery: exactly 204
 // passes, another 2xx is non-strict, anything else (or no answer within
-// the bound) fails; and the answer must come within WebhookLatencyLimit.
+// the callbackTimeout) fails; an answer slower than WebhookLatencyLimit is
+// non-strict.
 // hint is what to do about a wrong status; it may depend on the delivery.
 // A delivery the run's interruption cut off is not judged.
 func (c *Check) judgeDeliveries(e *emulator.Emulator, ds []*emulator.Delivery, hint func(*emulator.Delivery) string) {
@@ -77,7 +80,9 @@ func (c *Check) judgeDeliveries(e *emulator.Emulator, ds []*emulator.Delivery, h
 			continue
 		}
 		if ok, msg := match(d, suite.BeAnsweredWithin(WebhookLatencyLimit)); !ok {
-			c.failWith(msg, fmt.Sprintf("answer within %s, well inside Bandwidth's callbackTimeout (15 s by default; a late answer is a failed delivery): answer first, then do any slow work", WebhookLatencyLimit))
+			first, rest := splitMessage(msg)
+			c.NonStrict("%s", withHint(first, fmt.Sprintf("Bandwidth took the answer, inside the callbackTimeout (%s), but answer within %s: answer first, then do any slow work, or under load the answer comes past the callbackTimeout and the delivery fails", c.WebhookBound(), WebhookLatencyLimit)))
+			c.Attach(rest)
 			c.attachDelivery(e, d)
 			continue
 		}
