@@ -163,14 +163,18 @@ func (ss *session) closeHandshake(code int, reason string) (bool, *readResult) {
 		if sendErr != nil {
 			ss.res.CloseProblem = "the close frame could not be sent: " + describeNetError(sendErr)
 		}
-		ss.journal(Entry{Kind: KindClose, By: ByApp, Message: "close handshake incomplete: " + ss.res.CloseProblem})
+		ss.journal(Entry{Kind: KindClose, By: ByApp, Error: ss.res.CloseProblem, Message: "close handshake incomplete: " + ss.res.CloseProblem})
 		return false, &rr
 	case <-timer.C:
+		// An entry with no error and no code: the app stayed silent.
+		en := Entry{Kind: KindClose, By: ByApp}
 		ss.res.CloseProblem = fmt.Sprintf("no close frame from the app within %s", ss.e.opts.Timeouts.CloseHandshake)
 		if sendErr != nil {
 			ss.res.CloseProblem = "the close frame could not be sent: " + describeNetError(sendErr)
+			en.Error = ss.res.CloseProblem
 		}
-		ss.journal(Entry{Kind: KindClose, By: ByApp, Message: "close handshake incomplete: " + ss.res.CloseProblem})
+		en.Message = "close handshake incomplete: " + ss.res.CloseProblem
+		ss.journal(en)
 		return false, nil
 	case <-ss.abort.Done():
 		return false, nil

@@ -87,6 +87,13 @@ type Entry struct {
 	// KindEnding and KindRejected entries (the words of Message are for
 	// people; this is for programs).
 	Ending Ending `json:"ending,omitempty"`
+	// Method is the HTTP method of a webhook or a request to the Voice API
+	// or its control API.
+	Method string `json:"method,omitempty"`
+	// Copy and Attempt number a webhook's deliveries: copy 2 is the
+	// deliberate duplicate, attempt 2 the retry after a connection failure.
+	Copy    int `json:"copy,omitempty"`
+	Attempt int `json:"attempt,omitempty"`
 	// Setup is how the stream was asked for, on KindHandshake entries.
 	Setup *StreamSetup `json:"setup,omitempty"`
 	// Message says in words what happened.

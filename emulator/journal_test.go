@@ -101,6 +101,36 @@ var _ = Describe("the journal", func() {
 		Expect(setup.Timeouts.Timeouts()).To(Equal(e.Options().Timeouts))
 	})
 
+	It("keeps in fields what programs read: a webhook's method, copy and attempt, an ending's errorMessage, a refusal's", func(ctx SpecContext) {
+		app := apptest.NewWS()
+		events := apptest.NewHooks()
+		e := apptest.NewEmulator(&emulator.Options{DuplicateWebhooks: true})
+		call := specs.Call(e, &emulator.CallSpec{DisconnectURL: events.EventsURL(), DisconnectMethod: "GET"})
+		s := specs.Stream(ctx, call, emulator.StreamSpec{Destination: app.URL(), StreamEventURL: events.EventsURL(), Pace: emulator.Fast})
+		r, err := s.EndAt(ctx, 40*time.Millisecond, emulator.EndReset)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.ErrorMessage).NotTo(BeEmpty())
+		refused, err := call.StartStream(ctx, emulator.StreamSpec{Name: "nowhere", Destination: apptest.RefusedURL(), StreamEventURL: events.EventsURL()})
+		Expect(err).NotTo(HaveOccurred())
+		rr, err := refused.Wait(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(call.Hangup(ctx)).To(Succeed())
+
+		entries := e.Journal().Entries()
+		Expect(entries).To(ContainElement(And(HaveField("Kind", emulator.KindEnding), HaveField("StreamID", s.ID), HaveField("Error", r.ErrorMessage))))
+		Expect(entries).To(ContainElement(And(HaveField("Kind", emulator.KindHandshake), HaveField("StreamID", refused.ID),
+			HaveField("Ending", emulator.EndConnectRefused), HaveField("Error", rr.ErrorMessage))))
+		var hooks []emulator.Entry
+		for _, en := range entries {
+			if en.Kind == emulator.KindWebhook && en.Event == protocol.EventDisconnect {
+				hooks = append(hooks, en)
+			}
+		}
+		Expect(hooks).To(ConsistOf(
+			And(HaveField("Method", "GET"), HaveField("Copy", 1), HaveField("Attempt", 1)),
+			And(HaveField("Method", "GET"), HaveField("Copy", 2), HaveField("Attempt", 1))))
+	})
+
 	It("reads journals older than versions, and refuses one of a newer version", func() {
 		old, err := emulator.ReadJSONLines(strings.NewReader(`{"seq":1,"kind":"call","message":"call"}` + "\n"))
 		Expect(err).NotTo(HaveOccurred())

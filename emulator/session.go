@@ -158,25 +158,30 @@ var writeBuffers = &sync.Pool{}
 
 const readBufferSize = 1024
 
-// dial opens the WebSocket; a failure comes back as its ending and detail.
-func (ss *session) dial() (Ending, string) {
-	t := ss.e.opts.Timeouts
-	// gorilla/websocket turns the context into a deadline only, so an abort
-	// (Close, an interrupted run) would wait out a handshake the app never
-	// answers: close the connection on abort instead.
-	var unwatch func() bool
-	d := websocket.Dialer{HandshakeTimeout: t.Handshake, TLSClientConfig: ss.e.opts.TLSConfig,
+// dialer is the stream's WebSocket dialer. gorilla/websocket turns the
+// context into a deadline only, so an abort (Close, an interrupted run)
+// would wait out a handshake the app never answers: the dialer closes the
+// connection on abort instead, until *unwatch is called.
+func (ss *session) dialer(unwatch *func() bool) *websocket.Dialer {
+	return &websocket.Dialer{HandshakeTimeout: ss.e.opts.Timeouts.Handshake, TLSClientConfig: ss.e.opts.TLSConfig,
 		ReadBufferSize: readBufferSize, WriteBufferPool: writeBuffers,
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err == nil {
-				unwatch = context.AfterFunc(ss.abort, func() { _ = c.Close() })
+				*unwatch = context.AfterFunc(ss.abort, func() { _ = c.Close() })
 				if tc, ok := c.(*net.TCPConn); ok && ss.e.opts.SendBuffer > 0 {
 					_ = tc.SetWriteBuffer(ss.e.opts.SendBuffer)
 				}
 			}
 			return c, err
 		}}
+}
+
+// dial opens the WebSocket; a failure comes back as its ending and detail.
+func (ss *session) dial() (Ending, string) {
+	t := ss.e.opts.Timeouts
+	var unwatch func() bool
+	d := ss.dialer(&unwatch)
 	h := http.Header{}
 	spec := ss.s.spec
 	auth := ""
@@ -207,7 +212,9 @@ func (ss *session) dial() (Ending, string) {
 		if resp != nil {
 			ss.res.HandshakeStatus = resp.StatusCode
 		}
-		ss.journal(Entry{Kind: KindHandshake, By: ByApp, Code: ss.res.HandshakeStatus, Latency: lat, Error: err.Error(), Setup: ss.s.setup(),
+		// The entry's error is the one the webhook will carry.
+		_, _, why := ss.e.opts.classify(ending, detail)
+		ss.journal(Entry{Kind: KindHandshake, By: ByApp, Code: ss.res.HandshakeStatus, Latency: lat, Error: why, Ending: ending, Setup: ss.s.setup(),
 			Message: fmt.Sprintf("GET %s%s failed: %s", dest, auth, detail)})
 		return ending, detail
 	}
@@ -506,7 +513,7 @@ func (ss *session) finish(e Ending, detail string) {
 	t := row(e)
 	r.Ending, r.By, r.AppFault = e, t.By, t.AppFault
 	r.Event, r.Cause, r.ErrorMessage = ss.e.opts.classify(e, detail)
-	ss.journal(Entry{Kind: KindEnding, By: t.By, Event: r.Event, Cause: r.Cause, Code: r.CloseReceived, Ending: e,
+	ss.journal(Entry{Kind: KindEnding, By: t.By, Event: r.Event, Cause: r.Cause, Code: r.CloseReceived, Ending: e, Error: r.ErrorMessage,
 		Message: fmt.Sprintf("stream ended (%s): %s, cause %s%s", e, t.Wire, r.Cause, prefixed(": ", r.ErrorMessage))})
 	close(s.ended)
 	for _, w := range ss.waiters {

@@ -59,6 +59,22 @@ func (d *Delivery) Interrupted() bool { return d.Final().Interrupted }
 // Delivered reports whether the app answered at all.
 func (d *Delivery) Delivered() bool { return d.Final().Error == "" }
 
+// Name is how reports call the delivery: the event type, its cause when
+// it has one, and the copy when it is the deliberate duplicate.
+func (d *Delivery) Name() string {
+	if d.Event == nil {
+		return "(unknown event)"
+	}
+	name := d.Event.EventType
+	if d.Event.Cause != "" {
+		name += " (" + d.Event.Cause + ")"
+	}
+	if d.Copy > 1 {
+		name += fmt.Sprintf(" copy %d", d.Copy)
+	}
+	return name
+}
+
 // webhookSender delivers a call's webhooks one at a time and in order, so
 // Started always arrives before Stopped and Stopped before disconnect. Its
 // goroutine runs only while webhooks are queued: a call in the middle of
@@ -165,7 +181,8 @@ func (e *Emulator) deliver(t Callback, ev *protocol.Event, copyNo int, ids entry
 			msg += " (retry after a connection failure)"
 		}
 		e.journal.Add(Entry{Kind: KindWebhook, By: ByEmulator, CallID: ids.call, StreamID: ids.stream, StreamName: ids.name,
-			Event: ev.EventType, Cause: ev.Cause, Code: r.Status, Latency: r.Latency, Error: r.Error, Message: msg, Data: body})
+			Event: ev.EventType, Cause: ev.Cause, Method: r.Method, Copy: copyNo, Attempt: attempt,
+			Code: r.Status, Latency: r.Latency, Error: r.Error, Message: msg, Data: body})
 		if !r.Retry {
 			break
 		}

@@ -87,7 +87,7 @@ func resolveActual(name string, actual any, acc accepts) (*subject, error) {
 		if acc != takesDeliveries || v == nil {
 			return wrong()
 		}
-		return &subject{deliveries: []*emulator.Delivery{v}, single: true, label: "the " + deliveryName(v) + " webhook"}, nil
+		return &subject{deliveries: []*emulator.Delivery{v}, single: true, label: "the " + v.Name() + " webhook"}, nil
 	case []*emulator.Delivery:
 		if acc != takesDeliveries {
 			return wrong()

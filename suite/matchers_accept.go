@@ -166,9 +166,9 @@ func (out *acceptOutcome) judgeWebhooks(ds []*emulator.Delivery) {
 		a := d.Final()
 		switch {
 		case d.Interrupted():
-			cut = append(cut, "the "+deliveryName(d)+" webhook")
+			cut = append(cut, "the "+d.Name()+" webhook")
 		case a.Error != "" || a.Status < 200 || a.Status > 299:
-			bad = append(bad, fmt.Sprintf("the %s webhook was %s", deliveryName(d), describeAttempt(a)))
+			bad = append(bad, fmt.Sprintf("the %s webhook was %s", d.Name(), describeAttempt(a)))
 		}
 	}
 	switch {

@@ -198,21 +198,6 @@ func describeClose(r *emulator.StreamResult) string {
 	return "no close was recorded"
 }
 
-// deliveryName is the event type, with the cause and the copy when they matter.
-func deliveryName(d *emulator.Delivery) string {
-	if d.Event == nil {
-		return "(unknown event)"
-	}
-	name := d.Event.EventType
-	if d.Event.Cause != "" {
-		name += " (" + d.Event.Cause + ")"
-	}
-	if d.Copy > 1 {
-		name += fmt.Sprintf(" copy %d", d.Copy)
-	}
-	return name
-}
-
 // answer says how the app answered a delivery's final attempt.
 func answer(d *emulator.Delivery) string {
 	a := d.Final()
@@ -232,14 +217,14 @@ func describeAttempt(a emulator.Attempt) string {
 
 // deliveryLine is one delivery on one line.
 func deliveryLine(d *emulator.Delivery) string {
-	return fmt.Sprintf("%s: %s, %s", deliveryName(d), d.Method, answer(d))
+	return fmt.Sprintf("%s: %s, %s", d.Name(), d.Method, answer(d))
 }
 
 // deliveryBlock is one delivery in full: request, every attempt, the
 // app's answer and the JSON body sent.
 func deliveryBlock(d *emulator.Delivery) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s %s, %s\n", deliveryName(d), d.Method, redactURL(d.URL), answer(d))
+	fmt.Fprintf(&b, "%s: %s %s, %s\n", d.Name(), d.Method, redactURL(d.URL), answer(d))
 	if len(d.Attempts) > 1 {
 		for i, a := range d.Attempts {
 			fmt.Fprintf(&b, "  attempt %d: %s\n", i+1, describeAttempt(a))

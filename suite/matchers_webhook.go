@@ -94,7 +94,7 @@ func (w webhookSearch) judge(d *emulator.Delivery) (fails []string, errs []error
 		ok, err := m.Match(d)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("on the %s webhook: %w", deliveryName(d), err))
+			errs = append(errs, fmt.Errorf("on the %s webhook: %w", d.Name(), err))
 			fails = append(fails, "error: "+err.Error())
 		case !ok:
 			fails = append(fails, nestedFailure(m, d))
@@ -131,7 +131,7 @@ func deliveryTypes(ds []*emulator.Delivery) string {
 	}
 	names := make([]string, len(ds))
 	for i, d := range ds {
-		names[i] = deliveryName(d)
+		names[i] = d.Name()
 	}
 	return prose.Plural(len(ds), "delivery", "deliveries") + " (" + strings.Join(names, ", ") + ")"
 }
@@ -196,13 +196,13 @@ func deliveryCheck(name, want, nested string, answer bool, pred func(*emulator.D
 			last := ""
 			for _, d := range s.deliveries {
 				if answer && d.Interrupted() {
-					cut = append(cut, "the "+deliveryName(d)+" webhook")
+					cut = append(cut, "the "+d.Name()+" webhook")
 					continue
 				}
 				ok, what := pred(d)
 				last = what
 				if !ok {
-					bad = append(bad, fmt.Sprintf("the %s webhook %s", deliveryName(d), what))
+					bad = append(bad, fmt.Sprintf("the %s webhook %s", d.Name(), what))
 				}
 			}
 			judged := len(s.deliveries) - len(cut)

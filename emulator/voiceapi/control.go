@@ -64,8 +64,8 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // reading the journal is not an event in it
 	}
 	c.api.journal.Add(emulator.Entry{Kind: KindControl, By: emulator.ByEmulator, CallID: r.PathValue("callId"),
-		StreamName: r.PathValue("name"), Code: sw.Status(), Latency: time.Since(began),
-		Message: fmt.Sprintf("control: %s %s → %d %s", r.Method, r.URL.Path, sw.Status(), http.StatusText(sw.Status()))})
+		StreamName: r.PathValue("name"), Method: r.Method, Code: sw.Status(), Latency: time.Since(began),
+		Message: fmt.Sprintf("%s %s → %d %s", r.Method, r.URL.Path, sw.Status(), http.StatusText(sw.Status()))})
 }
 
 func controlJSON(w http.ResponseWriter, status int, v any) {

@@ -108,9 +108,9 @@ var _ = Describe("the Voice API's routes and the control API", func() {
 			}
 		}
 		Expect(control).To(Equal([]string{
-			"control: POST /control/calls/c-nope/streams/agent/fault → 400 Bad Request",
-			"control: POST /control/calls/c-nope/streams/agent/media → 400 Bad Request",
-			"control: POST /control/calls/c-nope/streams/agent/fault → 404 Not Found",
+			"POST /control/calls/c-nope/streams/agent/fault → 400 Bad Request",
+			"POST /control/calls/c-nope/streams/agent/media → 400 Bad Request",
+			"POST /control/calls/c-nope/streams/agent/fault → 404 Not Found",
 		}))
 	})
 })

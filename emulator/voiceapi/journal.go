@@ -34,7 +34,7 @@ func (s *Server) record(r *http.Request, x *exchange, latency time.Duration) {
 	if x.note != "" {
 		msg += "; " + x.note
 	}
-	s.journal.Add(emulator.Entry{Kind: KindAPI, By: emulator.ByApp, CallID: x.callID, Event: x.op,
+	s.journal.Add(emulator.Entry{Kind: KindAPI, By: emulator.ByApp, CallID: x.callID, Event: x.op, Method: r.Method,
 		Code: x.Status(), Latency: latency, Error: x.problem, Message: msg, Data: x.data})
 	s.log.Debug("voice api request", "op", x.op, "method", r.Method, "path", r.URL.Path,
 		"status", x.Status(), "latency", latency, "error", x.problem)

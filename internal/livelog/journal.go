@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/bxml"
@@ -108,7 +107,7 @@ func Keep(e emulator.Entry) bool {
 		voiceapi.KindAPI, bxml.KindWarning:
 		return true
 	case voiceapi.KindControl:
-		return !strings.HasPrefix(e.Message, "control: GET ")
+		return e.Method != http.MethodGet
 	}
 	return false
 }
@@ -150,7 +149,7 @@ func (j *Journal) Lines(e emulator.Entry) []Line {
 		return []Line{api(l, e)}
 	case voiceapi.KindControl:
 		l.Kind, l.What, l.Status = "control", "request", e.Code
-		l.Message = strings.TrimPrefix(e.Message, "control: ")
+		l.Message = e.Message
 		if e.Code >= 400 {
 			l.Level = Warn
 		}
@@ -204,14 +203,8 @@ func handshake(l Line, e emulator.Entry) Line {
 		l.Message = fmt.Sprintf("connected (%d in %s)", e.Code, Duration(e.Latency))
 		return l
 	}
-	l.What, l.Level, l.Error = "refused", Error, e.Error
-	// The message is "GET destination failed: why", the destination
-	// already redacted; the why is what matters here.
-	why := e.Error
-	if _, after, ok := strings.Cut(e.Message, " failed: "); ok {
-		why = after
-	}
-	l.Message = "not connected: " + why
+	l.What, l.Level, l.Error, l.Ending = "refused", Error, e.Error, string(e.Ending)
+	l.Message = "not connected: " + e.Error
 	return l
 }
 
@@ -267,10 +260,9 @@ func (j *Journal) ending(l Line, e emulator.Entry) []Line {
 	}
 	if t, ok := emulator.TerminationOf(e.Ending); ok && t.AppFault {
 		l.Level = Error
-		// The message ends "cause C: errorMessage" when there is one.
-		if _, msg, ok := strings.Cut(e.Message, ", cause "+e.Cause+": "); ok {
-			l.Error = msg
-			l.Message += ": " + msg
+		if e.Error != "" { // the webhook's errorMessage
+			l.Error = e.Error
+			l.Message += ": " + e.Error
 		}
 	}
 	return append(out, l)
@@ -285,13 +277,12 @@ func webhook(l Line, e emulator.Entry) Line {
 	if e.Cause != "" {
 		what += " (" + e.Cause + ")"
 	}
-	// The delivery's message notes a deliberate duplicate and a retry.
 	var notes string
-	if strings.Contains(e.Message, "(deliberate duplicate)") {
+	if e.Copy > 1 {
 		l.Duplicate = true
 		notes += " (duplicate)"
 	}
-	if strings.Contains(e.Message, "(retry after a connection failure)") {
+	if e.Attempt > 1 {
 		notes += " (retry)"
 	}
 	switch {
@@ -315,7 +306,7 @@ func webhook(l Line, e emulator.Entry) Line {
 // api is one Voice API request: "createCall → 201 in 1.2ms".
 func api(l Line, e emulator.Entry) Line {
 	l.Kind, l.What, l.Event, l.Status, l.LatencyMs = "api", "request", e.Event, e.Code, ms(e.Latency)
-	l.Method, _, _ = strings.Cut(e.Message, " ")
+	l.Method = e.Method
 	op := e.Event
 	if op == "" {
 		op = l.Method

@@ -113,12 +113,22 @@ var _ = Describe("Journal", func() {
 			HaveField("Message", "closed by emulator 1000 ⇄ 1000 (hangup)")))
 	})
 
+	It("says why a stream did not connect, with the ending it makes", func() {
+		got := lines(emulator.Entry{Kind: emulator.KindHandshake, CallID: callID, StreamID: streamID, By: emulator.ByApp, Code: 404,
+			Ending: emulator.EndHandshakeStatus, Error: "the websocket handshake failed: the destination answered HTTP 404 Not Found instead of 101 Switching Protocols",
+			Message: "GET ws://app/stream failed: the destination answered HTTP 404 Not Found instead of 101 Switching Protocols"})
+		Expect(got).To(HaveLen(1))
+		Expect(got[0]).To(And(HaveField("What", "refused"), HaveField("Level", livelog.Error), HaveField("Status", 404),
+			HaveField("Ending", "handshake-status"),
+			HaveField("Message", "not connected: the websocket handshake failed: the destination answered HTTP 404 Not Found instead of 101 Switching Protocols")))
+	})
+
 	It("marks an ending that is the app's fault as an error, with its errorMessage", func() {
 		got := lines(
 			emulator.Entry{Kind: emulator.KindClose, StreamID: streamID, By: emulator.ByApp, Code: 4001},
 			emulator.Entry{Kind: emulator.KindClose, StreamID: streamID, By: emulator.ByEmulator, Code: 4001},
 			emulator.Entry{Kind: emulator.KindEnding, StreamID: streamID, By: emulator.ByApp, Event: "mediaStreamStopped",
-				Cause: "connection-error", Ending: emulator.EndAppCloseCode,
+				Cause: "connection-error", Ending: emulator.EndAppCloseCode, Error: "the websocket was closed by the destination with code 4001 (bye)",
 				Message: "stream ended (app-close-code): close, cause connection-error: the websocket was closed by the destination with code 4001 (bye)"},
 		)
 		Expect(got).To(HaveLen(1), "no frame summary for a stream that sent none")
@@ -131,12 +141,15 @@ var _ = Describe("Journal", func() {
 			emulator.Entry{Kind: emulator.KindWebhook, CallID: callID, StreamID: streamID, Event: "mediaStreamStarted", Latency: 2 * time.Second,
 				Error: "no answer within the callback timeout of 2s", Message: "POST http://app/events failed after 2s: no answer within the callback timeout of 2s"},
 			emulator.Entry{Kind: emulator.KindWebhook, CallID: callID, Event: "disconnect", Cause: "hangup", Code: 200, Latency: 40 * time.Millisecond,
-				Message: "POST http://app/events → 200 in 40ms (deliberate duplicate)"},
+				Copy: 2, Attempt: 1, Message: "POST http://app/events → 200 in 40ms (deliberate duplicate)"},
+			emulator.Entry{Kind: emulator.KindWebhook, CallID: callID, StreamID: streamID, Event: "mediaStreamStarted", Code: 204, Latency: time.Millisecond,
+				Copy: 1, Attempt: 2, Message: "POST http://app/events → 204 in 1ms (retry after a connection failure)"},
 		)
 		Expect(got[0]).To(And(HaveField("What", "failed"), HaveField("Level", livelog.Error),
 			HaveField("Message", "mediaStreamStarted → no answer after 2s: no answer within the callback timeout of 2s")))
 		Expect(got[1]).To(And(HaveField("Level", livelog.Warn), HaveField("Duplicate", true),
 			HaveField("Message", "disconnect (hangup) → 200 in 40ms (duplicate)")))
+		Expect(got[2]).To(And(HaveField("Duplicate", false), HaveField("Message", "mediaStreamStarted → 204 in 1ms (retry)")))
 	})
 
 	It("prints only the first violation of a stream", func() {
@@ -148,8 +161,8 @@ var _ = Describe("Journal", func() {
 	It("keeps what makes a line, not frames nor reads of the control API", func() {
 		Expect(livelog.Keep(emulator.Entry{Kind: emulator.KindFrameIn})).To(BeFalse())
 		Expect(livelog.Keep(emulator.Entry{Kind: emulator.KindFrameOut})).To(BeFalse())
-		Expect(livelog.Keep(emulator.Entry{Kind: "control", Message: "control: GET /control/calls → 200 OK"})).To(BeFalse())
-		Expect(livelog.Keep(emulator.Entry{Kind: "control", Message: "control: POST /control/calls → 201 Created"})).To(BeTrue())
+		Expect(livelog.Keep(emulator.Entry{Kind: "control", Method: "GET", Message: "GET /control/calls → 200 OK"})).To(BeFalse())
+		Expect(livelog.Keep(emulator.Entry{Kind: "control", Method: "POST", Message: "POST /control/calls → 201 Created"})).To(BeTrue())
 		Expect(livelog.Keep(emulator.Entry{Kind: emulator.KindWebhook})).To(BeTrue())
 	})
 })

@@ -596,10 +596,11 @@ func droppedAtClose(s *emulator.Stream, r *emulator.StreamResult) (string, bool)
 		return "", false
 	}
 	en, ok := appCloseEntry(s)
-	if !ok || en.Code != 0 || strings.Contains(en.Message, "no close frame from the app within") {
+	// A silent app leaves an entry with neither a close code nor an error.
+	if !ok || en.Code != 0 || en.Error == "" {
 		return "", false
 	}
-	return strings.TrimPrefix(strings.TrimPrefix(en.Message, "close handshake incomplete: "), "connection ended: "), true
+	return r.CloseProblem, true
 }
 
 // appCloseEntry is the journal's first record of the app's side of the

@@ -391,7 +391,7 @@ var _ = Describe("Run", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(results).To(HaveLen(1))
 		Expect(results[0].ID).To(Equal("5.9"))
-		Expect(results[0].Reason).To(ContainSubstring("(duplicate) answered 204"))
+		Expect(results[0].Reason).To(ContainSubstring("copy 2 answered 204"))
 	})
 
 	It("reports a 200 as non-strict, passing only when lenient", func() {

@@ -164,19 +164,12 @@ func eventName(eventType, cause string) string {
 	return eventType + " (" + cause + ")"
 }
 
-// deliveryName is the event type, with the cause and the copy.
+// deliveryName is the delivery's name, saying when it came by GET.
 func deliveryName(d *emulator.Delivery) string {
-	if d.Event == nil {
-		return "(unknown event)"
-	}
-	name := eventName(d.Event.EventType, d.Event.Cause)
-	if d.Copy > 1 {
-		name += " (duplicate)"
-	}
 	if d.Method == http.MethodGet {
-		name += " by GET"
+		return d.Name() + " by GET"
 	}
-	return name
+	return d.Name()
 }
 
 // pick returns the deliveries of an event type (and cause, unless empty).
