@@ -94,6 +94,8 @@ type Entry struct {
 	// deliberate duplicate, attempt 2 the retry after a connection failure.
 	Copy    int `json:"copy,omitempty"`
 	Attempt int `json:"attempt,omitempty"`
+	// NoAnswer says why a webhook got no answer (Error has the details).
+	NoAnswer NoAnswer `json:"noAnswer,omitempty"`
 	// Setup is how the stream was asked for, on KindHandshake entries.
 	Setup *StreamSetup `json:"setup,omitempty"`
 	// Message says in words what happened.

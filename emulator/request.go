@@ -3,12 +3,15 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator/protocol"
@@ -61,6 +64,38 @@ type Response struct {
 	Retry bool
 }
 
+// NoAnswer says why a request got no HTTP answer, in a few words that
+// stay the same from run to run (the error text holds addresses and
+// timings): what verdicts, reports and replays compare.
+type NoAnswer string
+
+const (
+	NoAnswerTimeout     NoAnswer = "timed out" // no answer within the callback timeout
+	NoAnswerRefused     NoAnswer = "connection refused"
+	NoAnswerClosed      NoAnswer = "connection closed without an answer"
+	NoAnswerUntrusted   NoAnswer = "certificate not trusted"
+	NoAnswerNoHost      NoAnswer = "no such host"
+	NoAnswerFailed      NoAnswer = "request failed" // anything else
+	NoAnswerInterrupted NoAnswer = "interrupted"    // the run was, before the app answered: never the app's fault
+)
+
+// noAnswerOf classifies the error of a request that got no answer.
+func noAnswerOf(err error) NoAnswer {
+	var cert *tls.CertificateVerificationError
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return NoAnswerRefused
+	case errors.As(err, &cert):
+		return NoAnswerUntrusted
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return NoAnswerNoHost
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return NoAnswerClosed
+	}
+	return NoAnswerFailed
+}
+
 // snippetSize is how much of an answer a report keeps.
 const snippetSize = 512
 
@@ -96,9 +131,9 @@ func (e *Emulator) Send(ctx context.Context, r Request) Response {
 		case e.delivering.Err() != nil || ctx.Err() != nil:
 			resp.Attempt = interruptedAttempt(resp.Latency)
 		case timedOut:
-			resp.Error = fmt.Sprintf("no answer within the callback timeout of %s", timeout)
+			resp.Error, resp.NoAnswer = fmt.Sprintf("no answer within the callback timeout of %s", timeout), NoAnswerTimeout
 		default:
-			resp.Error, resp.Retry = weburl.ErrorText(err), true
+			resp.Error, resp.NoAnswer, resp.Retry = weburl.ErrorText(err), noAnswerOf(err), true
 		}
 		return resp
 	}
@@ -128,7 +163,7 @@ func newRequest(ctx context.Context, r Request) (*http.Request, Response) {
 	resp := Response{Method: method, URL: weburl.Redact(target)}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		resp.Error = err.Error()
+		resp.Error, resp.NoAnswer = err.Error(), NoAnswerFailed
 		return nil, resp
 	}
 	if body != nil {
@@ -161,7 +196,7 @@ func (resp *Response) read(hr *http.Response, maxBody int64) {
 }
 
 func interruptedAttempt(lat time.Duration) Attempt {
-	return Attempt{Latency: lat, Interrupted: true, Error: "interrupted: the run was interrupted before the app answered"}
+	return Attempt{Latency: lat, Interrupted: true, NoAnswer: NoAnswerInterrupted, Error: "interrupted: the run was interrupted before the app answered"}
 }
 
 // Fetch asks the app for a document (BXML on answer, initiate or redirect)
@@ -177,18 +212,18 @@ func (e *Emulator) Fetch(ctx context.Context, r Request, callID string) (*Delive
 	recorded.Body = weburl.RedactMarkup(recorded.Body)
 	d := &Delivery{Event: r.Event, Method: resp.Method, URL: resp.URL, Authenticated: r.Username != "" || r.Password != "",
 		Copy: 1, Attempts: []Attempt{recorded}, BXML: true}
-	entry := Entry{Kind: KindWebhook, By: ByEmulator, CallID: callID, Code: resp.Status, Latency: resp.Latency}
+	entry := Entry{Kind: KindWebhook, By: ByEmulator, CallID: callID, Method: resp.Method, Copy: 1, Attempt: 1,
+		Code: resp.Status, Latency: resp.Latency, Error: resp.Error, NoAnswer: resp.NoAnswer}
 	if r.Event != nil {
 		entry.Event = r.Event.EventType
 		entry.Data, _ = json.Marshal(r.Event)
 	}
 	lat := resp.Latency.Round(time.Microsecond)
 	switch {
-	case resp.Interrupted:
+	case resp.Interrupted: // the call ended or the run was interrupted
 		entry.Error = "cancelled"
 		entry.Message = fmt.Sprintf("%s %s abandoned after %s: interrupted", resp.Method, resp.URL, lat)
 	case resp.Error != "":
-		entry.Error = resp.Error
 		entry.Message = fmt.Sprintf("%s %s failed after %s: %s", resp.Method, resp.URL, lat, resp.Error)
 	default:
 		entry.Message = fmt.Sprintf("%s %s → %d in %s: %d bytes (%s)", resp.Method, resp.URL, resp.Status, lat,

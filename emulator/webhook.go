@@ -17,6 +17,8 @@ type Attempt struct {
 	Status  int           `json:"status,omitempty"`
 	Latency time.Duration `json:"latencyNs"`
 	Error   string        `json:"error,omitempty"`
+	// NoAnswer says, when no answer came, why in words a program compares.
+	NoAnswer NoAnswer `json:"noAnswer,omitempty"`
 	// Body is the start of the app's answer, for reports.
 	Body string `json:"body,omitempty"`
 	// Interrupted is true when the run was interrupted (Emulator.Shutdown)
@@ -44,7 +46,7 @@ type Delivery struct {
 // Final is the last attempt, the one that counts.
 func (d *Delivery) Final() Attempt {
 	if len(d.Attempts) == 0 {
-		return Attempt{Error: "not sent"}
+		return Attempt{Error: "not sent", NoAnswer: NoAnswerFailed}
 	}
 	return d.Attempts[len(d.Attempts)-1]
 }
@@ -182,7 +184,7 @@ func (e *Emulator) deliver(t Callback, ev *protocol.Event, copyNo int, ids entry
 		}
 		e.journal.Add(Entry{Kind: KindWebhook, By: ByEmulator, CallID: ids.call, StreamID: ids.stream, StreamName: ids.name,
 			Event: ev.EventType, Cause: ev.Cause, Method: r.Method, Copy: copyNo, Attempt: attempt,
-			Code: r.Status, Latency: r.Latency, Error: r.Error, Message: msg, Data: body})
+			Code: r.Status, Latency: r.Latency, Error: r.Error, NoAnswer: r.NoAnswer, Message: msg, Data: body})
 		if !r.Retry {
 			break
 		}

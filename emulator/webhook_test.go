@@ -144,8 +144,10 @@ var _ = Describe("webhooks", func() {
 		started := res.Deliveries[0]
 		Expect(started.Attempts).To(HaveLen(2))
 		Expect(started.Attempts[0].Error).NotTo(BeEmpty())
+		Expect(started.Attempts[0].NoAnswer).To(Equal(emulator.NoAnswerClosed))
 		Expect(started.Attempts[0].Status).To(BeZero())
 		Expect(started.Attempts[1].Status).To(Equal(204))
+		Expect(started.Attempts[1].NoAnswer).To(BeEmpty())
 		Expect(events.EventTypes()).To(Equal([]string{"mediaStreamStarted", "mediaStreamStarted", "mediaStreamStopped"}))
 	})
 
@@ -166,6 +168,7 @@ var _ = Describe("webhooks", func() {
 			Expect(d.Attempts).To(HaveLen(1))
 			Expect(d.Delivered()).To(BeFalse())
 			Expect(d.Final().Error).To(Equal("no answer within the callback timeout of 150ms"))
+			Expect(d.Final().NoAnswer).To(Equal(emulator.NoAnswerTimeout))
 		}
 		Expect(res.Failed()).To(BeTrue())
 	})
@@ -174,6 +177,17 @@ var _ = Describe("webhooks", func() {
 		events.Answer(apptest.Reply{Delay: time.Minute})
 		_, res := oneStream(ctx, nil, &emulator.CallSpec{CallbackTimeout: 100 * time.Millisecond}, emulator.StreamSpec{})
 		Expect(res.Deliveries[0].Final().Error).To(ContainSubstring("100ms"))
+	})
+
+	It("say why no answer came when nothing listens or the certificate is not trusted", func(ctx SpecContext) {
+		_, res := oneStream(ctx, nil, nil, emulator.StreamSpec{StreamEventURL: "http://" + apptest.RefusedAddr() + "/events"})
+		Expect(res.Deliveries[0].Attempts).To(HaveLen(2), "a refused connection is retried")
+		Expect(res.Deliveries[0].Final()).To(HaveField("NoAnswer", emulator.NoAnswerRefused))
+
+		untrusted := apptest.NewTLSHooks()
+		_, res = oneStream(ctx, nil, nil, emulator.StreamSpec{StreamEventURL: untrusted.EventsURL()})
+		Expect(res.Deliveries[0].Final()).To(HaveField("NoAnswer", emulator.NoAnswerUntrusted))
+		Expect(untrusted.Requests()).To(BeEmpty())
 	})
 
 	It("are delivered twice when asked, to test idempotency", func(ctx SpecContext) {

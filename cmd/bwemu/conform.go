@@ -330,8 +330,8 @@ func worstOf(reps []repetition) []conformance.Result {
 		if r.Status == conformance.Pass {
 			continue
 		}
-		id, rest, _ := strings.Cut(r.Reason, ": ")
-		out[i].Reason = fmt.Sprintf("%s: %s in %d of %d repetitions (shown: repetition %d): %s", id, strings.ToUpper(string(r.Status)), count[r.ID], len(reps), which[r.ID], rest)
+		rest := strings.TrimPrefix(r.Reason, r.ID+": ")
+		out[i].Reason = fmt.Sprintf("%s: %s in %d of %d repetitions (shown: repetition %d): %s", r.ID, strings.ToUpper(string(r.Status)), count[r.ID], len(reps), which[r.ID], rest)
 	}
 	return out
 }

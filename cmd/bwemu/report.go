@@ -11,7 +11,6 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/internal/reportjson"
-	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // report prints the readable account of one stream.
@@ -244,21 +243,15 @@ func (r *report) webhooks(deliveries []*emulator.Delivery) (problems []string) {
 	}
 	for _, d := range deliveries {
 		a := d.Final()
-		what := d.Event.EventType
-		if d.Event.Cause != "" {
-			what += " (" + d.Event.Cause + ")"
-		}
-		if d.Copy > 1 {
-			what += " [duplicate]"
-		}
+		what := d.Name()
 		verdict := "ok"
 		switch {
 		case d.Interrupted():
 			// Cut off by the interrupt: says nothing about the app.
 			verdict = "cut off by the interrupt"
 		case a.Error != "":
-			verdict = "FAIL " + a.Error + tlsAdvice(a.Error)
-			problems = append(problems, fmt.Sprintf("%s was not delivered: %s%s", d.Event.EventType, a.Error, tlsAdvice(a.Error)))
+			verdict = "FAIL " + a.Error + tlsAdvice(a)
+			problems = append(problems, fmt.Sprintf("%s was not delivered: %s%s", d.Event.EventType, a.Error, tlsAdvice(a)))
 		case a.Status != 204 && r.lenient && a.Status >= 200 && a.Status <= 299:
 			// Bandwidth asks for 204, but takes any 2xx: non-strict, which
 			// --lenient lets pass (as conform does).
@@ -288,7 +281,7 @@ func answerOf(d *emulator.Delivery) string {
 		retry = " after a retry"
 	}
 	if a.Status == 0 && a.Error != "" {
-		return fmt.Sprintf("no answer (%s)%s:", weburl.WhyNoAnswer(a.Error), retry)
+		return fmt.Sprintf("no answer (%s)%s:", a.NoAnswer, retry)
 	}
 	return fmt.Sprintf("%3d in %-10s%s", a.Status, roundLatency(a.Latency), retry)
 }
@@ -302,8 +295,8 @@ func roundLatency(d time.Duration) time.Duration {
 }
 
 // tlsAdvice says what to do about a certificate the emulator did not trust.
-func tlsAdvice(errText string) string {
-	if strings.Contains(errText, "x509:") || strings.Contains(errText, "certificate") {
+func tlsAdvice(a emulator.Attempt) string {
+	if a.NoAnswer == emulator.NoAnswerUntrusted {
 		return " (to trust the app's certificate, pass its CA with --ca FILE)"
 	}
 	return ""

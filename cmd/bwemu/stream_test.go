@@ -107,7 +107,7 @@ var _ = Describe("bwemu stream against the built-in reference consumer", func() 
 		stdout := streamPasses(ctx, "--duplicate-webhooks")
 		for _, what := range []string{"mediaStreamStarted", "mediaStreamStopped (closed)", "disconnect (hangup)"} {
 			Expect(stdout).To(MatchRegexp(webhookLine(what, "POST", 204, "ok")))
-			Expect(stdout).To(MatchRegexp(webhookLine(what+" [duplicate]", "POST", 204, "ok")))
+			Expect(stdout).To(MatchRegexp(webhookLine(what+" copy 2", "POST", 204, "ok")))
 		}
 	}, timeout)
 

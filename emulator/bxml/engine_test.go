@@ -516,7 +516,7 @@ var _ = Describe("Engine", func() {
 			Expect(run.Err()).NotTo(HaveOccurred())
 			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
 			fetch := one(em, func(e emulator.Entry) bool { return e.Kind == emulator.KindWebhook && e.Event == bxml.EventAnswer })
-			Expect(fetch.Error).To(Equal("cancelled"))
+			Expect(fetch).To(And(HaveField("Error", "cancelled"), HaveField("NoAnswer", emulator.NoAnswerInterrupted), HaveField("Method", "POST")))
 		}, SpecTimeout(10*time.Second))
 
 		It("stops when the emulator closes", func(ctx SpecContext) {

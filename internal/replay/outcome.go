@@ -11,7 +11,6 @@ import (
 	"github.com/bwemu/bwemu/emulator"
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/emulator/protocol"
-	"github.com/bwemu/bwemu/internal/weburl"
 )
 
 // Outcome is what one run of a stream came to, as its journal tells it:
@@ -154,19 +153,43 @@ func (o *Outcome) read(e emulator.Entry) {
 
 // answerOf is how the app answered one webhook attempt.
 func answerOf(e emulator.Entry) string {
-	switch {
-	case interruptedAnswer(e):
+	switch why := noAnswerOf(e); {
+	case why == emulator.NoAnswerInterrupted:
 		return "cut off by the interrupt"
-	case e.Error != "" && e.Code == 0:
-		return "no answer (" + weburl.WhyNoAnswer(e.Error) + ")"
+	case why != "":
+		return "no answer (" + string(why) + ")"
 	}
 	return strconv.Itoa(e.Code)
 }
 
-// interruptedAnswer reports an attempt an interrupt cut off, which the
-// journal marks in its error alone (emulator.Send says "interrupted: …").
-func interruptedAnswer(e emulator.Entry) bool {
-	return e.Code == 0 && strings.HasPrefix(e.Error, "interrupted")
+// interruptedAnswer reports an attempt an interrupt cut off.
+func interruptedAnswer(e emulator.Entry) bool { return noAnswerOf(e) == emulator.NoAnswerInterrupted }
+
+// noAnswerOf is why a webhook attempt got no answer, "" when it got one.
+// A journal older than the entry's NoAnswer says it only in the error's
+// words, which are read then.
+func noAnswerOf(e emulator.Entry) emulator.NoAnswer {
+	switch {
+	case e.Code != 0:
+		return ""
+	case e.NoAnswer != "":
+		return e.NoAnswer
+	case e.Error == "":
+		return ""
+	case strings.HasPrefix(e.Error, "interrupted"):
+		return emulator.NoAnswerInterrupted
+	case strings.Contains(e.Error, "connection refused"):
+		return emulator.NoAnswerRefused
+	case strings.Contains(e.Error, "x509:") || strings.Contains(e.Error, "certificate"):
+		return emulator.NoAnswerUntrusted
+	case strings.Contains(e.Error, "timeout") || strings.Contains(e.Error, "deadline") || strings.Contains(e.Error, "no answer within"):
+		return emulator.NoAnswerTimeout
+	case strings.Contains(e.Error, "EOF") || strings.Contains(e.Error, "reset by peer"):
+		return emulator.NoAnswerClosed
+	case strings.Contains(e.Error, "no such host"):
+		return emulator.NoAnswerNoHost
+	}
+	return emulator.NoAnswerFailed
 }
 
 // Media is the media time the stream ran for: its longest track, with

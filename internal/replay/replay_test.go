@@ -312,6 +312,28 @@ var _ = Describe("a replay", func() {
 			Now: "140ms (7 frames)", Verdict: replay.Different}))
 	})
 
+	It("says why a webhook got no answer from the entry's field, or in a journal older than it from its words", func() {
+		hook := func(e emulator.Entry) emulator.Entry {
+			e.Kind, e.CallID, e.StreamID = emulator.KindWebhook, "c-1", "s-1"
+			return e
+		}
+		entries := []emulator.Entry{
+			hook(emulator.Entry{Event: "mediaStreamStarted", NoAnswer: emulator.NoAnswerRefused, Error: "dial tcp 127.0.0.1:9: connect: connection refused"}),
+			hook(emulator.Entry{Event: "mediaStreamStarted", Code: 204}),
+			hook(emulator.Entry{Event: "mediaStreamStopped", Error: "no answer within the callback timeout of 15s"}),
+		}
+		o := replay.OutcomeOf(entries, "c-1", "s-1")
+		Expect(o.Webhooks).To(HaveLen(2))
+		Expect(o.Webhooks[0].Answered()).To(Equal("no answer (connection refused), 204"))
+		Expect(o.Webhooks[1].Answered()).To(Equal("no answer (timed out)"))
+
+		cut := replay.OutcomeOf([]emulator.Entry{hook(emulator.Entry{Event: "mediaStreamStopped", NoAnswer: emulator.NoAnswerInterrupted, Error: "cancelled"}),
+			hook(emulator.Entry{Event: "disconnect", Error: "interrupted: the run was interrupted before the app answered"})}, "c-1", "s-1")
+		Expect(cut.Webhooks).To(ConsistOf(
+			And(HaveField("Event", "mediaStreamStopped"), HaveField("Interrupted", true)),
+			And(HaveField("Event", "disconnect"), HaveField("Interrupted", true))))
+	})
+
 	It("shows a recorded disconnect but does not compare it when the replay has nowhere to send one", func() {
 		then := replay.Outcome{Webhooks: []replay.Webhook{{Event: "disconnect", Answers: []string{"204"}}}}
 		rows := replay.Compare(then, replay.Outcome{}, false)

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -100,23 +99,4 @@ func LoadCA(path string) (*tls.Config, error) {
 		return nil, fmt.Errorf("%s: no PEM certificate found", path)
 	}
 	return &tls.Config{RootCAs: pool}, nil
-}
-
-// WhyNoAnswer names, in a few words, why a request got no HTTP answer, from
-// its error text (which holds addresses and timings that differ between
-// runs): "connection refused", "timed out"…
-func WhyNoAnswer(errText string) string {
-	switch {
-	case strings.Contains(errText, "connection refused"):
-		return "connection refused"
-	case strings.Contains(errText, "x509:") || strings.Contains(errText, "certificate"):
-		return "certificate not trusted"
-	case strings.Contains(errText, "timeout") || strings.Contains(errText, "deadline") || strings.Contains(errText, "no answer within"):
-		return "timed out"
-	case strings.Contains(errText, "EOF") || strings.Contains(errText, "reset by peer"):
-		return "connection closed without an answer"
-	case strings.Contains(errText, "no such host"):
-		return "no such host"
-	}
-	return "request failed"
 }

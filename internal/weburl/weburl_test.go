@@ -41,17 +41,3 @@ func TestWithQueryAndRedact(t *testing.T) {
 		t.Errorf("ErrorText = %q", got)
 	}
 }
-
-func TestWhyNoAnswer(t *testing.T) {
-	for errText, want := range map[string]string{
-		`Post "http://127.0.0.1:9/events": dial tcp 127.0.0.1:9: connect: connection refused`: "connection refused",
-		`no answer within 300ms`: "timed out",
-		`Post "https://x/e": tls: failed to verify certificate: x509: unknown authority`: "certificate not trusted",
-		`Post "http://127.0.0.1:1/e": EOF`:                                               "connection closed without an answer",
-		`something else`:                                                                 "request failed",
-	} {
-		if got := WhyNoAnswer(errText); got != want {
-			t.Errorf("WhyNoAnswer(%q) = %q, want %q", errText, got, want)
-		}
-	}
-}

@@ -273,7 +273,7 @@ func (c *Check) WebhookBound() time.Duration { return c.timeouts.Callback }
 // unanswered past the bound: waiting for the rest would only repeat it.
 func (c *Check) watchWebhooks(e *emulator.Emulator) {
 	en, err := e.Journal().WaitFor(c.ctx, func(en emulator.Entry) bool {
-		return en.Kind == emulator.KindWebhook && noAnswer(en.Error)
+		return en.Kind == emulator.KindWebhook && en.NoAnswer == emulator.NoAnswerTimeout
 	})
 	if err != nil {
 		return
@@ -305,10 +305,6 @@ func (c *Check) onUnanswered(hint string) {
 	defer c.mu.Unlock()
 	c.hookHint = hint
 }
-
-// noAnswer reports whether an attempt's error says the app never answered
-// within the callback timeout.
-func noAnswer(err string) bool { return strings.Contains(err, "no answer within") }
 
 // Defer runs f when the case ends, before its emulators are closed.
 func (c *Check) Defer(f func()) {
@@ -356,7 +352,7 @@ func (c *Check) learn() {
 	c.mu.Unlock()
 	for _, e := range emus {
 		for _, d := range e.Deliveries() {
-			if noAnswer(d.Final().Error) {
+			if d.Final().NoAnswer == emulator.NoAnswerTimeout {
 				c.rs.markSlow(fmt.Sprintf("the app left the %s webhook of case %s unanswered for %s", deliveryName(d), c.Case.ID, c.WebhookBound()))
 				return
 			}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
@@ -85,7 +83,7 @@ func (c *Check) preflightConnect(ctx context.Context) (*emulator.Stream, error) 
 			return nil, nil // interrupted: Run reports every case as not run
 		}
 		return nil, &UnreachableError{Endpoint: "WebSocket", URL: weburl.Redact(c.Target.WebSocket),
-			Problem: connectProblem(r, c.timeouts.Handshake), Hint: preflightHint(c.Target, r)}
+			Problem: connectProblem(r, c.Target.WebSocket, c.timeouts.Handshake), Hint: preflightHint(c.Target, r)}
 	}
 	return s, nil
 }
@@ -102,10 +100,10 @@ func (c *Check) preflightStarted(ctx context.Context, s *emulator.Stream) error 
 	cancel()
 	switch {
 	case ctx.Err() != nil:
-	case err != nil, noAnswer(en.Error):
+	case err != nil, en.NoAnswer == emulator.NoAnswerTimeout:
 		c.rs.markSlow(fmt.Sprintf("the app left the mediaStreamStarted webhook of a first stream unanswered for %s", bound))
 	case en.Error != "":
-		return &UnreachableError{Endpoint: "Events", URL: weburl.Redact(c.Target.Events), Problem: webhookProblem(c.Target.Events, en.Error),
+		return &UnreachableError{Endpoint: "Events", URL: weburl.Redact(c.Target.Events), Problem: webhookProblem(c.Target.Events, en.NoAnswer, en.Error),
 			Hint: "is the app's webhook endpoint at this URL, and is it running?"}
 	}
 	return nil
@@ -126,10 +124,10 @@ func (c *Check) preflightDisconnect(ctx context.Context, call *emulator.Call) er
 			continue
 		}
 		switch a := d.Final(); {
-		case noAnswer(a.Error):
+		case a.NoAnswer == emulator.NoAnswerTimeout:
 			c.rs.markSlow(fmt.Sprintf("the app left the disconnect webhook of a first call unanswered for %s", bound))
 		case a.Error != "" && !a.Interrupted:
-			return &UnreachableError{Endpoint: "Disconnect", URL: weburl.Redact(c.Target.Disconnect), Problem: webhookProblem(c.Target.Disconnect, a.Error),
+			return &UnreachableError{Endpoint: "Disconnect", URL: weburl.Redact(c.Target.Disconnect), Problem: webhookProblem(c.Target.Disconnect, a.NoAnswer, a.Error),
 				Hint: "is the app's disconnect endpoint at this URL, and is it running?"}
 		}
 	}
@@ -137,11 +135,11 @@ func (c *Check) preflightDisconnect(ctx context.Context, call *emulator.Call) er
 }
 
 // connectProblem says why a stream did not connect, in a few words.
-func connectProblem(r *emulator.StreamResult, handshake time.Duration) string {
+func connectProblem(r *emulator.StreamResult, target string, handshake time.Duration) string {
 	switch r.Ending {
 	case emulator.EndConnectRefused:
-		if m := nothingListens.FindString(r.ErrorMessage); m != "" {
-			return m
+		if p, ok := nothingListensAt(target); ok {
+			return p
 		}
 	case emulator.EndHandshakeTimeout:
 		return fmt.Sprintf("no answer to the WebSocket upgrade within %s (--handshake-timeout)", handshake)
@@ -178,23 +176,30 @@ func preflightHint(t Target, r *emulator.StreamResult) string {
 	return "the app must accept Bandwidth's WebSocket upgrade"
 }
 
-// nothingListens is the root cause in a connect-refused errorMessage.
-var nothingListens = regexp.MustCompile(`nothing listens at [^)\s]+`)
-
 // webhookProblem turns a failed webhook attempt into the root cause.
-func webhookProblem(raw, attemptErr string) string {
-	if strings.Contains(attemptErr, "connection refused") {
-		if u, err := url.Parse(raw); err == nil {
-			host := u.Host
-			if u.Port() == "" {
-				port := "80"
-				if u.Scheme == "https" {
-					port = "443"
-				}
-				host += ":" + port
-			}
-			return "nothing listens at " + host
+func webhookProblem(raw string, why emulator.NoAnswer, attemptErr string) string {
+	if why == emulator.NoAnswerRefused {
+		if p, ok := nothingListensAt(raw); ok {
+			return p
 		}
 	}
 	return attemptErr
+}
+
+// nothingListensAt names the address of a URL nothing listens at, with
+// the scheme's port when it names none.
+func nothingListensAt(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" || u.Scheme == "wss" {
+			port = "443"
+		}
+		host += ":" + port
+	}
+	return "nothing listens at " + host, true
 }

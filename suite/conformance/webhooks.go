@@ -57,7 +57,7 @@ func (c *Check) judgeDeliveries(e *emulator.Emulator, ds []*emulator.Delivery, h
 			continue
 		}
 		a := d.Final()
-		if noAnswer(a.Error) {
+		if a.NoAnswer == emulator.NoAnswerTimeout {
 			c.Fail("the %s webhook was not answered within %s — %s", deliveryName(d), c.WebhookBound(), c.webhookHint(d, hint(d)))
 			c.attachDelivery(e, d)
 			continue
@@ -109,7 +109,7 @@ func (c *Check) webhookHint(d *emulator.Delivery, hint string) string {
 		endpoint = "Target.Disconnect, --disconnect"
 	}
 	switch {
-	case noAnswer(a.Error):
+	case a.NoAnswer == emulator.NoAnswerTimeout:
 		return c.unansweredHint()
 	case a.Error != "":
 		return "the webhook endpoint could not be reached: is " + endpoint + " right, and does the app serve it for every event?"
