@@ -88,13 +88,14 @@ func (p *play) run() (runErr error) {
 	p.call = call
 	// However the scenario ends (a stream that cannot start, a failed step,
 	// an interrupt), the call is hung up, as when BXML runs out, so the app
-	// sees a proper end and its webhooks.
+	// sees a proper end and its webhooks. The hangup takes as long as the
+	// app's answers do: the emulator's own timeouts (the close handshake,
+	// each webhook's callbackTimeout) bound it, however many webhooks the
+	// call still owes, and an interrupt cuts it short through Shutdown.
 	defer func() {
 		// On an interrupt the emulator's Shutdown hangs up (watchInterrupt).
 		if !call.Ended() && p.ctx.Err() == nil {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), hangupGrace(sc.Timeouts))
-			defer cancel()
-			if err := call.Hangup(ctx); err != nil && !errors.Is(err, emulator.ErrCallEnded) && runErr == nil {
+			if err := call.Hangup(context.WithoutCancel(p.ctx)); err != nil && !errors.Is(err, emulator.ErrCallEnded) && runErr == nil {
 				runErr = fmt.Errorf("hanging up at the end: %w", err)
 			}
 		}
@@ -129,17 +130,6 @@ func (p *play) callSpec() emulator.CallSpec {
 // disconnect URL only (none when unset), never its events URL.
 func (p *play) disconnectURL() string {
 	return p.t.Disconnect
-}
-
-// hangupGrace bounds the final hangup: a close handshake and two webhooks.
-func hangupGrace(t Timeouts) time.Duration {
-	or := func(d, def time.Duration) time.Duration {
-		if d > 0 {
-			return d
-		}
-		return def
-	}
-	return or(t.CloseHandshake, emulator.DefaultCloseHandshakeTimeout) + 2*or(t.Callback, emulator.DefaultCallbackTimeout) + time.Second
 }
 
 // start starts a stream from the scenario's attributes.

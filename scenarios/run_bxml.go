@@ -93,16 +93,18 @@ func (p *play) runBXML() (runErr error) {
 	}
 	p.call = p.bxmlRun.Call
 	// However the steps end, the call ends (as when BXML runs out) and
-	// its webhooks are answered before the expectations are checked.
+	// its webhooks are answered before the expectations are checked: as
+	// long as the emulator's own timeouts let them take (see play.run).
 	defer func() {
-		grace := hangupGrace(sc.Timeouts)
+		ctx := context.WithoutCancel(p.ctx)
+		grace := emulator.InterruptGrace + time.Second
 		if p.ctx.Err() != nil {
 			// Interrupted: the emulator's Shutdown hangs up
 			// (watchInterrupt); the run ends with the call.
-			grace = emulator.InterruptGrace + time.Second
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, grace)
+			defer cancel()
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), grace)
-		defer cancel()
 		if !p.call.Ended() && p.ctx.Err() == nil {
 			if err := p.bxmlRun.Hangup(ctx); err != nil && !errors.Is(err, emulator.ErrCallEnded) && runErr == nil {
 				runErr = fmt.Errorf("hanging up at the end: %w", err)

@@ -429,7 +429,54 @@ scenarios:
 		}, SpecTimeout(60*time.Second))
 	})
 
+	It("waits at the end for every webhook the call still owes, however many, while each is answered inside the callbackTimeout", func(ctx SpecContext) {
+		// Seven webhooks, one at a time, at 1s each: longer than a close
+		// handshake and two callbackTimeouts, yet each answer is inside
+		// the 2s callbackTimeout, which Bandwidth takes.
+		hooks := apptest.NewHooks(apptest.Reply{Delay: time.Second})
+		r := runOne(ctx, quick+`scenarios:
+  - name: three streams, slow answers
+    stream: {name: a}
+    streams: [{name: b}, {name: c}]
+    steps:
+      - media: 20ms
+    expect:
+      webhooks: {status: 204}
+`, against(apptest.NewWS().URL(), hooks.EventsURL(), hooks.EventsURL()))
+		Expect(r).To(passed())
+		Expect(r.Webhooks).To(HaveLen(7))
+		for _, d := range r.Webhooks {
+			Expect(d.Final().Latency).To(BeNumerically(">=", time.Second))
+		}
+	}, SpecTimeout(time.Minute))
+
 	Describe("an interrupt", func() {
+		It("during the final hangup cuts the webhooks still owed and reports interrupted", func(ctx SpecContext) {
+			runCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			// The stop's webhook interrupts the run and is never answered
+			// inside the run's long callbackTimeout: only the interrupt
+			// can end the hangup.
+			hooks := apptest.NewHooks()
+			hooks.AnswerWhen(func(q apptest.Request) bool { return q.What() == "mediaStreamStopped (closed)" },
+				apptest.Reply{Hang: true, Do: func(apptest.Request) { cancel() }})
+			results := runFiles(runCtx, scenarios.RunOptions{WebSocket: apptest.NewWS().URL(), Events: hooks.EventsURL(), Disconnect: hooks.EventsURL()},
+				parseInline(quick+`scenarios:
+  - name: hung at the end
+    timeouts: {callback: 25s}
+    stream: {name: agent}
+    steps: [{media: 20ms}]
+`))
+			r := named(results, "hung at the end")
+			Expect(r.Status).To(Equal(scenarios.Interrupted))
+			Expect(hooks.EventTypes()).To(ContainElement("mediaStreamStopped"))
+			for _, d := range r.Webhooks {
+				if d.Final().Error != "" {
+					Expect(d.Interrupted()).To(BeTrue(), d.Final().Error)
+				}
+			}
+		}, SpecTimeout(15*time.Second))
+
 		It("hangs up the live call within the grace, cuts unanswered webhooks, and reports interrupted, not a verdict", func(ctx SpecContext) {
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()

@@ -345,19 +345,36 @@ func shutdown(ctx context.Context, e *emulator.Emulator) {
 }
 
 // learn tells the run when the app left one of the case's webhooks
-// unanswered, so later socket cases send it none.
+// unanswered, or answered it slowly, so later socket cases send it none.
 func (c *Check) learn() {
 	c.mu.Lock()
 	emus := c.emus
 	c.mu.Unlock()
 	for _, e := range emus {
 		for _, d := range e.Deliveries() {
-			if d.Final().NoAnswer == emulator.NoAnswerTimeout {
-				c.rs.markSlow(fmt.Sprintf("the app left the %s webhook of case %s unanswered for %s", deliveryName(d), c.Case.ID, c.WebhookBound()))
+			a := d.Final()
+			if why := tooSlow(a.NoAnswer, a.Latency, fmt.Sprintf("the %s webhook of case %s", deliveryName(d), c.Case.ID), c.WebhookBound()); why != "" {
+				c.rs.markSlow(why)
 				return
 			}
 		}
 	}
+}
+
+// tooSlow says how a webhook answer shows an endpoint too slow for the
+// socket cases to wait on, "" when it does not: left unanswered past the
+// callbackTimeout, or answered inside it but slower than
+// WebhookLatencyLimit (a call's webhooks go one at a time, so a few such
+// answers outlast a case). why is the attempt's NoAnswer, what names the
+// webhook.
+func tooSlow(why emulator.NoAnswer, latency time.Duration, what string, bound time.Duration) string {
+	switch {
+	case why == emulator.NoAnswerTimeout:
+		return fmt.Sprintf("the app left %s unanswered for %s", what, bound)
+	case why == "" && latency > WebhookLatencyLimit:
+		return fmt.Sprintf("the app took %s to answer %s (more than %s)", latency.Round(time.Millisecond), what, WebhookLatencyLimit)
+	}
+	return ""
 }
 
 // verdict is the case's status, reason and journal.
@@ -545,7 +562,7 @@ func (c *Check) connectHint(r *emulator.StreamResult) string {
 			if c.Target.wsCredentials() {
 				return "the app refused the destination credentials of the run (Target.WSUser/WSPassword): are they the ones it expects?"
 			}
-			return "the app demands credentials: configure the destination credentials it expects (Target.WSUser/WSPassword)"
+			return "if the app demands credentials, configure the ones it expects (Target.WSUser/WSPassword)"
 		}
 		return "answer Bandwidth's WebSocket upgrade with 101 Switching Protocols"
 	case emulator.EndHandshakeTimeout:

@@ -163,7 +163,8 @@ type Case struct {
 	// their streams always carry webhooks, and a webhook the app leaves
 	// unanswered past the callbackTimeout fails the case at once. The other
 	// cases send webhooks too, but stop sending them once the app has left
-	// one unanswered, so a slow webhook endpoint cannot stall the run.
+	// one unanswered or answered one slower than WebhookLatencyLimit, so a
+	// slow webhook endpoint cannot stall the run.
 	Webhooks bool
 	// Undocumented marks the cases about behaviour Bandwidth documents
 	// nowhere (robustness a consumer should have): a failure is NonStrict,
@@ -374,7 +375,8 @@ func Select(only, skip *regexp.Regexp) []Case {
 // handshake timeout, an answer other than 101), or a webhook endpoint
 // cannot be reached, Run returns an *UnreachableError and runs no case. A
 // webhook endpoint that answers too slowly is noted instead: the cases that
-// do not judge webhooks then send none, and the 5.x cases fail.
+// do not judge webhooks then send none, and the 5.x cases judge it (fail
+// past the callbackTimeout, non-strict past WebhookLatencyLimit).
 //
 // Independent cases run Options.Parallel at a time; a Serial case waits for
 // the cases before it and runs alone. Other errors are for a bad Target or
@@ -454,11 +456,12 @@ func validate(t Target, o Options) error {
 // runState is what the cases of one run share.
 type runState struct {
 	// slowHooks, once set, says why the socket cases send no more
-	// webhooks: the app left one unanswered past the callbackTimeout.
+	// webhooks: the app left one unanswered past the callbackTimeout, or
+	// answered one slower than WebhookLatencyLimit.
 	slowHooks atomic.Pointer[string]
 }
 
-// markSlow records that the app leaves webhooks unanswered (first reason wins).
+// markSlow records that the app is slow to answer webhooks (first reason wins).
 func (rs *runState) markSlow(why string) { rs.slowHooks.CompareAndSwap(nil, &why) }
 
 // slow is why the socket cases send no webhooks, "" while they do.

@@ -468,6 +468,24 @@ var _ = Describe("Run", func() {
 		}
 	}, SpecTimeout(2*time.Minute))
 
+	It("sends no webhooks in the socket cases once the app answered one slowly, so their deadline is not spent waiting on them", func(ctx SpecContext) {
+		// 7.1's call makes five webhooks, one at a time: at 2.5s each
+		// they would outlast a 6s case, though every one is answered
+		// inside the callbackTimeout.
+		app := apptest.NewWS()
+		slow := apptest.NewHooks(apptest.Reply{Delay: conformance.WebhookLatencyLimit + 500*time.Millisecond})
+		results, err := conformance.Run(ctx, conformance.Target{WebSocket: app.URL(), Events: slow.EventsURL()},
+			conformance.Options{Only: regexp.MustCompile(`^7\.1$`), CaseTimeout: 6 * time.Second, Timeouts: emulator.Timeouts{Callback: 4 * time.Second}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(results).To(ConsistOf(HaveField("Status", conformance.Pass)), table(results))
+		Expect(results[0].Reason).To(MatchRegexp(`its streams carried no webhooks, since the app took 2\.5\d*s to answer the mediaStreamStarted webhook of a first stream \(more than 2s\)`))
+		streams := map[string]bool{}
+		for _, q := range slow.Requests() {
+			streams[q.Stream()] = true
+		}
+		Expect(streams).To(HaveLen(1), "only the preflight's stream sent webhooks")
+	}, SpecTimeout(time.Minute))
+
 	It("fails a webhook case whose stream the app broke, though its webhooks were answered (an unexpected app fault)", func(ctx SpecContext) {
 		srv := startBuggy(buggy.DropOnStop)
 		results, err := conformance.Run(ctx, conformance.Target{WebSocket: srv.WebSocketURL(), Events: srv.EventsURL()},

@@ -95,8 +95,8 @@
 // Bandwidth: an answer past it fails, and an answer slower than
 // WebhookLatencyLimit but inside it is non-strict (Bandwidth takes it). A
 // case that judges webhooks fails at the first webhook left unanswered
-// past the callbackTimeout, and once the app has left one so the other
-// cases send it none. Every case has a deadline (Options.CaseTimeout). So
+// past the callbackTimeout, and once the app has left one so, or answered
+// one slower than WebhookLatencyLimit, the other cases send it none. Every case has a deadline (Options.CaseTimeout). So
 // a hung app fails the whole suite within a few callbackTimeouts (about
 // 90 s at the default 15 s); a correct one passes it in a few seconds.
 //

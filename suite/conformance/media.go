@@ -95,7 +95,7 @@ func readsBurst(ctx context.Context, c *Check) {
 		return
 	}
 	if r.Ending == emulator.EndCloseHandshakeTimeout {
-		c.Fail("%s: %s after the burst was sent the app had still not read through it to the stop message and answered the close frame behind it — the app stopped reading, or reads too slowly to clear a backlog: read every frame as it comes and do slow work off the read loop (if it never answers close frames at all, see 4.1)",
+		c.Fail("%s: %s after the burst was sent the app had not answered the close frame sent behind it (after the stop message) — either the app stopped reading, or reads too slowly to clear a backlog (read every frame as it comes and do slow work off the read loop), or it never answers close frames at all (see 4.1)",
 			what, drain)
 		c.AttachStream(s)
 		return

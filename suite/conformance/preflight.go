@@ -98,10 +98,13 @@ func (c *Check) preflightStarted(ctx context.Context, s *emulator.Stream) error 
 		return en.Kind == emulator.KindWebhook && en.StreamID == s.ID && en.Event == protocol.EventMediaStreamStarted
 	})
 	cancel()
-	switch {
+	if err != nil { // not even journaled in time: as good as unanswered
+		en.NoAnswer = emulator.NoAnswerTimeout
+	}
+	switch slow := tooSlow(en.NoAnswer, en.Latency, "the mediaStreamStarted webhook of a first stream", bound); {
 	case ctx.Err() != nil:
-	case err != nil, en.NoAnswer == emulator.NoAnswerTimeout:
-		c.rs.markSlow(fmt.Sprintf("the app left the mediaStreamStarted webhook of a first stream unanswered for %s", bound))
+	case slow != "":
+		c.rs.markSlow(slow)
 	case en.Error != "":
 		return &UnreachableError{Endpoint: "Events", URL: weburl.Redact(c.Target.Events), Problem: webhookProblem(c.Target.Events, en.NoAnswer, en.Error),
 			Hint: "is the app's webhook endpoint at this URL, and is it running?"}
@@ -123,9 +126,10 @@ func (c *Check) preflightDisconnect(ctx context.Context, call *emulator.Call) er
 		if d.Event == nil || d.Event.EventType != protocol.EventDisconnect {
 			continue
 		}
-		switch a := d.Final(); {
-		case a.NoAnswer == emulator.NoAnswerTimeout:
-			c.rs.markSlow(fmt.Sprintf("the app left the disconnect webhook of a first call unanswered for %s", bound))
+		a := d.Final()
+		switch slow := tooSlow(a.NoAnswer, a.Latency, "the disconnect webhook of a first call", bound); {
+		case slow != "":
+			c.rs.markSlow(slow)
 		case a.Error != "" && !a.Interrupted:
 			return &UnreachableError{Endpoint: "Disconnect", URL: weburl.Redact(c.Target.Disconnect), Problem: webhookProblem(c.Target.Disconnect, a.NoAnswer, a.Error),
 				Hint: "is the app's disconnect endpoint at this URL, and is it running?"}
@@ -165,7 +169,7 @@ func preflightHint(t Target, r *emulator.StreamResult) string {
 		case (r.HandshakeStatus == http.StatusUnauthorized || r.HandshakeStatus == http.StatusForbidden) && t.wsCredentials():
 			return "the app refused the destination credentials given (--ws-user/--ws-password, Target.WSUser/WSPassword): are they the ones it expects?"
 		case r.HandshakeStatus == http.StatusUnauthorized || r.HandshakeStatus == http.StatusForbidden:
-			return "the app demands credentials: give the ones it expects (--ws-user/--ws-password, Target.WSUser/WSPassword)"
+			return "if the app demands credentials, give the ones it expects (--ws-user/--ws-password, Target.WSUser/WSPassword)"
 		case r.HandshakeStatus == http.StatusNotFound:
 			return "is the path of the WebSocket URL the one the app serves?"
 		}
