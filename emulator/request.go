@@ -76,7 +76,7 @@ const (
 	NoAnswerUntrusted   NoAnswer = "certificate not trusted"
 	NoAnswerNoHost      NoAnswer = "no such host"
 	NoAnswerFailed      NoAnswer = "request failed" // anything else
-	NoAnswerInterrupted NoAnswer = "interrupted"    // the run was, before the app answered: never the app's fault
+	NoAnswerInterrupted NoAnswer = "interrupted"    // the call ended or the run was interrupted first: never the app's fault
 )
 
 // noAnswerOf classifies the error of a request that got no answer.
