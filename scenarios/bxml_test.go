@@ -130,6 +130,27 @@ target: {events: %[1]s/events}
 		Expect(named(results, "still running").Error).To(ContainSubstring("waitForEnd: the call did not end within 50ms"))
 	}, timeout)
 
+	It("waits at the end for every webhook the BXML call owes, while each is answered inside the callbackTimeout", func(ctx SpecContext) {
+		// Two streams, then the call's end: five webhooks one at a time,
+		// at 1.5s each, inside the 2s callbackTimeout.
+		ws := newReference().WebSocketURL()
+		app.Route("/events", apptest.Reply{Delay: 1500 * time.Millisecond})
+		app.Serve("/two-streams", bxmlDoc(fmt.Sprintf(`<Response><StartStream name="a" destination="%[1]s" streamEventUrl="/events"/>`+
+			`<StartStream name="b" destination="%[1]s" streamEventUrl="/events"/><Pause duration="0.3"/></Response>`, ws)))
+		r := runOne(ctx, fmt.Sprintf(`
+target: {events: %[1]s/events, disconnect: %[1]s/disconnect}
+`+quick+`scenarios:
+  - name: two streams, slow answers
+    bxml: {url: %[1]s/two-streams}
+    steps: [wait: 10ms]
+    expect:
+      webhooks: {status: 204}
+`, app.URL("")), scenarios.RunOptions{})
+		Expect(r).To(passed())
+		Expect(webhooks(r)).To(ConsistOf("initiate", "mediaStreamStarted", "mediaStreamStarted",
+			"mediaStreamStopped(closed)", "mediaStreamStopped(closed)", "disconnect(hangup)"))
+	}, SpecTimeout(time.Minute))
+
 	It("refuses a second Voice API on a taken address", func(ctx SpecContext) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
