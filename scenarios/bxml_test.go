@@ -151,6 +151,66 @@ target: {events: %[1]s/events, disconnect: %[1]s/disconnect}
 			"mediaStreamStopped(closed)", "mediaStreamStopped(closed)", "disconnect(hangup)"))
 	}, SpecTimeout(time.Minute))
 
+	It("fails, not errors, a scenario whose steps the app's failed BXML kept from running", func(ctx SpecContext) {
+		app.Route("/broken", apptest.Reply{Status: http.StatusInternalServerError})
+		src := fmt.Sprintf(`
+target: {events: %[1]s/events}
+`+quick+`scenarios:
+  - name: not BXML
+    bxml: {url: %[1]s/invalid}
+    steps: [media: 100ms]
+  - name: an error answer
+    bxml: {url: %[1]s/broken}
+    steps: [media: 100ms]
+`, app.URL(""))
+		results := runFiles(ctx, scenarios.RunOptions{}, parseInline(src))
+		for name, want := range map[string]string{"not BXML": "invalid BXML", "an error answer": "500"} {
+			r := named(results, name)
+			Expect(r.Status).To(Equal(scenarios.Failed), "%s: %s", name, r.Error)
+			f := failure(r, "bxml")
+			Expect(f.Message).To(ContainSubstring("the call's BXML failed"))
+			Expect(f.Message).To(ContainSubstring(want))
+			Expect(f.Pos).To(HavePrefix("inline.yaml:"))
+			Expect(f.Excerpt).NotTo(BeEmpty())
+		}
+	}, timeout)
+
+	It("says, when the call outlives a waitForEnd, how the app's Voice API requests on it were answered", func(ctx SpecContext) {
+		// The app hangs up without the credentials the Voice API wants.
+		addr := apptest.RefusedAddr()
+		app.api = addr
+		results := runFiles(ctx, scenarios.RunOptions{}, parseInline(fmt.Sprintf(`
+target: {events: %[1]s/events, api: %[2]q, apiUsername: api-user, apiPassword: api-secret}
+`+quick+`scenarios:
+  - name: refused hangup
+    bxml: {url: %[1]s/hangup}
+    steps: [waitForEnd: 1s]
+`, app.URL(""), addr)))
+		r := named(results, "refused hangup")
+		Expect(r.Error).To(ContainSubstring("waitForEnd: the call did not end within 1s (its BXML is still running; the app's Voice API requests on the call: updateCall (401))"))
+	}, timeout)
+
+	It("gives the advice on the app's BXML in a passing scenario's result, its JSON and its JUnit case", func(ctx SpecContext) {
+		app.Serve("/snake", bxmlDoc(fmt.Sprintf(`<Response><StartStream name="agent" destination="%s" destination_username="u" destination_password="p" streamEventUrl="/events"/>`+
+			`<Pause duration="0.2"/></Response>`, newReference().WebSocketURL())))
+		r := runOne(ctx, fmt.Sprintf(`
+target: {events: %[1]s/events, disconnect: %[1]s/disconnect}
+`+quick+`scenarios:
+  - name: snake case
+    bxml: {url: %[1]s/snake}
+    steps: [waitForEnd: 2s]
+`, app.URL("")), scenarios.RunOptions{})
+		Expect(r).To(passed(), "advice fails nothing")
+		Expect(r.Advice).To(ContainElement(ContainSubstring("destination_username")))
+		raw, err := json.Marshal(r)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(raw)).To(ContainSubstring(`"advice":[`))
+		var junit strings.Builder
+		Expect(scenarios.WriteJUnit(&junit, []*scenarios.Result{r}, time.Second, time.Now())).To(Succeed())
+		Expect(junit.String()).To(ContainSubstring("advice: "))
+		Expect(junit.String()).To(ContainSubstring("destination_username"))
+	}, timeout)
+
 	It("refuses a second Voice API on a taken address", func(ctx SpecContext) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())

@@ -197,6 +197,9 @@ func runScenario(ctx context.Context, j *job, opts RunOptions) {
 		r.Streams = append(r.Streams, *sr)
 	}
 	r.Webhooks = p.exchanges()
+	if p.call != nil {
+		r.Advice = p.bxmlWarnings()
+	}
 	p.judge(r, interrupted, runErr, failures)
 	r.Journal = p.entries()
 	if opts.JournalDir != "" {
@@ -215,6 +218,11 @@ func (p *play) judge(r *Result, interrupted bool, runErr error, failures []Failu
 		if p.guard.err != nil {
 			r.Error += fmt.Sprintf(" (webhooks still unanswered after %s were cut off)", emulator.InterruptGrace)
 		}
+	case runErr != nil && p.bxmlFault():
+		// The steps could not be carried out because the app's BXML
+		// failed: the app's fault, so a failure, not a broken run.
+		r.Status = Failed
+		r.Failures = []Failure{p.failure("bxml", p.sc.BXML.Pos, p.rootCause(runErr), "")}
 	case runErr != nil:
 		r.Status, r.Error = Errored, p.rootCause(runErr)
 	default:

@@ -325,6 +325,20 @@ func (p *play) results() {
 
 // rootCause puts what broke the call's BXML, when it did, before the
 // error of the step that found the call over.
+// bxmlFault reports whether the call's BXML ended on the app's fault:
+// its answer endpoint answered with an error instead of BXML, or the
+// document was not BXML. A fetch that got no answer at all is not
+// counted: the app may not be running, or the URL may be wrong.
+func (p *play) bxmlFault() bool {
+	if p.bxmlRun == nil {
+		return false
+	}
+	var syntax *bxml.SyntaxError
+	var fetch *bxml.FetchError
+	berr := p.bxmlRun.Err()
+	return errors.As(berr, &syntax) || errors.As(berr, &fetch) && fetch.Status != 0
+}
+
 func (p *play) rootCause(err error) string {
 	if p.bxmlRun != nil {
 		if berr := p.bxmlRun.Err(); berr != nil && !errors.Is(berr, emulator.ErrCallEnded) && !errors.Is(err, berr) {

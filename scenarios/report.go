@@ -112,6 +112,9 @@ func systemOut(r *Result) string {
 	if r.JournalFile != "" {
 		lines = append(lines, "journal: "+r.JournalFile)
 	}
+	for _, a := range r.Advice {
+		lines = append(lines, "advice: "+a)
+	}
 	lines = append(lines, turnLines(r)...)
 	lines = append(lines, recordingLines(r)...)
 	return strings.Join(lines, "\n")
@@ -221,6 +224,9 @@ func FailureText(r *Result) string {
 				fmt.Fprintf(&b, "    %s\n", line)
 			}
 		}
+	}
+	for _, a := range r.Advice {
+		fmt.Fprintf(&b, "advice: %s\n", a)
 	}
 	if r.Status == Failed || r.Status == Errored {
 		b.WriteString(recordingsBlock(r, "  "))

@@ -83,7 +83,8 @@ const (
 	Passed  Status = "passed"
 	Failed  Status = "failed"
 	Skipped Status = "skipped"
-	// Errored: the run itself broke (a step could not be carried out).
+	// Errored: the run itself broke (a step could not be carried out);
+	// when the app's BXML failed the steps, the scenario Failed instead.
 	Errored Status = "error"
 	// Interrupted: the run was interrupted before the scenario finished,
 	// so there is no verdict on the app.
@@ -105,7 +106,12 @@ type Result struct {
 	Duration    time.Duration `json:"durationNs"`
 	Failures    []Failure     `json:"failures,omitempty"`
 	Error       string        `json:"error,omitempty"`
-	Streams     []StreamRun   `json:"streams,omitempty"`
+	// Advice is what the app does that Bandwidth does not document or
+	// handles otherwise, which fails nothing: the warnings on its BXML
+	// (an unknown attribute, an unsupported verb). A passing scenario
+	// shows it too.
+	Advice  []string    `json:"advice,omitempty"`
+	Streams []StreamRun `json:"streams,omitempty"`
 	// Webhooks are every webhook exchange of the scenario, in order: the
 	// deliveries and the BXML fetches (Delivery.BXML).
 	Webhooks    []*emulator.Delivery `json:"webhooks,omitempty"`

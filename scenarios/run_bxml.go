@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bwemu/bwemu/emulator"
@@ -218,6 +219,9 @@ func (p *play) waitForEnd(d time.Duration) error {
 	ended, err := within(p.ctx, d, p.bxmlRun.Done())
 	if err != nil || ended {
 		return err
+	}
+	if ops := p.apiOperations(); len(ops) > 0 {
+		return fmt.Errorf("the call did not end within %s (its BXML is still running; the app's Voice API requests on the call: %s)", d, strings.Join(ops, ", "))
 	}
 	return fmt.Errorf("the call did not end within %s (its BXML is still running; the app did not hang up)", d)
 }

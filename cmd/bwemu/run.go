@@ -264,6 +264,12 @@ func printSummary(w io.Writer, results []*scenarios.Result, took time.Duration, 
 	tw.Flush()
 	for _, r := range results {
 		if r.Status != scenarios.Failed && r.Status != scenarios.Errored {
+			if len(r.Advice) > 0 {
+				fmt.Fprintf(w, "\n--- ADVICE: %s (%s)\n", r.Label(), r.Pos)
+				for _, a := range r.Advice {
+					fmt.Fprintf(w, "    %s\n", a)
+				}
+			}
 			continue
 		}
 		fmt.Fprintf(w, "\n--- %s: %s (%s)\n%s", strings.ToUpper(string(r.Status)), r.Label(), r.Pos, scenarios.FailureText(r))

@@ -464,6 +464,18 @@ var _ = Describe("bwemu run flags", func() {
 		}))
 	}, timeout)
 
+	It("prints the advice on the app's BXML for a scenario that passes", func(ctx SpecContext) {
+		ws := apptest.NewWS()
+		app := apptest.NewHooks()
+		app.Serve("/snake", `<Response><StartStream name="agent" destination="`+ws.URL()+`" destination_username="u" streamEventUrl="/events"/><Pause duration="0.2"/></Response>`)
+		path := scenarioFile("snake.yaml", "target: {events: "+app.EventsURL()+", disconnect: "+app.DisconnectURL()+"}\n"+
+			"defaults: {pace: fast}\nscenarios:\n  - name: snake case\n    bxml: {url: "+app.URL("/snake")+"}\n    steps: [waitForEnd: 2s]\n")
+		out := runCmd(ctx, path)
+		Expect(out.code).To(Equal(exitPass), out.stdout)
+		Expect(out.stdout).To(MatchRegexp(tableRow("snake case", "PASSED", path)))
+		Expect(out.stdout).To(MatchRegexp(`(?m)^--- ADVICE: snake case \(` + regexp.QuoteMeta(path) + `:\d+:\d+\)\n    .*destination_username`))
+	}, timeout)
+
 	It("--ws overrides a file's own target", func(ctx SpecContext) {
 		app := apptest.NewWS()
 		events := apptest.NewHooks()

@@ -503,6 +503,10 @@ var _ = Describe("Engine", func() {
 			Expect(run.Err()).NotTo(HaveOccurred())
 			Expect(run.State()).To(Equal(bxml.StateDisconnected))
 			Expect(app.Only(protocol.EventDisconnect).Event.Cause).To(Equal(protocol.DisconnectHangup))
+			hangup := one(em, func(e emulator.Entry) bool {
+				return e.Kind == bxml.KindBXML && strings.HasPrefix(e.Message, "hangup requested")
+			})
+			Expect(hangup.Message).NotTo(ContainSubstring("Voice API"), "no Voice API asked for it")
 			Expect(run.Hangup(ctx)).To(MatchError(bxml.ErrCallEnded))
 			Expect(run.Replace(ctx, []byte(`<Bxml/>`))).To(MatchError(bxml.ErrCallEnded))
 			Expect(run.Redirect(ctx, "/next", "")).To(MatchError(bxml.ErrCallEnded))

@@ -329,7 +329,9 @@ func (r *Run) takeInterrupt(base string) outcome {
 	r.Call.PlayOutbound(media.Silence(), 0) // whatever was playing stops
 	switch it.kind {
 	case interruptHangup:
-		r.journalf("", "hangup requested (as the Voice API's state=completed)")
+		// Who asked (the Voice API, a test, the end of a scenario) is
+		// theirs to say: this says what the engine does.
+		r.journalf("", "hangup requested: the current verb is abandoned and the call ends")
 		return hangupOutcome()
 	case interruptReplace:
 		r.journalf("", "BXML replaced (as the Voice API's PUT …/bxml): the current verb is abandoned")
