@@ -22,6 +22,7 @@ import (
 	"github.com/bwemu/bwemu/emulator/media"
 	"github.com/bwemu/bwemu/internal/apptest"
 	"github.com/bwemu/bwemu/internal/consumer"
+	"github.com/bwemu/bwemu/suite/conformance"
 )
 
 // timeout bounds every spec; a healthy one takes well under a second.
@@ -436,6 +437,14 @@ var _ = Describe("bwemu stream when the app misbehaves", func() {
 		// The stream itself was fine.
 		Expect(out.stdout).To(ContainSubstring("media        50 frames on inbound"))
 		Expect(app.First().Frames()).To(Equal(map[string]int{"inbound": 50}))
+	}, timeout)
+
+	It("passes webhooks answered slowly inside the callbackTimeout, advising a prompt answer", func(ctx SpecContext) {
+		app := apptest.NewWS()
+		events := apptest.NewHooks(apptest.Reply{Delay: conformance.WebhookLatencyLimit + 100*time.Millisecond})
+		out := stream(ctx, app.URL(), "--events", events.EventsURL(), "--disconnect", events.EventsURL(), "--callback-timeout", "5s")
+		Expect(out.code).To(Equal(exitPass), out.stdout)
+		Expect(out.stdout).To(MatchRegexp(`(?m)^    mediaStreamStarted +POST 204 in 2\.\d+s +ok, but slow: answer within 2s, then do the work$`))
 	}, timeout)
 
 	It("fails when nothing listens at the destination", func(ctx SpecContext) {
