@@ -306,6 +306,21 @@ func (c *Check) onUnanswered(hint string) {
 	c.hookHint = hint
 }
 
+// lastEntry is the latest journal entry of the case's emulators (zero
+// when there is none).
+func (c *Check) lastEntry() emulator.Entry {
+	c.mu.Lock()
+	emus := c.emus
+	c.mu.Unlock()
+	var last emulator.Entry
+	for _, e := range emus {
+		if es := e.Journal().Entries(); len(es) > 0 && es[len(es)-1].Time.After(last.Time) {
+			last = es[len(es)-1]
+		}
+	}
+	return last
+}
+
 // Defer runs f when the case ends, before its emulators are closed.
 func (c *Check) Defer(f func()) {
 	c.mu.Lock()

@@ -472,6 +472,17 @@ func (rs *runState) slow() string {
 	return ""
 }
 
+// overrun is the reason of a case that outlived its deadline: what the
+// case saw last, since the deadline alone does not say whether the app
+// stopped answering or was only slow.
+func overrun(limit time.Duration, start time.Time, last emulator.Entry) string {
+	msg := fmt.Sprintf("the case did not finish within %s", limit)
+	if !last.Time.IsZero() {
+		msg += fmt.Sprintf("; the last thing seen, %s into the case: %s", last.Time.Sub(start).Round(time.Millisecond), last.Message)
+	}
+	return msg + " — an app that stops answering, or answers slowly, keeps a case waiting (see the journal)"
+}
+
 func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Result {
 	start := time.Now()
 	res := Result{ID: cs.ID, Group: cs.Group, Title: cs.Title, Start: start}
@@ -484,7 +495,7 @@ func runCase(ctx context.Context, t Target, cs Case, o Options, rs *runState) Re
 	deadline, _ := cctx.Deadline()
 	overran := func() {
 		if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
-			c.cut(fmt.Sprintf("the case did not finish within %s: the app stopped answering (see the journal)", limit), true, deadline)
+			c.cut(overrun(limit, start, c.lastEntry()), true, deadline)
 		}
 	}
 	stopDeadline := context.AfterFunc(cctx, overran)
