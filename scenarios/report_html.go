@@ -66,7 +66,7 @@ func runSubtitle(results []*Result, took time.Duration, started time.Time) strin
 
 func htmlCase(r *Result) htmlreport.Case {
 	c := htmlreport.Case{Name: r.Label(), Where: r.Pos, Verdict: htmlVerdict(r.Status), Duration: r.Duration,
-		Reason: r.Error, Journal: r.Journal, JournalFile: r.JournalFile}
+		Reason: r.Error, Advice: r.Advice, Journal: r.Journal, JournalFile: r.JournalFile}
 	for _, f := range r.Failures {
 		c.Findings = append(c.Findings, htmlreport.Finding{Expectation: f.Expectation, Pos: f.Pos, Message: f.Message, StreamID: f.StreamID})
 	}

@@ -98,7 +98,8 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 <details class="case case-{{.Class}}" id="{{.Anchor}}"{{if .Open}} open{{end}}>
 <summary><span class="verdict {{.Class}}">{{.Label}}</span> <span class="name">{{.Name}}</span>{{if .Where}}<span class="where">{{.Where}}</span>{{end}}{{if .Duration}}<span class="took">{{.Duration}}</span>{{end}}</summary>
 {{if .Reason}}<pre class="reason">{{.Reason}}</pre>{{end}}
-{{range .Findings}}<div class="finding"><h4>{{.Expectation}}{{if .Pos}} <span class="muted">({{.Pos}})</span>{{end}}</h4><p class="headline">{{.Headline}}</p>
+{{range .Advice}}<p class="advice">advice: {{.}}</p>
+{{end}}{{range .Findings}}<div class="finding"><h4>{{.Expectation}}{{if .Pos}} <span class="muted">({{.Pos}})</span>{{end}}</h4><p class="headline">{{.Headline}}</p>
 {{- if .Rest}}<details><summary>the whole account ({{.RestLines}} more lines)</summary><pre>{{.Rest}}</pre></details>{{end}}</div>
 {{end}}
 {{if .Recordings}}<p>Recordings (what the caller heard and said):</p><ul class="recordings">

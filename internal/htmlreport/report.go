@@ -84,6 +84,9 @@ type Case struct {
 	// was interrupted.
 	Reason   string
 	Findings []Finding
+	// Advice is what the app does that fails nothing but deserves a look
+	// (a scenario's warnings on the app's BXML).
+	Advice []string
 	// Journal is every entry the case's emulators recorded; the diagrams
 	// are drawn from it.
 	Journal []emulator.Entry
@@ -137,6 +140,7 @@ type caseView struct {
 	Anchor, Name, Where, Label, Class, Duration, Reason string
 	Open                                                bool
 	Findings                                            []findingView
+	Advice                                              []string
 	Diagrams                                            []*diagram
 	Recordings                                          []recordingView
 	JournalLink, JournalFile                            string
@@ -184,7 +188,7 @@ func newPageView(r Report) pageView {
 
 func newCaseView(c Case, n int, dir string) caseView {
 	v := caseView{Anchor: fmt.Sprintf("case-%d", n), Name: c.Name, Where: c.Where, Label: strings.ToUpper(string(c.Verdict)),
-		Class: verdictClass(c.Verdict), Reason: c.Reason, Open: c.Verdict.failing()}
+		Class: verdictClass(c.Verdict), Reason: c.Reason, Advice: c.Advice, Open: c.Verdict.failing()}
 	for _, f := range c.Findings {
 		headline, rest, _ := strings.Cut(strings.TrimSpace(f.Message), "\n")
 		rest = strings.TrimRight(rest, "\n ")

@@ -213,6 +213,17 @@ var _ = Describe("Write", func() {
 		Expect(apptest.Elements(doc, "b", "")).To(BeEmpty(), "a name is text")
 	})
 
+	It("shows a case's advice, a passing one's too, as text", func() {
+		r := sampleReport(dir)
+		r.Cases = append(r.Cases, htmlreport.Case{Name: "advised", Verdict: htmlreport.Pass,
+			Advice: []string{"warning: <StartStream>: unknown attribute destination_username is ignored"}})
+		out, doc := render(r)
+		expectBalanced(out)
+		advice := apptest.Elements(caseNode(doc, "advised"), "p", "advice")
+		Expect(advice).To(HaveLen(1))
+		Expect(apptest.Text(advice[0])).To(Equal("advice: warning: <StartStream>: unknown attribute destination_username is ignored"))
+	})
+
 	It("keeps the run order among cases of the same kind", func() {
 		r := sampleReport(dir)
 		r.Cases = append(r.Cases, htmlreport.Case{Name: "third", Verdict: htmlreport.Error}, htmlreport.Case{Name: "fourth", Verdict: htmlreport.Pass},
