@@ -20,8 +20,9 @@ import (
 const AcceptMedia = 200 * time.Millisecond
 
 // AcceptNewStream is a matcher for an *emulator.Emulator: it starts a new
-// call with one stream of the given spec (in Fast pace), streams
-// AcceptMedia of audio, stops the stream, and succeeds when the stream
+// call with one stream of the given spec, streams AcceptMedia of audio in
+// real time (so an app that ends a stream on its own, right after the
+// start, has the time to show it), stops the stream, and succeeds when the stream
 // connected, completed the close handshake with a normal close code (1000,
 // 1001, or none) and its webhooks (if any) were answered 2xx. It is how a test asks "does the app still take streams?"
 // after a fault. Every Match runs a new stream; the failure message says
@@ -108,7 +109,7 @@ func (a *acceptance) steps(ctx context.Context, e *emulator.Emulator) acceptOutc
 	}
 	defer func() { _ = call.Hangup(ctx) }() // tidy: no stream is left live
 	spec := a.spec
-	spec.Pace = emulator.Fast
+	spec.Pace, spec.Speed = emulator.Realtime, 1
 	s, err := call.StartStream(ctx, spec)
 	if err != nil {
 		out := acceptOutcome{step: stepStart, reason: err.Error(), stream: s}

@@ -313,6 +313,8 @@ func rows() []defectRow {
 			ids: []string{"2.4", "2.5"}, words: []string{"1003"}}},
 		{buggy.CloseOnStreamParams, expectation{only: `^2\.`, status: fail,
 			ids: []string{"2.2"}, also: []string{"2.6"}, words: []string{"1008"}}},
+		{buggy.CloseErrorOnStart, expectation{only: `^4\.[3-6]$`, status: fail,
+			ids: []string{"4.3", "4.4", "4.5", "4.6"}, words: []string{"1011"}}},
 		{buggy.RejectUnknownFields, expectation{only: `^2\.`, status: nonStrict,
 			ids: []string{"2.6"}, words: []string{"1007"}}},
 		{buggy.DropOnUnknownEvent, expectation{only: `^3\.`, status: nonStrict,

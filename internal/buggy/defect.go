@@ -62,6 +62,14 @@ const (
 	// that forbids it. Caught by 2.2 (and 2.6, whose start carries one).
 	CloseOnStreamParams Defect = "close-on-stream-params"
 
+	// CloseErrorOnStart closes every stream with 1011 (internal error) as
+	// soon as its start arrives: the handler cannot set up its session (a
+	// dead backend) and gives up. In Fast pace its close crosses the
+	// media and the stop already written, so a case that does not give
+	// the app a moment passes it by luck. Caught, every run, by 4.3–4.6:
+	// their stream before the fault, and the health probe after it.
+	CloseErrorOnStart Defect = "close-error-on-start"
+
 	// RejectUnknownFields closes the socket with 1007 (invalid payload)
 	// when start carries a field the app does not know
 	// (json.Decoder.DisallowUnknownFields): the app breaks on Bandwidth's
@@ -193,7 +201,7 @@ const (
 func Defects() []Defect {
 	return []Defect{
 		Status200, Status500OnConnectionError, SlowWebhooks, HungWebhooks, StartedAfterStream, CrashOnErrorCause,
-		CloseOnOutboundTrack, CloseOnStreamParams, RejectUnknownFields, DropOnUnknownEvent, NumericSequenceNumber,
+		CloseOnOutboundTrack, CloseOnStreamParams, CloseErrorOnStart, RejectUnknownFields, DropOnUnknownEvent, NumericSequenceNumber,
 		NeverReads, NoCloseHandshake, DropOnStop, RefuseAfterAbort, RefuseAfterError,
 		ListenerDiesOnBrokenHandshake, NoWSAuth, AuthAfterUpgrade, NoEventAuth, NonIdempotent, NoGET,
 		InvalidPlayAudioBase64, InvalidPlayAudioContentType, PlayAudioOnUnidirectional,

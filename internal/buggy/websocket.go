@@ -259,6 +259,9 @@ func (sc *socket) start(data []byte) error {
 			closeWith(sc.conn, websocket.ClosePolicyViolation, "streamParams not supported")
 			return errHandled
 		}
+	case CloseErrorOnStart:
+		closeWith(sc.conn, websocket.CloseInternalServerErr, "session setup failed")
+		return errHandled
 	case NeverReads:
 		// The pipeline that should drain the socket never does.
 		<-sc.s.done

@@ -674,6 +674,16 @@ func settle(ctx context.Context, s *emulator.Stream) {
 	}
 }
 
+// ended reports whether the stream is over.
+func ended(s *emulator.Stream) bool {
+	select {
+	case <-s.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // settleTime is how long settle waits.
 const settleTime = 150 * time.Millisecond
 

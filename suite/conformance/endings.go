@@ -110,8 +110,22 @@ func (c *Check) probe(ctx context.Context, e *emulator.Emulator, after, hint str
 
 // fault streams a little, injects f and probes the app with a new stream.
 func fault(ctx context.Context, c *Check, name string, f emulator.Fault, after, hint string, check func(*emulator.Stream, *emulator.StreamResult)) {
+	before := fmt.Sprintf("stream %q, before the %s", name, f)
 	s, ok := c.newStream(ctx, nil, c.Spec(name))
-	if !ok || !c.media(ctx, s, endingMedia, fmt.Sprintf("stream %q, before the %s", name, f), "") {
+	if !ok || !c.media(ctx, s, endingMedia, before, "") {
+		return
+	}
+	// In Fast pace the media is written before the app has reacted to
+	// the start: an app that ends the stream on its own gets the chance
+	// to, or the fault would hide it (or race it).
+	settle(ctx, s)
+	if ended(s) {
+		if !c.expectNoAppFault(ctx, s, before, "") {
+			return
+		}
+		if r, err := s.Wait(ctx); err == nil {
+			c.Fail("%s: the stream ended (%s) before the %s could be injected", before, describeEnding(r), f)
+		}
 		return
 	}
 	r, err := s.Inject(ctx, f)
@@ -119,7 +133,7 @@ func fault(ctx context.Context, c *Check, name string, f emulator.Fault, after, 
 		c.Fail("%s: %v", after, err)
 		return
 	}
-	if !c.expectNoAppFault(ctx, s, fmt.Sprintf("stream %q, before the %s", name, f), "") {
+	if !c.expectNoAppFault(ctx, s, before, "") {
 		return
 	}
 	if check != nil {
