@@ -323,8 +323,6 @@ func (p *play) results() {
 	}
 }
 
-// rootCause puts what broke the call's BXML, when it did, before the
-// error of the step that found the call over.
 // bxmlFault reports whether the call's BXML ended on the app's fault:
 // its answer endpoint answered with an error instead of BXML, or the
 // document was not BXML. A fetch that got no answer at all is not
@@ -339,6 +337,8 @@ func (p *play) bxmlFault() bool {
 	return errors.As(berr, &syntax) || errors.As(berr, &fetch) && fetch.Status != 0
 }
 
+// rootCause puts what broke the call's BXML, when it did, before the
+// error of the step that found the call over.
 func (p *play) rootCause(err error) string {
 	if p.bxmlRun != nil {
 		if berr := p.bxmlRun.Err(); berr != nil && !errors.Is(berr, emulator.ErrCallEnded) && !errors.Is(err, berr) {

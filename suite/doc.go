@@ -109,8 +109,8 @@
 //
 // AcceptNewStream(ctx, spec) takes the *emulator.Emulator itself: it runs a
 // short stream on a new call (200 ms of audio in real time, so an app that
-// ends streams on its own has the time to) and checks that it connected, closed cleanly
-// and had its webhooks answered 2xx. When ctx ends before it could tell, it
+// ends streams on its own has the time to) and checks that it connected,
+// closed cleanly and had its webhooks answered 2xx. When ctx ends before it could tell, it
 // is an error starting "interrupted:", never a failed step.
 //
 // # Failure messages

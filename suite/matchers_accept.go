@@ -22,11 +22,12 @@ const AcceptMedia = 200 * time.Millisecond
 // AcceptNewStream is a matcher for an *emulator.Emulator: it starts a new
 // call with one stream of the given spec, streams AcceptMedia of audio in
 // real time (so an app that ends a stream on its own, right after the
-// start, has the time to show it), stops the stream, and succeeds when the stream
-// connected, completed the close handshake with a normal close code (1000,
-// 1001, or none) and its webhooks (if any) were answered 2xx. It is how a test asks "does the app still take streams?"
-// after a fault. Every Match runs a new stream; the failure message says
-// which step failed and shows the stream's journal.
+// start, has the time to show it), stops the stream, and succeeds when
+// the stream connected, completed the close handshake with a normal close
+// code (1000, 1001, or none) and its webhooks (if any) were answered 2xx.
+// It is how a test asks "does the app still take streams?" after a fault.
+// Every Match runs a new stream; the failure message says which step
+// failed and shows the stream's journal.
 func AcceptNewStream(ctx context.Context, spec emulator.StreamSpec) types.GomegaMatcher {
 	a := &acceptance{ctx: ctx, spec: spec}
 	return acceptMatcher{gcustom.MakeMatcher(a.match), a}
